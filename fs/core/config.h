@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * backup_config.yaml: the seed tool's keys plus mctfs's own sections.
+ * Every key is known; an unknown key, a wrong type or a bad value is an
+ * error that names the file and line, so a typo never falls back to a default.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define MCT_DEFAULT_CONFIG "/etc/mctfs/backup_config.yaml"
+
+struct mct_destination {
+    char *name;
+    char *mount_point;    /* must be a real mount point when verify_mount */
+    char *base_path;      /* sessions live under it, laid out by path_structure */
+    char *path_structure; /* e.g. "{session_date}/{participant_id}" */
+    bool enabled;         /* default true */
+    bool verify_mount;    /* default true */
+};
+
+enum mct_verify_method {
+    MCT_VERIFY_SIZE,
+    MCT_VERIFY_CHECKSUM, /* parsed; implemented by a later issue */
+};
+
+struct mct_config {
+    char *path; /* the file it was read from */
+
+    struct mct_destination *destinations;
+    size_t n_destinations;
+
+    char *source_base_path;      /* default "/data" */
+    char *source_path_structure; /* default "{participant_id}/{session_date}" */
+
+    char **participant_prefixes; /* strv; NULL/empty = every participant */
+    char **exclude_patterns;     /* strv, rsync-style patterns */
+
+    char *rsync_flags;         /* default "-avh", split on whitespace */
+    unsigned rsync_bwlimit_kb; /* backup.rsync.bandwidth_limit, 0 = none */
+    unsigned rsync_timeout_s;  /* backup.rsync.timeout, default 600; rsync --timeout */
+
+    bool verify_after_sync; /* default true */
+    enum mct_verify_method verify_method;
+
+    struct {
+        char *host; /* default "localhost" */
+        unsigned port; /* default 3306 */
+        char *user;
+        char *password; /* from password or password_file (file read at load) */
+        char *password_file;
+        char *socket;
+        char *sessions_schema; /* default "mocap_sessions" */
+        char *tracking_schema; /* default "multicamera_tracking" */
+        bool normalize_participant_ids; /* default true */
+    } datajoint;
+
+    char *recording_db_path; /* default "{source.base_path}/recordings.db" */
+
+    unsigned deletion_min_age_minutes; /* default 60 */
+    char *deletion_log_path;           /* default "/var/log/mctfs/deletions.log" */
+
+    unsigned share_timeout_s;    /* timeouts.share_seconds, default 5 */
+    unsigned database_timeout_s; /* timeouts.database_seconds, default 5 */
+
+    struct {
+        unsigned cache_seconds; /* default 30 */
+        uid_t *allow_uids;
+        size_t n_allow_uids;
+        gid_t *allow_gids;
+        size_t n_allow_gids;
+    } mount;
+};
+
+/*
+ * Which file to load: explicit (-c) if given, then $MCTFS_CONFIG, then
+ * ./backup_config.yaml, then MCT_DEFAULT_CONFIG. *ret is malloc'd.
+ * -ENOENT (with a message listing what was tried in err) when none exists.
+ */
+int mct_config_find(const char *explicit_path, char **ret, char *err, size_t errlen);
+
+/*
+ * Parse path, apply defaults and the DJ_HOST/DJ_PORT/DJ_USER/DJ_PASS
+ * environment overrides, validate. On failure returns -EINVAL (or -errno
+ * for I/O) and writes "FILE:LINE: message" into err.
+ */
+int mct_config_load(const char *path, struct mct_config **ret, char *err, size_t errlen);
+
+/* Same, from a string (for tests and fuzzing); name is used in messages. */
+int mct_config_parse_string(const char *name, const char *yaml, struct mct_config **ret, char *err,
+                            size_t errlen);
+
+void mct_config_free(struct mct_config *cfg);
+static inline void mct_config_freep(struct mct_config **c)
+{
+    mct_config_free(*c);
+}
+#define _cleanup_config_ __attribute__((cleanup(mct_config_freep)))
+
+/* Number of enabled destinations. */
+size_t mct_config_enabled_destinations(const struct mct_config *cfg);

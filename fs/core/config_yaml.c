@@ -1,0 +1,691 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The YAML half of the config: libyaml's document API (every node keeps its
+ * line) walked against a schema table. Each known key says what it holds and
+ * where it goes in struct mct_config, so a key the table does not know can
+ * only be an error: a typo must never fall back to a default.
+ */
+#include "config_yaml.h"
+#include "session.h"
+#include "util.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <yaml.h>
+
+enum kind {
+    K_SECTION,  /* a mapping described by sub */
+    K_DESTS,    /* backup.destinations */
+    K_STR,      /* non-empty string */
+    K_OPTSTR,   /* string; null leaves it unset */
+    K_PATH,     /* absolute path, stored normalised */
+    K_TEMPLATE, /* path template, mct_template_validate() */
+    K_IDENT,    /* SQL identifier: it is interpolated into queries */
+    K_FLAGS,    /* rsync flags */
+    K_BOOL,
+    K_UINT, /* min..max */
+    K_STRV, /* list of non-empty strings */
+    K_IDS,  /* list of uids/gids; aux is the offset of the count */
+    K_METHOD,
+};
+
+struct key {
+    const char *name;
+    enum kind kind;
+    size_t off;
+    size_t aux;
+    unsigned long long min, max;
+    const struct key *sub;
+    bool required;
+};
+
+#define CFG(f) offsetof(struct mct_config, f)
+#define DST(f) offsetof(struct mct_destination, f)
+
+static const struct key dest_keys[] = {
+        {"name", K_STR, DST(name), .required = true},
+        {"mount_point", K_PATH, DST(mount_point), .required = true},
+        {"base_path", K_PATH, DST(base_path), .required = true},
+        {"path_structure", K_TEMPLATE, DST(path_structure)},
+        {"enabled", K_BOOL, DST(enabled)},
+        {"verify_mount", K_BOOL, DST(verify_mount)},
+        {NULL},
+};
+
+static const struct key source_keys[] = {
+        {"base_path", K_PATH, CFG(source_base_path)},
+        {"path_structure", K_TEMPLATE, CFG(source_path_structure)},
+        {NULL},
+};
+
+static const struct key filters_keys[] = {
+        {"participant_prefixes", K_STRV, CFG(participant_prefixes)},
+        {"exclude_patterns", K_STRV, CFG(exclude_patterns)},
+        {NULL},
+};
+
+static const struct key rsync_keys[] = {
+        {"flags", K_FLAGS, CFG(rsync_flags)},
+        {"bandwidth_limit", K_UINT, CFG(rsync_bwlimit_kb), .min = 0, .max = UINT_MAX},
+        /* A week: longer than any sane I/O stall, and no overflow as milliseconds. */
+        {"timeout", K_UINT, CFG(rsync_timeout_s), .min = 1, .max = 7 * 86400},
+        {NULL},
+};
+
+static const struct key verification_keys[] = {
+        {"verify_after_sync", K_BOOL, CFG(verify_after_sync)},
+        {"verify_method", K_METHOD, CFG(verify_method)},
+        {NULL},
+};
+
+static const struct key backup_keys[] = {
+        {"destinations", K_DESTS},
+        {"source", K_SECTION, .sub = source_keys},
+        {"filters", K_SECTION, .sub = filters_keys},
+        {"rsync", K_SECTION, .sub = rsync_keys},
+        {"verification", K_SECTION, .sub = verification_keys},
+        {NULL},
+};
+
+static const struct key datajoint_keys[] = {
+        {"host", K_STR, CFG(datajoint.host)},
+        {"port", K_UINT, CFG(datajoint.port), .min = 1, .max = 65535},
+        {"user", K_OPTSTR, CFG(datajoint.user)},
+        {"password", K_OPTSTR, CFG(datajoint.password)},
+        {"password_file", K_OPTSTR, CFG(datajoint.password_file)},
+        {"socket", K_OPTSTR, CFG(datajoint.socket)},
+        {"sessions_schema", K_IDENT, CFG(datajoint.sessions_schema)},
+        {"tracking_schema", K_IDENT, CFG(datajoint.tracking_schema)},
+        {"normalize_participant_ids", K_BOOL, CFG(datajoint.normalize_participant_ids)},
+        {NULL},
+};
+
+static const struct key recording_db_keys[] = {
+        {"path", K_PATH, CFG(recording_db_path)},
+        {NULL},
+};
+
+static const struct key deletion_keys[] = {
+        /* Ten years in minutes: the bound only keeps "minutes * 60" from overflowing. */
+        {"min_age_minutes", K_UINT, CFG(deletion_min_age_minutes), .min = 0, .max = 5256000},
+        {"log_path", K_PATH, CFG(deletion_log_path)},
+        {NULL},
+};
+
+static const struct key timeouts_keys[] = {
+        {"share_seconds", K_UINT, CFG(share_timeout_s), .min = 1, .max = 3600},
+        {"database_seconds", K_UINT, CFG(database_timeout_s), .min = 1, .max = 3600},
+        {NULL},
+};
+
+static const struct key mount_keys[] = {
+        {"cache_seconds", K_UINT, CFG(mount.cache_seconds), .min = 0, .max = 86400},
+        {"allow_uids", K_IDS, CFG(mount.allow_uids), CFG(mount.n_allow_uids)},
+        {"allow_gids", K_IDS, CFG(mount.allow_gids), CFG(mount.n_allow_gids)},
+        {NULL},
+};
+
+static const struct key root_keys[] = {
+        {"backup", K_SECTION, .sub = backup_keys},
+        {"datajoint", K_SECTION, .sub = datajoint_keys},
+        {"recording_db", K_SECTION, .sub = recording_db_keys},
+        {"deletion", K_SECTION, .sub = deletion_keys},
+        {"timeouts", K_SECTION, .sub = timeouts_keys},
+        {"mount", K_SECTION, .sub = mount_keys},
+        {NULL},
+};
+
+/* uid_t and gid_t lists share one parser. */
+_Static_assert(sizeof(uid_t) == sizeof(gid_t), "uid_t and gid_t differ in size");
+
+struct ctx {
+    const char *name;
+    yaml_document_t *doc;
+    struct mct_config *cfg;
+    char *err;
+    size_t errlen;
+    size_t *dest_lines; /* line of each destination's base_path */
+};
+
+static _printf_(3, 4) int fail(const struct ctx *c, size_t line, const char *fmt, ...)
+{
+    if (!c->err || c->errlen == 0)
+        return -EINVAL;
+    int n = line ? snprintf(c->err, c->errlen, "%s:%zu: ", c->name, line)
+                 : snprintf(c->err, c->errlen, "%s: ", c->name);
+    if (n >= 0 && (size_t)n < c->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+/* Key paths for messages ("backup.destinations[0].name"); vsnprintf so a
+ * very long user-written key truncates quietly. */
+static _printf_(3, 4) void pathf(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+}
+
+static size_t line_of(const yaml_node_t *n)
+{
+    return n ? n->start_mark.line + 1 : 0;
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+    return (const char *)n->data.scalar.value;
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *s = scalar(n);
+    return !*s || streq(s, "~") || streq(s, "null") || streq(s, "Null") || streq(s, "NULL");
+}
+
+static const char *kind_name(const yaml_node_t *n)
+{
+    if (n->type == YAML_MAPPING_NODE)
+        return "a mapping";
+    if (n->type == YAML_SEQUENCE_NODE)
+        return "a list";
+    return is_null(n) ? "nothing" : "a scalar";
+}
+
+static void *field(void *base, size_t off)
+{
+    return (char *)base + off;
+}
+
+static void set_str(void *base, size_t off, char *s)
+{
+    char **p = field(base, off);
+    free(*p);
+    *p = s;
+}
+
+/* Look a key up in a mapping node (NULL when absent or not a mapping). */
+static yaml_node_t *map_get(const struct ctx *c, yaml_node_t *map, const char *key)
+{
+    if (!map || map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        if (k && k->type == YAML_SCALAR_NODE && streq(scalar(k), key))
+            return yaml_document_get_node(c->doc, p->value);
+    }
+    return NULL;
+}
+
+/* Line of a.b.c in the document, 0 when it is not there. */
+static size_t line_at(const struct ctx *c, const char *a, const char *b, const char *d)
+{
+    yaml_node_t *n = map_get(c, yaml_document_get_root_node(c->doc), a);
+    if (n && b)
+        n = map_get(c, n, b);
+    if (n && d)
+        n = map_get(c, n, d);
+    return line_of(n);
+}
+
+/* A string-valued scalar that must be present and non-empty. */
+static int want_string(const struct ctx *c, const yaml_node_t *v, const char *path,
+                       const char **ret)
+{
+    if (v->type != YAML_SCALAR_NODE)
+        return fail(c, line_of(v), "%s: expected a string, got %s", path, kind_name(v));
+    if (is_null(v) || !*scalar(v))
+        return fail(c, line_of(v), "%s: must not be empty", path);
+    *ret = scalar(v);
+    return 0;
+}
+
+static int parse_uint(const struct ctx *c, const yaml_node_t *v, const char *path,
+                      unsigned long long min, unsigned long long max, unsigned long long *ret)
+{
+    if (v->type != YAML_SCALAR_NODE)
+        return fail(c, line_of(v), "%s: expected a non-negative integer, got %s", path,
+                    kind_name(v));
+    const char *s = scalar(v);
+    if (!*s || strspn(s, "0123456789") != strlen(s))
+        return fail(c, line_of(v), "%s: expected a non-negative integer, got '%s'", path, s);
+    errno = 0;
+    unsigned long long n = strtoull(s, NULL, 10);
+    if (errno == ERANGE || n < min || n > max)
+        return fail(c, line_of(v), "%s: %s is out of range %llu..%llu", path, s, min, max);
+    *ret = n;
+    return 0;
+}
+
+static int parse_bool(const struct ctx *c, const yaml_node_t *v, const char *path, bool *ret)
+{
+    static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
+    if (v->type != YAML_SCALAR_NODE)
+        return fail(c, line_of(v), "%s: expected true or false, got %s", path, kind_name(v));
+    for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+        if (strcasecmp(scalar(v), yes[i]) == 0)
+            return *ret = true, 0;
+        if (strcasecmp(scalar(v), no[i]) == 0)
+            return *ret = false, 0;
+    }
+    return fail(c, line_of(v), "%s: expected true/false, yes/no or on/off, got '%s'", path,
+                scalar(v));
+}
+
+/* Collapse "//" and "/./" and drop a trailing '/', so that the overlap
+ * checks compare like with like. ".." is refused: it would defeat them. */
+static int parse_path(const struct ctx *c, const yaml_node_t *v, const char *path, char **ret)
+{
+    const char *s;
+    int r = want_string(c, v, path, &s);
+    if (r < 0)
+        return r;
+    if (s[0] != '/')
+        return fail(c, line_of(v), "%s: '%s' is not an absolute path", path, s);
+    _cleanup_buf_ struct mct_buf b = {0};
+    for (const char *p = s; *p;) {
+        p += strspn(p, "/");
+        size_t n = strcspn(p, "/");
+        if (n == 2 && startswith(p, ".."))
+            return fail(c, line_of(v), "%s: '%s' must not contain '..'", path, s);
+        if (n > 0 && !(n == 1 && *p == '.')) {
+            if (mct_buf_puts(&b, "/") < 0 || mct_buf_append(&b, p, n) < 0)
+                return -ENOMEM;
+        }
+        p += n;
+    }
+    *ret = b.len ? mct_buf_steal(&b) : strdup("/");
+    return *ret ? 0 : -ENOMEM;
+}
+
+/* The flags are split on whitespace and become rsync arguments: a word that
+ * is not an option would be an extra source, and deleting options would let
+ * a sync destroy the only copy. */
+static int check_rsync_flags(const struct ctx *c, const yaml_node_t *v, const char *path,
+                             const char *s)
+{
+    static const char *const banned[] = {"--del", "--remove-source-files", "--remove-sent-files"};
+    for (const char *p = s + strspn(s, " \t"); *p; p += strspn(p, " \t")) {
+        size_t n = strcspn(p, " \t");
+        if (*p != '-')
+            return fail(c, line_of(v),
+                        "%s: '%.*s' is not an option (every word must start with '-')", path,
+                        (int)n, p);
+        for (size_t i = 0; i < ARRAY_SIZE(banned); i++)
+            if (strncmp(p, banned[i], strlen(banned[i])) == 0)
+                return fail(c, line_of(v), "%s: '%.*s' is not allowed: it deletes files", path,
+                            (int)n, p);
+        p += n;
+    }
+    return 0;
+}
+
+static int parse_string_kind(const struct ctx *c, const yaml_node_t *v, const struct key *k,
+                             void *base, const char *path)
+{
+    const char *s;
+    int r = want_string(c, v, path, &s);
+    if (r < 0)
+        return r;
+    if (k->kind == K_TEMPLATE) {
+        char msg[256] = "";
+        if (mct_template_validate(s, msg, sizeof(msg)) < 0)
+            return fail(c, line_of(v), "%s: bad template '%s': %s", path, s, msg);
+    } else if (k->kind == K_IDENT) {
+        if (strlen(s) > 64 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                        "0123456789_$") != strlen(s))
+            return fail(c, line_of(v),
+                        "%s: '%s' is not a plain identifier ([A-Za-z0-9_$], at most 64)", path, s);
+    } else if (k->kind == K_FLAGS) {
+        r = check_rsync_flags(c, v, path, s);
+        if (r < 0)
+            return r;
+    } else if (k->kind == K_METHOD) {
+        enum mct_verify_method *m = field(base, k->off);
+        if (streq(s, "size"))
+            *m = MCT_VERIFY_SIZE;
+        else if (streq(s, "checksum"))
+            *m = MCT_VERIFY_CHECKSUM;
+        else
+            return fail(c, line_of(v), "%s: expected 'size' or 'checksum', got '%s'", path, s);
+        return 0;
+    }
+    char *d = strdup(s);
+    if (!d)
+        return -ENOMEM;
+    set_str(base, k->off, d);
+    return 0;
+}
+
+static int check_list(const struct ctx *c, const yaml_node_t *v, const char *path)
+{
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(c, line_of(v), "%s: expected a list, got %s", path, kind_name(v));
+    return 0;
+}
+
+#define FOREACH_ITEM(c, seq, i, item)                                                              \
+    for (size_t i = 0;                                                                             \
+         i < (size_t)((seq)->data.sequence.items.top - (seq)->data.sequence.items.start); i++)     \
+        for (yaml_node_t *item =                                                                   \
+                     yaml_document_get_node((c)->doc, (seq)->data.sequence.items.start[i]);        \
+             item; item = NULL)
+
+static int parse_strv(const struct ctx *c, const yaml_node_t *v, char ***ret, const char *path)
+{
+    if (is_null(v))
+        return 0;
+    int r = check_list(c, v, path);
+    if (r < 0)
+        return r;
+    FOREACH_ITEM(c, v, i, item)
+    {
+        char sub[256];
+        const char *s;
+        pathf(sub, sizeof(sub), "%s[%zu]", path, i);
+        r = want_string(c, item, sub, &s);
+        if (r < 0)
+            return r;
+        r = mct_strv_push(ret, strdup(s));
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int parse_ids(const struct ctx *c, const yaml_node_t *v, const struct key *k, void *base,
+                     const char *path)
+{
+    if (is_null(v))
+        return 0;
+    int r = check_list(c, v, path);
+    if (r < 0)
+        return r;
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    uid_t **ids = field(base, k->off);
+    size_t *count = field(base, k->aux);
+    *ids = calloc(n ? n : 1, sizeof(uid_t));
+    if (!*ids)
+        return -ENOMEM;
+    FOREACH_ITEM(c, v, i, item)
+    {
+        char sub[256];
+        unsigned long long id;
+        pathf(sub, sizeof(sub), "%s[%zu]", path, i);
+        /* (uid_t)-1 means "no change" to chown() and is never a real id. */
+        r = parse_uint(c, item, sub, 0, (uid_t)-1 - 1, &id);
+        if (r < 0)
+            return r;
+        (*ids)[(*count)++] = (uid_t)id;
+    }
+    return 0;
+}
+
+static int parse_mapping(struct ctx *c, yaml_node_t *map, const struct key *keys, void *base,
+                         const char *path);
+static int parse_destinations(struct ctx *c, yaml_node_t *seq, const char *path);
+
+static int parse_value(struct ctx *c, yaml_node_t *v, const struct key *k, void *base,
+                       const char *path)
+{
+    unsigned long long n;
+    int r;
+
+    switch (k->kind) {
+    case K_SECTION:
+        return parse_mapping(c, v, k->sub, base, path);
+    case K_DESTS:
+        return parse_destinations(c, v, path);
+    case K_OPTSTR: {
+        if (is_null(v)) {
+            set_str(base, k->off, NULL);
+            return 0;
+        }
+        if (v->type != YAML_SCALAR_NODE)
+            return fail(c, line_of(v), "%s: expected a string, got %s", path, kind_name(v));
+        char *d = strdup(scalar(v));
+        if (!d)
+            return -ENOMEM;
+        set_str(base, k->off, d);
+        return 0;
+    }
+    case K_PATH: {
+        char *p = NULL;
+        r = parse_path(c, v, path, &p);
+        if (r < 0)
+            return r;
+        set_str(base, k->off, p);
+        return 0;
+    }
+    case K_BOOL:
+        return parse_bool(c, v, path, field(base, k->off));
+    case K_UINT:
+        r = parse_uint(c, v, path, k->min, k->max, &n);
+        if (r < 0)
+            return r;
+        *(unsigned *)field(base, k->off) = (unsigned)n;
+        return 0;
+    case K_STRV:
+        return parse_strv(c, v, field(base, k->off), path);
+    case K_IDS:
+        return parse_ids(c, v, k, base, path);
+    default:
+        return parse_string_kind(c, v, k, base, path);
+    }
+}
+
+static const struct key *find_key(const struct key *keys, const char *name)
+{
+    for (const struct key *k = keys; k->name; k++)
+        if (streq(k->name, name))
+            return k;
+    return NULL;
+}
+
+static int parse_mapping(struct ctx *c, yaml_node_t *map, const struct key *keys, void *base,
+                         const char *path)
+{
+    const char *where = *path ? path : "the top level";
+    if (is_null(map))
+        return 0;
+    if (map->type != YAML_MAPPING_NODE)
+        return fail(c, line_of(map), "%s: expected a mapping, got %s", where, kind_name(map));
+
+    yaml_node_pair_t *first = map->data.mapping.pairs.start;
+    for (yaml_node_pair_t *p = first; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
+        if (!kn || !vn || kn->type != YAML_SCALAR_NODE)
+            return fail(c, line_of(kn ? kn : map), "%s: keys must be plain strings", where);
+        const char *name = scalar(kn);
+        for (yaml_node_pair_t *q = first; q < p; q++)
+            if (streq(scalar(yaml_document_get_node(c->doc, q->key)), name))
+                return fail(c, line_of(kn), "duplicate key '%s' in %s", name, where);
+        const struct key *k = find_key(keys, name);
+        if (!k)
+            return fail(c, line_of(kn), "unknown key '%s' in %s", name, where);
+
+        char sub[256];
+        pathf(sub, sizeof(sub), *path ? "%s.%s" : "%s%s", path, name);
+        int r = parse_value(c, vn, k, base, sub);
+        if (r < 0)
+            return r;
+    }
+    for (const struct key *k = keys; k->name; k++)
+        if (k->required && !*(char **)field(base, k->off))
+            return fail(c, line_of(map), "%s: missing required key '%s'", where, k->name);
+    return 0;
+}
+
+/* Is path equal to or below dir? Both are normalised by parse_path(). */
+static bool path_within(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    if (streq(dir, "/"))
+        return true;
+    return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static int check_destination(struct ctx *c, yaml_node_t *item, size_t i, const char *path)
+{
+    const struct mct_destination *d = &c->cfg->destinations[i];
+    for (size_t j = 0; j < i; j++)
+        if (streq(c->cfg->destinations[j].name, d->name))
+            return fail(c, line_of(map_get(c, item, "name")),
+                        "%s.name: duplicate destination name '%s'", path, d->name);
+    /* Checking that mount_point is mounted proves nothing about a base_path
+     * that lives elsewhere. */
+    if (d->verify_mount && !path_within(d->base_path, d->mount_point))
+        return fail(c, line_of(map_get(c, item, "base_path")),
+                    "%s.base_path: '%s' is not inside mount_point '%s'", path, d->base_path,
+                    d->mount_point);
+    return 0;
+}
+
+static int parse_destinations(struct ctx *c, yaml_node_t *seq, const char *path)
+{
+    if (is_null(seq))
+        return 0;
+    int r = check_list(c, seq, path);
+    if (r < 0)
+        return r;
+    size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    struct mct_config *cfg = c->cfg;
+    cfg->destinations = calloc(n ? n : 1, sizeof(*cfg->destinations));
+    c->dest_lines = calloc(n ? n : 1, sizeof(size_t));
+    if (!cfg->destinations || !c->dest_lines)
+        return -ENOMEM;
+    FOREACH_ITEM(c, seq, i, item)
+    {
+        struct mct_destination *d = &cfg->destinations[cfg->n_destinations++];
+        d->enabled = d->verify_mount = true;
+        d->path_structure = strdup("{session_date}/{participant_id}");
+        if (!d->path_structure)
+            return -ENOMEM;
+        char sub[256];
+        pathf(sub, sizeof(sub), "%s[%zu]", path, i);
+        if (is_null(item))
+            return fail(c, line_of(item), "%s: expected a mapping, got nothing", sub);
+        r = parse_mapping(c, item, dest_keys, d, sub);
+        if (r < 0)
+            return r;
+        r = check_destination(c, item, i, sub);
+        if (r < 0)
+            return r;
+        c->dest_lines[i] = line_of(map_get(c, item, "base_path"));
+    }
+    return 0;
+}
+
+/* A copy inside the source (or a source inside the copy) is no backup:
+ * deleting the session would delete the copy with it. */
+static int check_overlap(const struct ctx *c)
+{
+    const struct mct_config *cfg = c->cfg;
+    const char *src = cfg->source_base_path;
+    for (size_t i = 0; i < cfg->n_destinations; i++) {
+        const char *dst = cfg->destinations[i].base_path;
+        if (path_within(dst, src) || path_within(src, dst))
+            return fail(c, c->dest_lines[i],
+                        "backup.destinations[%zu].base_path '%s' overlaps backup.source.base_path "
+                        "'%s': a copy inside the source is no backup",
+                        i, dst, src);
+    }
+    return 0;
+}
+
+static int read_password_file(const struct ctx *c)
+{
+    struct mct_config *cfg = c->cfg;
+    const char *pf = cfg->datajoint.password_file;
+    if (!pf)
+        return 0;
+    size_t line = line_at(c, "datajoint", "password_file", NULL);
+    if (cfg->datajoint.password)
+        return fail(c, line, "datajoint: set password or password_file, not both");
+    char *pw = NULL;
+    int r = mct_read_file(pf, 64 * 1024, &pw);
+    if (r < 0)
+        return fail(c, line, "datajoint.password_file: cannot read '%s': %s", pf, strerror(-r));
+    size_t n = strlen(pw);
+    while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+        pw[--n] = '\0';
+    cfg->datajoint.password = pw;
+    return 0;
+}
+
+static void yaml_parser_deletep(yaml_parser_t *p)
+{
+    yaml_parser_delete(p);
+}
+
+static void yaml_document_deletep(yaml_document_t **d)
+{
+    if (*d)
+        yaml_document_delete(*d);
+}
+
+static int syntax_error(const struct ctx *c, const yaml_parser_t *p)
+{
+    if (p->error == YAML_MEMORY_ERROR)
+        return -ENOMEM;
+    size_t line = p->problem_mark.line + 1;
+    if (p->context)
+        return fail(c, line, "YAML syntax error: %s %s", p->problem ? p->problem : "unknown",
+                    p->context);
+    return fail(c, line, "YAML syntax error: %s", p->problem ? p->problem : "unknown");
+}
+
+static int walk(struct ctx *c)
+{
+    yaml_node_t *root = yaml_document_get_root_node(c->doc);
+    if (!root)
+        return fail(c, 1, "empty configuration");
+    if (root->type != YAML_MAPPING_NODE)
+        return fail(c, line_of(root), "the top level must be a mapping, got %s", kind_name(root));
+    int r = parse_mapping(c, root, root_keys, c->cfg, "");
+    if (r < 0)
+        return r;
+    r = check_overlap(c);
+    if (r < 0)
+        return r;
+    return read_password_file(c);
+}
+
+int mct_config_parse_yaml(struct mct_config *cfg, const char *name, const char *yaml, char *err,
+                          size_t errlen)
+{
+    _cleanup_(yaml_parser_deletep) yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return -ENOMEM;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, strlen(yaml));
+
+    _cleanup_free_ size_t *dest_lines = NULL;
+    struct ctx c = {.name = name, .cfg = cfg, .err = err, .errlen = errlen};
+    yaml_document_t doc, extra;
+    if (!yaml_parser_load(&parser, &doc))
+        return syntax_error(&c, &parser);
+    _cleanup_(yaml_document_deletep) yaml_document_t *docp = &doc;
+    c.doc = &doc;
+
+    /* A second document would be silently ignored: refuse it. */
+    if (!yaml_parser_load(&parser, &extra))
+        return syntax_error(&c, &parser);
+    bool more = yaml_document_get_root_node(&extra) != NULL;
+    size_t extra_line = more ? line_of(yaml_document_get_root_node(&extra)) : 0;
+    yaml_document_delete(&extra);
+    if (more)
+        return fail(&c, extra_line, "more than one YAML document");
+
+    int r = walk(&c);
+    dest_lines = c.dest_lines;
+    return r;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * "Fully imported to DataJoint": the six checks of the acquisition system
+ * (SQLite imported flag, then subject, session, recording,
+ * multi_camera_recording, single_camera_video in MySQL/MariaDB), with the
+ * GUI's participant-id normalisation applied before the MySQL look-ups.
+ * For many sessions the checks run as a few set-based queries, not six
+ * queries per session. Anything that cannot be known within
+ * timeouts.database_seconds is UNKNOWN, never "imported".
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "session.h"
+
+enum mct_tristate {
+    MCT_UNKNOWN = -1,
+    MCT_NO = 0,
+    MCT_YES = 1,
+};
+
+enum mct_dj_check {
+    MCT_DJ_SQLITE_IMPORTED,
+    MCT_DJ_SUBJECT,
+    MCT_DJ_SESSION,
+    MCT_DJ_RECORDING,
+    MCT_DJ_MULTI_CAMERA_RECORDING,
+    MCT_DJ_SINGLE_CAMERA_VIDEO,
+    MCT_DJ_N_CHECKS,
+};
+
+/* JSON keys / report labels: "sqlite_imported", "subject", "session",
+ * "recording", "multi_camera_recording", "single_camera_video". */
+extern const char *const mct_dj_check_names[MCT_DJ_N_CHECKS];
+/* Human sentences for a failed check, e.g. "single_camera_video has no rows". */
+extern const char *const mct_dj_check_failures[MCT_DJ_N_CHECKS];
+
+struct mct_dj_status {
+    enum mct_tristate state; /* YES only when all six checks are YES */
+    enum mct_tristate checks[MCT_DJ_N_CHECKS];
+    char reason[512]; /* why NO/UNKNOWN: failed checks or the database error */
+};
+
+/*
+ * Fill out[i] for each refs[i]. Never fails half-way silently: when the
+ * SQLite file or the MySQL server cannot be read, the affected checks are
+ * UNKNOWN and reason says why (naming the file or host and the error).
+ * Returns 0 when every answer is known, -EIO (or -ETIMEDOUT) when some
+ * are UNKNOWN; out is valid in both cases.
+ */
+int mct_dj_check_sessions(const struct mct_config *cfg, const struct mct_session_ref *refs,
+                          size_t n, struct mct_dj_status *out);
+
+/*
+ * The recording database (SQLite, opened read-only with a busy timeout).
+ * Imported flag per session: out[i] = YES/NO, or UNKNOWN when the file
+ * cannot be read (why says so). Returns 0 or -errno.
+ */
+int mct_recdb_imported(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
+                       enum mct_tristate *out, char *why, size_t whylen);
+
+/* Sessions the recording database knows in [start, end] (NULL = open),
+ * participant = participants.name, sorted by date then participant. */
+int mct_recdb_sessions_in_range(const struct mct_config *cfg, const char *start_date,
+                                const char *end_date, struct mct_session_ref **ret, size_t *n_ret,
+                                char *why, size_t whylen);

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The deletion log (deletion.log_path): one JSON object per line, appended
+ * with O_APPEND and fsync'd, so a deletion is never carried out without
+ * its record on disk. Private to delete.c and trash.c.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "operations.h"
+#include "status.h"
+#include "util.h"
+
+struct mct_dlog_info {
+    const struct mct_session_ref *ref;
+    const char *who; /* user name, NULL = from getuid() */
+    const char *via; /* "mctctl", "mctfs", "recovery" */
+    const char *path;
+    size_t files;
+    uint64_t bytes;
+    enum mct_delete_mode mode;
+    const struct mct_session_status *status; /* evidence; may be NULL */
+    const char *result;                      /* "deleted", "refused" */
+    char *const *reasons;                    /* strv, for "refused" */
+};
+
+/* Can a line be appended to path (its folder created when missing)? 0 or
+ * -errno with why naming the path. Appends nothing. */
+int mct_dlog_check_writable(const char *path, char *why, size_t whylen);
+
+/* One JSON object (no newline) describing the deletion into out. */
+int mct_dlog_format(const struct mct_dlog_info *info, struct mct_buf *out);
+
+/* Append line + '\n' in one write and fsync it. 0 or -errno. */
+int mct_dlog_append(const char *path, const char *line);
+
+/* "2025-01-04T09:30:00Z" for t. */
+void mct_dlog_iso_time(time_t t, char *out, size_t len);

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The commands that change things, as the CLI and the mount's .control
+ * file run them: sync (rsync + verification), verify (file by file) and
+ * the verified deletion. Each takes the session's lock, which every
+ * process honours (flock on the session folder), and fails with -EBUSY
+ * when another command holds it.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "rsync.h"
+#include "session.h"
+#include "status.h"
+
+/* Take the session's lock without waiting: *fd_out holds it until closed.
+ * -EBUSY when held elsewhere, -ENOENT when the session folder is gone. */
+int mct_session_lock(const struct mct_config *cfg, const struct mct_session_ref *ref, int *fd_out);
+
+struct mct_op_result {
+    char **lines;   /* strv: what happened, for the user (per destination, per file) */
+    char **reasons; /* strv: why it failed or was refused */
+    struct mct_session_status *status; /* the status afterwards (1 element), may be NULL */
+};
+void mct_op_result_free(struct mct_op_result *res);
+
+/*
+ * Sync every enabled destination: probe the share (never copy into an
+ * unmounted one), create the session's folder on it, run rsync, then
+ * verify when verify_after_sync. 0 success, -EBUSY, -ENOTCONN/-ETIMEDOUT
+ * share unreachable, -EIO rsync or verification failed.
+ */
+int mct_sync_session(const struct mct_config *cfg, const struct mct_session_ref *ref, bool dry_run,
+                     mct_progress_fn progress, void *ud, struct mct_op_result *res);
+
+/* File-by-file verification of every enabled destination. 0 all verified,
+ * -EIO when any file is missing or differs, -ENOTCONN/-ETIMEDOUT, -EBUSY. */
+int mct_verify_session(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                       mct_progress_fn progress, void *ud, struct mct_op_result *res);
+
+enum mct_delete_mode {
+    MCT_DELETE_NORMAL,
+    MCT_DELETE_FORCE_UNVERIFIED, /* skips DataJoint and backup checks only */
+};
+
+struct mct_delete_request {
+    struct mct_session_ref ref;
+    enum mct_delete_mode mode;
+    bool dry_run;
+    const char *who;  /* user name (and uid) for the log */
+    const char *via;  /* "mctctl" or "mctfs" */
+};
+
+/*
+ * The deletion protocol (issue 3): lock, re-check everything now, refuse
+ * on young/lock/tmp files, move to the trash, compare with the snapshot,
+ * log, remove. 0 deleted (or dry run passed), -EPERM refused (reasons
+ * filled), -EBUSY, -errno.
+ */
+int mct_delete_session(const struct mct_config *cfg, const struct mct_delete_request *req,
+                       struct mct_op_result *res);
+
+/* Finish or undo what a crashed deletion left in the trash. Reports each
+ * entry in res->lines. */
+int mct_trash_recover(const struct mct_config *cfg, struct mct_op_result *res);

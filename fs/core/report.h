@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Rendering statuses: the text report of `mctctl status`, the status-range
+ * table, their JSON forms, and the one-line virtual files of the mount.
+ * Pure functions of a struct mct_session_status: no I/O.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "status.h"
+#include "util.h"
+
+int mct_report_session_text(const struct mct_session_status *st, bool color, struct mct_buf *out);
+int mct_report_session_json(const struct mct_session_status *st, struct mct_buf *out);
+/* Array of session objects (status D, status-range --json). */
+int mct_report_sessions_json(const struct mct_session_status *st, size_t n, struct mct_buf *out);
+/* Date, Participant, Videos, DJ, Backup, Verified, Safe; ✓ ✗ ? marks. */
+int mct_report_range_text(const struct mct_session_status *st, size_t n, bool color,
+                          struct mct_buf *out);
+/* ".backup_status": "verified|unverified|missing|unreachable|syncing N%|verifying N%" + details. */
+int mct_report_backup_status(const struct mct_session_status *st, struct mct_buf *out);
+/* ".safe_to_delete": "yes\n" or "no: reason; reason\n". */
+int mct_report_safe_to_delete(const struct mct_session_status *st, struct mct_buf *out);
+
+/* JSON string literal with escapes, quotes included. */
+int mct_json_string(struct mct_buf *out, const char *s);

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * JSON renderings of statuses (mctctl --json, the mount's .status.json).
+ * Hand-written: the shape is small and fixed, and a JSON library would be
+ * one more dependency on the rig for a few dozen lines.
+ */
+#include "report.h"
+
+/* Lists of files in a destination are capped: a status is a summary, and
+ * `mctctl verify` lists every file. */
+#define JSON_MAX_FILES 100
+
+int mct_json_string(struct mct_buf *out, const char *s)
+{
+    int r = mct_buf_puts(out, "\"");
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); r == 0 && *p; p++) {
+        switch (*p) {
+        case '"':
+            r = mct_buf_puts(out, "\\\"");
+            break;
+        case '\\':
+            r = mct_buf_puts(out, "\\\\");
+            break;
+        case '\n':
+            r = mct_buf_puts(out, "\\n");
+            break;
+        case '\t':
+            r = mct_buf_puts(out, "\\t");
+            break;
+        case '\r':
+            r = mct_buf_puts(out, "\\r");
+            break;
+        default:
+            if (*p < 0x20)
+                r = mct_buf_printf(out, "\\u%04x", *p);
+            else
+                r = mct_buf_append(out, (const char *)p, 1);
+        }
+    }
+    return r < 0 ? r : mct_buf_puts(out, "\"");
+}
+
+static const char *json_tristate(enum mct_tristate t)
+{
+    return t == MCT_YES ? "true" : t == MCT_NO ? "false" : "null";
+}
+
+static const char *dj_state_word(enum mct_tristate t)
+{
+    return t == MCT_YES ? "yes" : t == MCT_NO ? "no" : "unknown";
+}
+
+static void json_strv(struct mct_buf *out, char *const *v, size_t max)
+{
+    mct_buf_puts(out, "[");
+    for (size_t i = 0; v && v[i] && i < max; i++) {
+        if (i)
+            mct_buf_puts(out, ",");
+        mct_json_string(out, v[i]);
+    }
+    mct_buf_puts(out, "]");
+}
+
+static void json_datajoint(const struct mct_dj_status *dj, struct mct_buf *out)
+{
+    mct_buf_printf(out, "\"datajoint\":{\"state\":\"%s\",\"checks\":{", dj_state_word(dj->state));
+    for (int c = 0; c < MCT_DJ_N_CHECKS; c++)
+        mct_buf_printf(out, "%s\"%s\":%s", c ? "," : "", mct_dj_check_names[c],
+                       json_tristate(dj->checks[c]));
+    mct_buf_puts(out, "},\"reason\":");
+    if (dj->state == MCT_YES || !dj->reason[0])
+        mct_buf_puts(out, "null");
+    else
+        mct_json_string(out, dj->reason);
+    mct_buf_puts(out, "}");
+}
+
+static void json_destination(const struct mct_dest_status *d, struct mct_buf *out)
+{
+    mct_buf_puts(out, "{\"name\":");
+    mct_json_string(out, d->dest->name);
+    mct_buf_puts(out, ",\"path\":");
+    mct_json_string(out, d->path);
+    mct_buf_printf(out, ",\"state\":\"%s\",\"files\":%zu,\"bytes\":%llu,\"detail\":",
+                   mct_dest_state_name(d->state), d->files, (unsigned long long)d->bytes);
+    if (d->detail)
+        mct_json_string(out, d->detail);
+    else
+        mct_buf_puts(out, "null");
+    mct_buf_puts(out, ",\"missing\":");
+    json_strv(out, d->verify.missing, JSON_MAX_FILES);
+    mct_buf_puts(out, ",\"size_mismatch\":[");
+    for (size_t i = 0; i < d->verify.n_mismatched && i < JSON_MAX_FILES; i++) {
+        const struct mct_size_mismatch *m = &d->verify.mismatched[i];
+        mct_buf_puts(out, i ? ",{\"file\":" : "{\"file\":");
+        mct_json_string(out, m->relpath);
+        mct_buf_printf(out, ",\"source_bytes\":%llu,\"copy_bytes\":%llu}",
+                       (unsigned long long)m->source_size, (unsigned long long)m->copy_size);
+    }
+    mct_buf_puts(out, "]}");
+}
+
+int mct_report_session_json(const struct mct_session_status *st, struct mct_buf *out)
+{
+    mct_buf_puts(out, "{\"participant_id\":");
+    mct_json_string(out, st->ref.participant_id);
+    mct_buf_printf(out, ",\"session_date\":\"%s\",\"source\":{\"path\":", st->ref.session_date);
+    mct_json_string(out, st->source_path);
+    mct_buf_printf(out, ",\"exists\":%s,\"files\":%zu,\"bytes\":%llu,\"videos\":%zu},",
+                   st->source_exists ? "true" : "false", st->source.n_files,
+                   (unsigned long long)st->source.bytes, st->source.videos);
+    json_datajoint(&st->dj, out);
+    mct_buf_puts(out, ",\"destinations\":[");
+    for (size_t i = 0; i < st->n_dests; i++) {
+        if (i)
+            mct_buf_puts(out, ",");
+        json_destination(&st->dests[i], out);
+    }
+    mct_buf_printf(out, "],\"backup\":%s,\"verified\":%s,\"safe_to_delete\":%s,\"reasons\":",
+                   json_tristate(st->backup), json_tristate(st->verified),
+                   st->safe_to_delete && !st->activity ? "true" : "false");
+    json_strv(out, st->reasons, SIZE_MAX);
+    mct_buf_puts(out, ",\"activity\":");
+    if (st->activity)
+        mct_json_string(out, st->activity);
+    else
+        mct_buf_puts(out, "null");
+    return mct_buf_puts(out, "}");
+}
+
+int mct_report_sessions_json(const struct mct_session_status *st, size_t n, struct mct_buf *out)
+{
+    mct_buf_puts(out, "[");
+    for (size_t i = 0; i < n; i++) {
+        mct_buf_puts(out, i ? ",\n" : "\n");
+        mct_report_session_json(&st[i], out);
+    }
+    return mct_buf_puts(out, n ? "\n]\n" : "]\n");
+}

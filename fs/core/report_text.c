@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Plain-text renderings: the `mctctl status` report (also the mount's
+ * .status), the status-range table, and the one-line virtual files.
+ * Colour is ANSI and only on request; the mount never asks for it.
+ */
+#include "report.h"
+
+#define C_GREEN "\033[32m"
+#define C_RED "\033[31m"
+#define C_YELLOW "\033[33m"
+#define C_BOLD "\033[1m"
+#define C_RESET "\033[0m"
+
+static const char *mark(enum mct_tristate t)
+{
+    return t == MCT_YES ? "✓" : t == MCT_NO ? "✗" : "?";
+}
+
+static const char *mark_color(enum mct_tristate t, bool color)
+{
+    if (!color)
+        return "";
+    return t == MCT_YES ? C_GREEN : t == MCT_NO ? C_RED : C_YELLOW;
+}
+
+static const char *reset(bool color)
+{
+    return color ? C_RESET : "";
+}
+
+static enum mct_tristate dest_tristate(enum mct_dest_state s)
+{
+    return s == MCT_DEST_VERIFIED ? MCT_YES : s == MCT_DEST_UNREACHABLE ? MCT_UNKNOWN : MCT_NO;
+}
+
+static void report_datajoint(const struct mct_session_status *st, bool color, struct mct_buf *out)
+{
+    const struct mct_dj_status *dj = &st->dj;
+    const char *word = dj->state == MCT_YES  ? "fully imported"
+                       : dj->state == MCT_NO ? "NOT fully imported"
+                                             : "UNKNOWN";
+    mct_buf_printf(out, "DataJoint:     %s%s %s%s\n", mark_color(dj->state, color),
+                   mark(dj->state), word, reset(color));
+    for (int c = 0; c < MCT_DJ_N_CHECKS; c++)
+        mct_buf_printf(out, "  %s%s%s %s\n", mark_color(dj->checks[c], color), mark(dj->checks[c]),
+                       reset(color), mct_dj_check_names[c]);
+    if (dj->state != MCT_YES && dj->reason[0])
+        mct_buf_printf(out, "  reason: %s\n", dj->reason);
+}
+
+static void report_source(const struct mct_session_status *st, struct mct_buf *out)
+{
+    char size[32];
+    mct_buf_printf(out, "Source:        %s\n", st->source_path ? st->source_path : "?");
+    if (st->source_exists)
+        mct_buf_printf(out, "  files: %zu   size: %s (%llu bytes)   videos: %zu\n",
+                       st->source.n_files, mct_format_bytes(st->source.bytes, size, sizeof(size)),
+                       (unsigned long long)st->source.bytes, st->source.videos);
+    else
+        mct_buf_puts(out, "  not on local disk\n");
+}
+
+static void report_destination(const struct mct_session_status *st,
+                               const struct mct_dest_status *d, bool color, struct mct_buf *out)
+{
+    char size[32];
+    enum mct_tristate t = dest_tristate(d->state);
+    mct_buf_printf(out, "Destination:   %s\n", d->dest->name);
+    mct_buf_printf(out, "  path: %s\n", d->path ? d->path : "?");
+    mct_buf_printf(out, "  state: %s%s %s%s\n", mark_color(t, color), mark(t),
+                   mct_dest_state_name(d->state), reset(color));
+    if (d->state == MCT_DEST_VERIFIED || d->state == MCT_DEST_UNVERIFIED) {
+        mct_buf_printf(out, "  files: %zu   size: %s (%llu bytes)\n", d->files,
+                       mct_format_bytes(d->bytes, size, sizeof(size)),
+                       (unsigned long long)d->bytes);
+        if (st->source_exists)
+            mct_buf_printf(out, "  compared: source %zu files / copy %zu files%s\n",
+                           st->source.n_files, d->files,
+                           st->source.n_files == d->files ? " (counts match)" : " (counts differ)");
+    }
+    if (d->detail)
+        mct_buf_printf(out, "  detail: %s\n", d->detail);
+}
+
+int mct_report_session_text(const struct mct_session_status *st, bool color, struct mct_buf *out)
+{
+    mct_buf_printf(out, "%sSession %s %s%s\n", color ? C_BOLD : "", st->ref.participant_id,
+                   st->ref.session_date, reset(color));
+    if (st->activity)
+        mct_buf_printf(out, "Activity:      %s\n", st->activity);
+    report_datajoint(st, color, out);
+    report_source(st, out);
+    if (st->n_dests == 0)
+        mct_buf_puts(out, "Destination:   none enabled\n");
+    for (size_t i = 0; i < st->n_dests; i++)
+        report_destination(st, &st->dests[i], color, out);
+
+    if (st->safe_to_delete) {
+        mct_buf_printf(out, "Safe to delete: %sYES%s\n", color ? C_GREEN : "", reset(color));
+    } else {
+        mct_buf_printf(out, "Safe to delete: %sNO%s\n", color ? C_RED : "", reset(color));
+        for (char **r = st->reasons; r && *r; r++)
+            mct_buf_printf(out, "  - %s\n", *r);
+    }
+    return out->error;
+}
+
+int mct_report_range_text(const struct mct_session_status *st, size_t n, bool color,
+                          struct mct_buf *out)
+{
+    mct_buf_printf(out, "%-10s  %-12s  %6s  %-2s  %-6s  %-8s  %-4s\n", "Date", "Participant",
+                   "Videos", "DJ", "Backup", "Verified", "Safe");
+    mct_buf_printf(out, "%-10s  %-12s  %6s  %-2s  %-6s  %-8s  %-4s\n", "--------", "-----------",
+                   "------", "--", "------", "--------", "----");
+    size_t n_safe = 0;
+    uint64_t safe_bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct mct_session_status *s = &st[i];
+        enum mct_tristate safe = s->safe_to_delete ? MCT_YES : MCT_NO;
+        if (s->safe_to_delete) {
+            n_safe++;
+            safe_bytes += s->source.bytes;
+        }
+        /* Pad by hand: the marks are multi-byte UTF-8, printf counts bytes. */
+        mct_buf_printf(out, "%-10s  %-12s  %6zu  %s%s%s   %s%s%s       %s%s%s         %s%s%s\n",
+                       s->ref.session_date, s->ref.participant_id, s->source.videos,
+                       mark_color(s->dj.state, color), mark(s->dj.state), reset(color),
+                       mark_color(s->backup, color), mark(s->backup), reset(color),
+                       mark_color(s->verified, color), mark(s->verified), reset(color),
+                       mark_color(safe, color), mark(safe), reset(color));
+    }
+    char size[32];
+    mct_buf_printf(out, "\n%zu session%s, %zu safe to delete (%s)\n", n, n == 1 ? "" : "s", n_safe,
+                   mct_format_bytes(safe_bytes, size, sizeof(size)));
+    return out->error;
+}
+
+/* First word of .backup_status: the worst state over enabled destinations. */
+static const char *backup_word(const struct mct_session_status *st)
+{
+    static const enum mct_dest_state order[] = {MCT_DEST_UNREACHABLE, MCT_DEST_MISSING,
+                                                MCT_DEST_UNVERIFIED};
+    if (st->n_dests == 0)
+        return "missing";
+    for (size_t o = 0; o < ARRAY_SIZE(order); o++)
+        for (size_t i = 0; i < st->n_dests; i++)
+            if (st->dests[i].state == order[o])
+                return mct_dest_state_name(order[o]);
+    return "verified";
+}
+
+int mct_report_backup_status(const struct mct_session_status *st, struct mct_buf *out)
+{
+    char size[32];
+    mct_buf_puts(out, st->activity ? st->activity : backup_word(st));
+    if (st->n_dests == 0)
+        mct_buf_puts(out, " (no backup destination is enabled)");
+    for (size_t i = 0; i < st->n_dests; i++) {
+        const struct mct_dest_status *d = &st->dests[i];
+        mct_buf_printf(out, "%s %s: %s", i == 0 ? " —" : ";", d->dest->name,
+                       mct_dest_state_name(d->state));
+        if (d->state == MCT_DEST_VERIFIED || d->state == MCT_DEST_UNVERIFIED)
+            mct_buf_printf(out, ", %zu/%zu files, %s", d->files, st->source.n_files,
+                           mct_format_bytes(d->bytes, size, sizeof(size)));
+        if (d->detail)
+            mct_buf_printf(out, " (%s)", d->detail);
+    }
+    mct_buf_puts(out, "\n");
+    return out->error;
+}
+
+int mct_report_safe_to_delete(const struct mct_session_status *st, struct mct_buf *out)
+{
+    if (st->safe_to_delete && !st->activity) {
+        mct_buf_puts(out, "yes\n");
+        return out->error;
+    }
+    mct_buf_puts(out, "no: ");
+    bool first = true;
+    if (st->activity) {
+        mct_buf_printf(out, "%s in progress", st->activity);
+        first = false;
+    }
+    for (char **r = st->reasons; r && *r; r++, first = false)
+        mct_buf_printf(out, "%s%s", first ? "" : "; ", *r);
+    if (first)
+        mct_buf_puts(out, "status unknown");
+    mct_buf_puts(out, "\n");
+    return out->error;
+}

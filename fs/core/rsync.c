@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The rsync runner. rsync gets an argument vector, never a shell line, so
+ * a participant id or a path can never be parsed as anything but a path.
+ * Its stdout carries --info=progress2 lines separated by '\r'; its stderr
+ * is kept so a failure can be told in rsync's own words.
+ */
+#include "rsync.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include "log.h"
+#include "util.h"
+
+#define DEFAULT_FLAGS "-avh"
+/* rsync --timeout=0 means "never": the watchdog still needs a bound. */
+#define FALLBACK_IDLE_S 600
+#define TERM_GRACE_MS 3000
+#define KILL_GRACE_MS 5000
+#define SEGMENT_MAX 1024
+#define STDERR_MAX 8192
+
+/* ---- flags ------------------------------------------------------------ */
+
+static bool long_flag_refused(const char *arg)
+{
+    static const char *const refused[] = {
+            "--del",         "--remove-source-files", "--remove-sent-files",
+            "--rsh",         "--rsync-path",          "--remote-option",
+    };
+    size_t len = strcspn(arg, "=");
+
+    if (len >= strlen("--delete") && strncmp(arg, "--delete", strlen("--delete")) == 0)
+        return true;
+    for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+        if (strlen(refused[i]) == len && strncmp(arg, refused[i], len) == 0)
+            return true;
+    return false;
+}
+
+/* In a cluster such as "-avz", the letters after one that takes an argument
+ * are that argument, not options. */
+static bool short_cluster_refused(const char *arg, char *bad)
+{
+    for (const char *p = arg + 1; *p; p++) {
+        if (*p == 'e' || *p == 'M') {
+            *bad = *p;
+            return true;
+        }
+        if (strchr("BfT@", *p))
+            return false;
+    }
+    return false;
+}
+
+static int check_one_flag(const char *arg, char *why, size_t whylen)
+{
+    char bad = 0;
+
+    if (streq(arg, "--") || arg[0] != '-' || streq(arg, "-")) {
+        snprintf(why, whylen,
+                 "rsync_flags: '%s' is not an option (write options as --name=value; "
+                 "use exclude_patterns for excludes)",
+                 arg);
+        return -EINVAL;
+    }
+    if (startswith(arg, "--") && long_flag_refused(arg)) {
+        snprintf(why, whylen,
+                 "rsync_flags: '%s' is refused: a sync must never delete anything "
+                 "or run a remote shell",
+                 arg);
+        return -EINVAL;
+    }
+    if (!startswith(arg, "--") && short_cluster_refused(arg, &bad)) {
+        snprintf(why, whylen, "rsync_flags: '-%c' (in '%s') is refused: a sync never runs a %s",
+                 bad, arg, bad == 'e' ? "remote shell" : "remote option");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int split_flags(const char *flags, char ***ret)
+{
+    _cleanup_strv_ char **v = NULL;
+    const char *p = flags;
+
+    for (;;) {
+        p += strspn(p, " \t\r\n");
+        if (!*p)
+            break;
+        size_t n = strcspn(p, " \t\r\n");
+        int r = mct_strv_push(&v, strndup(p, n));
+        if (r < 0)
+            return r;
+        p += n;
+    }
+    *ret = TAKE_PTR(v);
+    return 0;
+}
+
+int mct_rsync_flags_check(const char *flags, char *why, size_t whylen)
+{
+    _cleanup_strv_ char **v = NULL;
+    int r = split_flags(flags ? flags : DEFAULT_FLAGS, &v);
+    if (r < 0)
+        return r;
+    for (char **f = v; f && *f; f++) {
+        r = check_one_flag(*f, why, whylen);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+int mct_rsync_argv(const struct mct_config *cfg, const char *src_dir, const char *dst_dir,
+                   bool dry_run, char ***ret)
+{
+    _cleanup_strv_ char **argv = NULL;
+    _cleanup_strv_ char **flags = NULL;
+    char why[512];
+    int r;
+
+    r = mct_rsync_flags_check(cfg->rsync_flags, why, sizeof(why));
+    if (r < 0)
+        return log_error_errno(r, "%s: %s", cfg->path ? cfg->path : "config", why);
+    r = split_flags(cfg->rsync_flags ? cfg->rsync_flags : DEFAULT_FLAGS, &flags);
+    if (r < 0)
+        return r;
+
+    r = mct_strv_push(&argv, strdup("rsync"));
+    for (char **f = flags; r >= 0 && *f; f++)
+        r = mct_strv_push(&argv, strdup(*f));
+    for (char **e = cfg->exclude_patterns; r >= 0 && e && *e; e++)
+        r = mct_strv_pushf(&argv, "--exclude=%s", *e);
+    if (r >= 0 && cfg->rsync_bwlimit_kb > 0)
+        r = mct_strv_pushf(&argv, "--bwlimit=%u", cfg->rsync_bwlimit_kb);
+    if (r >= 0 && cfg->rsync_timeout_s > 0)
+        r = mct_strv_pushf(&argv, "--timeout=%u", cfg->rsync_timeout_s);
+    if (r >= 0)
+        r = mct_strv_push(&argv, strdup("--info=progress2"));
+    if (r >= 0 && dry_run)
+        r = mct_strv_push(&argv, strdup("--dry-run"));
+    if (r >= 0)
+        r = mct_strv_push(&argv, strdup("--"));
+    /* Trailing slashes: copy the folder's contents into the folder, never
+     * a folder inside it. */
+    if (r >= 0)
+        r = mct_strv_pushf(&argv, "%s/", src_dir);
+    if (r >= 0)
+        r = mct_strv_pushf(&argv, "%s/", dst_dir);
+    if (r < 0)
+        return r;
+    *ret = TAKE_PTR(argv);
+    return 0;
+}
+
+const char *mct_rsync_exit_meaning(int code)
+{
+    switch (code) {
+    case 0: return "success";
+    case 1: return "syntax or usage error";
+    case 2: return "protocol incompatibility";
+    case 3: return "errors selecting input/output files, dirs";
+    case 4: return "requested action not supported";
+    case 5: return "error starting client-server protocol";
+    case 6: return "daemon unable to append to log-file";
+    case 10: return "error in socket I/O";
+    case 11: return "error in file I/O";
+    case 12: return "error in rsync protocol data stream";
+    case 13: return "errors with program diagnostics";
+    case 14: return "error in IPC code";
+    case 20: return "received SIGUSR1 or SIGINT";
+    case 21: return "some error returned by waitpid()";
+    case 22: return "error allocating core memory buffers";
+    case 23: return "partial transfer due to error";
+    case 24: return "partial transfer due to vanished source files";
+    case 25: return "the --max-delete limit stopped deletions";
+    case 30: return "timeout in data send/receive";
+    case 35: return "timeout waiting for daemon connection";
+    default: return "unknown";
+    }
+}
+
+/* ---- progress --------------------------------------------------------- */
+
+int mct_rsync_parse_progress(const char *line)
+{
+    const char *p = line + strspn(line, " \t");
+    char *end;
+
+    /* The transferred size: "1,234,567" or, with -h, "3.00M". */
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    p += strspn(p, "0123456789,.");
+    size_t unit = strspn(p, "KMGTPkmgtpB");
+    if (unit > 2)
+        return -1;
+    p += unit;
+    if (*p != ' ' && *p != '\t')
+        return -1;
+    p += strspn(p, " \t");
+
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    errno = 0;
+    long pct = strtol(p, &end, 10);
+    if (errno || *end != '%' || pct < 0 || pct > 100)
+        return -1;
+    p = end + 1;
+    /* A rate follows ("12.34MB/s"); without it this is a file name. */
+    if ((*p != ' ' && *p != '\t') || !strstr(p, "/s"))
+        return -1;
+    return (int)pct;
+}
+
+struct rsync_io {
+    mct_progress_fn progress;
+    void *ud;
+    struct mct_buf seg; /* the stdout segment being collected */
+    bool seg_overflow;
+    struct mct_buf err;
+    bool err_truncated;
+    int last_pct;
+};
+
+static void io_segment_done(struct rsync_io *io)
+{
+    if (io->seg.len > 0 && !io->seg_overflow) {
+        int pct = mct_rsync_parse_progress(io->seg.data);
+        if (pct >= 0) {
+            io->last_pct = pct;
+            if (io->progress)
+                io->progress(io->ud, "syncing", pct, io->seg.data + strspn(io->seg.data, " "));
+        } else {
+            log_debug("rsync: %s", io->seg.data);
+        }
+    }
+    io->seg.len = 0;
+    if (io->seg.data)
+        io->seg.data[0] = '\0';
+    io->seg_overflow = false;
+}
+
+static void io_feed_stdout(struct rsync_io *io, const char *data, size_t n)
+{
+    while (n > 0) {
+        size_t k = 0;
+        while (k < n && data[k] != '\r' && data[k] != '\n')
+            k++;
+        if (io->seg.len + k > SEGMENT_MAX)
+            io->seg_overflow = true; /* a long file name: never a progress line */
+        else if (mct_buf_append(&io->seg, data, k) < 0)
+            io->seg_overflow = true;
+        if (k == n)
+            return;
+        io_segment_done(io);
+        data += k + 1;
+        n -= k + 1;
+    }
+}
+
+static void io_feed_stderr(struct rsync_io *io, const char *data, size_t n)
+{
+    /* rsync's first complaint names the cause; what follows is the echo. */
+    if (io->err.len + n > STDERR_MAX) {
+        n = STDERR_MAX - io->err.len;
+        io->err_truncated = true;
+    }
+    (void)mct_buf_append(&io->err, data, n);
+}
+
+static void io_free(struct rsync_io *io)
+{
+    mct_buf_free(&io->seg);
+    mct_buf_free(&io->err);
+}
+
+/* ---- spawning and waiting --------------------------------------------- */
+
+static int spawn_prepare(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, int out_w,
+                         int err_w)
+{
+    sigset_t none, dfl;
+    int r;
+
+    sigemptyset(&none);
+    /* A daemon may ignore SIGPIPE or block signals; rsync must not inherit that. */
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGPIPE);
+    sigaddset(&dfl, SIGTERM);
+    sigaddset(&dfl, SIGINT);
+    sigaddset(&dfl, SIGHUP);
+    sigaddset(&dfl, SIGCHLD);
+
+    if ((r = posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) ||
+        (r = posix_spawn_file_actions_adddup2(fa, out_w, STDOUT_FILENO)) ||
+        (r = posix_spawn_file_actions_adddup2(fa, err_w, STDERR_FILENO)) ||
+        (r = posix_spawn_file_actions_addclosefrom_np(fa, 3)))
+        return -r;
+    /* Its own process group, so the watchdog can stop rsync's children too. */
+    if ((r = posix_spawnattr_setflags(at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+                                                  POSIX_SPAWN_SETSIGMASK)) ||
+        (r = posix_spawnattr_setpgroup(at, 0)) || (r = posix_spawnattr_setsigdefault(at, &dfl)) ||
+        (r = posix_spawnattr_setsigmask(at, &none)))
+        return -r;
+    return 0;
+}
+
+static int spawn_rsync(char **argv, pid_t *pid, int *out_fd, int *err_fd)
+{
+    _cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    int p[2], r;
+
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    out_r = p[0], out_w = p[1];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    err_r = p[0], err_w = p[1];
+
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return -ENOMEM;
+    if (posix_spawnattr_init(&at) != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return -ENOMEM;
+    }
+    r = spawn_prepare(&fa, &at, out_w, err_w);
+    if (r == 0)
+        r = -posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (r < 0)
+        return r;
+    *out_fd = TAKE_FD(out_r);
+    *err_fd = TAKE_FD(err_r);
+    return 0;
+}
+
+enum watch_stage { WATCH_RUNNING, WATCH_TERMED, WATCH_KILLED };
+
+struct watch {
+    pid_t pid;
+    int64_t idle_ms;
+    int64_t last_output_ms;
+    int64_t stage_ms;
+    enum watch_stage stage;
+    const char *dst_dir;
+};
+
+/* Returns -ETIMEDOUT when rsync survives even SIGKILL (stuck in the kernel
+ * on a hung share): it cannot be reaped, so the caller must give up on it. */
+static int watch_step(struct watch *w, struct rsync_io *io)
+{
+    int64_t now = mct_now_ms();
+
+    switch (w->stage) {
+    case WATCH_RUNNING:
+        if (now - w->last_output_ms < w->idle_ms)
+            return 0;
+        log_error("rsync into %s/ printed nothing for %llds (hung share?): stopping it",
+                  w->dst_dir, (long long)(w->idle_ms / 1000));
+        (void)mct_buf_printf(&io->err, "mctfs stopped rsync: no output for %llds (hung share?)\n",
+                             (long long)(w->idle_ms / 1000));
+        (void)kill(-w->pid, SIGTERM);
+        w->stage = WATCH_TERMED;
+        w->stage_ms = now;
+        return 0;
+    case WATCH_TERMED:
+        if (now - w->stage_ms < TERM_GRACE_MS)
+            return 0;
+        (void)kill(-w->pid, SIGKILL);
+        w->stage = WATCH_KILLED;
+        w->stage_ms = now;
+        return 0;
+    case WATCH_KILLED:
+        if (now - w->stage_ms < KILL_GRACE_MS)
+            return 0;
+        return log_error_errno(ETIMEDOUT,
+                               "rsync (pid %d) into %s/ survives SIGKILL; leaving it behind",
+                               (int)w->pid, w->dst_dir);
+    }
+    return 0;
+}
+
+static void drain_fd(struct pollfd *pfd, struct rsync_io *io, bool is_stdout)
+{
+    char buf[4096];
+    ssize_t k = read(pfd->fd, buf, sizeof(buf));
+
+    if (k < 0 && errno == EINTR)
+        return;
+    if (k <= 0) {
+        close(pfd->fd);
+        pfd->fd = -1;
+        return;
+    }
+    if (is_stdout)
+        io_feed_stdout(io, buf, (size_t)k);
+    else
+        io_feed_stderr(io, buf, (size_t)k);
+}
+
+static int wait_rsync(struct watch *w, int out_fd, int err_fd, struct rsync_io *io, int *status)
+{
+    struct pollfd pfd[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
+    bool reaped = false;
+    int r = 0;
+
+    for (;;) {
+        if (!reaped) {
+            pid_t p = waitpid(w->pid, status, WNOHANG);
+            if (p < 0 && errno != EINTR) {
+                r = -errno;
+                break;
+            }
+            reaped = p == w->pid;
+        }
+        if (reaped && pfd[0].fd < 0 && pfd[1].fd < 0)
+            break;
+        /* After the exit only what is already buffered is read. */
+        int n = poll(pfd, 2, reaped ? 0 : 200);
+        if (n < 0 && errno != EINTR) {
+            r = -errno;
+            break;
+        }
+        if (reaped && n <= 0)
+            break;
+        for (int i = 0; n > 0 && i < 2; i++)
+            if (pfd[i].fd >= 0 && pfd[i].revents) {
+                drain_fd(&pfd[i], io, i == 0);
+                w->last_output_ms = mct_now_ms();
+            }
+        if (!reaped && (r = watch_step(w, io)) < 0)
+            break;
+    }
+    for (int i = 0; i < 2; i++)
+        if (pfd[i].fd >= 0)
+            close(pfd[i].fd);
+    io_segment_done(io);
+    return r;
+}
+
+static bool needs_quotes(const char *s)
+{
+    return !*s || strpbrk(s, " \t\n'\"\\$`*?[]{}()<>|&;#~!") != NULL;
+}
+
+/* The command line for humans, quoted as a shell would need it. */
+static char *argv_to_string(char **argv)
+{
+    _cleanup_buf_ struct mct_buf b = {0};
+
+    for (char **a = argv; *a; a++) {
+        if (a != argv)
+            mct_buf_puts(&b, " ");
+        if (!needs_quotes(*a)) {
+            mct_buf_puts(&b, *a);
+            continue;
+        }
+        mct_buf_puts(&b, "'");
+        for (const char *c = *a; *c; c++)
+            mct_buf_puts(&b, *c == '\'' ? "'\\''" : (char[]){*c, 0});
+        mct_buf_puts(&b, "'");
+    }
+    return mct_buf_steal(&b);
+}
+
+static int exit_code_of(int status)
+{
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return -1;
+}
+
+int mct_rsync_run_full(const struct mct_config *cfg, const char *src_dir, const char *dst_dir,
+                       bool dry_run, mct_progress_fn progress, void *ud, int *exit_code,
+                       char **stderr_text)
+{
+    _cleanup_strv_ char **argv = NULL;
+    _cleanup_free_ char *cmdline = NULL;
+    _cleanup_(io_free) struct rsync_io io = {.progress = progress, .ud = ud, .last_pct = -1};
+    int out_fd = -1, err_fd = -1, status = 0, r;
+
+    *exit_code = -1;
+    if (stderr_text)
+        *stderr_text = NULL;
+    r = mct_rsync_argv(cfg, src_dir, dst_dir, dry_run, &argv);
+    if (r < 0)
+        return r;
+    cmdline = argv_to_string(argv);
+    log_info("running %s", cmdline ? cmdline : "rsync");
+
+    struct watch w = {
+            .idle_ms = (int64_t)((cfg->rsync_timeout_s ? cfg->rsync_timeout_s : FALLBACK_IDLE_S) +
+                                 cfg->share_timeout_s) *
+                       1000,
+            .last_output_ms = mct_now_ms(),
+            .dst_dir = dst_dir,
+    };
+    r = spawn_rsync(argv, &w.pid, &out_fd, &err_fd);
+    if (r < 0)
+        return log_error_errno(r, "cannot start rsync for %s/ -> %s/", src_dir, dst_dir);
+
+    r = wait_rsync(&w, out_fd, err_fd, &io, &status);
+    *exit_code = r == -ETIMEDOUT ? 128 + SIGKILL : exit_code_of(status);
+    if (r < 0 && r != -ETIMEDOUT)
+        return log_error_errno(r, "lost track of rsync (pid %d) for %s/", (int)w.pid, dst_dir);
+    if (io.err_truncated)
+        (void)mct_buf_puts(&io.err, "...\n");
+    if (*exit_code != 0)
+        log_error("rsync %s/ -> %s/ exited %d: %s%s%.*s", src_dir, dst_dir, *exit_code,
+                  mct_rsync_exit_meaning(*exit_code), io.err.len ? "; it said: " : "",
+                  (int)strcspn(io.err.data ? io.err.data : "", "\n"),
+                  io.err.data ? io.err.data : "");
+    if (stderr_text && !(*stderr_text = mct_buf_steal(&io.err)))
+        return -ENOMEM;
+    if (*exit_code != 0)
+        return -EIO;
+    /* rsync reports 0% when everything was already there; exit 0 means done. */
+    if (progress && io.last_pct != 100)
+        progress(ud, "syncing", 100, dry_run ? "dry run complete" : "complete");
+    return 0;
+}
+
+int mct_rsync_run(const struct mct_config *cfg, const char *src_dir, const char *dst_dir,
+                  bool dry_run, mct_progress_fn progress, void *ud, int *exit_code)
+{
+    return mct_rsync_run_full(cfg, src_dir, dst_dir, dry_run, progress, ud, exit_code, NULL);
+}

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One walk per session folder. Directories are opened relative to their
+ * parent's fd (openat + fdopendir + fstatat), so the kernel never resolves
+ * a long path twice and a folder renamed mid-walk cannot send us elsewhere.
+ * Any error below the root fails the whole scan: a scan that silently
+ * skipped an unreadable folder would let a verification pass without the
+ * files in it.
+ */
+#include "scan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+void mct_scan_free(struct mct_scan *scan)
+{
+    if (!scan)
+        return;
+    for (size_t i = 0; i < scan->n_files; i++)
+        free(scan->files[i].relpath);
+    free(scan->files);
+    *scan = (struct mct_scan){0};
+}
+
+/* ---- rsync-style pattern matching ---- */
+
+/* Does the bracket expression at p (p[0] == '[') match c? *end gets the
+ * character after the closing ']', or NULL when there is none (then '['
+ * is literal, as in rsync). */
+static bool class_match(const char *p, char c, const char **end)
+{
+    const char *q = p + 1;
+    if (*q == '!' || *q == '^')
+        q++;
+    if (*q == ']')
+        q++;
+    while (*q && *q != ']')
+        q++;
+    if (!*q) {
+        *end = NULL;
+        return false;
+    }
+    *end = q + 1;
+    char cls[256], s[2] = {c, '\0'};
+    size_t n = (size_t)(q + 1 - p);
+    if (n >= sizeof(cls))
+        return false;
+    memcpy(cls, p, n);
+    cls[n] = '\0';
+    if (cls[1] == '^')
+        cls[1] = '!';
+    return c != '/' && fnmatch(cls, s, 0) == 0;
+}
+
+/*
+ * Shell-style match where '*', '?' and classes never match '/' and '**'
+ * matches anything, '/' included: rsync's wildmatch. (fnmatch with
+ * FNM_PATHNAME has no '**', so it cannot be used for the whole pattern.)
+ */
+static bool wildmatch(const char *p, const char *t)
+{
+    for (; *p; p++, t++) {
+        switch (*p) {
+        case '\\':
+            if (p[1])
+                p++;
+            if (*t != *p)
+                return false;
+            break;
+        case '?':
+            if (!*t || *t == '/')
+                return false;
+            break;
+        case '[': {
+            const char *end;
+            bool m = class_match(p, *t, &end);
+            if (!end) {
+                if (*t != '[')
+                    return false;
+                break;
+            }
+            if (!*t || !m)
+                return false;
+            p = end - 1;
+            break;
+        }
+        case '*': {
+            bool dbl = p[1] == '*';
+            while (*p == '*')
+                p++;
+            if (!*p)
+                return dbl || !strchr(t, '/');
+            for (;; t++) {
+                if (wildmatch(p, t))
+                    return true;
+                if (!*t || (!dbl && *t == '/'))
+                    return false;
+            }
+        }
+        default:
+            if (*t != *p)
+                return false;
+        }
+    }
+    return !*t;
+}
+
+/* One pattern against one path (the path itself, not its parents). */
+static bool pattern_match(const char *pat, const char *relpath, bool is_dir)
+{
+    char buf[4096];
+    size_t len = strlen(pat);
+    if (len == 0 || len >= sizeof(buf))
+        return false;
+    memcpy(buf, pat, len + 1);
+
+    bool dir_only = false, anchored = false;
+    if (len > 1 && buf[len - 1] == '/') {
+        buf[--len] = '\0';
+        dir_only = true;
+    }
+    if (dir_only && !is_dir)
+        return false;
+    const char *p = buf;
+    if (*p == '/') {
+        anchored = true;
+        p++;
+    }
+
+    if (!anchored && !strchr(p, '/') && !strstr(p, "**")) {
+        const char *base = strrchr(relpath, '/');
+        return wildmatch(p, base ? base + 1 : relpath);
+    }
+    if (wildmatch(p, relpath))
+        return true;
+    /* rsync: a pattern ending in slash + three stars also matches the folder itself. */
+    size_t plen = strlen(p);
+    if (plen > 4 && streq(p + plen - 4, "/***")) {
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s%.*s/", anchored ? "/" : "", (int)(plen - 4), p);
+        if (pattern_match(dir, relpath, is_dir))
+            return true;
+    }
+    if (anchored)
+        return false;
+    /* Unanchored: rsync matches it against the end of the path, at any
+     * component boundary; a leading "**" + "/" may also match no folder. */
+    if (startswith(p, "**/") && wildmatch(p + 3, relpath))
+        return true;
+    for (const char *s = strchr(relpath, '/'); s; s = strchr(s + 1, '/'))
+        if (wildmatch(p, s + 1))
+            return true;
+    return false;
+}
+
+static bool any_pattern_match(char *const *patterns, const char *relpath, bool is_dir)
+{
+    for (char *const *p = patterns; p && *p; p++)
+        if (pattern_match(*p, relpath, is_dir))
+            return true;
+    return false;
+}
+
+bool mct_exclude_match(char *const *patterns, const char *relpath, bool is_dir)
+{
+    if (!patterns || !*patterns || strempty(relpath))
+        return false;
+    char buf[4096];
+    size_t len = strlen(relpath);
+    if (len >= sizeof(buf))
+        return false;
+    memcpy(buf, relpath, len + 1);
+    /* Every parent folder gets its chance first, as in rsync's walk. */
+    for (char *s = strchr(buf, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        bool m = any_pattern_match(patterns, buf, true);
+        *s = '/';
+        if (m)
+            return true;
+    }
+    return any_pattern_match(patterns, buf, is_dir);
+}
+
+/* ---- the walk ---- */
+
+struct walker {
+    char *const *excludes;
+    struct mct_scan *scan;
+    size_t cap;
+    char path[4096]; /* relpath of the folder being walked, "" at the root */
+};
+
+static int add_file(struct walker *w, const char *relpath, const struct stat *st)
+{
+    struct mct_scan *s = w->scan;
+    if (s->n_files == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 64;
+        struct mct_file *f = realloc(s->files, cap * sizeof(*f));
+        if (!f)
+            return -ENOMEM;
+        s->files = f;
+        w->cap = cap;
+    }
+    char *p = strdup(relpath);
+    if (!p)
+        return -ENOMEM;
+    s->files[s->n_files++] = (struct mct_file){
+            .relpath = p,
+            .size = (uint64_t)st->st_size,
+            .mtime = st->st_mtim,
+            .ctime = st->st_ctim,
+            .dev = st->st_dev,
+            .ino = st->st_ino,
+            .mode = st->st_mode & S_IFMT,
+    };
+    if (S_ISREG(st->st_mode)) {
+        s->bytes += (uint64_t)st->st_size;
+        size_t len = strlen(relpath);
+        if (len >= 4 && strcasecmp(relpath + len - 4, ".mp4") == 0)
+            s->videos++;
+    }
+    if (st->st_mtim.tv_sec > s->newest_mtime.tv_sec ||
+        (st->st_mtim.tv_sec == s->newest_mtime.tv_sec &&
+         st->st_mtim.tv_nsec > s->newest_mtime.tv_nsec))
+        s->newest_mtime = st->st_mtim;
+    return 0;
+}
+
+static int walk_dir(struct walker *w, int dfd);
+
+static int walk_entry(struct walker *w, int dfd, const char *name, size_t base_len)
+{
+    size_t nlen = strlen(name);
+    if (base_len + nlen + 2 > sizeof(w->path))
+        return -ENAMETOOLONG;
+    if (base_len)
+        w->path[base_len] = '/';
+    memcpy(w->path + base_len + (base_len ? 1 : 0), name, nlen + 1);
+
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : -errno; /* gone since readdir: nothing to list */
+
+    bool is_dir = S_ISDIR(st.st_mode);
+    if (!is_dir && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+        return 0; /* fifos, sockets, devices: rsync -a would not copy their data either */
+    if (any_pattern_match(w->excludes, w->path, is_dir))
+        return 0;
+    if (!is_dir)
+        return add_file(w, w->path, &st);
+
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    return walk_dir(w, fd);
+}
+
+/* Takes ownership of dfd. */
+static int walk_dir(struct walker *w, int dfd)
+{
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        int r = -errno;
+        close(dfd);
+        return r;
+    }
+    size_t base_len = strlen(w->path);
+    int r = 0;
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (!de) {
+            r = errno ? -errno : 0;
+            break;
+        }
+        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+            continue;
+        r = walk_entry(w, dirfd(d), de->d_name, base_len);
+        w->path[base_len] = '\0';
+        if (r < 0)
+            break;
+    }
+    closedir(d);
+    return r;
+}
+
+static int file_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct mct_file *)a)->relpath, ((const struct mct_file *)b)->relpath);
+}
+
+int mct_scan_tree(const char *root, char *const *excludes, struct mct_scan *ret)
+{
+    *ret = (struct mct_scan){0};
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+
+    struct walker *w = calloc(1, sizeof(*w));
+    if (!w) {
+        close(fd);
+        return -ENOMEM;
+    }
+    w->excludes = excludes;
+    w->scan = ret;
+    int r = walk_dir(w, fd);
+    free(w);
+    if (r < 0) {
+        mct_scan_free(ret);
+        return r;
+    }
+    if (ret->n_files > 1)
+        qsort(ret->files, ret->n_files, sizeof(*ret->files), file_cmp);
+    return 0;
+}
+
+const struct mct_file *mct_scan_find(const struct mct_scan *scan, const char *relpath)
+{
+    if (!scan || !scan->n_files)
+        return NULL;
+    struct mct_file key = {.relpath = (char *)relpath};
+    return bsearch(&key, scan->files, scan->n_files, sizeof(*scan->files), file_cmp);
+}

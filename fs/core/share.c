@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The network share, touched only from forked children. The parent waits
+ * on a pipe with poll() and a deadline; a child that misses it is killed
+ * and, if it is stuck in the kernel where SIGKILL cannot reach it yet, left
+ * to a detached reaper thread so the caller never blocks on waitpid().
+ *
+ * Test hook: when MCT_TEST_SHARE_DELAY_MS is set in the environment, every
+ * child sleeps that many milliseconds before touching anything, which is
+ * how the tests make a "hung" share without a real stale NFS mount.
+ */
+#include "share.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "log.h"
+#include "util.h"
+
+/* ---- mount points ---- */
+
+/* Make path absolute and drop "//", "." and ".." without touching the
+ * filesystem (a stat could hang on the very mount we are asking about). */
+static int normalize_path(const char *path, char *out, size_t outlen)
+{
+    char tmp[PATH_MAX * 2];
+    if (path[0] == '/') {
+        snprintf(tmp, sizeof(tmp), "%s", path);
+    } else {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof(cwd)))
+            return -errno;
+        snprintf(tmp, sizeof(tmp), "%s/%s", cwd, path);
+    }
+    if (outlen < 2)
+        return -ENOBUFS;
+    size_t len = 0;
+    char *save = NULL;
+    for (char *c = strtok_r(tmp, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (streq(c, "."))
+            continue;
+        if (streq(c, "..")) {
+            while (len > 0 && out[--len] != '/')
+                ;
+            continue;
+        }
+        size_t n = strlen(c);
+        if (len + 1 + n + 1 > outlen)
+            return -ENAMETOOLONG;
+        out[len] = '/';
+        memcpy(out + len + 1, c, n);
+        len += 1 + n;
+    }
+    if (len == 0)
+        out[len++] = '/';
+    out[len] = '\0';
+    return 0;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(const char *s, size_t n, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < outlen; i++) {
+        if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
+            s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+            out[o++] = (char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+            i += 3;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Is the normalised absolute path the mount point (field 5) of a line? */
+static int mountinfo_has(const char *norm)
+{
+    _cleanup_free_ char *text = NULL;
+    int r = mct_read_file("/proc/self/mountinfo", 64u << 20, &text);
+    if (r < 0)
+        return r;
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        const char *f = line;
+        for (int i = 0; i < 4 && f; i++) {
+            f = strchr(f, ' ');
+            f = f ? f + 1 : NULL;
+        }
+        if (f && (!nl || f < nl)) {
+            size_t n = strcspn(f, " \n");
+            char mp[PATH_MAX];
+            unescape_octal(f, n, mp, sizeof(mp));
+            if (streq(mp, norm))
+                return 1;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    return 0;
+}
+
+static int mount_point_lexical(const char *path)
+{
+    char norm[PATH_MAX];
+    int r = normalize_path(path, norm, sizeof(norm));
+    return r < 0 ? r : mountinfo_has(norm);
+}
+
+int mct_is_mount_point(const char *path)
+{
+    if (strempty(path))
+        return -EINVAL;
+    int r = mount_point_lexical(path);
+    if (r != 0)
+        return r;
+    /* Only now resolve symlinks: a path listed verbatim (the usual case,
+     * and the one a hung share is in) never gets here. */
+    char real[PATH_MAX];
+    if (!realpath(path, real))
+        return 0;
+    return mountinfo_has(real);
+}
+
+/* ---- children with deadlines ---- */
+
+struct child {
+    pid_t pid;
+    int fd; /* read end of the child's pipe */
+};
+
+static unsigned test_delay_ms(void)
+{
+    const char *e = getenv("MCT_TEST_SHARE_DELAY_MS");
+    return e ? (unsigned)strtoul(e, NULL, 10) : 0;
+}
+
+static int timeout_ms(const struct mct_config *cfg)
+{
+    return (int)(cfg->share_timeout_s ? cfg->share_timeout_s : 5) * 1000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Read exactly n bytes. -ETIMEDOUT after idle_ms without a byte, -EIO on
+ * a premature end (the child died). */
+static int read_full(int fd, void *buf, size_t n, int idle_ms)
+{
+    char *p = buf;
+    int64_t deadline = mct_now_ms() + idle_ms;
+    while (n) {
+        int64_t left = deadline - mct_now_ms();
+        if (left <= 0)
+            return -ETIMEDOUT;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int r = poll(&pfd, 1, (int)left);
+        if (r < 0 && errno != EINTR)
+            return -errno;
+        if (r <= 0)
+            continue;
+        ssize_t k = read(fd, p, n);
+        if (k < 0 && errno != EINTR && errno != EAGAIN)
+            return -errno;
+        if (k == 0)
+            return -EIO;
+        if (k > 0) {
+            p += k;
+            n -= (size_t)k;
+            deadline = mct_now_ms() + idle_ms;
+        }
+    }
+    return 0;
+}
+
+/* In the child: keep only the pipe (as fd 3) and stdio, so a child stuck
+ * on the share does not also pin the FUSE device or a database socket. */
+static int child_isolate(int wfd)
+{
+    if (wfd != 3) {
+        if (dup2(wfd, 3) < 0)
+            return wfd;
+        wfd = 3;
+    }
+    close_range(4, ~0U, 0);
+    return wfd;
+}
+
+typedef void (*child_fn)(int wfd, void *ud);
+
+static int child_start(struct child *c, child_fn fn, void *ud)
+{
+    unsigned delay = test_delay_ms();
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int r = -errno;
+        close(p[0]);
+        close(p[1]);
+        return r;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        int wfd = child_isolate(p[1]);
+        if (delay)
+            sleep_ms(delay);
+        fn(wfd, ud);
+        _exit(0);
+    }
+    close(p[1]);
+    c->pid = pid;
+    c->fd = p[0];
+    return 0;
+}
+
+static void *reaper(void *arg)
+{
+    pid_t pid = (pid_t)(intptr_t)arg;
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    return NULL;
+}
+
+/* Kill (harmless if it already exited) and reap without ever blocking. */
+static void child_finish(struct child *c)
+{
+    closep(&c->fd);
+    c->fd = -1;
+    kill(c->pid, SIGKILL);
+    for (int i = 0; i < 20; i++) {
+        pid_t w = waitpid(c->pid, NULL, WNOHANG);
+        if (w == c->pid || (w < 0 && errno != EINTR))
+            return;
+        sleep_ms(5);
+    }
+    /* Stuck in uninterruptible sleep: it dies when the kernel lets go. */
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, reaper, (void *)(intptr_t)c->pid) != 0)
+        log_warning("Cannot start a reaper for share child %d; it stays a zombie", (int)c->pid);
+    pthread_attr_destroy(&attr);
+}
+
+/* ---- probe ---- */
+
+struct probe_args {
+    const char *mount_point;
+    const char *base_path;
+    bool resolve; /* realpath(mount_point) for the parent's mountinfo check */
+};
+
+struct probe_msg {
+    int mount_err;
+    int base_err;
+    int resolved_ok;
+    char resolved[PATH_MAX];
+};
+
+static int base_readable(const char *base)
+{
+    struct stat st;
+    if (stat(base, &st) < 0)
+        return errno;
+    if (!S_ISDIR(st.st_mode))
+        return ENOTDIR;
+    DIR *d = opendir(base);
+    if (!d)
+        return errno;
+    /* A readdir makes a network filesystem talk to its server. */
+    errno = 0;
+    int r = readdir(d) || !errno ? 0 : errno;
+    closedir(d);
+    return r;
+}
+
+static void probe_child(int wfd, void *ud)
+{
+    const struct probe_args *a = ud;
+    struct probe_msg m = {0};
+    struct stat st;
+    if (!strempty(a->mount_point) && stat(a->mount_point, &st) < 0)
+        m.mount_err = errno;
+    if (a->resolve && realpath(a->mount_point, m.resolved))
+        m.resolved_ok = 1;
+    m.base_err = base_readable(a->base_path);
+    write_all(wfd, &m, sizeof(m));
+}
+
+static int probe_explain(const struct mct_destination *dest, const struct probe_msg *m, char *why,
+                         size_t whylen)
+{
+    if (dest->verify_mount && m->mount_err) {
+        snprintf(why, whylen, "destination '%s': cannot access %s: %s", dest->name,
+                 dest->mount_point, strerror(m->mount_err));
+        return -m->mount_err;
+    }
+    if (m->base_err == ENOENT) {
+        snprintf(why, whylen, "destination '%s': %s does not exist", dest->name, dest->base_path);
+        return -ENOENT;
+    }
+    if (m->base_err) {
+        snprintf(why, whylen, "destination '%s': cannot read %s: %s", dest->name, dest->base_path,
+                 strerror(m->base_err));
+        return -m->base_err;
+    }
+    snprintf(why, whylen, "destination '%s': %s is reachable", dest->name, dest->base_path);
+    return 0;
+}
+
+int mct_share_probe(const struct mct_config *cfg, const struct mct_destination *dest, char *why,
+                    size_t whylen)
+{
+    char dummy[1];
+    if (!why || !whylen) {
+        why = dummy;
+        whylen = sizeof(dummy);
+    }
+    if (strempty(dest->base_path) || (dest->verify_mount && strempty(dest->mount_point))) {
+        snprintf(why, whylen, "destination '%s': no base_path or mount_point configured",
+                 dest->name);
+        return -EINVAL;
+    }
+    bool listed = false;
+    if (dest->verify_mount) {
+        int r = mount_point_lexical(dest->mount_point);
+        if (r < 0) {
+            snprintf(why, whylen, "cannot read /proc/self/mountinfo: %s", strerror(-r));
+            return r;
+        }
+        listed = r > 0;
+    }
+
+    struct probe_args a = {dest->mount_point, dest->base_path, dest->verify_mount && !listed};
+    struct child c = {.fd = -1};
+    int r = child_start(&c, probe_child, &a);
+    if (r < 0) {
+        snprintf(why, whylen, "destination '%s': cannot start the share probe: %s", dest->name,
+                 strerror(-r));
+        return r;
+    }
+    struct probe_msg *m = calloc(1, sizeof(*m));
+    r = m ? read_full(c.fd, m, sizeof(*m), timeout_ms(cfg)) : -ENOMEM;
+    child_finish(&c);
+
+    if (r == 0 && a.resolve && !(m->resolved_ok && mountinfo_has(m->resolved) > 0))
+        r = -ENOTCONN;
+    if (r == 0)
+        r = probe_explain(dest, m, why, whylen);
+    else if (r == -ENOTCONN)
+        snprintf(why, whylen, "destination '%s': %s is not a mount point (share not mounted?)",
+                 dest->name, dest->mount_point);
+    else if (r == -ETIMEDOUT)
+        snprintf(why, whylen,
+                 "destination '%s': %s did not answer within %d s (stale or hung mount)",
+                 dest->name, dest->verify_mount ? dest->mount_point : dest->base_path,
+                 timeout_ms(cfg) / 1000);
+    else if (r < 0)
+        snprintf(why, whylen, "destination '%s': share probe failed: %s", dest->name, strerror(-r));
+    free(m);
+    return r;
+}
+
+/* ---- scanning many folders in one child ---- */
+
+/* The wire format: both ends are this binary on this machine, so native
+ * layout is fine. Per path a header, then n_files records each followed by
+ * relpath_len bytes of relpath. */
+struct wire_head {
+    int32_t err; /* 0 or -errno */
+    uint32_t videos;
+    uint64_t n_files;
+    uint64_t bytes;
+    int64_t newest_s, newest_ns;
+};
+
+struct wire_file {
+    uint64_t size, dev, ino;
+    int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+    uint32_t mode;
+    uint32_t relpath_len;
+};
+
+#define WIRE_MAX_PATH 65536u
+
+struct scan_args {
+    char *const *paths;
+    size_t n;
+    char *const *excludes;
+};
+
+static int send_files(int wfd, const struct mct_scan *s)
+{
+    _cleanup_buf_ struct mct_buf b = {0};
+    for (size_t i = 0; i < s->n_files; i++) {
+        const struct mct_file *f = &s->files[i];
+        struct wire_file w = {
+                .size = f->size,
+                .dev = (uint64_t)f->dev,
+                .ino = (uint64_t)f->ino,
+                .mtime_s = f->mtime.tv_sec,
+                .mtime_ns = f->mtime.tv_nsec,
+                .ctime_s = f->ctime.tv_sec,
+                .ctime_ns = f->ctime.tv_nsec,
+                .mode = f->mode,
+                .relpath_len = (uint32_t)strlen(f->relpath),
+        };
+        int r = mct_buf_append(&b, (const char *)&w, sizeof(w));
+        if (r == 0)
+            r = mct_buf_append(&b, f->relpath, w.relpath_len);
+        if (r == 0 && b.len >= 65536) {
+            r = write_all(wfd, b.data, b.len);
+            b.len = 0;
+        }
+        if (r < 0)
+            return r;
+    }
+    return b.len ? write_all(wfd, b.data, b.len) : 0;
+}
+
+static void scan_child(int wfd, void *ud)
+{
+    const struct scan_args *a = ud;
+    for (size_t i = 0; i < a->n; i++) {
+        struct mct_scan s;
+        int r = mct_scan_tree(a->paths[i], a->excludes, &s);
+        struct wire_head h = {.err = r};
+        if (r == 0)
+            h = (struct wire_head){
+                    .videos = (uint32_t)s.videos,
+                    .n_files = s.n_files,
+                    .bytes = s.bytes,
+                    .newest_s = s.newest_mtime.tv_sec,
+                    .newest_ns = s.newest_mtime.tv_nsec,
+            };
+        r = write_all(wfd, &h, sizeof(h));
+        if (r == 0 && h.err == 0)
+            r = send_files(wfd, &s);
+        if (h.err == 0)
+            mct_scan_free(&s);
+        if (r < 0)
+            _exit(1); /* the parent gave up on us */
+    }
+}
+
+static int recv_file(int fd, int idle, struct mct_file *f)
+{
+    struct wire_file w;
+    int r = read_full(fd, &w, sizeof(w), idle);
+    if (r < 0)
+        return r;
+    if (w.relpath_len == 0 || w.relpath_len > WIRE_MAX_PATH)
+        return -EIO;
+    char *p = malloc(w.relpath_len + 1);
+    if (!p)
+        return -ENOMEM;
+    r = read_full(fd, p, w.relpath_len, idle);
+    if (r < 0) {
+        free(p);
+        return r;
+    }
+    p[w.relpath_len] = '\0';
+    *f = (struct mct_file){
+            .relpath = p,
+            .size = w.size,
+            .mtime = {.tv_sec = w.mtime_s, .tv_nsec = w.mtime_ns},
+            .ctime = {.tv_sec = w.ctime_s, .tv_nsec = w.ctime_ns},
+            .dev = (dev_t)w.dev,
+            .ino = (ino_t)w.ino,
+            .mode = (mode_t)w.mode,
+    };
+    return 0;
+}
+
+/* One path's result. 0 with *err set (the scan's own outcome), or a
+ * transport error after which the stream is unusable. */
+static int recv_scan(int fd, int idle, struct mct_scan *s, int *err)
+{
+    struct wire_head h;
+    int r = read_full(fd, &h, sizeof(h), idle);
+    if (r < 0)
+        return r;
+    *err = h.err;
+    if (h.err != 0)
+        return 0;
+    if (h.n_files > SIZE_MAX / sizeof(struct mct_file))
+        return -EIO;
+    s->files = h.n_files ? calloc(h.n_files, sizeof(*s->files)) : NULL;
+    if (h.n_files && !s->files)
+        return -ENOMEM;
+    for (size_t i = 0; i < h.n_files; i++) {
+        r = recv_file(fd, idle, &s->files[i]);
+        if (r < 0) {
+            mct_scan_free(s);
+            return r;
+        }
+        s->n_files = i + 1;
+    }
+    s->bytes = h.bytes;
+    s->videos = h.videos;
+    s->newest_mtime = (struct timespec){.tv_sec = h.newest_s, .tv_nsec = h.newest_ns};
+    return 0;
+}
+
+int mct_share_scan_many(const struct mct_config *cfg, char *const *paths, size_t n,
+                        struct mct_scan *results, int *errs)
+{
+    for (size_t i = 0; i < n; i++) {
+        results[i] = (struct mct_scan){0};
+        errs[i] = -ETIMEDOUT;
+    }
+    if (n == 0)
+        return 0;
+
+    struct scan_args a = {paths, n, cfg->exclude_patterns};
+    struct child c = {.fd = -1};
+    int r = child_start(&c, scan_child, &a);
+    if (r < 0) {
+        for (size_t i = 0; i < n; i++)
+            errs[i] = r;
+        return r;
+    }
+    int idle = timeout_ms(cfg);
+    bool timed_out = false;
+    for (size_t i = 0; i < n; i++) {
+        r = recv_scan(c.fd, idle, &results[i], &errs[i]);
+        if (r < 0) {
+            for (size_t k = i; k < n; k++)
+                errs[k] = r;
+            timed_out = r == -ETIMEDOUT;
+            break;
+        }
+    }
+    child_finish(&c);
+    return timed_out ? -ETIMEDOUT : 0;
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Collecting and deciding a session's status. The collection is shaped for
+ * many sessions at once (status-range, the mount's root): one probe per
+ * share, one child process scanning every copy on a share, the DataJoint
+ * checks as set-based queries. The decision is the product's one policy:
+ * safe to delete = DataJoint YES and every enabled destination verified.
+ */
+#include "status.h"
+
+#include "log.h"
+#include "share.h"
+
+/* Drop the per-file lists when nobody asked for them (status-range over
+ * thousands of sessions should not hold millions of names), keeping the
+ * counts: n_files stays, files becomes NULL. */
+static void scan_drop_files(struct mct_scan *scan)
+{
+    if (!scan->files)
+        return;
+    for (size_t i = 0; i < scan->n_files; i++)
+        free(scan->files[i].relpath);
+    free(scan->files);
+    scan->files = NULL;
+}
+
+static void scan_release(struct mct_scan *scan)
+{
+    scan_drop_files(scan);
+    memset(scan, 0, sizeof(*scan));
+}
+
+static void dest_status_clear(struct mct_dest_status *d)
+{
+    free(d->path);
+    free(d->detail);
+    mct_verify_result_free(&d->verify);
+    scan_release(&d->scan);
+    memset(d, 0, sizeof(*d));
+}
+
+void mct_session_status_free_array(struct mct_session_status *st, size_t n)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(st[i].source_path);
+        scan_release(&st[i].source);
+        for (size_t j = 0; j < st[i].n_dests; j++)
+            dest_status_clear(&st[i].dests[j]);
+        free(st[i].dests);
+        mct_strv_free(st[i].reasons);
+        free(st[i].activity);
+    }
+    free(st);
+}
+
+static int collect_sources(const struct mct_config *cfg, struct mct_session_status *st, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int r = mct_session_source_path(cfg, &st[i].ref, &st[i].source_path);
+        if (r < 0)
+            return r;
+        r = mct_scan_tree(st[i].source_path, cfg->exclude_patterns, &st[i].source);
+        st[i].source_exists = r >= 0;
+        if (r < 0 && r != -ENOENT && r != -ENOTDIR)
+            log_warning_errno(r, "cannot scan %s", st[i].source_path);
+    }
+    return 0;
+}
+
+static void dest_set(struct mct_dest_status *d, enum mct_dest_state state, char *detail)
+{
+    d->state = state;
+    free(d->detail);
+    d->detail = detail;
+}
+
+/* Turn one scanned copy into a state by comparing it with the source. */
+static int dest_judge(struct mct_session_status *st, struct mct_dest_status *d)
+{
+    d->files = d->scan.n_files;
+    d->bytes = d->scan.bytes;
+    if (!st->source_exists) {
+        dest_set(d, MCT_DEST_UNVERIFIED, strdup("no local session to compare with"));
+        return 0;
+    }
+    int r = mct_verify_compare(&st->source, &d->scan, NULL, NULL, &d->verify);
+    if (r < 0)
+        return r;
+    d->state = d->verify.state;
+    if (d->state == MCT_DEST_VERIFIED)
+        return 0;
+
+    struct mct_verify_result *v = &d->verify;
+    _cleanup_buf_ struct mct_buf b = {0};
+    if (d->scan.n_files == 0)
+        mct_buf_puts(&b, "the copy holds no files");
+    else
+        mct_buf_printf(&b, "%zu of %zu files missing, %zu differ in size", v->n_missing,
+                       st->source.n_files, v->n_mismatched);
+    if (v->n_mismatched > 0)
+        mct_buf_printf(&b, " (e.g. %s: source %llu bytes, copy %llu)", v->mismatched[0].relpath,
+                       (unsigned long long)v->mismatched[0].source_size,
+                       (unsigned long long)v->mismatched[0].copy_size);
+    else if (v->n_missing > 0)
+        mct_buf_printf(&b, " (e.g. %s)", v->missing[0]);
+    dest_set(d, MCT_DEST_UNVERIFIED, mct_buf_steal(&b));
+    return 0;
+}
+
+static int collect_destination(const struct mct_config *cfg, const struct mct_destination *dest,
+                               size_t di, struct mct_session_status *st, size_t n, unsigned flags)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct mct_dest_status *d = &st[i].dests[di];
+        d->dest = dest;
+        int r = mct_session_dest_path(dest, &st[i].ref, &d->path);
+        if (r < 0)
+            return r;
+    }
+
+    char why[512] = "";
+    int r = mct_share_probe(cfg, dest, why, sizeof(why));
+    if (r < 0) {
+        /* A mounted share without its base folder holds no copy; anything
+         * else (not mounted, hung, unreadable) means we cannot know. */
+        enum mct_dest_state s = r == -ENOENT ? MCT_DEST_MISSING : MCT_DEST_UNREACHABLE;
+        for (size_t i = 0; i < n; i++)
+            dest_set(&st[i].dests[di], s, strdup(why[0] ? why : strerror(-r)));
+        return 0;
+    }
+
+    _cleanup_free_ char **paths = calloc(n + 1, sizeof(char *));
+    _cleanup_free_ struct mct_scan *scans = calloc(n ? n : 1, sizeof(struct mct_scan));
+    _cleanup_free_ int *errs = calloc(n ? n : 1, sizeof(int));
+    if (!paths || !scans || !errs)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        paths[i] = st[i].dests[di].path;
+
+    mct_share_scan_many(cfg, paths, n, scans, errs);
+
+    for (size_t i = 0; i < n; i++) {
+        struct mct_dest_status *d = &st[i].dests[di];
+        d->scan = scans[i];
+        if (errs[i] == -ENOENT)
+            dest_set(d, MCT_DEST_MISSING, mct_strdup_printf("no copy at %s", d->path));
+        else if (errs[i] == -ETIMEDOUT)
+            dest_set(d, MCT_DEST_UNREACHABLE,
+                     mct_strdup_printf("%s did not answer within %u s (stale or hung share?)",
+                                       d->path, cfg->share_timeout_s));
+        else if (errs[i] < 0)
+            dest_set(d, MCT_DEST_UNREACHABLE,
+                     mct_strdup_printf("cannot read %s: %s", d->path, strerror(-errs[i])));
+        else if ((r = dest_judge(&st[i], d)) < 0)
+            return r;
+        if (!(flags & MCT_STATUS_KEEP_FILES))
+            scan_drop_files(&d->scan);
+    }
+    return 0;
+}
+
+int mct_status_collect(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
+                       unsigned flags, struct mct_session_status **ret)
+{
+    size_t n_enabled = mct_config_enabled_destinations(cfg);
+    struct mct_session_status *st = calloc(n ? n : 1, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    int r = 0;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        st[i].ref = refs[i];
+        st[i].dests = calloc(n_enabled ? n_enabled : 1, sizeof(struct mct_dest_status));
+        st[i].n_dests = n_enabled;
+        if (!st[i].dests)
+            r = -ENOMEM;
+    }
+    if (r == 0)
+        r = collect_sources(cfg, st, n);
+
+    _cleanup_free_ struct mct_dj_status *dj = calloc(n ? n : 1, sizeof(*dj));
+    if (r == 0 && !dj)
+        r = -ENOMEM;
+    if (r == 0) {
+        mct_dj_check_sessions(cfg, refs, n, dj);
+        for (size_t i = 0; i < n; i++)
+            st[i].dj = dj[i];
+    }
+
+    for (size_t k = 0, di = 0; r == 0 && k < cfg->n_destinations; k++) {
+        if (!cfg->destinations[k].enabled)
+            continue;
+        r = collect_destination(cfg, &cfg->destinations[k], di++, st, n, flags);
+    }
+
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        r = mct_status_decide(&st[i]);
+        if (!(flags & MCT_STATUS_KEEP_FILES))
+            scan_drop_files(&st[i].source);
+    }
+    if (r < 0) {
+        mct_session_status_free_array(st, n);
+        return r;
+    }
+    *ret = st;
+    return 0;
+}
+
+static enum mct_tristate all_dests(const struct mct_session_status *st,
+                                   bool (*yes)(enum mct_dest_state))
+{
+    if (st->n_dests == 0)
+        return MCT_NO;
+    bool unknown = false;
+    for (size_t i = 0; i < st->n_dests; i++) {
+        if (st->dests[i].state == MCT_DEST_UNREACHABLE)
+            unknown = true;
+        else if (!yes(st->dests[i].state))
+            return MCT_NO;
+    }
+    return unknown ? MCT_UNKNOWN : MCT_YES;
+}
+
+static bool has_copy(enum mct_dest_state s)
+{
+    return s == MCT_DEST_UNVERIFIED || s == MCT_DEST_VERIFIED;
+}
+
+static bool is_verified(enum mct_dest_state s)
+{
+    return s == MCT_DEST_VERIFIED;
+}
+
+int mct_status_decide(struct mct_session_status *st)
+{
+    mct_strv_free(st->reasons);
+    st->reasons = NULL;
+    st->backup = all_dests(st, has_copy);
+    st->verified = all_dests(st, is_verified);
+    if (!st->source_exists)
+        st->verified = MCT_NO;
+
+    int r = 0;
+    if (!st->source_exists)
+        r = mct_strv_pushf(&st->reasons, "no local session at %s", st->source_path);
+    else if (st->source.n_files == 0)
+        r = mct_strv_pushf(&st->reasons, "local session %s holds no files", st->source_path);
+
+    if (r == 0 && st->dj.state == MCT_NO)
+        r = mct_strv_pushf(&st->reasons, "not in DataJoint: %s", st->dj.reason);
+    else if (r == 0 && st->dj.state != MCT_YES)
+        r = mct_strv_pushf(&st->reasons, "DataJoint state unknown: %s", st->dj.reason);
+
+    if (r == 0 && st->n_dests == 0)
+        r = mct_strv_pushf(&st->reasons, "no backup destination is enabled");
+    for (size_t i = 0; r == 0 && i < st->n_dests; i++) {
+        const struct mct_dest_status *d = &st->dests[i];
+        if (d->state == MCT_DEST_VERIFIED)
+            continue;
+        r = mct_strv_pushf(&st->reasons, "destination '%s' %s: %s", d->dest->name,
+                           mct_dest_state_name(d->state), d->detail ? d->detail : "no details");
+    }
+    if (r < 0)
+        return r;
+
+    /* Unknown anywhere is a reason above, so "no reasons" is the verdict. */
+    st->safe_to_delete = st->source_exists && mct_strv_length(st->reasons) == 0 &&
+                         st->dj.state == MCT_YES && st->verified == MCT_YES;
+    return 0;
+}

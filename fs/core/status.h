@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A session's status: the facts (source scan, each destination's state,
+ * DataJoint checks) and the one policy that matters: safe to delete =
+ * DataJoint YES and every enabled destination VERIFIED. Every way of
+ * asking (mctctl status, status-range, the mount's files) goes through
+ * mct_status_collect(), so the CLI and the mount cannot disagree.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "datajoint.h"
+#include "scan.h"
+#include "session.h"
+#include "verify.h"
+
+struct mct_dest_status {
+    const struct mct_destination *dest; /* points into the config */
+    char *path;                         /* the session's folder on the share */
+    enum mct_dest_state state;
+    size_t files;
+    uint64_t bytes;
+    char *detail; /* why unreachable / what differs, NULL when verified */
+    struct mct_verify_result verify; /* filled when both sides were scanned */
+    struct mct_scan scan; /* the copy's files; kept only with MCT_STATUS_KEEP_FILES */
+};
+
+struct mct_session_status {
+    struct mct_session_ref ref;
+    char *source_path;
+    bool source_exists;
+    struct mct_scan source; /* files, bytes, videos */
+    struct mct_dj_status dj;
+    struct mct_dest_status *dests; /* one per ENABLED destination, config order */
+    size_t n_dests;
+    enum mct_tristate backup;   /* every enabled destination has a copy */
+    enum mct_tristate verified; /* every enabled destination verified */
+    bool safe_to_delete;
+    char **reasons;  /* strv: every reason it is not safe (empty when safe) */
+    char *activity;  /* set by the mount: "syncing 42%", NULL when idle */
+};
+
+enum {
+    MCT_STATUS_KEEP_FILES = 1 << 0, /* keep source.files and each dest's scan (verify, delete) */
+};
+
+/*
+ * Collect the status of n sessions: one source walk each, one share probe
+ * per destination, one child scanning all copies per destination, the
+ * DataJoint checks in set-based queries. *ret is an array of n. Never
+ * blocks longer than the configured timeouts. Returns 0 or -ENOMEM.
+ */
+int mct_status_collect(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
+                       unsigned flags, struct mct_session_status **ret);
+
+/* Recompute backup/verified/safe_to_delete/reasons from the facts. */
+int mct_status_decide(struct mct_session_status *st);
+
+void mct_session_status_free_array(struct mct_session_status *st, size_t n);

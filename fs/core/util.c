@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "util.h"
+
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <time.h>
+
+bool endswith(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
+}
+
+static int buf_reserve(struct mct_buf *b, size_t extra)
+{
+    if (b->error)
+        return b->error;
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return b->error = -ENOMEM;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int mct_buf_append(struct mct_buf *b, const char *s, size_t n)
+{
+    int r = buf_reserve(b, n);
+    if (r < 0)
+        return r;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int mct_buf_puts(struct mct_buf *b, const char *s)
+{
+    return mct_buf_append(b, s, strlen(s));
+}
+
+int mct_buf_vprintf(struct mct_buf *b, const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    if (n < 0)
+        return b->error = -EINVAL;
+    int r = buf_reserve(b, (size_t)n);
+    if (r < 0)
+        return r;
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int mct_buf_printf(struct mct_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = mct_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+char *mct_buf_steal(struct mct_buf *b)
+{
+    char *s = b->data ? b->data : strdup("");
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->error = 0;
+    return s;
+}
+
+void mct_buf_free(struct mct_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->error = 0;
+}
+
+void mct_strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
+size_t mct_strv_length(char *const *v)
+{
+    size_t n = 0;
+    while (v && v[n])
+        n++;
+    return n;
+}
+
+int mct_strv_push(char ***v, char *s)
+{
+    if (!s)
+        return -ENOMEM;
+    size_t n = mct_strv_length(*v);
+    char **nv = realloc(*v, (n + 2) * sizeof(char *));
+    if (!nv) {
+        free(s);
+        return -ENOMEM;
+    }
+    nv[n] = s;
+    nv[n + 1] = NULL;
+    *v = nv;
+    return 0;
+}
+
+int mct_strv_pushf(char ***v, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -ENOMEM;
+    return mct_strv_push(v, s);
+}
+
+char *mct_strdup_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    return n < 0 ? NULL : s;
+}
+
+char *mct_path_join(const char *a, const char *b)
+{
+    size_t la = strlen(a);
+    while (la > 1 && a[la - 1] == '/')
+        la--;
+    while (*b == '/')
+        b++;
+    if (!*b)
+        return strndup(a, la);
+    return mct_strdup_printf("%.*s/%s", (int)la, a, b);
+}
+
+int mct_mkdir_p(const char *path, unsigned mode)
+{
+    _cleanup_free_ char *p = strdup(path);
+    if (!p)
+        return -ENOMEM;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+            return -errno;
+        *s = '/';
+    }
+    if (mkdir(p, mode) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+int64_t mct_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *mct_format_bytes(uint64_t bytes, char *out, size_t len)
+{
+    static const char units[] = "BKMGTP";
+    double v = (double)bytes;
+    size_t u = 0;
+    while (v >= 1024.0 && u + 1 < sizeof(units) - 1) {
+        v /= 1024.0;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, len, "%lluB", (unsigned long long)bytes);
+    else
+        snprintf(out, len, v < 10.0 ? "%.1f%c" : "%.0f%c", v, units[u]);
+    return out;
+}
+
+int mct_read_file(const char *path, size_t max, char **ret)
+{
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct mct_buf b = {0};
+    char chunk[4096];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int r = -errno;
+            mct_buf_free(&b);
+            return r;
+        }
+        if (n == 0)
+            break;
+        if (b.len + (size_t)n > max) {
+            mct_buf_free(&b);
+            return -EFBIG;
+        }
+        if (mct_buf_append(&b, chunk, (size_t)n) < 0) {
+            mct_buf_free(&b);
+            return -ENOMEM;
+        }
+    }
+    *ret = mct_buf_steal(&b);
+    return 0;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Small helpers every file of the engine uses: cleanup attributes in the
+ * style of systemd and LXCFS, a growable string buffer and string vectors.
+ * Functions return 0 or a negative errno unless they say otherwise.
+ */
+#pragma once
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_ __attribute__((unused))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p)
+{
+    free(*(void **)p);
+}
+
+static inline void closep(int *fd)
+{
+    if (*fd >= 0) {
+        int saved = errno;
+        close(*fd);
+        errno = saved;
+    }
+}
+
+static inline void fclosep(FILE **f)
+{
+    if (*f)
+        fclose(*f);
+}
+
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* Hand a pointer (or fd) out of a cleanup scope. */
+#define TAKE_PTR(p)                                                                                \
+    ({                                                                                             \
+        __typeof__(p) _p_ = (p);                                                                   \
+        (p) = NULL;                                                                                \
+        _p_;                                                                                       \
+    })
+#define TAKE_FD(fd)                                                                                \
+    ({                                                                                             \
+        int _fd_ = (fd);                                                                           \
+        (fd) = -1;                                                                                 \
+        _fd_;                                                                                      \
+    })
+
+static inline bool streq(const char *a, const char *b)
+{
+    return strcmp(a, b) == 0;
+}
+
+static inline bool strempty(const char *s)
+{
+    return !s || !*s;
+}
+
+static inline bool startswith(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool endswith(const char *s, const char *suffix);
+
+/* Growable, always NUL-terminated buffer (data may be NULL while len == 0).
+ * An allocation failure is sticky: later appends do nothing and return it,
+ * so a renderer may append freely and check only its last call. */
+struct mct_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    int error;
+};
+
+int mct_buf_append(struct mct_buf *b, const char *s, size_t n);
+int mct_buf_puts(struct mct_buf *b, const char *s);
+int mct_buf_printf(struct mct_buf *b, const char *fmt, ...) _printf_(2, 3);
+int mct_buf_vprintf(struct mct_buf *b, const char *fmt, va_list ap);
+/* Returns the string (never NULL: "" when empty) and resets the buffer. */
+char *mct_buf_steal(struct mct_buf *b);
+void mct_buf_free(struct mct_buf *b);
+#define _cleanup_buf_ _cleanup_(mct_buf_free)
+
+/* A string vector: NULL-terminated, each element malloc'd. */
+void mct_strv_free(char **v);
+size_t mct_strv_length(char *const *v);
+/* Takes ownership of s (also on failure). */
+int mct_strv_push(char ***v, char *s);
+int mct_strv_pushf(char ***v, const char *fmt, ...) _printf_(2, 3);
+static inline void mct_strv_freep(char ***v)
+{
+    mct_strv_free(*v);
+}
+#define _cleanup_strv_ _cleanup_(mct_strv_freep)
+
+/* malloc'd printf; NULL on ENOMEM. */
+char *mct_strdup_printf(const char *fmt, ...) _printf_(1, 2);
+/* "a" + "/" + "b" without doubling slashes; NULL on ENOMEM. */
+char *mct_path_join(const char *a, const char *b);
+/* mkdir -p with mode; -errno. */
+int mct_mkdir_p(const char *path, unsigned mode);
+
+/* Monotonic clock in milliseconds, wall clock in seconds. */
+int64_t mct_now_ms(void);
+/* Human-readable size ("1.5G", "200K", "12B") into out. */
+const char *mct_format_bytes(uint64_t bytes, char *out, size_t len);
+
+/* Read a whole small file (at most max bytes) into a NUL-terminated string. */
+int mct_read_file(const char *path, size_t max, char **ret);

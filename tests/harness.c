@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The integration tests' side of the lab: runs tests/lab/lab.sh and the
+ * programs under test, capturing their output without deadlocking on large
+ * outputs (stdout and stderr are drained together with poll).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "util.h"
+
+extern char **environ;
+
+static const char *env_or_die(const char *name)
+{
+    const char *v = getenv(name);
+
+    if (strempty(v)) {
+        fprintf(stderr, "harness: $%s is not set (run the tests through meson test)\n", name);
+        abort();
+    }
+    return v;
+}
+
+static void closepair(int (*p)[2])
+{
+    for (int i = 0; i < 2; i++)
+        if ((*p)[i] >= 0)
+            close((*p)[i]);
+}
+
+static int spawn_child(char *const argv[], int in[2], int out[2], int err[2], pid_t *ret)
+{
+    posix_spawn_file_actions_t fa;
+    int r;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
+    /* The pipes are O_CLOEXEC, so only the dup2'ed ends reach the child. */
+    if (strchr(argv[0], '/'))
+        r = posix_spawn(ret, argv[0], &fa, NULL, argv, environ);
+    else
+        r = posix_spawnp(ret, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return -r;
+}
+
+static void close_polled(struct pollfd *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i].fd >= 0)
+            close(p[i].fd);
+}
+
+/* Feed stdin_text and read both outputs until EOF on both; closes the fds. */
+static int pump(int in_fd, const char *stdin_text, int out_fd, int err_fd, struct mct_buf *out,
+                struct mct_buf *err)
+{
+    size_t in_off = 0, in_len = stdin_text ? strlen(stdin_text) : 0;
+    struct pollfd p[3] = {
+            {.fd = out_fd, .events = POLLIN},
+            {.fd = err_fd, .events = POLLIN},
+            {.fd = in_len > 0 ? in_fd : -1, .events = POLLOUT},
+    };
+    struct mct_buf *bufs[2] = {out, err};
+    char chunk[65536];
+
+    if (in_len == 0 && in_fd >= 0)
+        close(in_fd);
+    while (p[0].fd >= 0 || p[1].fd >= 0) {
+        if (poll(p, 3, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            int k = -errno;
+            close_polled(p, 3);
+            return k;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (!p[i].revents)
+                continue;
+            ssize_t k = read(p[i].fd, chunk, sizeof(chunk));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0) {
+                close(p[i].fd);
+                p[i].fd = -1;
+            } else if (mct_buf_append(bufs[i], chunk, (size_t)k) < 0) {
+                close_polled(p, 3);
+                return -ENOMEM;
+            }
+        }
+        if (p[2].fd >= 0 && p[2].revents) {
+            ssize_t k = write(p[2].fd, stdin_text + in_off, in_len - in_off);
+            if (k > 0)
+                in_off += (size_t)k;
+            /* EPIPE: the child does not want the rest; that is its choice. */
+            if ((k < 0 && errno != EINTR && errno != EAGAIN) || in_off >= in_len) {
+                close(p[2].fd);
+                p[2].fd = -1;
+            }
+        }
+    }
+    close_polled(p, 3);
+    return 0;
+}
+
+static int cannot_run(char *const argv[], int k, struct run_result *r)
+{
+    r->status = 127;
+    r->out = strdup("");
+    r->err = mct_strdup_printf("harness: cannot run %s: %s\n", argv[0], strerror(-k));
+    return r->status;
+}
+
+int run_argv(char *const argv[], const char *stdin_text, struct run_result *r)
+{
+    _cleanup_(closepair) int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+    _cleanup_buf_ struct mct_buf bout = {}, berr = {};
+    pid_t pid;
+    int status, k;
+
+    memset(r, 0, sizeof(*r));
+    /* A child that exits before reading its stdin must not kill the test. */
+    signal(SIGPIPE, SIG_IGN);
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+        return cannot_run(argv, -errno, r);
+    k = spawn_child(argv, in, out, err, &pid);
+    if (k < 0)
+        return cannot_run(argv, k, r);
+    /* Our copies of the child's ends must go, or we never see EOF. */
+    close(TAKE_FD(in[0]));
+    close(TAKE_FD(out[1]));
+    close(TAKE_FD(err[1]));
+
+    k = pump(TAKE_FD(in[1]), stdin_text, TAKE_FD(out[0]), TAKE_FD(err[0]), &bout, &berr);
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            status = 127 << 8;
+            break;
+        }
+    }
+    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r->out = mct_buf_steal(&bout);
+    r->err = mct_buf_steal(&berr);
+    if (k < 0)
+        fprintf(stderr, "harness: reading the output of %s: %s\n", argv[0], strerror(-k));
+    return r->status;
+}
+
+void run_result_free(struct run_result *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+int run_mctctl(const struct lab *lab, const char *stdin_text, struct run_result *r, ...)
+{
+    _cleanup_free_ char **argv = NULL;
+    size_t n = 3, i = 0;
+    va_list ap;
+
+    va_start(ap, r);
+    while (va_arg(ap, const char *))
+        n++;
+    va_end(ap);
+
+    argv = calloc(n + 1, sizeof(char *));
+    if (!argv)
+        abort();
+    argv[i++] = (char *)env_or_die("MCTCTL");
+    argv[i++] = (char *)"-c";
+    argv[i++] = (char *)lab->config;
+    va_start(ap, r);
+    for (const char *a; (a = va_arg(ap, const char *));)
+        argv[i++] = (char *)a;
+    va_end(ap);
+    return run_argv(argv, stdin_text, r);
+}
+
+/* Runs `$LAB_SH <text>` through the shell, so callers can quote as in a terminal. */
+static int lab_run(const struct lab *lab, const char *text, struct run_result *r)
+{
+    _cleanup_free_ char *cmd = NULL;
+
+    cmd = mct_strdup_printf("LAB='%s' exec '%s' %s", lab->dir, env_or_die("LAB_SH"), text);
+    if (!cmd)
+        abort();
+    char *argv[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL};
+    return run_argv(argv, NULL, r);
+}
+
+int lab_sh(const struct lab *lab, const char *fmt, ...)
+{
+    _cleanup_free_ char *text = NULL;
+    struct run_result r;
+    va_list ap;
+    int status;
+
+    va_start(ap, fmt);
+    if (vasprintf(&text, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+
+    status = lab_run(lab, text, &r);
+    /* Shown only when it failed: the check log stays readable. */
+    if (status != 0)
+        fprintf(stderr, "lab.sh %s: exit %d\n%s%s", text, status, r.out, r.err);
+    run_result_free(&r);
+    return status;
+}
+
+static void fill_paths(struct lab *lab)
+{
+    snprintf(lab->config, sizeof(lab->config), "%s/backup_config.yaml", lab->dir);
+    snprintf(lab->data, sizeof(lab->data), "%s/data", lab->dir);
+    snprintf(lab->share, sizeof(lab->share), "%s/share", lab->dir);
+    snprintf(lab->dest_base, sizeof(lab->dest_base), "%s/share/mobile_system_data", lab->dir);
+    snprintf(lab->socket, sizeof(lab->socket), "%s/mysql.sock", lab->dir);
+}
+
+void lab_up(struct lab *lab)
+{
+    struct run_result r;
+
+    memset(lab, 0, sizeof(*lab));
+    snprintf(lab->dir, sizeof(lab->dir), "/tmp/mctfs-lab.XXXXXX");
+    if (!mkdtemp(lab->dir)) {
+        fprintf(stderr, "harness: mkdtemp %s: %m\n", lab->dir);
+        abort();
+    }
+    fill_paths(lab);
+    if (lab_run(lab, "up", &r) != 0) {
+        fprintf(stderr, "harness: lab.sh up in %s failed (exit %d):\n%s%s", lab->dir, r.status,
+                r.out, r.err);
+        run_result_free(&r);
+        lab_down(lab);
+        abort();
+    }
+    run_result_free(&r);
+}
+
+void lab_down(struct lab *lab)
+{
+    if (!lab->dir[0])
+        return;
+    if (lab_sh(lab, "down") != 0)
+        fprintf(stderr, "harness: lab.sh down in %s failed\n", lab->dir);
+}
+
+void lab_source_path(const struct lab *lab, const char *p, const char *d, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s/%s", lab->data, p, d);
+}
+
+void lab_dest_path(const struct lab *lab, const char *p, const char *d, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s/%s", lab->dest_base, d, p);
+}

@@ -1,0 +1,402 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The integration tests' lab: a private MariaDB on a unix socket, the rig's
+# SQLite recording database, a tmpfs standing in for the network share and a
+# backup_config.yaml pointing at all of it. See README.md beside this file.
+# Test fixture only: the product never runs a shell.
+set -euo pipefail
+
+die() {
+    echo "lab.sh: $*" >&2
+    exit 1
+}
+
+[[ -n "${LAB:-}" ]] || die "LAB is not set"
+LAB=$(realpath -m -- "$LAB")
+# Everything below removes and unmounts under $LAB: refuse anything that is
+# not a private folder in /tmp.
+case "$LAB" in
+/tmp/?*) ;;
+*) die "refusing LAB=$LAB: must be a folder under /tmp" ;;
+esac
+[[ "$LAB" != *"/../"* && "$LAB" != */.. ]] || die "refusing LAB=$LAB"
+
+SOCK=$LAB/mysql.sock
+PIDFILE=$LAB/mariadbd.pid
+DB=$LAB/db
+RECDB=$LAB/data/recordings.db
+SHARE=$LAB/share
+DEST=$SHARE/mobile_system_data
+
+# Small InnoDB files: the lab holds a few hundred rows, and a small datadir
+# copies fast from the template.
+MARIADB_OPTS=(--innodb-log-file-size=4M --innodb-buffer-pool-size=16M
+    --innodb-data-file-path=ibdata1:4M:autoextend --skip-name-resolve)
+
+sql_root() {
+    mariadb --no-defaults --socket="$SOCK" -uroot --batch --skip-column-names "$@"
+}
+
+mariadb_version() {
+    mariadbd --version | sed -n 's/.*Ver \([^ ]*\).*/\1/p'
+}
+
+# A freshly installed datadir, cached per uid and server version. Parallel
+# labs may race to build it: each builds in its own temp dir and renames it
+# into place; the loser throws its copy away.
+datadir_template() {
+    local tmpl
+    tmpl=/tmp/mctfs-lab-template-$(id -u)-$(mariadb_version)
+    if [[ ! -f "$tmpl/.complete" ]]; then
+        local tmp
+        tmp=$(mktemp -d /tmp/mctfs-lab-template.XXXXXX)
+        if ! mariadb-install-db --no-defaults --auth-root-authentication-method=normal \
+            --datadir="$tmp/db" --user="$(id -un)" --skip-test-db "${MARIADB_OPTS[@]}" \
+            >"$LAB/install.log" 2>&1; then
+            cat "$LAB/install.log" >&2
+            rm -rf "$tmp"
+            die "mariadb-install-db failed (log above)"
+        fi
+        touch "$tmp/db/.complete"
+        mv -T "$tmp/db" "$tmpl" 2>/dev/null || true
+        rm -rf "$tmp"
+        [[ -f "$tmpl/.complete" ]] || die "datadir template $tmpl is incomplete"
+    fi
+    echo "$tmpl"
+}
+
+db_start() {
+    # Detached from our stdout/stderr: the harness reads those pipes to EOF.
+    setsid mariadbd --no-defaults --datadir="$DB" --socket="$SOCK" --skip-networking \
+        --pid-file="$PIDFILE" --user="$(id -un)" --log-error="$LAB/mariadb.log" \
+        "${MARIADB_OPTS[@]}" </dev/null >>"$LAB/mariadb.log" 2>&1 &
+    local i
+    for ((i = 0; i < 600; i++)); do
+        if mariadb-admin --no-defaults --socket="$SOCK" -uroot --connect-timeout=2 \
+            ping >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    cat "$LAB/mariadb.log" >&2 || true
+    die "MariaDB did not answer on $SOCK within 60 s (log above)"
+}
+
+db_stop() {
+    [[ -e "$SOCK" || -f "$PIDFILE" ]] || return 0
+    local pid=""
+    [[ -f "$PIDFILE" ]] && pid=$(cat "$PIDFILE" 2>/dev/null || true)
+    timeout 10 mariadb-admin --no-defaults --socket="$SOCK" -uroot shutdown \
+        >/dev/null 2>&1 || true
+    if [[ -n "$pid" ]]; then
+        local i
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -KILL "$pid" 2>/dev/null || true
+            sleep 0.2
+        fi
+    fi
+    rm -f "$SOCK" "$PIDFILE"
+}
+
+create_schemas() {
+    sql_root <<'EOF'
+CREATE DATABASE mocap_sessions;
+CREATE DATABASE multicamera_tracking;
+CREATE DATABASE pose_pipeline;
+CREATE TABLE mocap_sessions.subject (
+    participant_id varchar(50) NOT NULL,
+    PRIMARY KEY (participant_id)
+) ENGINE=InnoDB;
+CREATE TABLE mocap_sessions.session (
+    participant_id varchar(50) NOT NULL,
+    session_date date NOT NULL,
+    PRIMARY KEY (participant_id, session_date),
+    FOREIGN KEY (participant_id) REFERENCES mocap_sessions.subject (participant_id)
+) ENGINE=InnoDB;
+CREATE TABLE multicamera_tracking.multi_camera_recording (
+    recording_timestamps timestamp NOT NULL,
+    camera_config_hash varchar(50) NOT NULL,
+    video_project varchar(50) NOT NULL,
+    video_base_filename varchar(100) NOT NULL,
+    PRIMARY KEY (recording_timestamps, camera_config_hash)
+) ENGINE=InnoDB;
+CREATE TABLE mocap_sessions.recording (
+    participant_id varchar(50) NOT NULL,
+    session_date date NOT NULL,
+    recording_timestamps timestamp NOT NULL,
+    camera_config_hash varchar(50) NOT NULL,
+    comment varchar(255) NOT NULL DEFAULT '',
+    PRIMARY KEY (participant_id, session_date, recording_timestamps, camera_config_hash),
+    FOREIGN KEY (participant_id, session_date)
+        REFERENCES mocap_sessions.session (participant_id, session_date),
+    FOREIGN KEY (recording_timestamps, camera_config_hash)
+        REFERENCES multicamera_tracking.multi_camera_recording
+            (recording_timestamps, camera_config_hash)
+) ENGINE=InnoDB;
+CREATE TABLE pose_pipeline.video (
+    video_project varchar(50) NOT NULL,
+    filename varchar(100) NOT NULL,
+    video longblob,
+    start_time timestamp NULL DEFAULT NULL,
+    PRIMARY KEY (video_project, filename)
+) ENGINE=InnoDB;
+CREATE TABLE multicamera_tracking.single_camera_video (
+    recording_timestamps timestamp NOT NULL,
+    camera_config_hash varchar(50) NOT NULL,
+    video_project varchar(50) NOT NULL,
+    filename varchar(100) NOT NULL,
+    camera_name varchar(50) NOT NULL,
+    frame_timestamps longblob,
+    PRIMARY KEY (recording_timestamps, camera_config_hash, video_project, filename),
+    FOREIGN KEY (recording_timestamps, camera_config_hash)
+        REFERENCES multicamera_tracking.multi_camera_recording
+            (recording_timestamps, camera_config_hash),
+    FOREIGN KEY (video_project, filename) REFERENCES pose_pipeline.video (video_project, filename)
+) ENGINE=InnoDB;
+CREATE USER 'dj'@'localhost' IDENTIFIED BY 'djpass';
+GRANT SELECT ON mocap_sessions.* TO 'dj'@'localhost';
+GRANT SELECT ON multicamera_tracking.* TO 'dj'@'localhost';
+GRANT SELECT ON pose_pipeline.* TO 'dj'@'localhost';
+FLUSH PRIVILEGES;
+EOF
+}
+
+# The tables the acquisition GUI's SQLAlchemy models create.
+create_recdb() {
+    sqlite3 "$RECDB" <<'EOF'
+CREATE TABLE participants (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR);
+CREATE TABLE sessions (id INTEGER NOT NULL PRIMARY KEY, session_date DATE,
+    session_path VARCHAR, participant_id INTEGER REFERENCES participants (id));
+CREATE TABLE recordings (id INTEGER NOT NULL PRIMARY KEY,
+    session_id INTEGER REFERENCES sessions (id), filename VARCHAR,
+    recording_timestamp DATETIME, comment VARCHAR, config_file VARCHAR,
+    should_process BOOLEAN, timestamp_spread INTEGER);
+CREATE TABLE imported (id INTEGER NOT NULL PRIMARY KEY,
+    session_id INTEGER REFERENCES sessions (id));
+CREATE TABLE photos (id INTEGER NOT NULL PRIMARY KEY,
+    session_id INTEGER REFERENCES sessions (id), filename VARCHAR);
+CREATE TABLE participant_fin (id INTEGER NOT NULL PRIMARY KEY,
+    participant_id INTEGER REFERENCES participants (id), fin VARCHAR);
+EOF
+}
+
+write_config() {
+    cat >"$LAB/backup_config.yaml" <<EOF
+# Written by tests/lab/lab.sh up
+backup:
+  destinations:
+    - name: "lab share"
+      mount_point: "$SHARE"
+      base_path: "$DEST"
+      path_structure: "{session_date}/{participant_id}"
+      enabled: true
+      verify_mount: true
+  source:
+    base_path: "$LAB/data"
+    path_structure: "{participant_id}/{session_date}"
+  filters:
+    participant_prefixes: ["m", "p", "b", "s", "TR", "TF"]
+    exclude_patterns: ["*.tmp", "*.lock"]
+  rsync:
+    flags: "-avh"
+  verification:
+    verify_after_sync: true
+    verify_method: "size"
+datajoint:
+  host: "localhost"
+  user: "dj"
+  password: "djpass"
+  socket: "$SOCK"
+recording_db:
+  path: "$RECDB"
+deletion:
+  min_age_minutes: 60
+  log_path: "$LAB/deletions.log"
+timeouts:
+  share_seconds: 2
+  database_seconds: 2
+EOF
+}
+
+share_mount() {
+    mkdir -p "$SHARE"
+    mountpoint -q "$SHARE" || mount -t tmpfs -o size=256m,mode=0755 tmpfs "$SHARE"
+    mkdir -p "$DEST"
+}
+
+# Deepest first, so nested mounts (a FUSE mount inside the lab) go before
+# their parents.
+umount_all() {
+    local m
+    awk -v lab="$LAB" '{ p = $5; gsub(/\\040/, " ", p);
+        if (p == lab || index(p, lab "/") == 1) print length(p) "\t" p }' /proc/self/mountinfo |
+        sort -rn | cut -f2- | while IFS= read -r m; do
+        fusermount3 -uz "$m" >/dev/null 2>&1 || umount -l "$m" 2>/dev/null || true
+    done
+}
+
+cmd_up() {
+    [[ -e "$LAB/.up" ]] && die "$LAB is already up"
+    mkdir -p "$LAB" "$LAB/data"
+    local tmpl
+    tmpl=$(datadir_template)
+    cp -a "$tmpl" "$DB"
+    rm -f "$DB/.complete"
+    db_start
+    create_schemas
+    create_recdb
+    share_mount
+    write_config
+    touch "$LAB/.up"
+}
+
+cmd_down() {
+    [[ -d "$LAB" ]] || return 0
+    db_stop
+    umount_all
+    # Never follow a mount that survived into another filesystem.
+    rm -rf --one-file-system -- "$LAB"
+}
+
+# lab.sh session P D [--videos N] [--size BYTES] [--imported] [--dj] [--copy] [--age MIN]
+cmd_session() {
+    (($# >= 2)) || die "usage: session P D [--videos N] [--size BYTES] [--imported] [--dj] [--copy] [--age MINUTES]"
+    local p=$1 d=$2
+    shift 2
+    [[ "$d" =~ ^[0-9]{8}$ ]] || die "session date '$d' is not YYYYMMDD"
+    [[ "$p" =~ ^[A-Za-z0-9_-]+$ ]] || die "participant '$p' has odd characters"
+    local videos=4 size=2000 imported=0 dj=0 copy=0 age=180
+    while (($#)); do
+        case "$1" in
+        --videos) videos=$2; shift ;;
+        --size) size=$2; shift ;;
+        --imported) imported=1 ;;
+        --dj) dj=1 ;;
+        --copy) copy=1 ;;
+        --age) age=$2; shift ;;
+        *) die "session: unknown option $1" ;;
+        esac
+        shift
+    done
+    local dir=$LAB/data/$p/$d base=trial_${d}_093000 i
+    mkdir -p "$dir"
+    for ((i = 1; i <= videos; i++)); do
+        head -c "$size" /dev/urandom >"$dir/$base.$((22000 + i)).mp4"
+    done
+    printf '{"participant": "%s", "date": "%s", "serials": [%s]}\n' "$p" "$d" \
+        "$(seq -s, 22001 $((22000 + videos)))" >"$dir/$base.json"
+    find "$dir" -exec touch -h -d "$age minutes ago" {} +
+
+    local iso=${d:0:4}-${d:4:2}-${d:6:2}
+    recdb_add "$p" "$iso" "$dir" "$base" "$imported"
+    if ((dj)); then
+        dj_add "$p" "$iso" "$base" "$videos"
+    fi
+    if ((copy)); then
+        mkdir -p "$DEST/$d/$p"
+        rsync -a "$dir/" "$DEST/$d/$p/"
+    fi
+}
+
+# Participant and session rows are reused when they exist, so running
+# `session` twice for one day (or adding --imported later) stays consistent.
+recdb_add() {
+    local p=$1 iso=$2 dir=$3 base=$4 imported=$5
+    local sid="(SELECT s.id FROM sessions s JOIN participants p ON p.id = s.participant_id
+        WHERE p.name = '$p' AND s.session_date = '$iso')"
+    {
+        echo "BEGIN;"
+        echo "INSERT INTO participants (name) SELECT '$p'
+            WHERE NOT EXISTS (SELECT 1 FROM participants WHERE name = '$p');"
+        echo "INSERT INTO sessions (session_date, session_path, participant_id)
+            SELECT '$iso', '$dir', id FROM participants WHERE name = '$p'
+            AND NOT EXISTS $sid;"
+        echo "INSERT INTO recordings (session_id, filename, recording_timestamp, comment,
+            config_file, should_process, timestamp_spread)
+            SELECT $sid, '$base', '$iso 09:30:00.000000', '', 'config.yaml', 1, 3
+            WHERE NOT EXISTS (SELECT 1 FROM recordings WHERE session_id = $sid);"
+        if ((imported)); then
+            echo "INSERT INTO imported (session_id) SELECT $sid
+                WHERE NOT EXISTS (SELECT 1 FROM imported WHERE session_id = $sid);"
+        fi
+        echo "COMMIT;"
+    } | sqlite3 "$RECDB"
+}
+
+# The GUI's normalisation: p/t followed only by digits loses the letter.
+normalize() {
+    if [[ "$1" =~ ^[pPtT][0-9]+$ ]]; then echo "${1:1}"; else echo "$1"; fi
+}
+
+# One rig records one participant at a time, so real recording timestamps
+# are unique; the lab puts every session at 09:30:00, so the config hash and
+# the video project carry the participant to keep same-day sessions apart.
+dj_keys() {
+    local n
+    n=$(normalize "$1")
+    HASH="abc123_$n"
+    PROJECT="lab_$n"
+}
+
+dj_add() {
+    local p=$1 iso=$2 base=$3 videos=$4 n i
+    n=$(normalize "$p")
+    dj_keys "$p"
+    local ts="$iso 09:30:00"
+    {
+        echo "BEGIN;"
+        echo "INSERT IGNORE INTO mocap_sessions.subject VALUES ('$n');"
+        echo "INSERT INTO mocap_sessions.session VALUES ('$n', '$iso');"
+        echo "INSERT INTO multicamera_tracking.multi_camera_recording VALUES ('$ts', '$HASH', '$PROJECT', '$base');"
+        echo "INSERT INTO mocap_sessions.recording VALUES ('$n', '$iso', '$ts', '$HASH', '');"
+        for ((i = 1; i <= videos; i++)); do
+            local f="$base.$((22000 + i)).mp4"
+            echo "INSERT INTO pose_pipeline.video VALUES ('$PROJECT', '$f', NULL, '$ts');"
+            echo "INSERT INTO multicamera_tracking.single_camera_video VALUES ('$ts', '$HASH', '$PROJECT', '$f', '$((22000 + i))', NULL);"
+        done
+        echo "COMMIT;"
+    } | sql_root
+}
+
+# Rows vanish from DataJoint after the import in real life (someone deletes
+# a subject, a recording is repopulated): foreign keys are switched off so
+# exactly the one table loses its rows.
+cmd_dj_delete() {
+    (($# == 3)) || die "usage: dj-delete TABLE P D"
+    local table=$1 p=$2 d=$3 n where
+    n=$(normalize "$p")
+    dj_keys "$p"
+    local iso=${d:0:4}-${d:4:2}-${d:6:2}
+    local ts="$iso 09:30:00"
+    case "$table" in
+    subject) where="mocap_sessions.subject WHERE participant_id = '$n'" ;;
+    session) where="mocap_sessions.session WHERE participant_id = '$n' AND session_date = '$iso'" ;;
+    recording) where="mocap_sessions.recording WHERE participant_id = '$n' AND session_date = '$iso'" ;;
+    multi_camera_recording) where="multicamera_tracking.multi_camera_recording WHERE recording_timestamps = '$ts' AND camera_config_hash = '$HASH'" ;;
+    single_camera_video) where="multicamera_tracking.single_camera_video WHERE recording_timestamps = '$ts' AND camera_config_hash = '$HASH'" ;;
+    video) where="pose_pipeline.video WHERE video_project = '$PROJECT' AND filename LIKE 'trial\\_${d}\\_%'" ;;
+    *) die "dj-delete: unknown table $table" ;;
+    esac
+    sql_root -e "SET FOREIGN_KEY_CHECKS = 0; DELETE FROM $where; SELECT ROW_COUNT();"
+}
+
+cmd=${1:-}
+[[ -n "$cmd" ]] && shift
+case "$cmd" in
+up) cmd_up ;;
+down) cmd_down ;;
+session) cmd_session "$@" ;;
+dj-delete) cmd_dj_delete "$@" ;;
+sql) sql_root -e "$*" ;;
+sqlite) sqlite3 "$RECDB" "$*" ;;
+db-stop) db_stop ;;
+db-start) db_start ;;
+share-umount) umount -l "$SHARE" ;;
+share-mount) share_mount ;;
+*) die "usage: lab.sh up|down|session|dj-delete|sql|sqlite|db-stop|db-start|share-umount|share-mount" ;;
+esac

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What every mctctl command shares: argument validation with messages
+ * that say what to do, the typed confirmation, colours, progress output.
+ */
+#include <getopt.h>
+#include <unistd.h>
+
+#include "mctctl.h"
+#include "operations.h"
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "mctctl %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'mctctl %s --help'.\n", cmd);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+int cli_session_args(const char *cmd, const char *participant, const char *date,
+                     struct mct_session_ref *ref)
+{
+    char err[256];
+    if (mct_session_ref_init(ref, participant, date, err, sizeof(err)) < 0) {
+        cli_usage_error(cmd, "%s", err);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int cli_date_arg(const char *cmd, const char *option, const char *value)
+{
+    if (value && !mct_session_date_valid(value)) {
+        cli_usage_error(cmd, "%s '%s' is not a date: expected YYYYMMDD, e.g. 20250104", option,
+                        value);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int cli_parse_range(int argc, char **argv, const char *cmd, const char **start,
+                       const char **end, bool *dry_run)
+{
+    static const struct option options[] = {
+        {"start-date", required_argument, NULL, 's'},
+        {"end-date", required_argument, NULL, 'e'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {},
+    };
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            *start = optarg;
+            break;
+        case 'e':
+            *end = optarg;
+            break;
+        case 'n':
+            if (!dry_run)
+                return cli_usage_error(cmd, "unknown option '--dry-run'");
+            *dry_run = true;
+            break;
+        case ':':
+            return cli_usage_error(cmd, "%s needs a date (YYYYMMDD)", argv[optind - 1]);
+        default:
+            return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (cli_date_arg(cmd, "--start-date", *start) < 0 || cli_date_arg(cmd, "--end-date", *end) < 0)
+        return EXIT_USAGE;
+    if (*start && *end && strcmp(*start, *end) > 0)
+        return cli_usage_error(cmd, "--start-date %s is after --end-date %s", *start, *end);
+    return EXIT_OK;
+}
+
+bool cli_confirm(const char *prompt, const char *phrase)
+{
+    fprintf(stderr, "%s", prompt);
+    fflush(stderr);
+    char line[256];
+    if (!fgets(line, sizeof(line), stdin))
+        return false;
+    line[strcspn(line, "\r\n")] = '\0';
+    return streq(line, phrase);
+}
+
+static const char *code(const struct mctctl_ctx *ctx, const char *seq)
+{
+    return ctx->color ? seq : "";
+}
+
+const char *cli_green(const struct mctctl_ctx *ctx)
+{
+    return code(ctx, "\033[32m");
+}
+
+const char *cli_red(const struct mctctl_ctx *ctx)
+{
+    return code(ctx, "\033[31m");
+}
+
+const char *cli_yellow(const struct mctctl_ctx *ctx)
+{
+    return code(ctx, "\033[33m");
+}
+
+const char *cli_bold(const struct mctctl_ctx *ctx)
+{
+    return code(ctx, "\033[1m");
+}
+
+const char *cli_reset(const struct mctctl_ctx *ctx)
+{
+    return code(ctx, "\033[0m");
+}
+
+/* A bar redrawn in place on a terminal; elsewhere (logs, pipes) one line
+ * per 10% so a cron mail stays short. */
+void cli_progress(void *ud, const char *phase, int percent, const char *detail)
+{
+    const struct mctctl_ctx *ctx = ud;
+    static int last_percent = -1;
+    static const char *last_phase;
+    if (percent < 0)
+        percent = 0;
+    if (percent > 100)
+        percent = 100;
+    if (phase != last_phase) {
+        last_phase = phase;
+        last_percent = -1;
+    }
+    if (ctx && ctx->interactive) {
+        int width = 30, filled = percent * width / 100;
+        fprintf(stderr, "\r%-10s [%.*s%*s] %3d%%", phase, filled,
+                "##############################", width - filled, "", percent);
+        if (percent == 100)
+            fputc('\n', stderr);
+        fflush(stderr);
+    } else if (percent / 10 != last_percent / 10 || (percent == 100 && last_percent != 100)) {
+        fprintf(stderr, "%s %d%%%s%s\n", phase, percent, detail && *detail ? " " : "",
+                detail && *detail ? detail : "");
+    }
+    last_percent = percent;
+}
+
+void cli_print_op_result(const struct mctctl_ctx *ctx, const struct mct_op_result *res)
+{
+    for (char **l = res->lines; l && *l; l++)
+        printf("%s\n", *l);
+    for (char **r = res->reasons; r && *r; r++)
+        fprintf(stderr, "%s✗ %s%s\n", cli_red(ctx), *r, cli_reset(ctx));
+}

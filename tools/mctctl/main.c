@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * mctctl: the command-line face of the mctfs engine. One table of
+ * commands, as git.c has; global options may stand before the command
+ * (-c, --json, --no-color) and the output ones after it too.
+ */
+#include <getopt.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mctctl.h"
+
+static const struct mctctl_command commands[] = {
+    {"sync", cmd_sync, "sync PARTICIPANT DATE [--dry-run]",
+     "Copy one session to every enabled destination with rsync, then verify the copy file by "
+     "file (sizes). Refuses to copy into a share that is not mounted."},
+    {"batch", cmd_batch, "batch START_DATE [END_DATE] [--dry-run]",
+     "Sync every session the recording database lists in the date range that is on local disk "
+     "and not yet verified. Prints [i/N] progress and a summary; exit 1 if any failed."},
+    {"status", cmd_status, "status PARTICIPANT DATE | status DATE",
+     "The full report of one session (or of every participant that day): DataJoint checks, "
+     "source, each destination, and whether it is safe to delete, with every reason if not."},
+    {"status-range", cmd_status_range, "status-range [--start-date DATE] [--end-date DATE]",
+     "A table of every session on local disk: Date, Participant, Videos, DJ, Backup, Verified, "
+     "Safe (✓ yes, ✗ no, ? unknown)."},
+    {"verify", cmd_verify, "verify PARTICIPANT DATE [--checksum]",
+     "Compare every file of the session with every enabled destination's copy and list each "
+     "missing, extra or size-mismatched file. Exit 1 if any file is missing or differs."},
+    {"delete", cmd_delete, "delete PARTICIPANT DATE [--dry-run] [--force-unverified]",
+     "Delete the local copy of a session after re-checking DataJoint and every backup; asks "
+     "for DELETE typed on standard input."},
+    {"bulk-delete", cmd_bulk_delete, "bulk-delete [--start-date DATE] [--end-date DATE] [--dry-run]",
+     "Delete every session in the range that is safe to delete; asks for DELETE ALL typed on "
+     "standard input."},
+};
+
+static const struct mctctl_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        if (streq(commands[i].name, name))
+            return &commands[i];
+    return NULL;
+}
+
+int cli_command_help(const char *name)
+{
+    const struct mctctl_command *c = find_command(name);
+    if (!c)
+        return EXIT_USAGE;
+    printf("usage: mctctl [-c CONFIG] [--json] [--no-color] %s\n\n%s\n", c->usage, c->help);
+    printf("\nDates are YYYYMMDD. Exit status: 0 success, 1 refused or failed, 2 usage or "
+           "configuration error.\n");
+    return EXIT_OK;
+}
+
+static void main_help(FILE *f)
+{
+    fprintf(f, "usage: mctctl [-c CONFIG] [--json] [--no-color] COMMAND [ARGS]\n\n"
+               "Back up, verify and safely delete motion-capture sessions.\n\nCommands:\n");
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        fprintf(f, "  %s\n", commands[i].usage);
+    fprintf(f, "\nOptions:\n"
+               "  -c, --config FILE  configuration (default: $MCTFS_CONFIG, ./backup_config.yaml,\n"
+               "                     %s)\n"
+               "  --json             machine-readable output (status, status-range)\n"
+               "  --no-color         no colour (also NO_COLOR=1, or when not a terminal)\n"
+               "  -v, --verbose      more log output\n"
+               "  -h, --help         this help; 'mctctl COMMAND --help' for a command\n"
+               "  --version          print the version\n",
+            MCT_DEFAULT_CONFIG);
+}
+
+struct global_opts {
+    const char *config;
+    bool json, no_color, help, version;
+    int verbose;
+};
+
+/* Remove the output options wherever they stand (before "--"), so commands
+ * see only their own arguments. */
+static int strip_output_options(int *argc, char **argv, struct global_opts *g)
+{
+    int w = 1;
+    bool rest = false;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        if (!rest && streq(a, "--"))
+            rest = true;
+        if (!rest && streq(a, "--json"))
+            g->json = true;
+        else if (!rest && (streq(a, "--no-color") || streq(a, "--no-colour")))
+            g->no_color = true;
+        else if (!rest && (streq(a, "--help") || streq(a, "-h")))
+            g->help = true;
+        else
+            argv[w++] = argv[i];
+    }
+    *argc = w;
+    argv[w] = NULL;
+    return 0;
+}
+
+/* Options before the command: -c FILE, -v, --version. Returns the index of
+ * the command name, or -1 after printing a usage error. */
+static int parse_leading_options(int argc, char **argv, struct global_opts *g)
+{
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (streq(a, "-c") || streq(a, "--config")) {
+            if (++i >= argc) {
+                fprintf(stderr, "mctctl: %s needs a file name\n", a);
+                return -1;
+            }
+            g->config = argv[i];
+        } else if (startswith(a, "--config=")) {
+            g->config = a + strlen("--config=");
+        } else if (streq(a, "-v") || streq(a, "--verbose")) {
+            g->verbose++;
+        } else if (streq(a, "--version")) {
+            g->version = true;
+        } else {
+            fprintf(stderr, "mctctl: unknown option '%s'\nTry 'mctctl --help'.\n", a);
+            return -1;
+        }
+    }
+    return i;
+}
+
+static int load_config(const char *explicit_path, struct mct_config **ret)
+{
+    char err[1024] = "";
+    _cleanup_free_ char *path = NULL;
+    int r = mct_config_find(explicit_path, &path, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "mctctl: %s\n", err[0] ? err : strerror(-r));
+        return r;
+    }
+    r = mct_config_load(path, ret, err, sizeof(err));
+    if (r < 0)
+        fprintf(stderr, "mctctl: %s\n", err[0] ? err : strerror(-r));
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    struct global_opts g = {0};
+    strip_output_options(&argc, argv, &g);
+    int cmd_index = parse_leading_options(argc, argv, &g);
+    if (cmd_index < 0)
+        return EXIT_USAGE;
+    if (g.version) {
+        printf("mctctl %s\n", MCT_VERSION);
+        return EXIT_OK;
+    }
+    if (cmd_index >= argc) {
+        main_help(g.help ? stdout : stderr);
+        return g.help ? EXIT_OK : EXIT_USAGE;
+    }
+    const struct mctctl_command *cmd = find_command(argv[cmd_index]);
+    if (!cmd) {
+        fprintf(stderr, "mctctl: '%s' is not a command. See 'mctctl --help'.\n", argv[cmd_index]);
+        return EXIT_USAGE;
+    }
+    if (g.help)
+        return cli_command_help(cmd->name);
+
+    mct_log_setup("mctctl", false, g.verbose >= 2 ? LOG_DEBUG : g.verbose ? LOG_INFO : LOG_WARNING);
+
+    struct mctctl_ctx ctx = {
+        .json = g.json,
+        .color = !g.no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO),
+        .interactive = isatty(STDERR_FILENO),
+    };
+    if (load_config(g.config, &ctx.cfg) < 0)
+        return EXIT_USAGE;
+
+    int r = cmd->fn(argc - cmd_index, argv + cmd_index, &ctx);
+    mct_config_free(ctx.cfg);
+    return r;
+}
