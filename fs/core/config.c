@@ -1,17 +1,116 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Finding and loading backup_config.yaml: defaults, the DJ_* environment
- * overrides DataJoint users already rely on, and freeing. The YAML itself is
- * walked in config_yaml.c.
+ * backup_config.yaml: the schema (every key, its type, its bounds), the
+ * defaults, the DJ_* environment overrides DataJoint users already rely on,
+ * finding the file and freeing. config_yaml.c walks the YAML against the
+ * schema.
  */
 #include "config.h"
 #include "config_yaml.h"
 #include "util.h"
 
+#include <limits.h>
 #include <sys/stat.h>
 
 /* Nobody's config is this big; a bigger file is a mistake, not a config. */
 #define CONFIG_MAX_BYTES (1024 * 1024)
+
+/* The schema: every key backup_config.yaml may hold. */
+#define CFG(f) offsetof(struct mct_config, f)
+#define DST(f) offsetof(struct mct_destination, f)
+
+static const struct mct_key dest_keys[] = {
+        {"name", K_STR, DST(name), .required = true},
+        {"mount_point", K_PATH, DST(mount_point), .required = true},
+        {"base_path", K_PATH, DST(base_path), .required = true},
+        {"path_structure", K_TEMPLATE, DST(path_structure)},
+        {"enabled", K_BOOL, DST(enabled)},
+        {"verify_mount", K_BOOL, DST(verify_mount)},
+        {NULL},
+};
+
+static const struct mct_key source_keys[] = {
+        {"base_path", K_PATH, CFG(source_base_path)},
+        {"path_structure", K_TEMPLATE, CFG(source_path_structure)},
+        {NULL},
+};
+
+static const struct mct_key filters_keys[] = {
+        {"participant_prefixes", K_STRV, CFG(participant_prefixes)},
+        {"exclude_patterns", K_STRV, CFG(exclude_patterns)},
+        {NULL},
+};
+
+static const struct mct_key rsync_keys[] = {
+        {"flags", K_FLAGS, CFG(rsync_flags)},
+        {"bandwidth_limit", K_UINT, CFG(rsync_bwlimit_kb), .min = 0, .max = UINT_MAX},
+        /* A week: longer than any sane I/O stall, and no overflow as milliseconds. */
+        {"timeout", K_UINT, CFG(rsync_timeout_s), .min = 1, .max = 7 * 86400},
+        {NULL},
+};
+
+static const struct mct_key verification_keys[] = {
+        {"verify_after_sync", K_BOOL, CFG(verify_after_sync)},
+        {"verify_method", K_METHOD, CFG(verify_method)},
+        {NULL},
+};
+
+static const struct mct_key backup_keys[] = {
+        {"destinations", K_DESTS, .sub = dest_keys},
+        {"source", K_SECTION, .sub = source_keys},
+        {"filters", K_SECTION, .sub = filters_keys},
+        {"rsync", K_SECTION, .sub = rsync_keys},
+        {"verification", K_SECTION, .sub = verification_keys},
+        {NULL},
+};
+
+static const struct mct_key datajoint_keys[] = {
+        {"host", K_STR, CFG(datajoint.host)},
+        {"port", K_UINT, CFG(datajoint.port), .min = 1, .max = 65535},
+        {"user", K_OPTSTR, CFG(datajoint.user)},
+        {"password", K_OPTSTR, CFG(datajoint.password)},
+        {"password_file", K_OPTSTR, CFG(datajoint.password_file)},
+        {"socket", K_OPTSTR, CFG(datajoint.socket)},
+        {"sessions_schema", K_IDENT, CFG(datajoint.sessions_schema)},
+        {"tracking_schema", K_IDENT, CFG(datajoint.tracking_schema)},
+        {"normalize_participant_ids", K_BOOL, CFG(datajoint.normalize_participant_ids)},
+        {NULL},
+};
+
+static const struct mct_key recording_db_keys[] = {
+        {"path", K_PATH, CFG(recording_db_path)},
+        {NULL},
+};
+
+static const struct mct_key deletion_keys[] = {
+        /* Ten years in minutes: the bound only keeps "minutes * 60" from overflowing. */
+        {"min_age_minutes", K_UINT, CFG(deletion_min_age_minutes), .min = 0, .max = 5256000},
+        {"log_path", K_PATH, CFG(deletion_log_path)},
+        {NULL},
+};
+
+static const struct mct_key timeouts_keys[] = {
+        {"share_seconds", K_UINT, CFG(share_timeout_s), .min = 1, .max = 3600},
+        {"database_seconds", K_UINT, CFG(database_timeout_s), .min = 1, .max = 3600},
+        {NULL},
+};
+
+static const struct mct_key mount_keys[] = {
+        {"cache_seconds", K_UINT, CFG(mount.cache_seconds), .min = 0, .max = 86400},
+        {"allow_uids", K_IDS, CFG(mount.allow_uids), CFG(mount.n_allow_uids)},
+        {"allow_gids", K_IDS, CFG(mount.allow_gids), CFG(mount.n_allow_gids)},
+        {NULL},
+};
+
+static const struct mct_key schema[] = {
+        {"backup", K_SECTION, .sub = backup_keys},
+        {"datajoint", K_SECTION, .sub = datajoint_keys},
+        {"recording_db", K_SECTION, .sub = recording_db_keys},
+        {"deletion", K_SECTION, .sub = deletion_keys},
+        {"timeouts", K_SECTION, .sub = timeouts_keys},
+        {"mount", K_SECTION, .sub = mount_keys},
+        {NULL},
+};
 
 static int set_default(char **field, const char *value)
 {
@@ -102,7 +201,7 @@ int mct_config_parse_string(const char *name, const char *yaml, struct mct_confi
     int r = config_new(name ? name : "<string>", &cfg);
     if (r < 0)
         return r;
-    r = mct_config_parse_yaml(cfg, cfg->path, yaml, err, errlen);
+    r = mct_config_parse_yaml(cfg, schema, cfg->path, yaml, err, errlen);
     if (r < 0)
         return r;
     if (!cfg->recording_db_path) {

@@ -13,133 +13,12 @@
 #include <stddef.h>
 #include <yaml.h>
 
-enum kind {
-    K_SECTION,  /* a mapping described by sub */
-    K_DESTS,    /* backup.destinations */
-    K_STR,      /* non-empty string */
-    K_OPTSTR,   /* string; null leaves it unset */
-    K_PATH,     /* absolute path, stored normalised */
-    K_TEMPLATE, /* path template, mct_template_validate() */
-    K_IDENT,    /* SQL identifier: it is interpolated into queries */
-    K_FLAGS,    /* rsync flags */
-    K_BOOL,
-    K_UINT, /* min..max */
-    K_STRV, /* list of non-empty strings */
-    K_IDS,  /* list of uids/gids; aux is the offset of the count */
-    K_METHOD,
-};
-
-struct key {
-    const char *name;
-    enum kind kind;
-    size_t off;
-    size_t aux;
-    unsigned long long min, max;
-    const struct key *sub;
-    bool required;
-};
-
-#define CFG(f) offsetof(struct mct_config, f)
-#define DST(f) offsetof(struct mct_destination, f)
-
-static const struct key dest_keys[] = {
-        {"name", K_STR, DST(name), .required = true},
-        {"mount_point", K_PATH, DST(mount_point), .required = true},
-        {"base_path", K_PATH, DST(base_path), .required = true},
-        {"path_structure", K_TEMPLATE, DST(path_structure)},
-        {"enabled", K_BOOL, DST(enabled)},
-        {"verify_mount", K_BOOL, DST(verify_mount)},
-        {NULL},
-};
-
-static const struct key source_keys[] = {
-        {"base_path", K_PATH, CFG(source_base_path)},
-        {"path_structure", K_TEMPLATE, CFG(source_path_structure)},
-        {NULL},
-};
-
-static const struct key filters_keys[] = {
-        {"participant_prefixes", K_STRV, CFG(participant_prefixes)},
-        {"exclude_patterns", K_STRV, CFG(exclude_patterns)},
-        {NULL},
-};
-
-static const struct key rsync_keys[] = {
-        {"flags", K_FLAGS, CFG(rsync_flags)},
-        {"bandwidth_limit", K_UINT, CFG(rsync_bwlimit_kb), .min = 0, .max = UINT_MAX},
-        /* A week: longer than any sane I/O stall, and no overflow as milliseconds. */
-        {"timeout", K_UINT, CFG(rsync_timeout_s), .min = 1, .max = 7 * 86400},
-        {NULL},
-};
-
-static const struct key verification_keys[] = {
-        {"verify_after_sync", K_BOOL, CFG(verify_after_sync)},
-        {"verify_method", K_METHOD, CFG(verify_method)},
-        {NULL},
-};
-
-static const struct key backup_keys[] = {
-        {"destinations", K_DESTS},
-        {"source", K_SECTION, .sub = source_keys},
-        {"filters", K_SECTION, .sub = filters_keys},
-        {"rsync", K_SECTION, .sub = rsync_keys},
-        {"verification", K_SECTION, .sub = verification_keys},
-        {NULL},
-};
-
-static const struct key datajoint_keys[] = {
-        {"host", K_STR, CFG(datajoint.host)},
-        {"port", K_UINT, CFG(datajoint.port), .min = 1, .max = 65535},
-        {"user", K_OPTSTR, CFG(datajoint.user)},
-        {"password", K_OPTSTR, CFG(datajoint.password)},
-        {"password_file", K_OPTSTR, CFG(datajoint.password_file)},
-        {"socket", K_OPTSTR, CFG(datajoint.socket)},
-        {"sessions_schema", K_IDENT, CFG(datajoint.sessions_schema)},
-        {"tracking_schema", K_IDENT, CFG(datajoint.tracking_schema)},
-        {"normalize_participant_ids", K_BOOL, CFG(datajoint.normalize_participant_ids)},
-        {NULL},
-};
-
-static const struct key recording_db_keys[] = {
-        {"path", K_PATH, CFG(recording_db_path)},
-        {NULL},
-};
-
-static const struct key deletion_keys[] = {
-        /* Ten years in minutes: the bound only keeps "minutes * 60" from overflowing. */
-        {"min_age_minutes", K_UINT, CFG(deletion_min_age_minutes), .min = 0, .max = 5256000},
-        {"log_path", K_PATH, CFG(deletion_log_path)},
-        {NULL},
-};
-
-static const struct key timeouts_keys[] = {
-        {"share_seconds", K_UINT, CFG(share_timeout_s), .min = 1, .max = 3600},
-        {"database_seconds", K_UINT, CFG(database_timeout_s), .min = 1, .max = 3600},
-        {NULL},
-};
-
-static const struct key mount_keys[] = {
-        {"cache_seconds", K_UINT, CFG(mount.cache_seconds), .min = 0, .max = 86400},
-        {"allow_uids", K_IDS, CFG(mount.allow_uids), CFG(mount.n_allow_uids)},
-        {"allow_gids", K_IDS, CFG(mount.allow_gids), CFG(mount.n_allow_gids)},
-        {NULL},
-};
-
-static const struct key root_keys[] = {
-        {"backup", K_SECTION, .sub = backup_keys},
-        {"datajoint", K_SECTION, .sub = datajoint_keys},
-        {"recording_db", K_SECTION, .sub = recording_db_keys},
-        {"deletion", K_SECTION, .sub = deletion_keys},
-        {"timeouts", K_SECTION, .sub = timeouts_keys},
-        {"mount", K_SECTION, .sub = mount_keys},
-        {NULL},
-};
-
 /* uid_t and gid_t lists share one parser. */
 _Static_assert(sizeof(uid_t) == sizeof(gid_t), "uid_t and gid_t differ in size");
 
 struct ctx {
     const char *name;
+    const struct mct_key *schema;
     yaml_document_t *doc;
     struct mct_config *cfg;
     char *err;
@@ -312,23 +191,23 @@ static int parse_path(const struct ctx *c, const yaml_node_t *v, const char *pat
 static int check_rsync_flags(const struct ctx *c, const yaml_node_t *v, const char *path,
                              const char *s)
 {
-    static const char *const banned[] = {"--del", "--remove-source-files", "--remove-sent-files"};
     for (const char *p = s + strspn(s, " \t"); *p; p += strspn(p, " \t")) {
         size_t n = strcspn(p, " \t");
-        if (*p != '-')
-            return fail(c, line_of(v),
-                        "%s: '%.*s' is not an option (every word must start with '-')", path,
-                        (int)n, p);
-        for (size_t i = 0; i < ARRAY_SIZE(banned); i++)
-            if (strncmp(p, banned[i], strlen(banned[i])) == 0)
-                return fail(c, line_of(v), "%s: '%.*s' is not allowed: it deletes files", path,
-                            (int)n, p);
+        _cleanup_free_ char *word = strndup(p, n);
+        if (!word)
+            return -ENOMEM;
+        if (*word != '-')
+            return fail(c, line_of(v), "%s: '%s' is not an option (every word must start with '-')",
+                        path, word);
+        if (streq(word, "--del") || startswith(word, "--delete") ||
+            startswith(word, "--remove-source-files") || startswith(word, "--remove-sent-files"))
+            return fail(c, line_of(v), "%s: '%s' is not allowed: it deletes files", path, word);
         p += n;
     }
     return 0;
 }
 
-static int parse_string_kind(const struct ctx *c, const yaml_node_t *v, const struct key *k,
+static int parse_string_kind(const struct ctx *c, const yaml_node_t *v, const struct mct_key *k,
                              void *base, const char *path)
 {
     const char *s;
@@ -401,7 +280,7 @@ static int parse_strv(const struct ctx *c, const yaml_node_t *v, char ***ret, co
     return 0;
 }
 
-static int parse_ids(const struct ctx *c, const yaml_node_t *v, const struct key *k, void *base,
+static int parse_ids(const struct ctx *c, const yaml_node_t *v, const struct mct_key *k, void *base,
                      const char *path)
 {
     if (is_null(v))
@@ -429,11 +308,12 @@ static int parse_ids(const struct ctx *c, const yaml_node_t *v, const struct key
     return 0;
 }
 
-static int parse_mapping(struct ctx *c, yaml_node_t *map, const struct key *keys, void *base,
+static int parse_mapping(struct ctx *c, yaml_node_t *map, const struct mct_key *keys, void *base,
                          const char *path);
-static int parse_destinations(struct ctx *c, yaml_node_t *seq, const char *path);
+static int parse_destinations(struct ctx *c, yaml_node_t *seq, const struct mct_key *keys,
+                              const char *path);
 
-static int parse_value(struct ctx *c, yaml_node_t *v, const struct key *k, void *base,
+static int parse_value(struct ctx *c, yaml_node_t *v, const struct mct_key *k, void *base,
                        const char *path)
 {
     unsigned long long n;
@@ -443,7 +323,7 @@ static int parse_value(struct ctx *c, yaml_node_t *v, const struct key *k, void 
     case K_SECTION:
         return parse_mapping(c, v, k->sub, base, path);
     case K_DESTS:
-        return parse_destinations(c, v, path);
+        return parse_destinations(c, v, k->sub, path);
     case K_OPTSTR: {
         if (is_null(v)) {
             set_str(base, k->off, NULL);
@@ -482,15 +362,15 @@ static int parse_value(struct ctx *c, yaml_node_t *v, const struct key *k, void 
     }
 }
 
-static const struct key *find_key(const struct key *keys, const char *name)
+static const struct mct_key *find_key(const struct mct_key *keys, const char *name)
 {
-    for (const struct key *k = keys; k->name; k++)
+    for (const struct mct_key *k = keys; k->name; k++)
         if (streq(k->name, name))
             return k;
     return NULL;
 }
 
-static int parse_mapping(struct ctx *c, yaml_node_t *map, const struct key *keys, void *base,
+static int parse_mapping(struct ctx *c, yaml_node_t *map, const struct mct_key *keys, void *base,
                          const char *path)
 {
     const char *where = *path ? path : "the top level";
@@ -509,7 +389,7 @@ static int parse_mapping(struct ctx *c, yaml_node_t *map, const struct key *keys
         for (yaml_node_pair_t *q = first; q < p; q++)
             if (streq(scalar(yaml_document_get_node(c->doc, q->key)), name))
                 return fail(c, line_of(kn), "duplicate key '%s' in %s", name, where);
-        const struct key *k = find_key(keys, name);
+        const struct mct_key *k = find_key(keys, name);
         if (!k)
             return fail(c, line_of(kn), "unknown key '%s' in %s", name, where);
 
@@ -519,7 +399,7 @@ static int parse_mapping(struct ctx *c, yaml_node_t *map, const struct key *keys
         if (r < 0)
             return r;
     }
-    for (const struct key *k = keys; k->name; k++)
+    for (const struct mct_key *k = keys; k->name; k++)
         if (k->required && !*(char **)field(base, k->off))
             return fail(c, line_of(map), "%s: missing required key '%s'", where, k->name);
     return 0;
@@ -550,7 +430,8 @@ static int check_destination(struct ctx *c, yaml_node_t *item, size_t i, const c
     return 0;
 }
 
-static int parse_destinations(struct ctx *c, yaml_node_t *seq, const char *path)
+static int parse_destinations(struct ctx *c, yaml_node_t *seq, const struct mct_key *keys,
+                              const char *path)
 {
     if (is_null(seq))
         return 0;
@@ -574,7 +455,7 @@ static int parse_destinations(struct ctx *c, yaml_node_t *seq, const char *path)
         pathf(sub, sizeof(sub), "%s[%zu]", path, i);
         if (is_null(item))
             return fail(c, line_of(item), "%s: expected a mapping, got nothing", sub);
-        r = parse_mapping(c, item, dest_keys, d, sub);
+        r = parse_mapping(c, item, keys, d, sub);
         if (r < 0)
             return r;
         r = check_destination(c, item, i, sub);
@@ -637,11 +518,15 @@ static int syntax_error(const struct ctx *c, const yaml_parser_t *p)
 {
     if (p->error == YAML_MEMORY_ERROR)
         return -ENOMEM;
-    size_t line = p->problem_mark.line + 1;
+    const char *problem = p->problem ? p->problem : "malformed YAML";
+    size_t line = p->problem_mark.line + 1, start = p->context_mark.line + 1;
+    /* An unterminated quote is found at the end of the file: point at both. */
+    if (p->context && start != line)
+        return fail(c, line, "YAML syntax error: %s %s (which starts at line %zu)", problem,
+                    p->context, start);
     if (p->context)
-        return fail(c, line, "YAML syntax error: %s %s", p->problem ? p->problem : "unknown",
-                    p->context);
-    return fail(c, line, "YAML syntax error: %s", p->problem ? p->problem : "unknown");
+        return fail(c, line, "YAML syntax error: %s %s", problem, p->context);
+    return fail(c, line, "YAML syntax error: %s", problem);
 }
 
 static int walk(struct ctx *c)
@@ -651,7 +536,7 @@ static int walk(struct ctx *c)
         return fail(c, 1, "empty configuration");
     if (root->type != YAML_MAPPING_NODE)
         return fail(c, line_of(root), "the top level must be a mapping, got %s", kind_name(root));
-    int r = parse_mapping(c, root, root_keys, c->cfg, "");
+    int r = parse_mapping(c, root, c->schema, c->cfg, "");
     if (r < 0)
         return r;
     r = check_overlap(c);
@@ -660,8 +545,8 @@ static int walk(struct ctx *c)
     return read_password_file(c);
 }
 
-int mct_config_parse_yaml(struct mct_config *cfg, const char *name, const char *yaml, char *err,
-                          size_t errlen)
+int mct_config_parse_yaml(struct mct_config *cfg, const struct mct_key *schema, const char *name,
+                          const char *yaml, char *err, size_t errlen)
 {
     _cleanup_(yaml_parser_deletep) yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))
@@ -669,7 +554,7 @@ int mct_config_parse_yaml(struct mct_config *cfg, const char *name, const char *
     yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, strlen(yaml));
 
     _cleanup_free_ size_t *dest_lines = NULL;
-    struct ctx c = {.name = name, .cfg = cfg, .err = err, .errlen = errlen};
+    struct ctx c = {.name = name, .schema = schema, .cfg = cfg, .err = err, .errlen = errlen};
     yaml_document_t doc, extra;
     if (!yaml_parser_load(&parser, &doc))
         return syntax_error(&c, &parser);

@@ -1,15 +1,47 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Private to config.c and config_yaml.c. */
+/*
+ * Private to config.c (which owns the schema: what keys exist and where
+ * they go) and config_yaml.c (which walks a YAML document against it).
+ */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
 
+enum mct_key_kind {
+    K_SECTION,  /* a mapping described by sub */
+    K_DESTS,    /* backup.destinations: a list of mappings described by sub */
+    K_STR,      /* non-empty string */
+    K_OPTSTR,   /* string; null leaves it unset */
+    K_PATH,     /* absolute path without "..", stored normalised */
+    K_TEMPLATE, /* path template, mct_template_validate() */
+    K_IDENT,    /* SQL identifier: it is interpolated into queries */
+    K_FLAGS,    /* rsync flags */
+    K_BOOL,
+    K_UINT,   /* unsigned, min..max */
+    K_STRV,   /* list of non-empty strings */
+    K_IDS,    /* list of uids/gids; aux is the offset of the count */
+    K_METHOD, /* enum mct_verify_method */
+};
+
+/* One known key. Tables end with {NULL}. */
+struct mct_key {
+    const char *name;
+    enum mct_key_kind kind;
+    size_t off; /* of the field in the struct being filled */
+    size_t aux;
+    unsigned long long min, max;
+    const struct mct_key *sub;
+    bool required; /* only for string kinds: the field must end up non-NULL */
+};
+
 /*
- * Parse yaml over cfg, which holds the defaults; checks everything that
- * needs a line number (and reads datajoint.password_file). -EINVAL with
- * "NAME:LINE: message" in err.
+ * Parse yaml over cfg, which already holds the defaults. Also checks what
+ * needs a line number: the source/destination overlap, password vs
+ * password_file, and reads datajoint.password_file.
+ * -EINVAL with "NAME:LINE: message" in err.
  */
-int mct_config_parse_yaml(struct mct_config *cfg, const char *name, const char *yaml, char *err,
-                          size_t errlen);
+int mct_config_parse_yaml(struct mct_config *cfg, const struct mct_key *schema, const char *name,
+                          const char *yaml, char *err, size_t errlen);

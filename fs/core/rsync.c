@@ -20,18 +20,18 @@
 #define DEFAULT_FLAGS "-avh"
 /* rsync --timeout=0 means "never": the watchdog still needs a bound. */
 #define FALLBACK_IDLE_S 600
-#define TERM_GRACE_MS 3000
-#define KILL_GRACE_MS 5000
-#define SEGMENT_MAX 1024
-#define STDERR_MAX 8192
+#define TERM_GRACE_MS   3000
+#define KILL_GRACE_MS   5000
+#define SEGMENT_MAX     1024
+#define STDERR_MAX      8192
 
 /* ---- flags ------------------------------------------------------------ */
 
 static bool long_flag_refused(const char *arg)
 {
     static const char *const refused[] = {
-            "--del",         "--remove-source-files", "--remove-sent-files",
-            "--rsh",         "--rsync-path",          "--remote-option",
+            "--del", "--remove-source-files", "--remove-sent-files",
+            "--rsh", "--rsync-path",          "--remote-option",
     };
     size_t len = strcspn(arg, "=");
 
@@ -159,31 +159,39 @@ int mct_rsync_argv(const struct mct_config *cfg, const char *src_dir, const char
     return 0;
 }
 
+/* From rsync(1), EXIT VALUES. */
+static const struct {
+    int code;
+    const char *meaning;
+} exit_meanings[] = {
+        {0, "success"},
+        {1, "syntax or usage error"},
+        {2, "protocol incompatibility"},
+        {3, "errors selecting input/output files, dirs"},
+        {4, "requested action not supported"},
+        {5, "error starting client-server protocol"},
+        {6, "daemon unable to append to log-file"},
+        {10, "error in socket I/O"},
+        {11, "error in file I/O"},
+        {12, "error in rsync protocol data stream"},
+        {13, "errors with program diagnostics"},
+        {14, "error in IPC code"},
+        {20, "received SIGUSR1 or SIGINT"},
+        {21, "some error returned by waitpid()"},
+        {22, "error allocating core memory buffers"},
+        {23, "partial transfer due to error"},
+        {24, "partial transfer due to vanished source files"},
+        {25, "the --max-delete limit stopped deletions"},
+        {30, "timeout in data send/receive"},
+        {35, "timeout waiting for daemon connection"},
+};
+
 const char *mct_rsync_exit_meaning(int code)
 {
-    switch (code) {
-    case 0: return "success";
-    case 1: return "syntax or usage error";
-    case 2: return "protocol incompatibility";
-    case 3: return "errors selecting input/output files, dirs";
-    case 4: return "requested action not supported";
-    case 5: return "error starting client-server protocol";
-    case 6: return "daemon unable to append to log-file";
-    case 10: return "error in socket I/O";
-    case 11: return "error in file I/O";
-    case 12: return "error in rsync protocol data stream";
-    case 13: return "errors with program diagnostics";
-    case 14: return "error in IPC code";
-    case 20: return "received SIGUSR1 or SIGINT";
-    case 21: return "some error returned by waitpid()";
-    case 22: return "error allocating core memory buffers";
-    case 23: return "partial transfer due to error";
-    case 24: return "partial transfer due to vanished source files";
-    case 25: return "the --max-delete limit stopped deletions";
-    case 30: return "timeout in data send/receive";
-    case 35: return "timeout waiting for daemon connection";
-    default: return "unknown";
-    }
+    for (size_t i = 0; i < ARRAY_SIZE(exit_meanings); i++)
+        if (exit_meanings[i].code == code)
+            return exit_meanings[i].meaning;
+    return "unknown";
 }
 
 /* ---- progress --------------------------------------------------------- */
@@ -364,8 +372,8 @@ static int watch_step(struct watch *w, struct rsync_io *io)
     case WATCH_RUNNING:
         if (now - w->last_output_ms < w->idle_ms)
             return 0;
-        log_error("rsync into %s/ printed nothing for %llds (hung share?): stopping it",
-                  w->dst_dir, (long long)(w->idle_ms / 1000));
+        log_error("rsync into %s/ printed nothing for %llds (hung share?): stopping it", w->dst_dir,
+                  (long long)(w->idle_ms / 1000));
         (void)mct_buf_printf(&io->err, "mctfs stopped rsync: no output for %llds (hung share?)\n",
                              (long long)(w->idle_ms / 1000));
         (void)kill(-w->pid, SIGTERM);

@@ -1,1 +1,420 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sync and verify, as mctctl and the mount's .control file run them.
+ * Both hold the session's lock for their whole run, touch a share only
+ * after mct_share_probe() said it is mounted and answering, and tell the
+ * user per destination (and per file) what happened. A verification that
+ * could not be done is a failure, never a pass.
+ */
+#include <sys/stat.h>
+
+#include "log.h"
+#include "operations.h"
+#include "share.h"
+#include "util.h"
+
+/* Per-file lines per kind and destination; a wholly missing copy of a big
+ * session would otherwise bury the summary. */
+#define MAX_FILE_LINES   200
+#define MAX_STDERR_LINES 20
+
+void mct_op_result_free(struct mct_op_result *res)
+{
+    if (!res)
+        return;
+    mct_strv_free(res->lines);
+    mct_strv_free(res->reasons);
+    if (res->status)
+        mct_session_status_free_array(res->status, 1);
+    res->lines = res->reasons = NULL;
+    res->status = NULL;
+}
+
+static void scan_freep(struct mct_scan *s)
+{
+    mct_scan_free(s);
+}
+
+static void verify_result_freep(struct mct_verify_result *v)
+{
+    mct_verify_result_free(v);
+}
+
+static _printf_(2, 3) void say(struct mct_op_result *res, const char *fmt, ...)
+{
+    _cleanup_buf_ struct mct_buf b = {0};
+    va_list ap;
+
+    va_start(ap, fmt);
+    int r = mct_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        return;
+    log_info("%s", b.data);
+    (void)mct_strv_push(&res->lines, mct_buf_steal(&b));
+}
+
+/* Records why it failed (res->reasons and the log) and returns err. */
+static _printf_(3, 4) int fail(struct mct_op_result *res, int err, const char *fmt, ...)
+{
+    _cleanup_buf_ struct mct_buf b = {0};
+    va_list ap;
+
+    va_start(ap, fmt);
+    int r = mct_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        return err;
+    log_error("%s", b.data);
+    (void)mct_strv_push(&res->reasons, mct_buf_steal(&b));
+    return err;
+}
+
+static const char *why_or_errno(const char *why, int err)
+{
+    return strempty(why) ? strerror(-err) : why;
+}
+
+/* The session's folder, checked to exist, and its lock. */
+static int open_session(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                        struct mct_op_result *res, char **src, int *lock_fd)
+{
+    const char *p = ref->participant_id, *d = ref->session_date;
+    struct stat st;
+    int r;
+
+    r = mct_session_source_path(cfg, ref, src);
+    if (r < 0)
+        return fail(res, r, "cannot build the local path of %s/%s: %s", p, d, strerror(-r));
+    if (stat(*src, &st) < 0) {
+        r = -errno;
+        if (r == -ENOENT)
+            return fail(res, r, "no local session at %s", *src);
+        return fail(res, r, "cannot stat %s: %s", *src, strerror(-r));
+    }
+    if (!S_ISDIR(st.st_mode))
+        return fail(res, -ENOTDIR, "%s is not a folder", *src);
+
+    r = mct_session_lock(cfg, ref, lock_fd);
+    if (r == -EBUSY)
+        return fail(res, r, "another command is running on %s/%s", p, d);
+    if (r == -ENOENT)
+        return fail(res, r, "no local session at %s", *src);
+    if (r < 0)
+        return fail(res, r, "cannot lock %s: %s", *src, strerror(-r));
+    return 0;
+}
+
+static int check_destinations(const struct mct_config *cfg, struct mct_op_result *res)
+{
+    if (mct_config_enabled_destinations(cfg) == 0)
+        return fail(res, -EINVAL, "no enabled destination in %s",
+                    cfg->path ? cfg->path : "the configuration");
+    return 0;
+}
+
+static int scan_source(const struct mct_config *cfg, const char *src, struct mct_op_result *res,
+                       struct mct_scan *scan)
+{
+    int r = mct_scan_tree(src, cfg->exclude_patterns, scan);
+    if (r < 0)
+        return fail(res, r, "cannot scan %s: %s", src, strerror(-r));
+    return 0;
+}
+
+/* ---- verification ----------------------------------------------------- */
+
+struct verify_progress {
+    mct_progress_fn fn;
+    void *ud;
+    const char *dest_name;
+    int last;
+};
+
+static void verify_progress_report(struct verify_progress *vp, int pct)
+{
+    if (!vp->fn || pct == vp->last)
+        return;
+    vp->last = pct;
+    vp->fn(vp->ud, "verifying", pct, vp->dest_name);
+}
+
+static void on_compare_progress(void *ud, uint64_t done, uint64_t total)
+{
+    verify_progress_report(ud, total ? (int)(done * 100 / total) : 100);
+}
+
+static void report_files(struct mct_op_result *res, const struct mct_verify_result *vr)
+{
+    size_t i;
+
+    for (i = 0; i < vr->n_missing && i < MAX_FILE_LINES; i++)
+        say(res, "missing: %s", vr->missing[i]);
+    if (vr->n_missing > MAX_FILE_LINES)
+        say(res, "... and %zu more missing", vr->n_missing - MAX_FILE_LINES);
+    for (i = 0; i < vr->n_mismatched && i < MAX_FILE_LINES; i++)
+        say(res, "size differs: %s source %llu copy %llu", vr->mismatched[i].relpath,
+            (unsigned long long)vr->mismatched[i].source_size,
+            (unsigned long long)vr->mismatched[i].copy_size);
+    if (vr->n_mismatched > MAX_FILE_LINES)
+        say(res, "... and %zu more that differ in size", vr->n_mismatched - MAX_FILE_LINES);
+    for (i = 0; i < vr->n_extra && i < MAX_FILE_LINES; i++)
+        say(res, "extra in copy: %s", vr->extra[i]);
+    if (vr->n_extra > MAX_FILE_LINES)
+        say(res, "... and %zu more extra in copy", vr->n_extra - MAX_FILE_LINES);
+}
+
+static int report_verdict(struct mct_op_result *res, const struct mct_destination *dest,
+                          const char *dst, const struct mct_scan *source,
+                          const struct mct_verify_result *vr)
+{
+    char size[32];
+
+    if (vr->state == MCT_DEST_VERIFIED && vr->n_missing == 0 && vr->n_mismatched == 0) {
+        mct_format_bytes(source->bytes, size, sizeof(size));
+        if (vr->n_extra > 0)
+            say(res, "destination '%s': verified, %zu files, %s (%zu extra in copy)", dest->name,
+                source->n_files, size, vr->n_extra);
+        else
+            say(res, "destination '%s': verified, %zu files, %s", dest->name, source->n_files,
+                size);
+        report_files(res, vr);
+        return 0;
+    }
+
+    say(res,
+        "destination '%s': NOT verified: %zu missing, %zu differ in size, %zu extra (copy at %s)",
+        dest->name, vr->n_missing, vr->n_mismatched, vr->n_extra, dst);
+    report_files(res, vr);
+    if (vr->n_missing == 0 && vr->n_mismatched == 0)
+        return fail(res, -EIO, "destination '%s': the copy at %s holds no files", dest->name, dst);
+    return fail(res, -EIO,
+                "destination '%s': the copy at %s is not verified: %zu missing, %zu differ in size",
+                dest->name, dst, vr->n_missing, vr->n_mismatched);
+}
+
+/* Reads the copy in a forked child (share.h): a hung share costs a timeout. */
+static int scan_copy(const struct mct_config *cfg, const struct mct_destination *dest, char *dst,
+                     struct mct_op_result *res, struct mct_scan *copy)
+{
+    char *paths[] = {dst, NULL};
+    int err = 0;
+    int r = mct_share_scan_many(cfg, paths, 1, copy, &err);
+
+    if (r < 0 && err == 0)
+        err = r;
+    if (err == -ENOENT)
+        return fail(res, err, "destination '%s': no copy at %s", dest->name, dst);
+    if (err == -ETIMEDOUT)
+        return fail(res, err,
+                    "destination '%s': reading %s did not answer within %us (hung share?)",
+                    dest->name, dst, cfg->share_timeout_s);
+    if (err < 0)
+        return fail(res, err, "destination '%s': cannot read %s: %s", dest->name, dst,
+                    strerror(-err));
+    return 0;
+}
+
+static int verify_one(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                      const struct mct_destination *dest, const struct mct_scan *source,
+                      mct_progress_fn progress, void *ud, struct mct_op_result *res)
+{
+    _cleanup_free_ char *dst = NULL;
+    _cleanup_(scan_freep) struct mct_scan copy = {0};
+    _cleanup_(verify_result_freep) struct mct_verify_result vr = {0};
+    struct verify_progress vp = {.fn = progress, .ud = ud, .dest_name = dest->name, .last = -1};
+    char why[512] = "";
+    int r;
+
+    r = mct_session_dest_path(dest, ref, &dst);
+    if (r < 0)
+        return fail(res, r, "destination '%s': cannot build the session's path: %s", dest->name,
+                    strerror(-r));
+    verify_progress_report(&vp, 0);
+    r = mct_share_probe(cfg, dest, why, sizeof(why));
+    if (r < 0) {
+        say(res, "destination '%s': not verified (unreachable)", dest->name);
+        return fail(res, r, "destination '%s': %s", dest->name, why_or_errno(why, r));
+    }
+    r = scan_copy(cfg, dest, dst, res, &copy);
+    if (r < 0)
+        return r;
+    r = mct_verify_compare(source, &copy, on_compare_progress, &vp, &vr);
+    if (r < 0)
+        return fail(res, r, "destination '%s': cannot compare with %s: %s", dest->name, dst,
+                    strerror(-r));
+    verify_progress_report(&vp, 100);
+    return report_verdict(res, dest, dst, source, &vr);
+}
+
+static int refuse_checksum(const struct mct_config *cfg, struct mct_op_result *res)
+{
+    if (cfg->verify_method != MCT_VERIFY_CHECKSUM)
+        return 0;
+    return fail(res, -EOPNOTSUPP,
+                "verify_method checksum is not implemented yet; sizes only would be weaker than "
+                "configured (%s)",
+                cfg->path ? cfg->path : "configuration");
+}
+
+int mct_verify_session(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                       mct_progress_fn progress, void *ud, struct mct_op_result *res)
+{
+    _cleanup_free_ char *src = NULL;
+    _cleanup_close_ int lock_fd = -1;
+    _cleanup_(scan_freep) struct mct_scan source = {0};
+    int r, first = 0;
+
+    if ((r = refuse_checksum(cfg, res)) < 0 || (r = check_destinations(cfg, res)) < 0)
+        return r;
+    r = open_session(cfg, ref, res, &src, &lock_fd);
+    if (r < 0)
+        return r;
+    r = scan_source(cfg, src, res, &source);
+    if (r < 0)
+        return r;
+
+    for (size_t i = 0; i < cfg->n_destinations; i++) {
+        if (!cfg->destinations[i].enabled)
+            continue;
+        r = verify_one(cfg, ref, &cfg->destinations[i], &source, progress, ud, res);
+        if (r < 0 && first == 0)
+            first = r;
+    }
+    return first;
+}
+
+/* ---- sync ------------------------------------------------------------- */
+
+static void report_rsync_stderr(struct mct_op_result *res, const char *text)
+{
+    size_t n = 0;
+
+    for (const char *p = text; p && *p && n < MAX_STDERR_LINES;) {
+        size_t len = strcspn(p, "\n");
+        if (len > 0) {
+            say(res, "%.*s", (int)len, p);
+            n++;
+        }
+        p += len + (p[len] == '\n');
+    }
+}
+
+static int run_rsync(const struct mct_config *cfg, const struct mct_destination *dest,
+                     const char *src, const char *dst, bool dry_run, mct_progress_fn progress,
+                     void *ud, struct mct_op_result *res)
+{
+    _cleanup_free_ char *errtext = NULL;
+    int code = -1;
+    int r = mct_rsync_run_full(cfg, src, dst, dry_run, progress, ud, &code, &errtext);
+
+    if (r == -EIO) {
+        const char *e = errtext ? errtext : "";
+        say(res, "destination '%s': rsync exited %d: %s", dest->name, code,
+            mct_rsync_exit_meaning(code));
+        report_rsync_stderr(res, e);
+        return fail(res, r, "destination '%s': rsync exited %d: %s (copying %s/ to %s/)%s%.*s",
+                    dest->name, code, mct_rsync_exit_meaning(code), src, dst, *e ? ": " : "",
+                    (int)strcspn(e, "\n"), e);
+    }
+    if (r < 0)
+        return fail(res, r, "destination '%s': cannot run rsync for %s/: %s", dest->name, src,
+                    strerror(-r));
+    if (dry_run)
+        say(res, "destination '%s': dry run of %s/ -> %s/ passed (rsync exited 0), nothing copied",
+            dest->name, src, dst);
+    else
+        say(res, "destination '%s': copied %s/ to %s/ (rsync exited 0: success)", dest->name, src,
+            dst);
+    return 0;
+}
+
+static int sync_one(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                    const struct mct_destination *dest, const char *src, bool dry_run,
+                    mct_progress_fn progress, void *ud, struct mct_op_result *res)
+{
+    _cleanup_free_ char *dst = NULL;
+    char why[512] = "";
+    int r;
+
+    r = mct_session_dest_path(dest, ref, &dst);
+    if (r < 0)
+        return fail(res, r, "destination '%s': cannot build the session's path: %s", dest->name,
+                    strerror(-r));
+    /* Never copy into an unmounted share: it would fill the local disk and
+     * later "verify" against a copy that is not on the network. */
+    r = mct_share_probe(cfg, dest, why, sizeof(why));
+    if (r < 0) {
+        say(res, "destination '%s': not synced (unreachable)", dest->name);
+        return fail(res, r, "destination '%s': %s", dest->name, why_or_errno(why, r));
+    }
+    /* Right after a good probe; a share that hangs in between wedges this
+     * mkdir, which is the residual risk we accept. */
+    if (!dry_run && (r = mct_mkdir_p(dst, 0755)) < 0)
+        return fail(res, r, "destination '%s': cannot create %s: %s", dest->name, dst,
+                    strerror(-r));
+    return run_rsync(cfg, dest, src, dst, dry_run, progress, ud, res);
+}
+
+static int verify_after_sync(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                             const struct mct_destination *dest, const char *src,
+                             mct_progress_fn progress, void *ud, struct mct_op_result *res)
+{
+    /* Scanned again for each destination: files still growing since the
+     * previous rsync must show up as differences, not pass. */
+    _cleanup_(scan_freep) struct mct_scan source = {0};
+    int r = scan_source(cfg, src, res, &source);
+    if (r < 0)
+        return r;
+    return verify_one(cfg, ref, dest, &source, progress, ud, res);
+}
+
+static int check_flags(const struct mct_config *cfg, struct mct_op_result *res)
+{
+    char why[512] = "";
+    int r = mct_rsync_flags_check(cfg->rsync_flags, why, sizeof(why));
+    if (r < 0)
+        return fail(res, r, "%s: %s", cfg->path ? cfg->path : "configuration",
+                    why_or_errno(why, r));
+    return 0;
+}
+
+int mct_sync_session(const struct mct_config *cfg, const struct mct_session_ref *ref, bool dry_run,
+                     mct_progress_fn progress, void *ud, struct mct_op_result *res)
+{
+    _cleanup_free_ char *src = NULL;
+    _cleanup_close_ int lock_fd = -1;
+    bool verify = cfg->verify_after_sync && !dry_run;
+    bool checksum = cfg->verify_method == MCT_VERIFY_CHECKSUM;
+    int r, first = 0;
+
+    if ((r = check_flags(cfg, res)) < 0 || (r = check_destinations(cfg, res)) < 0)
+        return r;
+    r = open_session(cfg, ref, res, &src, &lock_fd);
+    if (r < 0)
+        return r;
+
+    for (size_t i = 0; i < cfg->n_destinations; i++) {
+        const struct mct_destination *dest = &cfg->destinations[i];
+        if (!dest->enabled)
+            continue;
+        r = sync_one(cfg, ref, dest, src, dry_run, progress, ud, res);
+        if (r == 0 && verify && !checksum)
+            r = verify_after_sync(cfg, ref, dest, src, progress, ud, res);
+        if (r < 0 && first == 0)
+            first = r;
+    }
+    /* The copies were made, but the configured check cannot be: say so. */
+    if (first == 0 && verify && checksum)
+        first = refuse_checksum(cfg, res);
+    if (first < 0)
+        return first;
+
+    r = mct_status_collect(cfg, ref, 1, 0, &res->status);
+    if (r < 0) {
+        res->status = NULL;
+        log_warning_errno(r, "sync of %s/%s done, but its status could not be collected",
+                          ref->participant_id, ref->session_date);
+    }
+    return 0;
+}

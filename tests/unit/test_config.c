@@ -268,7 +268,8 @@ END_TEST
 
 START_TEST(test_syntax_error)
 {
-    parse_fails("backup:\n  rsync:\n    flags: \"-avh\n", NAME ":", "YAML syntax error");
+    parse_fails("backup:\n  rsync:\n    flags: \"-avh\n", NAME ":4: ", "YAML syntax error",
+                "quoted scalar", "starts at line 3");
     parse_fails("backup:\n  source: [a, b\n  filters: {}\n", NAME ":", "YAML syntax error");
     parse_fails("backup:\n  rsync:\n    flags: -avh\n   timeout: 5\n",
                 NAME ":4: ", "YAML syntax error");
@@ -479,6 +480,10 @@ START_TEST(test_rsync_flags)
     parse_fails("backup:\n  rsync:\n    flags: \"--remove-source-files\"\n",
                 NAME ":3: ", "'--remove-source-files'");
     parse_fails("backup:\n  rsync:\n    flags: \"\"\n", NAME ":3: ", "must not be empty");
+    /* Only deleting options are refused, not everything that starts alike. */
+    _cleanup_config_ struct mct_config *cfg =
+            parse_ok("backup:\n  rsync:\n    flags: \"-a --delay-updates\t--partial\"\n");
+    ck_assert_str_eq(cfg->rsync_flags, "-a --delay-updates\t--partial");
 }
 END_TEST
 

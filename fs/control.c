@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "control.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <time.h>
+
+#include "log.h"
+#include "node.h"
+#include "operations.h"
+#include "status_cache.h"
+
+enum command {
+    CMD_SYNC,
+    CMD_VERIFY,
+    CMD_DELETE,
+};
+
+static const char *const command_names[] = {
+        [CMD_SYNC] = "SYNC",
+        [CMD_VERIFY] = "VERIFY",
+        [CMD_DELETE] = "DELETE",
+};
+
+/* Per session: is a command running here, and what did the last one do. */
+struct record {
+    struct mct_session_ref ref;
+    bool busy;
+    enum command running;
+
+    bool have_last;
+    char when[40];
+    uid_t uid;
+    enum command command;
+    const char *outcome; /* "ok", "refused", "busy", "failed" */
+    char *message;
+
+    struct record *next;
+};
+
+struct control {
+    pthread_mutex_t lock;
+    struct record *records;
+};
+
+int control_new(struct control **ret)
+{
+    struct control *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    pthread_mutex_init(&c->lock, NULL);
+    *ret = c;
+    return 0;
+}
+
+void control_free(struct control *c)
+{
+    if (!c)
+        return;
+    while (c->records) {
+        struct record *r = c->records;
+        c->records = r->next;
+        free(r->message);
+        free(r);
+    }
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* With the lock held. Sessions are few (one per participant and day on
+ * one rig), so a list is enough. */
+static struct record *record_get(struct control *c, const struct mct_session_ref *ref)
+{
+    for (struct record *r = c->records; r; r = r->next)
+        if (streq(r->ref.participant_id, ref->participant_id) &&
+            streq(r->ref.session_date, ref->session_date))
+            return r;
+    struct record *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->ref = *ref;
+    r->next = c->records;
+    c->records = r;
+    return r;
+}
+
+/* ---- who may write ---- */
+
+static bool gid_allowed(const struct mct_config *cfg, gid_t gid)
+{
+    for (size_t i = 0; i < cfg->mount.n_allow_gids; i++)
+        if (cfg->mount.allow_gids[i] == gid)
+            return true;
+    return false;
+}
+
+int control_check_access(struct mctfs *fs)
+{
+    const struct fuse_context *ctx = fuse_get_context();
+    const struct mct_config *cfg = fs->cfg;
+
+    if (ctx->uid == fs->owner_uid)
+        return 0;
+    for (size_t i = 0; i < cfg->mount.n_allow_uids; i++)
+        if (cfg->mount.allow_uids[i] == ctx->uid)
+            return 0;
+    if (cfg->mount.n_allow_gids == 0)
+        return -EACCES;
+    if (gid_allowed(cfg, ctx->gid))
+        return 0;
+
+    /* Supplementary groups come from /proc/PID/task/TID/status of the
+     * caller; when they cannot be read, access is refused. */
+    gid_t groups[256];
+    int n = fuse_getgroups((int)ARRAY_SIZE(groups), groups);
+    if (n < 0)
+        return -EACCES;
+    for (int i = 0; i < n && i < (int)ARRAY_SIZE(groups); i++)
+        if (gid_allowed(cfg, groups[i]))
+            return 0;
+    return -EACCES;
+}
+
+/* ---- parsing ---- */
+
+/* Exactly one command, surrounding whitespace allowed (echo adds '\n'). */
+static int parse_command(const char *buf, size_t size, enum command *ret)
+{
+    if (size == 0 || size > CONTROL_MAX_WRITE || memchr(buf, '\0', size))
+        return -EINVAL;
+
+    const char *start = buf, *end = buf + size;
+    while (start < end && isspace((unsigned char)*start))
+        start++;
+    while (end > start && isspace((unsigned char)end[-1]))
+        end--;
+
+    for (size_t i = 0; i < ARRAY_SIZE(command_names); i++) {
+        size_t n = strlen(command_names[i]);
+        if ((size_t)(end - start) == n && memcmp(start, command_names[i], n) == 0) {
+            *ret = (enum command)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* ---- running ---- */
+
+struct progress_ctx {
+    struct mctfs *fs;
+    const struct mct_session_ref *ref;
+    enum command command;
+};
+
+/* Readers of .backup_status see "syncing 42%" or "verifying 42%": the first
+ * word is part of the file's contract, whatever the engine calls its phase. */
+static void on_progress(void *ud, const char *phase, int percent, const char *detail)
+{
+    struct progress_ctx *p = ud;
+    bool verifying = p->command == CMD_VERIFY || (phase && strstr(phase, "verif"));
+    char activity[64];
+
+    if (percent < 0)
+        percent = 0;
+    if (percent > 100)
+        percent = 100;
+    snprintf(activity, sizeof(activity), "%s %d%%", verifying ? "verifying" : "syncing", percent);
+    status_cache_set_activity(p->fs->cache, p->ref, activity);
+}
+
+static char *describe_user(uid_t uid)
+{
+    struct passwd pw, *found = NULL;
+    char buf[1024];
+
+    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found)
+        return mct_strdup_printf("uid %u (%s)", (unsigned)uid, found->pw_name);
+    return mct_strdup_printf("uid %u", (unsigned)uid);
+}
+
+static int run(struct mctfs *fs, const struct mct_session_ref *ref, enum command cmd, uid_t uid,
+               struct mct_op_result *res)
+{
+    struct progress_ctx p = {fs, ref, cmd};
+
+    switch (cmd) {
+    case CMD_SYNC:
+        return mct_sync_session(fs->cfg, ref, false, on_progress, &p, res);
+    case CMD_VERIFY:
+        return mct_verify_session(fs->cfg, ref, on_progress, &p, res);
+    case CMD_DELETE: {
+        _cleanup_free_ char *who = describe_user(uid);
+        struct mct_delete_request req = {
+                .ref = *ref,
+                .mode = MCT_DELETE_NORMAL,
+                .dry_run = false, /* the write itself is the confirmation */
+                .who = who ? who : "unknown user",
+                .via = "mctfs",
+        };
+        return mct_delete_session(fs->cfg, &req, res);
+    }
+    }
+    return -EINVAL;
+}
+
+/* The message for .control and the log: every reason, else the last line. */
+static char *summarize(const struct mct_op_result *res, int r)
+{
+    _cleanup_buf_ struct mct_buf b = {};
+
+    for (size_t i = 0; res->reasons && res->reasons[i]; i++)
+        if (mct_buf_printf(&b, "%s%s", i ? "; " : "", res->reasons[i]) < 0)
+            return NULL;
+    if (b.len == 0) {
+        size_t n = mct_strv_length(res->lines);
+        if (n > 0 && mct_buf_puts(&b, res->lines[n - 1]) < 0)
+            return NULL;
+    }
+    if (b.len == 0 && mct_buf_puts(&b, r < 0 ? strerror(-r) : "done") < 0)
+        return NULL;
+    return mct_buf_steal(&b);
+}
+
+static const char *outcome_of(int r)
+{
+    if (r >= 0)
+        return "ok";
+    if (r == -EPERM)
+        return "refused";
+    if (r == -EBUSY)
+        return "busy";
+    return "failed";
+}
+
+static void record_result(struct control *c, struct record *rec, enum command cmd, uid_t uid,
+                          int r, char *message)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    localtime_r(&now, &tm);
+    strftime(rec->when, sizeof(rec->when), "%Y-%m-%dT%H:%M:%S%z", &tm);
+    rec->have_last = true;
+    rec->uid = uid;
+    rec->command = cmd;
+    rec->outcome = outcome_of(r);
+    free(rec->message);
+    rec->message = message;
+}
+
+/* After a command, the cached status is wrong: drop it, tell the kernel,
+ * and compute the new one now, while the writer still waits, so a read
+ * right after the write returns answers at once with the new state. */
+static void refresh_after(struct mctfs *fs, const struct mct_session_ref *ref, bool gone)
+{
+    status_cache_set_activity(fs->cache, ref, NULL);
+    status_cache_invalidate(fs->cache, ref);
+    node_forget_session(fs, ref, gone);
+    if (gone)
+        return;
+
+    struct status_snap *s = NULL;
+    if (status_cache_get(fs->cache, ref, 0, &s, NULL) >= 0 && s)
+        status_snap_unref(s);
+}
+
+int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const char *buf,
+                  size_t size, off_t off)
+{
+    uid_t uid = fuse_get_context()->uid;
+    enum command cmd;
+
+    if (off != 0 || parse_command(buf, size, &cmd) < 0) {
+        log_info("%s/%s/.control: uid %u wrote %zu bytes that are not a command, ignored",
+                 ref->participant_id, ref->session_date, (unsigned)uid, size);
+        return -EINVAL;
+    }
+
+    pthread_mutex_lock(&fs->control->lock);
+    struct record *rec = record_get(fs->control, ref);
+    if (!rec) {
+        pthread_mutex_unlock(&fs->control->lock);
+        return -ENOMEM;
+    }
+    if (rec->busy) {
+        char *msg = mct_strdup_printf("%s is running on this session",
+                                      command_names[rec->running]);
+        record_result(fs->control, rec, cmd, uid, -EBUSY, msg);
+        pthread_mutex_unlock(&fs->control->lock);
+        log_notice("%s %s/%s by uid %u: busy (%s)", command_names[cmd], ref->participant_id,
+                   ref->session_date, (unsigned)uid, msg ? msg : "");
+        return -EBUSY;
+    }
+    rec->busy = true;
+    rec->running = cmd;
+    pthread_mutex_unlock(&fs->control->lock);
+
+    log_notice("%s %s/%s by uid %u: started", command_names[cmd], ref->participant_id,
+               ref->session_date, (unsigned)uid);
+
+    /* The write returns when the command has finished, so it runs in this
+     * FUSE thread: only the writer waits on it. Readers of the session's
+     * status files see its progress through the cache's activity. */
+    struct mct_op_result res = {};
+    int r = run(fs, ref, cmd, uid, &res);
+    char *msg = summarize(&res, r);
+    mct_op_result_free(&res);
+
+    int ret;
+    if (r >= 0)
+        ret = (int)size;
+    else if (r == -EBUSY || r == -EPERM || r == -ENOENT || r == -ENOMEM)
+        ret = r;
+    else
+        ret = -EIO; /* sync or verification failed: the message says why */
+
+    log_notice("%s %s/%s by uid %u: %s: %s", command_names[cmd], ref->participant_id,
+               ref->session_date, (unsigned)uid, outcome_of(r), msg ? msg : "");
+
+    pthread_mutex_lock(&fs->control->lock);
+    rec->busy = false;
+    record_result(fs->control, rec, cmd, uid, r, msg);
+    pthread_mutex_unlock(&fs->control->lock);
+
+    refresh_after(fs, ref, cmd == CMD_DELETE && r >= 0);
+    return ret;
+}
+
+int control_render(struct mctfs *fs, const struct mct_session_ref *ref, struct mct_buf *out)
+{
+    struct control *c = fs->control;
+    int r = 0;
+
+    pthread_mutex_lock(&c->lock);
+    struct record *rec = record_get(c, ref);
+    if (!rec) {
+        r = -ENOMEM;
+    } else {
+        if (rec->busy)
+            r = mct_buf_printf(out, "running: %s\n", command_names[rec->running]);
+        if (r >= 0 && !rec->have_last)
+            r = mct_buf_puts(out, "no command yet: write SYNC, VERIFY or DELETE\n");
+        else if (r >= 0)
+            r = mct_buf_printf(out, "time: %s\nuid: %u\ncommand: %s\noutcome: %s\nmessage: %s\n",
+                               rec->when, (unsigned)rec->uid, command_names[rec->command],
+                               rec->outcome, rec->message ? rec->message : "");
+    }
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A session's .control file: write SYNC, VERIFY or DELETE, and the write
+ * returns when the command finished; read it for the last command's time,
+ * caller, outcome and message. Like LXCFS's control files: the caller is
+ * checked at open, anything unexpected written is -EINVAL with nothing done.
+ */
+#pragma once
+
+#include <sys/types.h>
+
+#include "mctfs.h"
+#include "session.h"
+#include "util.h"
+
+/* Longest write accepted: "VERIFY" with generous whitespace. */
+#define CONTROL_MAX_WRITE 64
+
+struct control;
+
+int control_new(struct control **ret);
+void control_free(struct control *c);
+
+/* May the calling process (fuse_get_context) write .control? The mount
+ * owner and mount.allow_uids / allow_gids may; 0 or -EACCES. */
+int control_check_access(struct mctfs *fs);
+
+/*
+ * Run the command written to ref's .control. Returns size on success,
+ * -EINVAL (not a command, or not one write at offset 0), -EBUSY (another
+ * command on this session runs), -EPERM (refused by a safety rule), -EIO
+ * (sync or verification failed), -ENOENT (session gone).
+ */
+int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const char *buf,
+                  size_t size, off_t off);
+
+/* What reading .control gives: the last command on this session. */
+int control_render(struct mctfs *fs, const struct mct_session_ref *ref, struct mct_buf *out);

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+#include "util.h"
+
+START_TEST(test_ids_good)
+{
+    static const char *good[] = {"p001", "TF47", "m12", "b3", "s-1", "a.b", "p_1", "x", "A~z"};
+    for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+        ck_assert_msg(mct_participant_id_valid(good[i]), "'%s' should be valid", good[i]);
+
+    char max[MCT_ID_MAX + 1];
+    memset(max, 'a', MCT_ID_MAX);
+    max[MCT_ID_MAX] = '\0';
+    ck_assert(mct_participant_id_valid(max));
+}
+END_TEST
+
+START_TEST(test_ids_bad)
+{
+    static const char *bad[] = {
+            "",          ".",         "..",      "a/b",     "/abs",   "p001/",   "a b",
+            " p001",     "p001\n",    "tab\tid", ".hidden", "-rf",    "caf\xc3\xa9", "\xe2\x80\x8bp",
+            "del\x7f",   "ctl\x01x",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+        ck_assert_msg(!mct_participant_id_valid(bad[i]), "'%s' should be invalid", bad[i]);
+    ck_assert(!mct_participant_id_valid(NULL));
+
+    char big[501];
+    memset(big, 'a', 500);
+    big[500] = '\0';
+    ck_assert(!mct_participant_id_valid(big));
+    big[MCT_ID_MAX + 1] = '\0';
+    ck_assert(!mct_participant_id_valid(big));
+}
+END_TEST
+
+START_TEST(test_dates)
+{
+    static const char *good[] = {"20240229", "20000229", "20250104", "19000101", "29991231",
+                                 "20251231"};
+    static const char *bad[] = {"20230229", "19000229", "20251301", "20250132", "2025010",
+                                "202501044", "2025-01-04", "20250431", "20250001", "20250100",
+                                "18991231", "30000101", "2025O104", "", " 2025010"};
+    for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+        ck_assert_msg(mct_session_date_valid(good[i]), "'%s' should be valid", good[i]);
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+        ck_assert_msg(!mct_session_date_valid(bad[i]), "'%s' should be invalid", bad[i]);
+    ck_assert(!mct_session_date_valid(NULL));
+}
+END_TEST
+
+START_TEST(test_ref_init)
+{
+    struct mct_session_ref ref;
+    char err[256] = "";
+    ck_assert_int_eq(mct_session_ref_init(&ref, "p001", "20250104", err, sizeof(err)), 0);
+    ck_assert_str_eq(ref.participant_id, "p001");
+    ck_assert_str_eq(ref.session_date, "20250104");
+
+    ck_assert_int_eq(mct_session_ref_init(&ref, "../etc", "20250104", err, sizeof(err)), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "../etc"));
+    ck_assert_int_eq(mct_session_ref_init(&ref, "p001", "20251301", err, sizeof(err)), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "20251301"));
+}
+END_TEST
+
+START_TEST(test_normalize)
+{
+    static const struct {
+        const char *in, *out;
+    } t[] = {
+            {"p001", "001"}, {"t1234", "1234"}, {"P7", "7"},     {"T0", "0"},
+            {"TF47", "TF47"}, {"m12", "m12"},   {"b3", "b3"},    {"p", "p"},
+            {"t", "t"},       {"p12a", "p12a"}, {"pp1", "pp1"},  {"p-1", "p-1"},
+            {"001", "001"},   {"s001", "s001"}, {"TR5", "TR5"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+        char out[MCT_ID_MAX + 1];
+        mct_normalize_participant_id(t[i].in, out, sizeof(out));
+        ck_assert_msg(streq(out, t[i].out), "%s -> %s, expected %s", t[i].in, out, t[i].out);
+    }
+}
+END_TEST
+
+START_TEST(test_iso)
+{
+    char out[11];
+    ck_assert_int_eq(mct_date_to_iso("20250104", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "2025-01-04");
+    ck_assert_int_eq(mct_date_from_iso("2024-02-29", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "20240229");
+    ck_assert_int_eq(mct_date_to_iso("20250230", out, sizeof(out)), -EINVAL);
+    ck_assert_int_eq(mct_date_from_iso("2023-02-29", out, sizeof(out)), -EINVAL);
+    ck_assert_int_eq(mct_date_from_iso("20250104", out, sizeof(out)), -EINVAL);
+    ck_assert_int_eq(mct_date_from_iso("2025-1-04", out, sizeof(out)), -EINVAL);
+    ck_assert_int_eq(mct_date_to_iso("20250104", out, 10), -ENOBUFS);
+}
+END_TEST
+
+START_TEST(test_template_validate)
+{
+    char err[256];
+    static const char *good[] = {"{participant_id}/{session_date}",
+                                 "{session_date}/{participant_id}",
+                                 "S_{session_date}/{participant_id}",
+                                 "mocap/{participant_id}-x/d{session_date}.raw",
+                                 "{participant_id}/sub/{session_date}"};
+    for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+        ck_assert_msg(mct_template_validate(good[i], err, sizeof(err)) == 0, "%s: %s", good[i],
+                      err);
+
+    static const struct {
+        const char *t, *why;
+    } bad[] = {
+            {"", "empty"},
+            {"/{participant_id}/{session_date}", "relative"},
+            {"{participant_id}//{session_date}", "empty component"},
+            {"{participant_id}/{session_date}/", "empty component"},
+            {"{participant_id}/./{session_date}", "'.'"},
+            {"../{participant_id}/{session_date}", "'..'"},
+            {"{participant_id}", "exactly once"},
+            {"{session_date}", "exactly once"},
+            {"{participant_id}/{participant_id}/{session_date}", "exactly once"},
+            {"{participant_id}/{date}", "unknown placeholder"},
+            {"{participant_id}/{session_date", "unknown placeholder"},
+            {"{participant_id}/x}{session_date}", "stray"},
+            {"{participant_id}_{session_date}", "one per component"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        err[0] = '\0';
+        ck_assert_msg(mct_template_validate(bad[i].t, err, sizeof(err)) == -EINVAL,
+                      "'%s' should be invalid", bad[i].t);
+        ck_assert_msg(strstr(err, bad[i].why), "'%s': '%s' lacks '%s'", bad[i].t, err,
+                      bad[i].why);
+    }
+    ck_assert_int_eq(mct_template_validate(NULL, err, sizeof(err)), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_template_expand_match)
+{
+    static const struct {
+        const char *tmpl, *path;
+    } t[] = {
+            {"{participant_id}/{session_date}", "p001/20250104"},
+            {"{session_date}/{participant_id}", "20250104/p001"},
+            {"S_{session_date}/{participant_id}", "S_20250104/p001"},
+            {"mocap/{participant_id}-x/d{session_date}.raw", "mocap/p001-x/d20250104.raw"},
+    };
+    struct mct_session_ref ref;
+    ck_assert_int_eq(mct_session_ref_init(&ref, "p001", "20250104", NULL, 0), 0);
+    for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+        _cleanup_free_ char *p = NULL;
+        ck_assert_int_eq(mct_template_expand(t[i].tmpl, &ref, &p), 0);
+        ck_assert_str_eq(p, t[i].path);
+
+        struct mct_session_ref back;
+        ck_assert_int_eq(mct_template_match(t[i].tmpl, p, &back), 0);
+        ck_assert_int_eq(mct_session_ref_cmp(&back, &ref), 0);
+        ck_assert_str_eq(back.participant_id, "p001");
+    }
+    ck_assert_uint_eq(mct_template_depth("{participant_id}/{session_date}"), 2);
+    ck_assert_uint_eq(mct_template_depth("a/{participant_id}/{session_date}"), 3);
+}
+END_TEST
+
+START_TEST(test_template_match_rejects)
+{
+    const char *pd = "{participant_id}/{session_date}";
+    struct mct_session_ref ref = {"keep", "20000101"};
+    static const char *bad[] = {"p001",          "p001/20250104/x", "p001/2025010",
+                                "p001/20251301", "../20250104",     ".hidden/20250104",
+                                "p 1/20250104",  "/20250104",       "p001/",
+                                "recordings.db", "-x/20250104",     ""};
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+        ck_assert_msg(mct_template_match(pd, bad[i], &ref) == -EINVAL, "'%s' matched", bad[i]);
+    /* ref is untouched by a failed match */
+    ck_assert_str_eq(ref.participant_id, "keep");
+
+    ck_assert_int_eq(mct_template_match("S_{session_date}/{participant_id}", "T_20250104/p1", &ref),
+                     -EINVAL);
+    ck_assert_int_eq(mct_template_match("S_{session_date}/{participant_id}", "S_/p1", &ref),
+                     -EINVAL);
+    ck_assert_int_eq(mct_template_match("{participant_id}/{bad}", "p1/20250104", &ref), -EINVAL);
+
+    struct mct_session_ref evil = {"..", "20250104"};
+    char *p = NULL;
+    ck_assert_int_eq(mct_template_expand(pd, &evil, &p), -EINVAL);
+    ck_assert_ptr_null(p);
+}
+END_TEST
+
+START_TEST(test_paths)
+{
+    struct mct_config cfg = {0};
+    cfg.source_base_path = (char *)"/data/";
+    cfg.source_path_structure = (char *)"{participant_id}/{session_date}";
+    struct mct_destination dest = {
+            .name = (char *)"net",
+            .mount_point = (char *)"/mnt/CottonLab",
+            .base_path = (char *)"/mnt/CottonLab/mobile_system_data",
+            .path_structure = (char *)"{session_date}/{participant_id}",
+    };
+    struct mct_session_ref ref;
+    ck_assert_int_eq(mct_session_ref_init(&ref, "p001", "20250104", NULL, 0), 0);
+    _cleanup_free_ char *src = NULL, *dst = NULL;
+    ck_assert_int_eq(mct_session_source_path(&cfg, &ref, &src), 0);
+    ck_assert_str_eq(src, "/data/p001/20250104");
+    ck_assert_int_eq(mct_session_dest_path(&dest, &ref, &dst), 0);
+    ck_assert_str_eq(dst, "/mnt/CottonLab/mobile_system_data/20250104/p001");
+}
+END_TEST
+
+START_TEST(test_selected_and_cmp)
+{
+    struct mct_config cfg = {0};
+    ck_assert(mct_participant_selected(&cfg, "anything"));
+    char *prefixes[] = {(char *)"TR", (char *)"TF", (char *)"m", (char *)"p", NULL};
+    cfg.participant_prefixes = prefixes;
+    ck_assert(mct_participant_selected(&cfg, "TF47"));
+    ck_assert(mct_participant_selected(&cfg, "p001"));
+    ck_assert(mct_participant_selected(&cfg, "m12"));
+    ck_assert(!mct_participant_selected(&cfg, "tf47")); /* case-sensitive */
+    ck_assert(!mct_participant_selected(&cfg, "P001"));
+    ck_assert(!mct_participant_selected(&cfg, "T1"));
+    ck_assert(!mct_participant_selected(&cfg, "b3"));
+
+    struct mct_session_ref r[] = {
+            {"p2", "20250102"}, {"p1", "20250102"}, {"a9", "20250101"}, {"z0", "20241231"}};
+    qsort(r, ARRAY_SIZE(r), sizeof(r[0]), mct_session_ref_cmp);
+    ck_assert_str_eq(r[0].participant_id, "z0");
+    ck_assert_str_eq(r[1].participant_id, "a9");
+    ck_assert_str_eq(r[2].participant_id, "p1");
+    ck_assert_str_eq(r[3].participant_id, "p2");
+}
+END_TEST
+
+static Suite *session_suite(void)
+{
+    Suite *s = suite_create("session");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_ids_good);
+    tcase_add_test(tc, test_ids_bad);
+    tcase_add_test(tc, test_dates);
+    tcase_add_test(tc, test_ref_init);
+    tcase_add_test(tc, test_normalize);
+    tcase_add_test(tc, test_iso);
+    tcase_add_test(tc, test_template_validate);
+    tcase_add_test(tc, test_template_expand_match);
+    tcase_add_test(tc, test_template_match_rejects);
+    tcase_add_test(tc, test_paths);
+    tcase_add_test(tc, test_selected_and_cmp);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(session_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
