@@ -103,3 +103,48 @@ int node_resolve(struct mctfs *fs, const char *path, struct node *ret)
         strcpy(ret->session_rel, ret->rel);
     return 0;
 }
+
+void mctfs_kernel_forget(struct mctfs *fs, const char *path)
+{
+    /* -ENOENT: the kernel never looked it up, nothing to forget. Other
+     * errors (unmounting) change nothing either. */
+    if (fs->fuse)
+        (void)fuse_invalidate_path(fs->fuse, path);
+}
+
+void node_forget_session(struct mctfs *fs, const struct mct_session_ref *ref, bool gone)
+{
+    _cleanup_free_ char *rel = NULL;
+    char path[PATH_MAX];
+
+    if (!ref) {
+        for (size_t i = 0; node_root_vfiles[i]; i++) {
+            snprintf(path, sizeof(path), "/%s", node_root_vfiles[i]);
+            mctfs_kernel_forget(fs, path);
+        }
+        return;
+    }
+    if (mct_template_expand(fs->cfg->source_path_structure, ref, &rel) < 0)
+        return;
+
+    /* Not .control: this runs inside a write to it. */
+    for (size_t i = 0; node_session_vfiles[i]; i++) {
+        if (streq(node_session_vfiles[i], ".control"))
+            continue;
+        snprintf(path, sizeof(path), "/%s/%s", rel, node_session_vfiles[i]);
+        mctfs_kernel_forget(fs, path);
+    }
+    if (gone) {
+        snprintf(path, sizeof(path), "/%s", rel);
+        mctfs_kernel_forget(fs, path);
+        char *slash = strrchr(path, '/');
+        if (slash && slash != path) {
+            *slash = '\0';
+            mctfs_kernel_forget(fs, path);
+        }
+    }
+    for (size_t i = 0; node_root_vfiles[i]; i++) {
+        snprintf(path, sizeof(path), "/%s", node_root_vfiles[i]);
+        mctfs_kernel_forget(fs, path);
+    }
+}

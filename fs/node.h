@@ -59,3 +59,9 @@ extern const char *const node_session_vfiles[];
 
 /* Is name one of the names in a NULL-terminated list? */
 bool node_name_in(const char *const *names, const char *name);
+
+/* Make the kernel forget what it cached of a session's status files (their
+ * sizes change with the status) and, when gone, of the folder itself, so a
+ * deleted session disappears at once rather than after the attr timeout.
+ * ref NULL: the root's status files. */
+void node_forget_session(struct mctfs *fs, const struct mct_session_ref *ref, bool gone);

@@ -46,14 +46,14 @@ struct mct_config {
     enum mct_verify_method verify_method;
 
     struct {
-        char *host; /* default "localhost" */
+        char *host;    /* default "localhost" */
         unsigned port; /* default 3306 */
         char *user;
         char *password; /* from password or password_file (file read at load) */
         char *password_file;
         char *socket;
-        char *sessions_schema; /* default "mocap_sessions" */
-        char *tracking_schema; /* default "multicamera_tracking" */
+        char *sessions_schema;          /* default "mocap_sessions" */
+        char *tracking_schema;          /* default "multicamera_tracking" */
         bool normalize_participant_ids; /* default true */
     } datajoint;
 

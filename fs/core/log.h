@@ -19,10 +19,10 @@ int mct_log_get_max_level(void);
  * Returns -abs(err), so callers can write `return log_error_errno(r, ...)`. */
 int mct_log_full(int level, int err, const char *fmt, ...) _printf_(3, 4);
 
-#define log_debug(...) mct_log_full(LOG_DEBUG, 0, __VA_ARGS__)
-#define log_info(...) mct_log_full(LOG_INFO, 0, __VA_ARGS__)
-#define log_notice(...) mct_log_full(LOG_NOTICE, 0, __VA_ARGS__)
-#define log_warning(...) mct_log_full(LOG_WARNING, 0, __VA_ARGS__)
-#define log_error(...) mct_log_full(LOG_ERR, 0, __VA_ARGS__)
+#define log_debug(...)            mct_log_full(LOG_DEBUG, 0, __VA_ARGS__)
+#define log_info(...)             mct_log_full(LOG_INFO, 0, __VA_ARGS__)
+#define log_notice(...)           mct_log_full(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_warning(...)          mct_log_full(LOG_WARNING, 0, __VA_ARGS__)
+#define log_error(...)            mct_log_full(LOG_ERR, 0, __VA_ARGS__)
 #define log_warning_errno(e, ...) mct_log_full(LOG_WARNING, (e), __VA_ARGS__)
-#define log_error_errno(e, ...) mct_log_full(LOG_ERR, (e), __VA_ARGS__)
+#define log_error_errno(e, ...)   mct_log_full(LOG_ERR, (e), __VA_ARGS__)

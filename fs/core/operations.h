@@ -49,8 +49,8 @@ struct mct_delete_request {
     struct mct_session_ref ref;
     enum mct_delete_mode mode;
     bool dry_run;
-    const char *who;  /* user name (and uid) for the log */
-    const char *via;  /* "mctctl" or "mctfs" */
+    const char *who; /* user name (and uid) for the log */
+    const char *via; /* "mctctl" or "mctfs" */
 };
 
 /*

@@ -6,11 +6,11 @@
  */
 #include "report.h"
 
-#define C_GREEN "\033[32m"
-#define C_RED "\033[31m"
+#define C_GREEN  "\033[32m"
+#define C_RED    "\033[31m"
 #define C_YELLOW "\033[33m"
-#define C_BOLD "\033[1m"
-#define C_RESET "\033[0m"
+#define C_BOLD   "\033[1m"
+#define C_RESET  "\033[0m"
 
 static const char *mark(enum mct_tristate t)
 {
@@ -40,8 +40,8 @@ static void report_datajoint(const struct mct_session_status *st, bool color, st
     const char *word = dj->state == MCT_YES  ? "fully imported"
                        : dj->state == MCT_NO ? "NOT fully imported"
                                              : "UNKNOWN";
-    mct_buf_printf(out, "DataJoint:     %s%s %s%s\n", mark_color(dj->state, color),
-                   mark(dj->state), word, reset(color));
+    mct_buf_printf(out, "DataJoint:     %s%s %s%s\n", mark_color(dj->state, color), mark(dj->state),
+                   word, reset(color));
     for (int c = 0; c < MCT_DJ_N_CHECKS; c++)
         mct_buf_printf(out, "  %s%s%s %s\n", mark_color(dj->checks[c], color), mark(dj->checks[c]),
                        reset(color), mct_dj_check_names[c]);
@@ -61,8 +61,8 @@ static void report_source(const struct mct_session_status *st, struct mct_buf *o
         mct_buf_puts(out, "  not on local disk\n");
 }
 
-static void report_destination(const struct mct_session_status *st,
-                               const struct mct_dest_status *d, bool color, struct mct_buf *out)
+static void report_destination(const struct mct_session_status *st, const struct mct_dest_status *d,
+                               bool color, struct mct_buf *out)
 {
     char size[32];
     enum mct_tristate t = dest_tristate(d->state);

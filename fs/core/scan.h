@@ -28,8 +28,8 @@ struct mct_file {
 struct mct_scan {
     struct mct_file *files; /* sorted by relpath (strcmp) */
     size_t n_files;
-    uint64_t bytes;        /* sum of sizes of regular files */
-    size_t videos;         /* regular files ending in ".mp4" (case-insensitive) */
+    uint64_t bytes; /* sum of sizes of regular files */
+    size_t videos;  /* regular files ending in ".mp4" (case-insensitive) */
     struct timespec newest_mtime;
 };
 

@@ -12,7 +12,7 @@
 
 #include "config.h"
 
-#define MCT_ID_MAX 100
+#define MCT_ID_MAX   100
 #define MCT_DATE_LEN 8
 
 struct mct_session_ref {

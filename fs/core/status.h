@@ -23,9 +23,9 @@ struct mct_dest_status {
     enum mct_dest_state state;
     size_t files;
     uint64_t bytes;
-    char *detail; /* why unreachable / what differs, NULL when verified */
+    char *detail;                    /* why unreachable / what differs, NULL when verified */
     struct mct_verify_result verify; /* filled when both sides were scanned */
-    struct mct_scan scan; /* the copy's files; kept only with MCT_STATUS_KEEP_FILES */
+    struct mct_scan scan;            /* the copy's files; kept only with MCT_STATUS_KEEP_FILES */
 };
 
 struct mct_session_status {
@@ -39,8 +39,8 @@ struct mct_session_status {
     enum mct_tristate backup;   /* every enabled destination has a copy */
     enum mct_tristate verified; /* every enabled destination verified */
     bool safe_to_delete;
-    char **reasons;  /* strv: every reason it is not safe (empty when safe) */
-    char *activity;  /* set by the mount: "syncing 42%", NULL when idle */
+    char **reasons; /* strv: every reason it is not safe (empty when safe) */
+    char *activity; /* set by the mount: "syncing 42%", NULL when idle */
 };
 
 enum {

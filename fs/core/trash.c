@@ -349,7 +349,11 @@ static int recover_finish(const struct mct_config *cfg, const struct mct_trash_e
 static int recover_without_entry(const struct mct_config *cfg, const struct mct_trash_entry *e,
                                  const struct mct_journal *j, struct mct_op_result *res)
 {
-    if (!streq(j->state, "moved"))
+    /* "verified" without its folder: moved back after a failure, or
+     * removed after it was logged; nothing left to log either way. */
+    if (streq(j->state, "verified"))
+        return mct_journal_remove(e->trash_fd, e->name);
+    if (streq(j->state, "logged"))
         return recover_finish(cfg, e, j, res);
 
     _cleanup_close_ int fd = -1;

@@ -96,41 +96,42 @@ static void write_unmounted_config(const char *path, const char *mnt)
 
 START_TEST(status_range_every_column_state)
 {
-    session("p101 20240301 --imported --dj --copy");      /* all ✓ (p101 is 101 in DJ) */
-    session("p102 20240302 --imported --copy");           /* DJ ✗ */
-    session("p103 20240303 --imported --dj");             /* no copy */
-    session("TF47 20240304 --imported --dj --copy");      /* short copy below */
-    session("x999 20240305 --imported --dj --copy");      /* filtered out by prefix */
+    session("p101 20240301 --imported --dj --copy"); /* all ✓ (p101 is 101 in DJ) */
+    session("p102 20240302 --imported --copy");      /* DJ ✗ */
+    session("p103 20240303 --imported --dj");        /* no copy */
+    session("TF47 20240304 --imported --dj --copy"); /* short copy below */
+    session("x999 20240305 --imported --dj --copy"); /* filtered out by prefix */
     char copy[512];
     lab_dest_path(&lab, "TF47", "20240304", copy, sizeof(copy));
     ck_assert_int_eq(shell("truncate -s -1 %s/trial_20240304_093000.22001.mp4", copy), 0);
 
     struct run_result r = {0};
-    ck_assert_int_eq(CTL(&r, "status-range", "--start-date", "20240301", "--end-date",
-                         "20240305"),
+    ck_assert_int_eq(CTL(&r, "status-range", "--start-date", "20240301", "--end-date", "20240305"),
                      0);
-    ck_assert_msg(strstr(r.out, "20240301    p101               4  ✓   ✓       ✓         ✓"),
-                  "%s", r.out);
-    ck_assert_msg(strstr(r.out, "20240302    p102               4  ✗   ✓       ✓         ✗"),
-                  "%s", r.out);
-    ck_assert_msg(strstr(r.out, "20240303    p103               4  ✓   ✗       ✗         ✗"),
-                  "%s", r.out);
-    ck_assert_msg(strstr(r.out, "20240304    TF47               4  ✓   ✓       ✗         ✗"),
-                  "%s", r.out);
+    ck_assert_msg(strstr(r.out, "20240301    p101               4  ✓   ✓       ✓         ✓"), "%s",
+                  r.out);
+    ck_assert_msg(strstr(r.out, "20240302    p102               4  ✗   ✓       ✓         ✗"), "%s",
+                  r.out);
+    ck_assert_msg(strstr(r.out, "20240303    p103               4  ✓   ✗       ✗         ✗"), "%s",
+                  r.out);
+    ck_assert_msg(strstr(r.out, "20240304    TF47               4  ✓   ✓       ✗         ✗"), "%s",
+                  r.out);
     ck_assert_msg(!strstr(r.out, "x999"), "%s", r.out);
     ck_assert_msg(strstr(r.out, "4 sessions, 1 safe to delete"), "%s", r.out);
     ck_assert_msg(!strstr(r.out, "\033["), "colour without a terminal");
     run_result_free(&r);
 
     /* JSON: an array, one object per session, the same verdicts. */
-    ck_assert_int_eq(CTL(&r, "--json", "status-range", "--start-date", "20240301", "--end-date",
-                         "20240304"),
-                     0);
+    ck_assert_int_eq(
+            CTL(&r, "--json", "status-range", "--start-date", "20240301", "--end-date", "20240304"),
+            0);
     ck_assert_msg(r.out[0] == '[', "%s", r.out);
-    ck_assert_msg(strstr(r.out, "\"participant_id\":\"p101\",\"session_date\":\"20240301\""),
-                  "%s", r.out);
-    ck_assert_ptr_nonnull(strstr(r.out, "\"backup\":true,\"verified\":true,\"safe_to_delete\":true"));
-    ck_assert_ptr_nonnull(strstr(r.out, "\"size_mismatch\":[{\"file\":\"trial_20240304_093000.22001.mp4\""));
+    ck_assert_msg(strstr(r.out, "\"participant_id\":\"p101\",\"session_date\":\"20240301\""), "%s",
+                  r.out);
+    ck_assert_ptr_nonnull(
+            strstr(r.out, "\"backup\":true,\"verified\":true,\"safe_to_delete\":true"));
+    ck_assert_ptr_nonnull(
+            strstr(r.out, "\"size_mismatch\":[{\"file\":\"trial_20240304_093000.22001.mp4\""));
     run_result_free(&r);
 }
 END_TEST
@@ -150,7 +151,8 @@ START_TEST(status_report_and_json)
     ck_assert_int_eq(CTL(&r, "status", "p201", "20240401", "--json"), 0);
     ck_assert_msg(r.out[0] == '{', "%s", r.out);
     ck_assert_ptr_nonnull(strstr(r.out, "\"videos\":6"));
-    ck_assert_ptr_nonnull(strstr(r.out, "\"datajoint\":{\"state\":\"yes\",\"checks\":{\"sqlite_imported\":true"));
+    ck_assert_ptr_nonnull(
+            strstr(r.out, "\"datajoint\":{\"state\":\"yes\",\"checks\":{\"sqlite_imported\":true"));
     ck_assert_ptr_nonnull(strstr(r.out, "\"state\":\"verified\",\"files\":7"));
     run_result_free(&r);
 }
@@ -178,7 +180,9 @@ START_TEST(normalisation_can_be_turned_off)
     char cfg[400];
     snprintf(cfg, sizeof(cfg), "%s/nonorm.yaml", lab.dir);
     ck_assert_int_eq(shell("sed 's/^datajoint:/datajoint:\\n  normalize_participant_ids: false/' "
-                                  "%s > %s", lab.config, cfg), 0);
+                           "%s > %s",
+                           lab.config, cfg),
+                     0);
     char *argv[] = {getenv("MCTCTL"), "-c", cfg, "status", "p401", "20240601", NULL};
     struct run_result r = {0};
     ck_assert_int_eq(run_argv(argv, NULL, &r), 0);
@@ -198,10 +202,9 @@ START_TEST(database_down_is_unknown_never_safe)
     int64_t took = mct_now_ms() - t0;
     lab_sh(&lab, "db-start");
     ck_assert_int_eq(rc, 0);
-    ck_assert_msg(strstr(r.out, "20240701    p501               4  ?   ✓       ✓         ✗"),
-                  "%s", r.out);
-    ck_assert_msg(took < 6000, "status-range took %lld ms with the database down",
-                  (long long)took);
+    ck_assert_msg(strstr(r.out, "20240701    p501               4  ?   ✓       ✓         ✗"), "%s",
+                  r.out);
+    ck_assert_msg(took < 6000, "status-range took %lld ms with the database down", (long long)took);
     run_result_free(&r);
 }
 END_TEST
@@ -222,7 +225,9 @@ START_TEST(sync_copies_and_verifies)
     ck_assert_msg(strstr(r.out, "verified"), "%s", r.out);
     run_result_free(&r);
     ck_assert_int_eq(shell("cmp %s/p601/20240801/trial_20240801_093000.22001.mp4 "
-                                  "%s/trial_20240801_093000.22001.mp4", lab.data, copy), 0);
+                           "%s/trial_20240801_093000.22001.mp4",
+                           lab.data, copy),
+                     0);
 
     ck_assert_int_eq(CTL(&r, "status", "p601", "20240801"), 0);
     ck_assert_ptr_nonnull(strstr(r.out, "Safe to delete: YES"));
@@ -233,8 +238,8 @@ END_TEST
 START_TEST(sync_excludes_tmp_and_lock_files)
 {
     session("p602 20240802 --imported --dj");
-    ck_assert_int_eq(shell("touch %s/p602/20240802/x.tmp %s/p602/20240802/y.lock",
-                            lab.data, lab.data), 0);
+    ck_assert_int_eq(
+            shell("touch %s/p602/20240802/x.tmp %s/p602/20240802/y.lock", lab.data, lab.data), 0);
     struct run_result r = {0};
     ck_assert_int_eq(CTL(&r, "sync", "p602", "20240802"), 0);
     run_result_free(&r);
@@ -283,8 +288,9 @@ START_TEST(verify_lists_every_difference)
     run_result_free(&r);
 
     ck_assert_int_eq(shell("truncate -s -10 %s/trial_20241001_093000.22002.mp4 && "
-                                  "rm %s/trial_20241001_093000.22003.mp4 && touch %s/extra.txt",
-                            copy, copy, copy), 0);
+                           "rm %s/trial_20241001_093000.22003.mp4 && touch %s/extra.txt",
+                           copy, copy, copy),
+                     0);
     ck_assert_int_eq(CTL(&r, "verify", "p801", "20241001"), 1);
     char *all = mct_strdup_printf("%s%s", r.out, r.err);
     ck_assert_msg(strstr(all, "trial_20241001_093000.22002.mp4"), "%s", all);
@@ -334,8 +340,8 @@ START_TEST(usage_errors_exit_2)
     run_result_free(&r);
     ck_assert_int_eq(CTL(&r, "status-range", "--start-date", "2025-01-01"), 2);
     run_result_free(&r);
-    ck_assert_int_eq(CTL(&r, "status-range", "--start-date", "20250201", "--end-date",
-                         "20250101"), 2);
+    ck_assert_int_eq(CTL(&r, "status-range", "--start-date", "20250201", "--end-date", "20250101"),
+                     2);
     run_result_free(&r);
     ck_assert_int_eq(CTL(&r, "frobnicate"), 2);
     run_result_free(&r);
@@ -346,7 +352,7 @@ END_TEST
 
 START_TEST(help_everywhere)
 {
-    static const char *const cmds[] = {"sync", "batch", "status", "status-range",
+    static const char *const cmds[] = {"sync",   "batch",  "status",     "status-range",
                                        "verify", "delete", "bulk-delete"};
     struct run_result r = {0};
     for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {

@@ -191,9 +191,12 @@ START_TEST(range_table_marks)
     free(b);
     struct mct_buf out = {0};
     ck_assert_int_eq(mct_report_range_text(st, 2, false, &out), 0);
-    ck_assert_ptr_nonnull(strstr(out.data, "Date        Participant   Videos  DJ  Backup  Verified  Safe"));
-    ck_assert_ptr_nonnull(strstr(out.data, "20250104    p001               4  ✓   ✓       ✓         ✓"));
-    ck_assert_ptr_nonnull(strstr(out.data, "20250104    TF47               4  ?   ✓       ✓         ✗"));
+    ck_assert_ptr_nonnull(
+            strstr(out.data, "Date        Participant   Videos  DJ  Backup  Verified  Safe"));
+    ck_assert_ptr_nonnull(
+            strstr(out.data, "20250104    p001               4  ✓   ✓       ✓         ✓"));
+    ck_assert_ptr_nonnull(
+            strstr(out.data, "20250104    TF47               4  ?   ✓       ✓         ✗"));
     ck_assert_ptr_nonnull(strstr(out.data, "2 sessions, 1 safe to delete"));
     mct_buf_free(&out);
     mct_session_status_free_array(st, 2);

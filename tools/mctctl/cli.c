@@ -41,14 +41,14 @@ int cli_date_arg(const char *cmd, const char *option, const char *value)
     return 0;
 }
 
-int cli_parse_range(int argc, char **argv, const char *cmd, const char **start,
-                       const char **end, bool *dry_run)
+int cli_parse_range(int argc, char **argv, const char *cmd, const char **start, const char **end,
+                    bool *dry_run)
 {
     static const struct option options[] = {
-        {"start-date", required_argument, NULL, 's'},
-        {"end-date", required_argument, NULL, 'e'},
-        {"dry-run", no_argument, NULL, 'n'},
-        {},
+            {"start-date", required_argument, NULL, 's'},
+            {"end-date", required_argument, NULL, 'e'},
+            {"dry-run", no_argument, NULL, 'n'},
+            {},
     };
     optind = 1;
     opterr = 0;
@@ -139,8 +139,8 @@ void cli_progress(void *ud, const char *phase, int percent, const char *detail)
     }
     if (ctx && ctx->interactive) {
         int width = 30, filled = percent * width / 100;
-        fprintf(stderr, "\r%-10s [%.*s%*s] %3d%%", phase, filled,
-                "##############################", width - filled, "", percent);
+        fprintf(stderr, "\r%-10s [%.*s%*s] %3d%%", phase, filled, "##############################",
+                width - filled, "", percent);
         if (percent == 100)
             fputc('\n', stderr);
         fflush(stderr);

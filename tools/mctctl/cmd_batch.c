@@ -40,8 +40,8 @@ static int sync_one(struct mctctl_ctx *ctx, const struct mct_session_ref *ref, b
     return r;
 }
 
-static void batch_run(struct mctctl_ctx *ctx, struct mct_session_status *st, size_t n,
-                      bool dry_run, struct batch_totals *t)
+static void batch_run(struct mctctl_ctx *ctx, struct mct_session_status *st, size_t n, bool dry_run,
+                      struct batch_totals *t)
 {
     for (size_t i = 0; i < n; i++) {
         const struct mct_session_ref *ref = &st[i].ref;
@@ -60,8 +60,8 @@ static void batch_run(struct mctctl_ctx *ctx, struct mct_session_status *st, siz
             printf("syncing\n");
             fflush(stdout);
             if (sync_one(ctx, ref, dry_run) < 0) {
-                printf("%s[%zu/%zu] %s %s: FAILED%s\n", cli_red(ctx), i + 1, n,
-                       ref->participant_id, ref->session_date, cli_reset(ctx));
+                printf("%s[%zu/%zu] %s %s: FAILED%s\n", cli_red(ctx), i + 1, n, ref->participant_id,
+                       ref->session_date, cli_reset(ctx));
                 t->failed++;
             } else {
                 t->ok++;
@@ -74,8 +74,8 @@ static void batch_run(struct mctctl_ctx *ctx, struct mct_session_status *st, siz
 int cmd_batch(int argc, char **argv, struct mctctl_ctx *ctx)
 {
     static const struct option options[] = {
-        {"dry-run", no_argument, NULL, 'n'},
-        {},
+            {"dry-run", no_argument, NULL, 'n'},
+            {},
     };
     bool dry_run = false;
     optind = 1;

@@ -13,8 +13,8 @@
 static int parse(int argc, char **argv, struct mct_session_ref *ref, bool *dry_run)
 {
     static const struct option options[] = {
-        {"dry-run", no_argument, NULL, 'n'},
-        {},
+            {"dry-run", no_argument, NULL, 'n'},
+            {},
     };
     optind = 1;
     opterr = 0;

@@ -11,8 +11,8 @@
 int cmd_verify(int argc, char **argv, struct mctctl_ctx *ctx)
 {
     static const struct option options[] = {
-        {"checksum", no_argument, NULL, 'k'},
-        {},
+            {"checksum", no_argument, NULL, 'k'},
+            {},
     };
     bool checksum = false;
     optind = 1;

@@ -11,27 +11,28 @@
 #include "mctctl.h"
 
 static const struct mctctl_command commands[] = {
-    {"sync", cmd_sync, "sync PARTICIPANT DATE [--dry-run]",
-     "Copy one session to every enabled destination with rsync, then verify the copy file by "
-     "file (sizes). Refuses to copy into a share that is not mounted."},
-    {"batch", cmd_batch, "batch START_DATE [END_DATE] [--dry-run]",
-     "Sync every session the recording database lists in the date range that is on local disk "
-     "and not yet verified. Prints [i/N] progress and a summary; exit 1 if any failed."},
-    {"status", cmd_status, "status PARTICIPANT DATE | status DATE",
-     "The full report of one session (or of every participant that day): DataJoint checks, "
-     "source, each destination, and whether it is safe to delete, with every reason if not."},
-    {"status-range", cmd_status_range, "status-range [--start-date DATE] [--end-date DATE]",
-     "A table of every session on local disk: Date, Participant, Videos, DJ, Backup, Verified, "
-     "Safe (✓ yes, ✗ no, ? unknown)."},
-    {"verify", cmd_verify, "verify PARTICIPANT DATE [--checksum]",
-     "Compare every file of the session with every enabled destination's copy and list each "
-     "missing, extra or size-mismatched file. Exit 1 if any file is missing or differs."},
-    {"delete", cmd_delete, "delete PARTICIPANT DATE [--dry-run] [--force-unverified]",
-     "Delete the local copy of a session after re-checking DataJoint and every backup; asks "
-     "for DELETE typed on standard input."},
-    {"bulk-delete", cmd_bulk_delete, "bulk-delete [--start-date DATE] [--end-date DATE] [--dry-run]",
-     "Delete every session in the range that is safe to delete; asks for DELETE ALL typed on "
-     "standard input."},
+        {"sync", cmd_sync, "sync PARTICIPANT DATE [--dry-run]",
+         "Copy one session to every enabled destination with rsync, then verify the copy file by "
+         "file (sizes). Refuses to copy into a share that is not mounted."},
+        {"batch", cmd_batch, "batch START_DATE [END_DATE] [--dry-run]",
+         "Sync every session the recording database lists in the date range that is on local disk "
+         "and not yet verified. Prints [i/N] progress and a summary; exit 1 if any failed."},
+        {"status", cmd_status, "status PARTICIPANT DATE | status DATE",
+         "The full report of one session (or of every participant that day): DataJoint checks, "
+         "source, each destination, and whether it is safe to delete, with every reason if not."},
+        {"status-range", cmd_status_range, "status-range [--start-date DATE] [--end-date DATE]",
+         "A table of every session on local disk: Date, Participant, Videos, DJ, Backup, Verified, "
+         "Safe (✓ yes, ✗ no, ? unknown)."},
+        {"verify", cmd_verify, "verify PARTICIPANT DATE [--checksum]",
+         "Compare every file of the session with every enabled destination's copy and list each "
+         "missing, extra or size-mismatched file. Exit 1 if any file is missing or differs."},
+        {"delete", cmd_delete, "delete PARTICIPANT DATE [--dry-run] [--force-unverified]",
+         "Delete the local copy of a session after re-checking DataJoint and every backup; asks "
+         "for DELETE typed on standard input."},
+        {"bulk-delete", cmd_bulk_delete,
+         "bulk-delete [--start-date DATE] [--end-date DATE] [--dry-run]",
+         "Delete every session in the range that is safe to delete; asks for DELETE ALL typed on "
+         "standard input."},
 };
 
 static const struct mctctl_command *find_command(const char *name)
@@ -59,14 +60,15 @@ static void main_help(FILE *f)
                "Back up, verify and safely delete motion-capture sessions.\n\nCommands:\n");
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
         fprintf(f, "  %s\n", commands[i].usage);
-    fprintf(f, "\nOptions:\n"
-               "  -c, --config FILE  configuration (default: $MCTFS_CONFIG, ./backup_config.yaml,\n"
-               "                     %s)\n"
-               "  --json             machine-readable output (status, status-range)\n"
-               "  --no-color         no colour (also NO_COLOR=1, or when not a terminal)\n"
-               "  -v, --verbose      more log output\n"
-               "  -h, --help         this help; 'mctctl COMMAND --help' for a command\n"
-               "  --version          print the version\n",
+    fprintf(f,
+            "\nOptions:\n"
+            "  -c, --config FILE  configuration (default: $MCTFS_CONFIG, ./backup_config.yaml,\n"
+            "                     %s)\n"
+            "  --json             machine-readable output (status, status-range)\n"
+            "  --no-color         no colour (also NO_COLOR=1, or when not a terminal)\n"
+            "  -v, --verbose      more log output\n"
+            "  -h, --help         this help; 'mctctl COMMAND --help' for a command\n"
+            "  --version          print the version\n",
             MCT_DEFAULT_CONFIG);
 }
 
@@ -168,9 +170,9 @@ int main(int argc, char **argv)
     mct_log_setup("mctctl", false, g.verbose >= 2 ? LOG_DEBUG : g.verbose ? LOG_INFO : LOG_WARNING);
 
     struct mctctl_ctx ctx = {
-        .json = g.json,
-        .color = !g.no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO),
-        .interactive = isatty(STDERR_FILENO),
+            .json = g.json,
+            .color = !g.no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO),
+            .interactive = isatty(STDERR_FILENO),
     };
     if (load_config(g.config, &ctx.cfg) < 0)
         return EXIT_USAGE;

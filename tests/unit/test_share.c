@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The share tests mount tmpfs for real (we run as root), each in a private
+ * mount namespace so nothing leaks into the host's mount table even when a
+ * test dies half-way.
+ */
+#include <check.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "share.h"
+#include "util.h"
+
+static char tmpdir[256];
+static char mnt[320];
+static bool mounted;
+
+static void setup(void)
+{
+    /* Private namespace: our mounts die with this (forked) test process. */
+    if (unshare(CLONE_NEWNS) == 0)
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/mct-test-share.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    snprintf(mnt, sizeof(mnt), "%s/mnt", tmpdir);
+    ck_assert_int_eq(mkdir(mnt, 0755), 0);
+    mounted = false;
+    unsetenv("MCT_TEST_SHARE_DELAY_MS");
+}
+
+static void teardown(void)
+{
+    if (mounted)
+        umount2(mnt, MNT_DETACH);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void mount_tmpfs(const char *where)
+{
+    ck_assert_msg(mount("tmpfs", where, "tmpfs", 0, "size=4m") == 0, "mount %s: %s", where,
+                  strerror(errno));
+    if (streq(where, mnt))
+        mounted = true;
+}
+
+static void make_file(const char *path, size_t size)
+{
+    _cleanup_free_ char *dir = strdup(path);
+    *strrchr(dir, '/') = '\0';
+    ck_assert_int_eq(mct_mkdir_p(dir, 0755), 0);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    for (size_t i = 0; i < size; i++)
+        fputc('y', f);
+    fclose(f);
+}
+
+static struct mct_config cfg;
+static struct mct_destination dest;
+static char base[400];
+
+static void setup_dest(bool verify_mount)
+{
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.share_timeout_s = 2;
+    snprintf(base, sizeof(base), "%s/mobile_system_data", mnt);
+    dest = (struct mct_destination){
+            .name = (char *)"CottonLab",
+            .mount_point = mnt,
+            .base_path = base,
+            .path_structure = (char *)"{session_date}/{participant_id}",
+            .enabled = true,
+            .verify_mount = verify_mount,
+    };
+}
+
+START_TEST(test_mount_point_detection)
+{
+    ck_assert_int_eq(mct_is_mount_point(mnt), 0);
+    mount_tmpfs(mnt);
+    ck_assert_int_eq(mct_is_mount_point(mnt), 1);
+    char alt[400];
+    snprintf(alt, sizeof(alt), "%s//./mnt/", tmpdir);
+    ck_assert_int_eq(mct_is_mount_point(alt), 1);
+    snprintf(alt, sizeof(alt), "%s/mnt/sub/..", tmpdir);
+    ck_assert_int_eq(mct_is_mount_point(alt), 1);
+    ck_assert_int_eq(mct_is_mount_point(tmpdir), 0);
+    ck_assert_int_eq(mct_is_mount_point("/"), 1);
+    ck_assert_int_eq(mct_is_mount_point("/proc"), 1);
+
+    /* a symlink to the mount point resolves to it */
+    char link[400];
+    snprintf(link, sizeof(link), "%s/link", tmpdir);
+    ck_assert_int_eq(symlink(mnt, link), 0);
+    ck_assert_int_eq(mct_is_mount_point(link), 1);
+
+    /* a relative path */
+    ck_assert_int_eq(chdir(tmpdir), 0);
+    ck_assert_int_eq(mct_is_mount_point("mnt"), 1);
+    ck_assert_int_eq(mct_is_mount_point("."), 0);
+    snprintf(alt, sizeof(alt), "%s/does-not-exist", tmpdir);
+    ck_assert_int_eq(mct_is_mount_point(alt), 0);
+}
+END_TEST
+
+START_TEST(test_mount_point_escaped_names)
+{
+    /* mountinfo shows these as \040, \011 and \134 */
+    static const char *names[] = {"with space", "tab\there", "back\\slash"};
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        char p[400];
+        snprintf(p, sizeof(p), "%s/%s", tmpdir, names[i]);
+        ck_assert_int_eq(mkdir(p, 0755), 0);
+        ck_assert_int_eq(mct_is_mount_point(p), 0);
+        mount_tmpfs(p);
+        ck_assert_msg(mct_is_mount_point(p) == 1, "'%s' not seen as mounted", names[i]);
+        ck_assert_int_eq(umount2(p, MNT_DETACH), 0);
+        ck_assert_int_eq(mct_is_mount_point(p), 0);
+    }
+}
+END_TEST
+
+START_TEST(test_probe_not_mounted)
+{
+    setup_dest(true);
+    ck_assert_int_eq(mkdir(base, 0755), 0); /* the empty local folder trap */
+    char why[512] = "";
+    ck_assert_int_eq(mct_share_probe(&cfg, &dest, why, sizeof(why)), -ENOTCONN);
+    ck_assert_ptr_nonnull(strstr(why, "destination 'CottonLab'"));
+    ck_assert_ptr_nonnull(strstr(why, mnt));
+    ck_assert_ptr_nonnull(strstr(why, "is not a mount point (share not mounted?)"));
+
+    /* mount point folder missing altogether */
+    ck_assert_int_eq(system("true"), 0);
+    char gone[400];
+    snprintf(gone, sizeof(gone), "%s/nowhere", tmpdir);
+    dest.mount_point = gone;
+    ck_assert_int_eq(mct_share_probe(&cfg, &dest, why, sizeof(why)), -ENOTCONN);
+
+    /* without verify_mount an existing base is accepted */
+    setup_dest(false);
+    ck_assert_int_eq(mct_share_probe(&cfg, &dest, why, sizeof(why)), 0);
+}
+END_TEST
+
+START_TEST(test_probe_mounted)
+{
+    setup_dest(true);
+    mount_tmpfs(mnt);
+    char why[512] = "";
+    ck_assert_int_eq(mct_share_probe(&cfg, &dest, why, sizeof(why)), -ENOENT);
+    ck_assert_ptr_nonnull(strstr(why, base));
+    ck_assert_int_eq(mkdir(base, 0755), 0);
+    ck_assert_int_eq(mct_share_probe(&cfg, &dest, why, sizeof(why)), 0);
+    ck_assert_int_eq(mct_share_probe(&cfg, &dest, NULL, 0), 0);
+
+    /* configured through a symlink to the mount point */
+    char link[400];
+    snprintf(link, sizeof(link), "%s/link", tmpdir);
+    ck_assert_int_eq(symlink(mnt, link), 0);
+    dest.mount_point = link;
+    ck_assert_int_eq(mct_share_probe(&cfg, &dest, why, sizeof(why)), 0);
+
+    /* base that is a file */
+    char file[440];
+    snprintf(file, sizeof(file), "%s/afile", mnt);
+    make_file(file, 1);
+    dest.mount_point = mnt;
+    dest.base_path = file;
+    ck_assert_int_eq(mct_share_probe(&cfg, &dest, why, sizeof(why)), -ENOTDIR);
+}
+END_TEST
+
+START_TEST(test_probe_timeout)
+{
+    setup_dest(true);
+    mount_tmpfs(mnt);
+    ck_assert_int_eq(mkdir(base, 0755), 0);
+    cfg.share_timeout_s = 1;
+    setenv("MCT_TEST_SHARE_DELAY_MS", "5000", 1);
+    char why[512] = "";
+    int64_t t0 = mct_now_ms();
+    ck_assert_int_eq(mct_share_probe(&cfg, &dest, why, sizeof(why)), -ETIMEDOUT);
+    int64_t ms = mct_now_ms() - t0;
+    ck_assert_msg(ms >= 900 && ms < 2000, "took %lld ms", (long long)ms);
+    ck_assert_ptr_nonnull(strstr(why, "did not answer within 1 s (stale or hung mount)"));
+
+    /* a short delay inside the deadline is fine */
+    setenv("MCT_TEST_SHARE_DELAY_MS", "100", 1);
+    ck_assert_int_eq(mct_share_probe(&cfg, &dest, why, sizeof(why)), 0);
+}
+END_TEST
+
+static void make_sessions(void)
+{
+    char p[600];
+    snprintf(p, sizeof(p), "%s/20250104/p001/a.mp4", base);
+    make_file(p, 100);
+    snprintf(p, sizeof(p), "%s/20250104/p001/sub/b.json", base);
+    make_file(p, 10);
+    snprintf(p, sizeof(p), "%s/20250104/p001/x.tmp", base);
+    make_file(p, 7);
+    snprintf(p, sizeof(p), "%s/20250105/TF47/c.mp4", base);
+    make_file(p, 3);
+}
+
+START_TEST(test_scan_many)
+{
+    setup_dest(true);
+    mount_tmpfs(mnt);
+    make_sessions();
+    char *ex[] = {(char *)"*.tmp", NULL};
+    cfg.exclude_patterns = ex;
+    char p0[600], p1[600], p2[600];
+    snprintf(p0, sizeof(p0), "%s/20250104/p001", base);
+    snprintf(p1, sizeof(p1), "%s/20250106/p001", base);
+    snprintf(p2, sizeof(p2), "%s/20250105/TF47", base);
+    char *paths[] = {p0, p1, p2};
+    struct mct_scan res[3];
+    int errs[3];
+    ck_assert_int_eq(mct_share_scan_many(&cfg, paths, 3, res, errs), 0);
+    ck_assert_int_eq(errs[0], 0);
+    ck_assert_int_eq(errs[1], -ENOENT);
+    ck_assert_int_eq(errs[2], 0);
+
+    ck_assert_uint_eq(res[0].n_files, 2);
+    ck_assert_str_eq(res[0].files[0].relpath, "a.mp4");
+    ck_assert_str_eq(res[0].files[1].relpath, "sub/b.json");
+    ck_assert_uint_eq(res[0].files[0].size, 100);
+    ck_assert(S_ISREG(res[0].files[0].mode));
+    ck_assert_uint_eq(res[0].bytes, 110);
+    ck_assert_uint_eq(res[0].videos, 1);
+    ck_assert_int_gt(res[0].newest_mtime.tv_sec, 0);
+
+    /* the streamed copy matches a scan made here */
+    struct mct_scan local;
+    ck_assert_int_eq(mct_scan_tree(p0, ex, &local), 0);
+    ck_assert_uint_eq(local.n_files, res[0].n_files);
+    for (size_t i = 0; i < local.n_files; i++) {
+        ck_assert_str_eq(local.files[i].relpath, res[0].files[i].relpath);
+        ck_assert_uint_eq(local.files[i].ino, res[0].files[i].ino);
+        ck_assert_uint_eq(local.files[i].dev, res[0].files[i].dev);
+        ck_assert_int_eq(local.files[i].mtime.tv_nsec, res[0].files[i].mtime.tv_nsec);
+        ck_assert_int_eq(local.files[i].ctime.tv_sec, res[0].files[i].ctime.tv_sec);
+    }
+    mct_scan_free(&local);
+
+    ck_assert_uint_eq(res[1].n_files, 0);
+    ck_assert_ptr_null(res[1].files);
+    ck_assert_uint_eq(res[2].n_files, 1);
+    ck_assert_str_eq(res[2].files[0].relpath, "c.mp4");
+    for (int i = 0; i < 3; i++)
+        mct_scan_free(&res[i]);
+
+    ck_assert_int_eq(mct_share_scan_many(&cfg, paths, 0, res, errs), 0);
+}
+END_TEST
+
+START_TEST(test_scan_many_big)
+{
+    setup_dest(false);
+    char p[600];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(p, sizeof(p), "%s/big/d%02d/file-with-a-longish-name-%05d.mp4", tmpdir, i % 50,
+                 i);
+        make_file(p, (size_t)(i % 7));
+    }
+    snprintf(p, sizeof(p), "%s/big", tmpdir);
+    char *paths[] = {p};
+    struct mct_scan res;
+    int err;
+    ck_assert_int_eq(mct_share_scan_many(&cfg, paths, 1, &res, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert_uint_eq(res.n_files, 3000);
+    ck_assert_uint_eq(res.videos, 3000);
+    ck_assert_ptr_nonnull(mct_scan_find(&res, "d07/file-with-a-longish-name-02507.mp4"));
+    mct_scan_free(&res);
+}
+END_TEST
+
+START_TEST(test_scan_many_timeout)
+{
+    setup_dest(true);
+    mount_tmpfs(mnt);
+    make_sessions();
+    cfg.share_timeout_s = 1;
+    setenv("MCT_TEST_SHARE_DELAY_MS", "4000", 1);
+    char p0[600], p1[600];
+    snprintf(p0, sizeof(p0), "%s/20250104/p001", base);
+    snprintf(p1, sizeof(p1), "%s/20250105/TF47", base);
+    char *paths[] = {p0, p1};
+    struct mct_scan res[2];
+    int errs[2];
+    int64_t t0 = mct_now_ms();
+    ck_assert_int_eq(mct_share_scan_many(&cfg, paths, 2, res, errs), -ETIMEDOUT);
+    int64_t ms = mct_now_ms() - t0;
+    ck_assert_msg(ms < 2000, "took %lld ms", (long long)ms);
+    ck_assert_int_eq(errs[0], -ETIMEDOUT);
+    ck_assert_int_eq(errs[1], -ETIMEDOUT);
+    ck_assert_uint_eq(res[0].n_files, 0);
+    ck_assert_uint_eq(res[1].n_files, 0);
+}
+END_TEST
+
+static Suite *share_suite(void)
+{
+    Suite *s = suite_create("share");
+    TCase *tc = tcase_create("share");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_mount_point_detection);
+    tcase_add_test(tc, test_mount_point_escaped_names);
+    tcase_add_test(tc, test_probe_not_mounted);
+    tcase_add_test(tc, test_probe_mounted);
+    tcase_add_test(tc, test_probe_timeout);
+    tcase_add_test(tc, test_scan_many);
+    tcase_add_test(tc, test_scan_many_big);
+    tcase_add_test(tc, test_scan_many_timeout);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(share_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
