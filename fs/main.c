@@ -1,2 +1,258 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-int main(void) { return 0; }
+/*
+ * mctfs [-c CONFIG] MOUNTPOINT [-f] [-d] [-o OPTIONS]: option parsing with
+ * fuse_opt (our own -c, then libfuse's command line), the config, the
+ * engine's trash recovery, and the multithreaded FUSE loop.
+ */
+#include "mctfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <fuse_lowlevel.h>
+
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "node.h"
+#include "opencache.h"
+#include "operations.h"
+#include "status_cache.h"
+
+/* Two cores on the rig: three workers keep one free for FUSE while one
+ * waits on a slow share. */
+#define STATUS_WORKERS 3
+
+enum {
+    KEY_CACHE_OPTION,
+};
+
+struct options {
+    const char *config;
+};
+
+#define OPTION(t, p) {t, offsetof(struct options, p), 1}
+static const struct fuse_opt option_spec[] = {
+        OPTION("-c %s", config),
+        OPTION("--config=%s", config),
+        OPTION("--config %s", config),
+        FUSE_OPT_KEY("kernel_cache", KEY_CACHE_OPTION),
+        FUSE_OPT_KEY("auto_cache", KEY_CACHE_OPTION),
+        FUSE_OPT_END,
+};
+
+static int option_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+    if (key == KEY_CACHE_OPTION) {
+        /* libfuse would apply them after our open() and also cache the
+         * status files, which then go stale. */
+        fprintf(stderr, "mctfs: -o %s is not supported: mctfs caches unchanged files itself\n",
+                arg);
+        return -1;
+    }
+    return 1; /* everything else is libfuse's */
+}
+
+static void usage(FILE *f, const char *prog)
+{
+    fprintf(f,
+            "usage: %s [-c CONFIG] MOUNTPOINT [-f] [-d] [-o OPTIONS]\n"
+            "\n"
+            "A read-only view of the rig's data folder with status files in each\n"
+            "session folder (.status, .status.json, .backup_status, .safe_to_delete)\n"
+            "and a .control file that runs SYNC, VERIFY or DELETE.\n"
+            "\n"
+            "    -c, --config=FILE      configuration (default: $MCTFS_CONFIG,\n"
+            "                           ./backup_config.yaml, " MCT_DEFAULT_CONFIG ")\n"
+            "    -h, --help             this help\n"
+            "    -V, --version          the version\n"
+            "\n",
+            prog);
+}
+
+/* The daemon changes to "/": a relative path in the config would then
+ * point elsewhere. */
+static int check_absolute(const struct mct_config *cfg)
+{
+    const char *paths[] = {cfg->source_base_path, cfg->recording_db_path, cfg->deletion_log_path};
+    for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
+        if (paths[i] && paths[i][0] != '/')
+            return log_error_errno(-EINVAL, "%s: path %s must be absolute for the mount",
+                                   cfg->path, paths[i]);
+    for (size_t i = 0; i < cfg->n_destinations; i++) {
+        const struct mct_destination *d = &cfg->destinations[i];
+        if ((d->mount_point && d->mount_point[0] != '/') ||
+            (d->base_path && d->base_path[0] != '/'))
+            return log_error_errno(-EINVAL, "%s: destination %s: paths must be absolute",
+                                   cfg->path, d->name);
+    }
+    return 0;
+}
+
+static int load_config(const char *explicit_path, struct mct_config **ret)
+{
+    _cleanup_free_ char *path = NULL;
+    char err[1024] = "";
+
+    int r = mct_config_find(explicit_path, &path, err, sizeof(err));
+    if (r < 0)
+        return log_error_errno(r, "no configuration: %s", err);
+    r = mct_config_load(path, ret, err, sizeof(err));
+    if (r < 0)
+        return log_error("%s", *err ? err : "cannot load the configuration"), r;
+    return 0;
+}
+
+static void recover_trash(const struct mct_config *cfg)
+{
+    struct mct_op_result res = {};
+    int r = mct_trash_recover(cfg, &res);
+
+    for (size_t i = 0; res.lines && res.lines[i]; i++)
+        log_notice("trash: %s", res.lines[i]);
+    for (size_t i = 0; res.reasons && res.reasons[i]; i++)
+        log_warning("trash: %s", res.reasons[i]);
+    if (r < 0)
+        log_warning_errno(r, "recovering the deletion trash under %s failed",
+                          cfg->source_base_path);
+    mct_op_result_free(&res);
+}
+
+/* A new status was computed: the kernel forgets the old sizes. */
+static void on_status_update(void *ud, const struct mct_session_ref *ref)
+{
+    node_forget_session(ud, ref, false);
+}
+
+static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdline_opts *opts)
+{
+    struct fuse *fuse = fuse_new(args, &mctfs_ops, sizeof(mctfs_ops), fs);
+    if (!fuse)
+        return log_error_errno(-EINVAL, "cannot set up the FUSE filesystem");
+    if (fuse_mount(fuse, opts->mountpoint) != 0) {
+        fuse_destroy(fuse);
+        return log_error_errno(-EIO, "cannot mount on %s", opts->mountpoint);
+    }
+    if (fuse_daemonize(opts->foreground) != 0) {
+        fuse_unmount(fuse);
+        fuse_destroy(fuse);
+        return -EIO;
+    }
+    /* Detached: stderr is /dev/null now. */
+    if (!opts->foreground)
+        mct_log_setup("mctfs", true, opts->debug ? LOG_DEBUG : LOG_INFO);
+    fs->fuse = fuse;
+
+    /* Threads only after daemonizing: fork keeps none of them. */
+    int r = status_cache_new(fs->cfg, fs->base_fd, STATUS_WORKERS, on_status_update, fs,
+                             &fs->cache);
+    if (r < 0) {
+        fuse_unmount(fuse);
+        fuse_destroy(fuse);
+        return log_error_errno(r, "cannot start the status workers");
+    }
+
+    struct fuse_session *se = fuse_get_session(fuse);
+    if (fuse_set_signal_handlers(se) != 0)
+        r = log_error_errno(-EIO, "cannot install signal handlers");
+    if (r >= 0) {
+        log_notice("mounted %s on %s", fs->cfg->source_base_path, opts->mountpoint);
+        struct fuse_loop_config *lc = fuse_loop_cfg_create();
+        if (!lc) {
+            r = -ENOMEM;
+        } else {
+            fuse_loop_cfg_set_clone_fd(lc, opts->clone_fd);
+            fuse_loop_cfg_set_idle_threads(lc, opts->max_idle_threads);
+            if (fuse_loop_mt(fuse, lc) != 0)
+                r = -EIO;
+            fuse_loop_cfg_destroy(lc);
+        }
+        fuse_remove_signal_handlers(se);
+    }
+
+    /* Unmount first, so users are not kept waiting for a worker that is
+     * still finishing a status (bounded by the engine's timeouts). */
+    fuse_unmount(fuse);
+    status_cache_free(TAKE_PTR(fs->cache));
+    fs->fuse = NULL;
+    fuse_destroy(fuse);
+    log_notice("unmounted %s", opts->mountpoint);
+    return r;
+}
+
+int main(int argc, char *argv[])
+{
+    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+    struct options options = {};
+    struct fuse_cmdline_opts opts = {};
+    int ret = 1;
+
+    if (fuse_opt_parse(&args, &options, option_spec, option_proc) != 0)
+        return 2;
+    if (fuse_parse_cmdline(&args, &opts) != 0)
+        return 2;
+
+    if (opts.show_help) {
+        usage(stdout, argv[0]);
+        printf("FUSE options:\n");
+        fuse_cmdline_help();
+        fuse_lib_help(&args);
+        ret = 0;
+        goto out;
+    }
+    if (opts.show_version) {
+        printf("mctfs %s (libfuse %s)\n", MCT_VERSION, fuse_pkgversion());
+        ret = 0;
+        goto out;
+    }
+    if (!opts.mountpoint) {
+        usage(stderr, argv[0]);
+        ret = 2;
+        goto out;
+    }
+
+    /* stderr while we can still talk to the user; syslog once detached. */
+    mct_log_setup("mctfs", false, opts.debug ? LOG_DEBUG : LOG_INFO);
+
+    struct mct_config *cfg = NULL;
+    if (load_config(options.config, &cfg) < 0 || check_absolute(cfg) < 0) {
+        mct_config_free(cfg);
+        ret = 2;
+        goto out;
+    }
+
+    struct mctfs fs = {
+            .cfg = cfg,
+            .owner_uid = getuid(),
+            .owner_gid = getgid(),
+            .base_fd = open(cfg->source_base_path, O_PATH | O_DIRECTORY | O_CLOEXEC),
+    };
+    if (fs.base_fd < 0) {
+        log_error_errno(errno, "cannot open %s", cfg->source_base_path);
+        goto done;
+    }
+    if (control_new(&fs.control) < 0 || opencache_new(&fs.opencache) < 0) {
+        log_error_errno(-ENOMEM, "out of memory");
+        goto done;
+    }
+
+    recover_trash(cfg);
+
+    /* The kernel enforces the real files' modes for other users (with
+     * allow_other), as on the source itself. */
+    if (fuse_opt_add_arg(&args, "-odefault_permissions,fsname=mctfs,subtype=mctfs") != 0)
+        goto done;
+    ret = run(&fs, &args, &opts) < 0 ? 1 : 0;
+
+done:
+    control_free(fs.control);
+    opencache_free(fs.opencache);
+    if (fs.base_fd >= 0)
+        close(fs.base_fd);
+    mct_config_free(cfg);
+out:
+    free(opts.mountpoint);
+    fuse_opt_free_args(&args);
+    return ret;
+}

@@ -1,1 +1,376 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The deletion protocol (issue 3), the one way anything deletes a
+ * session: lock, re-check everything now, refuse on young or *.lock or *.tmp
+ * files, snapshot, move into the trash, compare with the snapshot, log,
+ * remove. Deleting the rig's only local copy of a recording is the one
+ * irreversible act of the product, so every step fails closed: anything
+ * unknown is a refusal, and a crash leaves the session whole or a trash
+ * entry that mct_trash_recover() finishes.
+ */
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <syslog.h>
+
+#include "delete_checks.h"
+#include "deletion_log.h"
+#include "log.h"
+#include "operations.h"
+#include "trash.h"
+
+static void deletion_done(struct mct_deletion *d)
+{
+    free(d->source_path);
+    if (d->lock_fd >= 0)
+        close(d->lock_fd);
+    if (d->dir_fd >= 0)
+        close(d->dir_fd);
+    mct_scan_free(&d->snap);
+    if (d->status)
+        mct_session_status_free_array(d->status, 1);
+    mct_strv_free(d->reasons);
+}
+
+static const char *sess_p(const struct mct_deletion *d)
+{
+    return d->req->ref.participant_id;
+}
+
+static const char *sess_d(const struct mct_deletion *d)
+{
+    return d->req->ref.session_date;
+}
+
+static int refuse(struct mct_deletion *d, int err, const char *fmt, ...) _printf_(3, 4);
+static int refuse(struct mct_deletion *d, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -ENOMEM;
+    int r = mct_strv_push(&d->reasons, s);
+    return r < 0 ? r : err;
+}
+
+static int line(struct mct_deletion *d, const char *fmt, ...) _printf_(2, 3);
+static int line(struct mct_deletion *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    return n < 0 ? -ENOMEM : mct_strv_push(&d->res->lines, s);
+}
+
+static bool same_inode(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Take the session lock, and make sure it is held on the very folder that
+ * will be moved (a folder replaced meanwhile is not the one we checked). */
+static int deletion_lock(struct mct_deletion *d)
+{
+    const char *p = sess_p(d), *dt = sess_d(d);
+    int r = mct_session_source_path(d->cfg, &d->req->ref, &d->source_path);
+    if (r < 0)
+        return refuse(d, r, "cannot build the source path of %s/%s: %s", p, dt, strerror(-r));
+    struct stat st;
+    if (lstat(d->source_path, &st) < 0)
+        return refuse(d, -errno, "session %s/%s not found at %s: %s", p, dt, d->source_path,
+                      strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return refuse(d, -EPERM, "%s is not a session folder (a symlink or a file)",
+                      d->source_path);
+
+    r = mct_session_lock(d->cfg, &d->req->ref, &d->lock_fd);
+    if (r == -EBUSY)
+        return refuse(d, r, "another command is running on %s/%s", p, dt);
+    if (r == -ENOENT)
+        return refuse(d, r, "session %s/%s is gone from %s", p, dt, d->source_path);
+    if (r < 0)
+        return refuse(d, r, "cannot lock %s/%s: %s", p, dt, strerror(-r));
+
+    d->dir_fd = open(d->source_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (d->dir_fd < 0 || fstat(d->dir_fd, &d->dir_st) < 0)
+        return refuse(d, -ENOENT, "session %s/%s is gone from %s", p, dt, d->source_path);
+    struct stat lst;
+    if (fstat(d->lock_fd, &lst) < 0)
+        return refuse(d, -errno, "cannot lock %s/%s: %s", p, dt, strerror(errno));
+    if (S_ISDIR(lst.st_mode)) {
+        if (!same_inode(&lst, &d->dir_st))
+            return refuse(d, -ENOENT, "session folder %s was replaced while it was locked",
+                          d->source_path);
+        return 0;
+    }
+    /* The lock lives elsewhere: also lock the folder itself, because that
+     * lock is what follows it into the trash and keeps recovery away. */
+    if (flock(d->dir_fd, LOCK_EX | LOCK_NB) < 0)
+        return refuse(d, errno == EWOULDBLOCK ? -EBUSY : -errno,
+                      "another command is running on %s/%s", p, dt);
+    return 0;
+}
+
+static int deletion_check(struct mct_deletion *d)
+{
+    bool normal = d->req->mode == MCT_DELETE_NORMAL;
+    if (normal && d->cfg->verify_method == MCT_VERIFY_CHECKSUM) {
+        int r = refuse(d, 0, "verify_method checksum is not implemented yet");
+        if (r < 0)
+            return r;
+    }
+    /* The snapshot comes first: the status below must verify exactly it. */
+    int r = mct_scan_tree(d->source_path, NULL, &d->snap);
+    if (r < 0)
+        return refuse(d, -EPERM, "cannot read %s: %s", d->source_path, strerror(-r));
+    r = mct_status_collect(d->cfg, &d->req->ref, 1, MCT_STATUS_KEEP_FILES, &d->status);
+    if (r < 0)
+        return r;
+    if (!d->status)
+        return -EIO;
+    if (normal) {
+        r = mct_delete_check_datajoint(d);
+        if (r >= 0)
+            r = mct_delete_check_destinations(d);
+        if (r >= 0)
+            r = mct_delete_check_copies(d);
+        if (r >= 0)
+            r = mct_delete_check_snapshot(d);
+        if (r < 0)
+            return r;
+    }
+    r = mct_delete_check_rig_idle(d);
+    if (r < 0)
+        return r;
+    char why[1024];
+    if (mct_dlog_check_writable(d->cfg->deletion_log_path, why, sizeof(why)) < 0)
+        return refuse(d, 0, "%s", why);
+    return 0;
+}
+
+static const char *tristate_word(enum mct_tristate t)
+{
+    return t == MCT_YES ? "fully imported" : t == MCT_NO ? "NOT imported" : "unknown";
+}
+
+/* Path, files, size, and where the data is preserved. */
+static int deletion_summary(struct mct_deletion *d)
+{
+    char size[32];
+    bool force = d->req->mode == MCT_DELETE_FORCE_UNVERIFIED;
+    const struct mct_session_status *st = d->status;
+    int r = line(d, "Session %s/%s: %s", sess_p(d), sess_d(d), d->source_path);
+    if (r >= 0)
+        r = line(d, "  %zu files, %s", d->snap.n_files,
+                 mct_format_bytes(d->snap.bytes, size, sizeof(size)));
+    for (size_t i = 0; r >= 0 && i < st->n_dests; i++) {
+        const struct mct_dest_status *ds = &st->dests[i];
+        r = line(d, "  %s at '%s': %s (%s, %zu files, %s)",
+                 force ? "backup (NOT CHECKED)" : "preserved", ds->dest ? ds->dest->name : "?",
+                 ds->path ? ds->path : "?", mct_dest_state_name(ds->state), ds->files,
+                 mct_format_bytes(ds->bytes, size, sizeof(size)));
+    }
+    if (r >= 0)
+        r = line(d, "  %s in DataJoint: %s%s", force ? "import (NOT CHECKED)" : "preserved",
+                 tristate_word(st->dj.state),
+                 st->dj.state == MCT_YES ? " (all six checks)" : "");
+    return r;
+}
+
+static void dlog_info(const struct mct_deletion *d, const char *result, char *const *reasons,
+                      struct mct_dlog_info *info)
+{
+    *info = (struct mct_dlog_info){
+            .ref = &d->req->ref,
+            .who = d->req->who,
+            .via = d->req->via,
+            .path = d->source_path,
+            .files = d->snap.n_files,
+            .bytes = d->snap.bytes,
+            .mode = d->req->mode,
+            .status = d->status,
+            .result = result,
+            .reasons = reasons,
+    };
+}
+
+/* Hand the reasons and the status to the caller; log a real refusal. */
+static int deletion_refused(struct mct_deletion *d, int err)
+{
+    if (!d->req->dry_run) {
+        _cleanup_buf_ struct mct_buf msg = {0};
+        for (size_t i = 0; d->reasons && d->reasons[i]; i++)
+            mct_buf_printf(&msg, "%s%s", i ? "; " : "", d->reasons[i]);
+        log_warning("refused to delete %s/%s (%s): %s", sess_p(d), sess_d(d),
+                    strempty(d->source_path) ? "?" : d->source_path, msg.data ? msg.data : "");
+        struct mct_dlog_info info;
+        _cleanup_buf_ struct mct_buf rec = {0};
+        dlog_info(d, "refused", d->reasons, &info);
+        if (d->source_path && mct_dlog_format(&info, &rec) >= 0)
+            (void)mct_dlog_append(d->cfg->deletion_log_path, rec.data);
+    }
+    for (size_t i = 0; d->reasons && d->reasons[i]; i++)
+        if (mct_strv_push(&d->res->reasons, TAKE_PTR(d->reasons[i])) < 0)
+            return -ENOMEM;
+    free(TAKE_PTR(d->reasons));
+    d->res->status = TAKE_PTR(d->status);
+    return err;
+}
+
+static int diff_reason(struct mct_deletion *d, const char *file, const char *what)
+{
+    return refuse(d, 0, "session changed during deletion: %s (%s)", file, what);
+}
+
+/* The moved tree against the snapshot: the same folder, the same files,
+ * sizes, mtimes and inodes. Differences become reasons. */
+static int compare_moved(struct mct_deletion *d, const struct mct_trash_entry *e)
+{
+    struct stat st;
+    if (lstat(e->path, &st) < 0 || !same_inode(&st, &d->dir_st))
+        return refuse(d, 0, "session changed during deletion: the folder moved is not the "
+                            "one checked");
+    struct mct_scan now = {0};
+    int r = mct_scan_tree(e->path, NULL, &now);
+    if (r < 0)
+        return refuse(d, 0, "cannot read %s after moving it: %s", e->path, strerror(-r));
+    size_t i = 0, j = 0;
+    while (r >= 0 && (i < d->snap.n_files || j < now.n_files)) {
+        const struct mct_file *a = i < d->snap.n_files ? &d->snap.files[i] : NULL;
+        const struct mct_file *b = j < now.n_files ? &now.files[j] : NULL;
+        int c = !a ? 1 : !b ? -1 : strcmp(a->relpath, b->relpath);
+        if (c < 0)
+            r = diff_reason(d, a->relpath, "removed");
+        else if (c > 0)
+            r = diff_reason(d, b->relpath, "appeared");
+        else if (a->size != b->size)
+            r = diff_reason(d, a->relpath, b->size > a->size ? "grew" : "shrank");
+        else if (a->mtime.tv_sec != b->mtime.tv_sec || a->mtime.tv_nsec != b->mtime.tv_nsec)
+            r = diff_reason(d, a->relpath, "modified");
+        else if (a->ino != b->ino || a->mode != b->mode)
+            r = diff_reason(d, a->relpath, "replaced");
+        i += c <= 0;
+        j += c >= 0;
+    }
+    mct_scan_free(&now);
+    return r;
+}
+
+/* Undo the move after a refusal found after it. */
+static int put_back(struct mct_deletion *d, struct mct_trash_entry *e, int err)
+{
+    (void)mct_trash_journal_set(e, "moved", NULL);
+    int r = mct_trash_move_back(e);
+    if (r < 0)
+        refuse(d, 0,
+               "could not move the session back from %s to %s: %s; it is kept in the "
+               "trash and the next mctctl run restores it",
+               e->path, e->orig_path, strerror(-r));
+    return deletion_refused(d, err);
+}
+
+static int deletion_finish(struct mct_deletion *d, struct mct_trash_entry *e)
+{
+    char size[32];
+    int r = mct_trash_remove(e);
+    if (r < 0)
+        return refuse(d, r,
+                      "removing %s stopped: %s; the session is out of the view and the next "
+                      "mctctl run finishes removing it",
+                      e->path, strerror(-r));
+    struct stat st;
+    if (lstat(d->source_path, &st) == 0)
+        line(d, "WARNING: %s exists again (created after the deletion)", d->source_path);
+    if (mct_trash_rmdir_parent(d->cfg, d->source_path) > 0)
+        line(d, "  removed the empty folder above %s", d->source_path);
+    return line(d, "Deleted %s/%s: %zu files, %s freed from %s", sess_p(d), sess_d(d),
+                d->snap.n_files, mct_format_bytes(d->snap.bytes, size, sizeof(size)),
+                d->source_path);
+}
+
+static int deletion_execute(struct mct_deletion *d)
+{
+    _cleanup_trash_entry_ struct mct_trash_entry e = {.trash_fd = -1};
+    int r = mct_trash_move_in(d->cfg, &d->req->ref, d->source_path, &e);
+    if (r < 0) {
+        refuse(d, 0, "cannot move %s into the trash under %s: %s; nothing deleted",
+               d->source_path, d->cfg->source_base_path, strerror(-r));
+        return deletion_refused(d, r);
+    }
+    mct_test_crash_point("after-move");
+
+    r = compare_moved(d, &e);
+    if (r < 0 || d->reasons)
+        return put_back(d, &e, r < 0 ? r : -EPERM);
+
+    struct mct_dlog_info info;
+    _cleanup_buf_ struct mct_buf rec = {0};
+    dlog_info(d, "deleted", NULL, &info);
+    r = mct_dlog_format(&info, &rec);
+    if (r >= 0)
+        r = mct_trash_journal_set(&e, "verified", rec.data);
+    if (r < 0) {
+        refuse(d, 0, "cannot record the deletion in the trash journal: %s", strerror(-r));
+        return put_back(d, &e, r);
+    }
+    mct_test_crash_point("after-verify");
+
+    r = mct_dlog_append(d->cfg->deletion_log_path, rec.data);
+    if (r < 0) {
+        refuse(d, 0, "cannot write deletion log %s: %s; nothing deleted",
+               d->cfg->deletion_log_path, strerror(-r));
+        return put_back(d, &e, -EPERM);
+    }
+    /* Best effort: a journal still saying "verified" only logs twice. */
+    (void)mct_trash_journal_set(&e, "logged", rec.data);
+    syslog(LOG_NOTICE, "mctfs: deleted session %s/%s at %s (%zu files, %llu bytes, mode %s, "
+                       "via %s, by %s)",
+           sess_p(d), sess_d(d), d->source_path, d->snap.n_files,
+           (unsigned long long)d->snap.bytes,
+           d->req->mode == MCT_DELETE_NORMAL ? "normal" : "force-unverified",
+           d->req->via ? d->req->via : "?", d->req->who ? d->req->who : "?");
+    r = deletion_finish(d, &e);
+    if (d->reasons)
+        return deletion_refused(d, r < 0 ? r : -EIO);
+    return r;
+}
+
+int mct_delete_session(const struct mct_config *cfg, const struct mct_delete_request *req,
+                       struct mct_op_result *res)
+{
+    if (!mct_participant_id_valid(req->ref.participant_id) ||
+        !mct_session_date_valid(req->ref.session_date))
+        return mct_strv_pushf(&res->reasons, "invalid session \"%s\" \"%s\"",
+                              req->ref.participant_id, req->ref.session_date) < 0
+                       ? -ENOMEM
+                       : -EINVAL;
+    (void)mct_trash_recover(cfg, res);
+
+    _cleanup_(deletion_done) struct mct_deletion d = {
+            .cfg = cfg, .req = req, .res = res, .lock_fd = -1, .dir_fd = -1};
+    int r = deletion_lock(&d);
+    if (r < 0)
+        return deletion_refused(&d, r);
+    r = deletion_check(&d);
+    if (r < 0)
+        return deletion_refused(&d, r);
+    r = deletion_summary(&d);
+    if (r < 0)
+        return r;
+    if (d.reasons)
+        return deletion_refused(&d, -EPERM);
+    if (req->dry_run) {
+        char size[32];
+        r = line(&d, "Dry run: would delete %s (%zu files, %s); nothing deleted",
+                 d.source_path, d.snap.n_files,
+                 mct_format_bytes(d.snap.bytes, size, sizeof(size)));
+        res->status = TAKE_PTR(d.status);
+        return r;
+    }
+    return deletion_execute(&d);
+}

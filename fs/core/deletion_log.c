@@ -104,9 +104,12 @@ static int format_datajoint(const struct mct_session_status *st, struct mct_buf 
         return mct_buf_puts(out, ",\"datajoint\":{\"state\":\"unknown\",\"checks\":{}}");
     int r = mct_buf_printf(out, ",\"datajoint\":{\"state\":\"%s\",\"checks\":{",
                            tristate_name(st->dj.state));
-    for (int i = 0; r >= 0 && i < MCT_DJ_N_CHECKS; i++)
-        r = mct_buf_printf(out, "%s\"%s\":\"%s\"", i ? "," : "", mct_dj_check_names[i],
-                           tristate_name(st->dj.checks[i]));
+    /* true/false/null, as in .status.json */
+    for (int i = 0; r >= 0 && i < MCT_DJ_N_CHECKS; i++) {
+        enum mct_tristate c = st->dj.checks[i];
+        r = mct_buf_printf(out, "%s\"%s\":%s", i ? "," : "", mct_dj_check_names[i],
+                           c == MCT_YES ? "true" : c == MCT_NO ? "false" : "null");
+    }
     if (r >= 0)
         r = mct_buf_puts(out, "}");
     if (r >= 0 && st->dj.state != MCT_YES)

@@ -77,8 +77,8 @@ static int check_one_flag(const char *arg, char *why, size_t whylen)
         return -EINVAL;
     }
     if (!startswith(arg, "--") && short_cluster_refused(arg, &bad)) {
-        snprintf(why, whylen, "rsync_flags: '-%c' (in '%s') is refused: a sync never runs a %s",
-                 bad, arg, bad == 'e' ? "remote shell" : "remote option");
+        snprintf(why, whylen, "rsync_flags: '-%c' (in '%s') is refused: a sync never %s", bad, arg,
+                 bad == 'e' ? "runs a remote shell" : "passes options to another rsync");
         return -EINVAL;
     }
     return 0;
@@ -276,7 +276,7 @@ static void io_feed_stderr(struct rsync_io *io, const char *data, size_t n)
 {
     /* rsync's first complaint names the cause; what follows is the echo. */
     if (io->err.len + n > STDERR_MAX) {
-        n = STDERR_MAX - io->err.len;
+        n = io->err.len < STDERR_MAX ? STDERR_MAX - io->err.len : 0;
         io->err_truncated = true;
     }
     (void)mct_buf_append(&io->err, data, n);
@@ -310,7 +310,9 @@ static int spawn_prepare(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, 
         (r = posix_spawn_file_actions_adddup2(fa, err_w, STDERR_FILENO)) ||
         (r = posix_spawn_file_actions_addclosefrom_np(fa, 3)))
         return -r;
-    /* Its own process group, so the watchdog can stop rsync's children too. */
+    /* Its own process group, so the watchdog can stop rsync's children too.
+     * Should our process die instead, rsync dies of SIGPIPE at its next
+     * progress line: the pipes' read ends die with us. */
     if ((r = posix_spawnattr_setflags(at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
                                                   POSIX_SPAWN_SETSIGMASK)) ||
         (r = posix_spawnattr_setpgroup(at, 0)) || (r = posix_spawnattr_setsigdefault(at, &dfl)) ||

@@ -96,6 +96,10 @@ void mct_normalize_participant_id(const char *id, char *out, size_t outlen)
 {
     if (!outlen)
         return;
+    if (!id) {
+        out[0] = '\0';
+        return;
+    }
     const char *src = id;
     if ((id[0] == 'p' || id[0] == 'P' || id[0] == 't' || id[0] == 'T') && id[1]) {
         bool digits = true;

@@ -75,6 +75,15 @@ static const char *why_or_errno(const char *why, int err)
     return strempty(why) ? strerror(-err) : why;
 }
 
+/* The probe's sentence may already name the destination. */
+static int fail_unreachable(struct mct_op_result *res, const struct mct_destination *dest,
+                            const char *why, int err)
+{
+    if (startswith(why, "destination '"))
+        return fail(res, err, "%s", why);
+    return fail(res, err, "destination '%s': %s", dest->name, why_or_errno(why, err));
+}
+
 /* The session's folder, checked to exist, and its lock. */
 static int open_session(const struct mct_config *cfg, const struct mct_session_ref *ref,
                         struct mct_op_result *res, char **src, int *lock_fd)
@@ -234,7 +243,7 @@ static int verify_one(const struct mct_config *cfg, const struct mct_session_ref
     r = mct_share_probe(cfg, dest, why, sizeof(why));
     if (r < 0) {
         say(res, "destination '%s': not verified (unreachable)", dest->name);
-        return fail(res, r, "destination '%s': %s", dest->name, why_or_errno(why, r));
+        return fail_unreachable(res, dest, why, r);
     }
     r = scan_copy(cfg, dest, dst, res, &copy);
     if (r < 0)
@@ -346,7 +355,7 @@ static int sync_one(const struct mct_config *cfg, const struct mct_session_ref *
     r = mct_share_probe(cfg, dest, why, sizeof(why));
     if (r < 0) {
         say(res, "destination '%s': not synced (unreachable)", dest->name);
-        return fail(res, r, "destination '%s': %s", dest->name, why_or_errno(why, r));
+        return fail_unreachable(res, dest, why, r);
     }
     /* Right after a good probe; a share that hangs in between wedges this
      * mkdir, which is the residual risk we accept. */

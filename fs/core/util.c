@@ -150,6 +150,8 @@ char *mct_path_join(const char *a, const char *b)
         b++;
     if (!*b)
         return strndup(a, la);
+    if (la == 1 && a[0] == '/')
+        return mct_strdup_printf("/%s", b);
     return mct_strdup_printf("%.*s/%s", (int)la, a, b);
 }
 

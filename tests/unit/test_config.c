@@ -594,6 +594,14 @@ START_TEST(test_load_file)
     char want[256];
     snprintf(want, sizeof(want), "%s:3: unknown key 'timeot' in backup.rsync", path);
     ck_assert_str_eq(err, want);
+
+    /* libyaml would stop at a NUL and never see what follows. */
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fwrite("backup: {}\n\0bakup: 1\n", 1, 23, f);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(mct_config_load(path, &bad, err, sizeof(err)), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "NUL"));
     unlink(path);
 
     ck_assert_int_eq(mct_config_load(path, &bad, err, sizeof(err)), -ENOENT);
@@ -631,6 +639,9 @@ START_TEST(test_find_explicit)
     setenv("MCTFS_CONFIG", "backup_config.yaml", 1);
     ck_assert_int_eq(mct_config_find("other.yaml", &p, err, sizeof(err)), 0);
     ck_assert_str_eq(p, "other.yaml");
+    char *q = NULL;
+    ck_assert_int_eq(mct_config_find("", &q, err, sizeof(err)), -EINVAL);
+    ck_assert_ptr_null(q);
 }
 END_TEST
 

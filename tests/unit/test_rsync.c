@@ -27,14 +27,20 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path) < 0 ? -1 : 0;
 }
 
+static char *saved_path;
+
 static void setup(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/mct-test-rsync.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    saved_path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
 }
 
+/* Tests change PATH; restore it for CK_FORK=no runs (valgrind). */
 static void teardown(void)
 {
+    ck_assert_int_eq(setenv("PATH", saved_path, 1), 0);
+    free(saved_path);
     ck_assert_int_eq(nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
@@ -411,7 +417,8 @@ static void fake_rsync(const char *body)
     fprintf(f, "#!/bin/sh\n%s\n", body);
     ck_assert_int_eq(fclose(f), 0);
     ck_assert_int_eq(chmod(path, 0755), 0);
-    ck_assert_int_eq(setenv("PATH", bin, 1), 0);
+    _cleanup_free_ char *newpath = mct_strdup_printf("%s:%s", bin, getenv("PATH"));
+    ck_assert_int_eq(setenv("PATH", newpath, 1), 0);
 }
 
 static void run_silent(const char *body, int want_code)

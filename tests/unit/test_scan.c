@@ -116,12 +116,13 @@ END_TEST
 START_TEST(test_scan_excludes)
 {
     make_session();
-    char *ex[] = {(char *)"*.tmp", (char *)"*.lock", (char *)"cache/", (char *)"/top_only.txt",
-                  (char *)"**/x", NULL};
+    char *ex[] = {(char *)"*.tmp",         (char *)"*.lock", (char *)"cache/",
+                  (char *)"/top_only.txt", (char *)"**/x",   NULL};
     struct mct_scan s;
     ck_assert_int_eq(mct_scan_tree(tmpdir, ex, &s), 0);
-    static const char *gone[] = {"rec.tmp",    "sub/rec.lock", "cache/c1", "sub/cache/c2",
-                                 "top_only.txt", "x",          "sub/x/inside"};
+    static const char *gone[] = {"rec.tmp",      "sub/rec.lock", "cache/c1",
+                                 "sub/cache/c2", "top_only.txt", "x",
+                                 "sub/x/inside"};
     for (size_t i = 0; i < ARRAY_SIZE(gone); i++)
         ck_assert_msg(!mct_scan_find(&s, gone[i]), "%s not excluded", gone[i]);
     static const char *kept[] = {"sub/top_only.txt", "photos/a.jpg", "notes.mp4.txt",
@@ -274,8 +275,8 @@ START_TEST(test_discover_pd)
     make_dir("TF47/20250104");
     make_dir("m12/20241231");
     make_dir("b3/20250110");
-    make_dir("p002/20251301");  /* bad date */
-    make_dir("p002/notes");     /* not a date */
+    make_dir("p002/20251301"); /* bad date */
+    make_dir("p002/notes");    /* not a date */
     make_dir(".mctfs-trash/p001/20250101");
     make_dir("p003/.20250101"); /* hidden */
     make_dir("bad id/20250104");

@@ -23,9 +23,9 @@ END_TEST
 START_TEST(test_ids_bad)
 {
     static const char *bad[] = {
-            "",          ".",         "..",      "a/b",     "/abs",   "p001/",   "a b",
-            " p001",     "p001\n",    "tab\tid", ".hidden", "-rf",    "caf\xc3\xa9", "\xe2\x80\x8bp",
-            "del\x7f",   "ctl\x01x",
+            "",        ".",        "..",      "a/b",     "/abs", "p001/",       "a b",
+            " p001",   "p001\n",   "tab\tid", ".hidden", "-rf",  "caf\xc3\xa9", "\xe2\x80\x8bp",
+            "del\x7f", "ctl\x01x",
     };
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
         ck_assert_msg(!mct_participant_id_valid(bad[i]), "'%s' should be invalid", bad[i]);
@@ -42,11 +42,11 @@ END_TEST
 
 START_TEST(test_dates)
 {
-    static const char *good[] = {"20240229", "20000229", "20250104", "19000101", "29991231",
-                                 "20251231"};
-    static const char *bad[] = {"20230229", "19000229", "20251301", "20250132", "2025010",
+    static const char *good[] = {"20240229", "20000229", "20250104",
+                                 "19000101", "29991231", "20251231"};
+    static const char *bad[] = {"20230229",  "19000229",   "20251301", "20250132", "2025010",
                                 "202501044", "2025-01-04", "20250431", "20250001", "20250100",
-                                "18991231", "30000101", "2025O104", "", " 2025010"};
+                                "18991231",  "30000101",   "2025O104", "",         " 2025010"};
     for (size_t i = 0; i < ARRAY_SIZE(good); i++)
         ck_assert_msg(mct_session_date_valid(good[i]), "'%s' should be valid", good[i]);
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
@@ -75,10 +75,9 @@ START_TEST(test_normalize)
     static const struct {
         const char *in, *out;
     } t[] = {
-            {"p001", "001"}, {"t1234", "1234"}, {"P7", "7"},     {"T0", "0"},
-            {"TF47", "TF47"}, {"m12", "m12"},   {"b3", "b3"},    {"p", "p"},
-            {"t", "t"},       {"p12a", "p12a"}, {"pp1", "pp1"},  {"p-1", "p-1"},
-            {"001", "001"},   {"s001", "s001"}, {"TR5", "TR5"},
+            {"p001", "001"}, {"t1234", "1234"}, {"P7", "7"},    {"T0", "0"},      {"TF47", "TF47"},
+            {"m12", "m12"},  {"b3", "b3"},      {"p", "p"},     {"t", "t"},       {"p12a", "p12a"},
+            {"pp1", "pp1"},  {"p-1", "p-1"},    {"001", "001"}, {"s001", "s001"}, {"TR5", "TR5"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
         char out[MCT_ID_MAX + 1];
@@ -106,11 +105,10 @@ END_TEST
 START_TEST(test_template_validate)
 {
     char err[256];
-    static const char *good[] = {"{participant_id}/{session_date}",
-                                 "{session_date}/{participant_id}",
-                                 "S_{session_date}/{participant_id}",
-                                 "mocap/{participant_id}-x/d{session_date}.raw",
-                                 "{participant_id}/sub/{session_date}"};
+    static const char *good[] = {
+            "{participant_id}/{session_date}", "{session_date}/{participant_id}",
+            "S_{session_date}/{participant_id}", "mocap/{participant_id}-x/d{session_date}.raw",
+            "{participant_id}/sub/{session_date}"};
     for (size_t i = 0; i < ARRAY_SIZE(good); i++)
         ck_assert_msg(mct_template_validate(good[i], err, sizeof(err)) == 0, "%s: %s", good[i],
                       err);
@@ -136,8 +134,7 @@ START_TEST(test_template_validate)
         err[0] = '\0';
         ck_assert_msg(mct_template_validate(bad[i].t, err, sizeof(err)) == -EINVAL,
                       "'%s' should be invalid", bad[i].t);
-        ck_assert_msg(strstr(err, bad[i].why), "'%s': '%s' lacks '%s'", bad[i].t, err,
-                      bad[i].why);
+        ck_assert_msg(strstr(err, bad[i].why), "'%s': '%s' lacks '%s'", bad[i].t, err, bad[i].why);
     }
     ck_assert_int_eq(mct_template_validate(NULL, err, sizeof(err)), -EINVAL);
 }
@@ -174,10 +171,9 @@ START_TEST(test_template_match_rejects)
 {
     const char *pd = "{participant_id}/{session_date}";
     struct mct_session_ref ref = {"keep", "20000101"};
-    static const char *bad[] = {"p001",          "p001/20250104/x", "p001/2025010",
-                                "p001/20251301", "../20250104",     ".hidden/20250104",
-                                "p 1/20250104",  "/20250104",       "p001/",
-                                "recordings.db", "-x/20250104",     ""};
+    static const char *bad[] = {"p001",        "p001/20250104/x",  "p001/2025010", "p001/20251301",
+                                "../20250104", ".hidden/20250104", "p 1/20250104", "/20250104",
+                                "p001/",       "recordings.db",    "-x/20250104",  ""};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
         ck_assert_msg(mct_template_match(pd, bad[i], &ref) == -EINVAL, "'%s' matched", bad[i]);
     /* ref is untouched by a failed match */

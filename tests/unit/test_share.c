@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "share.h"
@@ -107,6 +108,7 @@ START_TEST(test_mount_point_detection)
     ck_assert_int_eq(mct_is_mount_point("."), 0);
     snprintf(alt, sizeof(alt), "%s/does-not-exist", tmpdir);
     ck_assert_int_eq(mct_is_mount_point(alt), 0);
+    ck_assert_int_eq(chdir("/"), 0);
 }
 END_TEST
 
@@ -138,7 +140,6 @@ START_TEST(test_probe_not_mounted)
     ck_assert_ptr_nonnull(strstr(why, "is not a mount point (share not mounted?)"));
 
     /* mount point folder missing altogether */
-    ck_assert_int_eq(system("true"), 0);
     char gone[400];
     snprintf(gone, sizeof(gone), "%s/nowhere", tmpdir);
     dest.mount_point = gone;
@@ -191,6 +192,9 @@ START_TEST(test_probe_timeout)
     int64_t ms = mct_now_ms() - t0;
     ck_assert_msg(ms >= 900 && ms < 2000, "took %lld ms", (long long)ms);
     ck_assert_ptr_nonnull(strstr(why, "did not answer within 1 s (stale or hung mount)"));
+    /* the killed child was reaped, not left as a zombie */
+    ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+    ck_assert_int_eq(errno, ECHILD);
 
     /* a short delay inside the deadline is fine */
     setenv("MCT_TEST_SHARE_DELAY_MS", "100", 1);
@@ -268,8 +272,7 @@ START_TEST(test_scan_many_big)
     setup_dest(false);
     char p[600];
     for (int i = 0; i < 3000; i++) {
-        snprintf(p, sizeof(p), "%s/big/d%02d/file-with-a-longish-name-%05d.mp4", tmpdir, i % 50,
-                 i);
+        snprintf(p, sizeof(p), "%s/big/d%02d/file-with-a-longish-name-%05d.mp4", tmpdir, i % 50, i);
         make_file(p, (size_t)(i % 7));
     }
     snprintf(p, sizeof(p), "%s/big", tmpdir);
@@ -306,6 +309,8 @@ START_TEST(test_scan_many_timeout)
     ck_assert_int_eq(errs[1], -ETIMEDOUT);
     ck_assert_uint_eq(res[0].n_files, 0);
     ck_assert_uint_eq(res[1].n_files, 0);
+    ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+    ck_assert_int_eq(errno, ECHILD);
 }
 END_TEST
 

@@ -106,8 +106,8 @@ END_TEST
 
 START_TEST(test_extra_only_verified)
 {
-    static const char *const copy[] = {"0first:1", "a.mp4:100", "b.json:10", "old.txt:3",
-                                       "sub/c.txt:5", "sub/z:0", "zzz:9"};
+    static const char *const copy[] = {"0first:1",    "a.mp4:100", "b.json:10", "old.txt:3",
+                                       "sub/c.txt:5", "sub/z:0",   "zzz:9"};
     struct mct_scan a, b;
     fake_scan(&a, src_spec, 4);
     fake_scan(&b, copy, 7);

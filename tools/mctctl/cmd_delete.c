@@ -1,1 +1,185 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * mctctl delete P D [--dry-run] [--force-unverified]: the verified
+ * deletion of one session. A dry-run pass shows what would be deleted
+ * and where the data is preserved (or every reason it may not be), then
+ * DELETE typed on standard input lets the engine run the protocol, which
+ * re-checks everything at that moment.
+ */
+#include <getopt.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include "mctctl.h"
+#include "operations.h"
+#include "report.h"
+
+struct delete_args {
+    struct mct_session_ref ref;
+    bool dry_run;
+    bool force;
+};
+
+static int parse_args(int argc, char **argv, struct delete_args *a)
+{
+    static const struct option options[] = {
+            {"dry-run", no_argument, NULL, 'n'},
+            {"force-unverified", no_argument, NULL, 'f'},
+            {},
+    };
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (c == 'n')
+            a->dry_run = true;
+        else if (c == 'f')
+            a->force = true;
+        else
+            return cli_usage_error("delete", "unknown option '%s'", argv[optind - 1]);
+    }
+    if (argc - optind != 2)
+        return cli_usage_error("delete", "expected PARTICIPANT DATE");
+    if (cli_session_args("delete", argv[optind], argv[optind + 1], &a->ref) < 0)
+        return EXIT_USAGE;
+    return EXIT_OK;
+}
+
+/* "name (uid N)" of the real user, for the deletion log. */
+static void who_am_i(char *out, size_t len)
+{
+    struct passwd pw, *res = NULL;
+    char buf[1024];
+    uid_t uid = getuid();
+    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+        snprintf(out, len, "%s (uid %u)", res->pw_name, (unsigned)uid);
+    else
+        snprintf(out, len, "uid %u", (unsigned)uid);
+}
+
+static void print_lines(char *const *lines)
+{
+    for (size_t i = 0; lines && lines[i]; i++)
+        printf("%s\n", lines[i]);
+    fflush(stdout);
+}
+
+/* After the real pass the reasons themselves say whether anything was
+ * removed (a removal cut short is finished by the next run). */
+static void print_refusal(const struct mctctl_ctx *ctx, const struct mct_session_ref *ref, int r,
+                          char *const *reasons, bool dry_pass)
+{
+    fprintf(stderr, "%sRefused to delete %s %s%s:\n", cli_red(ctx), ref->participant_id,
+            ref->session_date, cli_reset(ctx));
+    for (size_t i = 0; reasons && reasons[i]; i++)
+        fprintf(stderr, "  %s✗ %s%s\n", cli_red(ctx), reasons[i], cli_reset(ctx));
+    if (!reasons || !reasons[0])
+        fprintf(stderr, "  ✗ %s\n", strerror(-r));
+    if (dry_pass)
+        fprintf(stderr, "Nothing was deleted.\n");
+}
+
+static void warn_force(const struct mctctl_ctx *ctx)
+{
+    fprintf(stderr,
+            "%s%s!! --force-unverified: SKIPPING the DataJoint import check and every backup "
+            "check (copy present, verified, not the source itself).\n"
+            "!! This session's recordings may exist nowhere else after this.%s\n"
+            "%sStill enforced: the session lock, the age rule, *.lock/*.tmp files, the typed "
+            "confirmation and the deletion log.%s\n",
+            cli_bold(ctx), cli_yellow(ctx), cli_reset(ctx), cli_yellow(ctx), cli_reset(ctx));
+}
+
+static int print_json(const struct delete_args *a, const char *result, int r,
+                      const struct mct_op_result *res)
+{
+    _cleanup_buf_ struct mct_buf b = {0};
+    mct_buf_puts(&b, "{\"participant\":");
+    mct_json_string(&b, a->ref.participant_id);
+    mct_buf_puts(&b, ",\"date\":");
+    mct_json_string(&b, a->ref.session_date);
+    mct_buf_printf(&b, ",\"dry_run\":%s,\"mode\":\"%s\",\"result\":\"%s\",\"error\":",
+                   a->dry_run ? "true" : "false", a->force ? "force-unverified" : "normal",
+                   result);
+    mct_json_string(&b, r < 0 ? strerror(-r) : "");
+    char *const *lists[] = {res->lines, res->reasons};
+    const char *names[] = {"lines", "reasons"};
+    for (size_t k = 0; k < 2; k++) {
+        mct_buf_printf(&b, ",\"%s\":[", names[k]);
+        for (size_t i = 0; lists[k] && lists[k][i]; i++) {
+            if (i)
+                mct_buf_puts(&b, ",");
+            mct_json_string(&b, lists[k][i]);
+        }
+        mct_buf_puts(&b, "]");
+    }
+    mct_buf_puts(&b, "}\n");
+    fputs(b.data ? b.data : "", stdout);
+    return r < 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+static int run_pass(const struct mctctl_ctx *ctx, const struct delete_args *a, bool dry_run,
+                    const char *who, struct mct_op_result *res)
+{
+    struct mct_delete_request req = {
+            .ref = a->ref,
+            .mode = a->force ? MCT_DELETE_FORCE_UNVERIFIED : MCT_DELETE_NORMAL,
+            .dry_run = dry_run,
+            .who = who,
+            .via = "mctctl",
+    };
+    return mct_delete_session(ctx->cfg, &req, res);
+}
+
+int cmd_delete(int argc, char **argv, struct mctctl_ctx *ctx)
+{
+    struct delete_args a = {0};
+    int ex = parse_args(argc, argv, &a);
+    if (ex != EXIT_OK)
+        return ex;
+    char who[300];
+    who_am_i(who, sizeof(who));
+    if (a.force)
+        warn_force(ctx);
+
+    /* First every check without touching anything: the summary to confirm. */
+    struct mct_op_result res = {0};
+    int r = run_pass(ctx, &a, true, who, &res);
+    if (ctx->json && (r < 0 || a.dry_run)) {
+        ex = print_json(&a, r < 0 ? "refused" : "would-delete", r, &res);
+        mct_op_result_free(&res);
+        return ex;
+    }
+    if (!ctx->json)
+        print_lines(res.lines);
+    if (r < 0) {
+        print_refusal(ctx, &a.ref, r, res.reasons, true);
+        mct_op_result_free(&res);
+        return EXIT_FAILED;
+    }
+    mct_op_result_free(&res);
+    if (a.dry_run)
+        return EXIT_OK;
+
+    if (!cli_confirm("Type DELETE to delete this session's local files: ", "DELETE")) {
+        fprintf(stderr, "Confirmation did not match; nothing deleted.\n");
+        return EXIT_FAILED;
+    }
+
+    /* The engine checks everything again now: the state may have changed
+     * while the user was reading. */
+    r = run_pass(ctx, &a, false, who, &res);
+    if (ctx->json) {
+        ex = print_json(&a, r < 0 ? "refused" : "deleted", r, &res);
+    } else {
+        print_lines(res.lines);
+        if (r < 0)
+            print_refusal(ctx, &a.ref, r, res.reasons, false);
+        else
+            printf("%s✓ Deleted %s %s.%s\n", cli_green(ctx), a.ref.participant_id,
+                   a.ref.session_date, cli_reset(ctx));
+        ex = r < 0 ? EXIT_FAILED : EXIT_OK;
+    }
+    mct_op_result_free(&res);
+    return ex;
+}

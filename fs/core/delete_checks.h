@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One deletion in progress and the checks it must pass (delete.c runs
+ * them in order). Private to delete.c and delete_checks.c.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "operations.h"
+#include "scan.h"
+#include "status.h"
+
+struct mct_deletion {
+    const struct mct_config *cfg;
+    const struct mct_delete_request *req;
+    struct mct_op_result *res;
+    char *source_path;
+    int lock_fd;     /* from mct_session_lock() */
+    int dir_fd;      /* the session folder, opened once it is locked */
+    struct stat dir_st;
+    struct mct_scan snap; /* the whole folder, no excludes: what will be removed */
+    struct mct_session_status *status; /* collected now, one element */
+    char **reasons;  /* strv: every refusal */
+};
+
+/* *.lock / *.tmp: the acquisition software writing. */
+bool mct_delete_is_rig_file(const char *relpath);
+
+/* Each adds its reasons to d->reasons; returns 0 or -ENOMEM. */
+int mct_delete_check_datajoint(struct mct_deletion *d);
+int mct_delete_check_destinations(struct mct_deletion *d);
+/* Every verified copy holds other files than the source (dev, ino). */
+int mct_delete_check_copies(struct mct_deletion *d);
+/* The snapshot is what the status verified, and nothing unbacked-up. */
+int mct_delete_check_snapshot(struct mct_deletion *d);
+/* Age, lock and temporary files, a mount inside the session. */
+int mct_delete_check_rig_idle(struct mct_deletion *d);

@@ -1,0 +1,478 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The FUSE operations: thin entry points that resolve the path to a node
+ * and dispatch on its kind. Real files are served from an O_PATH fd of the
+ * source base with *at() calls on relative paths (symlinks are shown, never
+ * followed); every change to them is -EROFS. Virtual files come from vfile.c
+ * and control.c. No policy lives here.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include "control.h"
+#include "log.h"
+#include "mctfs.h"
+#include "node.h"
+#include "opencache.h"
+#include "vfile.h"
+
+/* What fi->fh points to. */
+struct handle {
+    enum node_kind kind;
+    int fd;                     /* real files */
+    char *data;                 /* virtual files: rendered once at open */
+    size_t len;
+    struct timespec mtime;
+    struct mct_session_ref ref; /* .control */
+};
+
+static struct handle *handle_of(const struct fuse_file_info *fi)
+{
+    return (struct handle *)(uintptr_t)fi->fh;
+}
+
+static void handle_free(struct handle *h)
+{
+    if (!h)
+        return;
+    if (h->fd >= 0)
+        close(h->fd);
+    free(h->data);
+    free(h);
+}
+
+/* Real-file attributes are cached by the kernel (a stat per lookup costs
+ * 24x native without); virtual files stay right because their reads are
+ * direct and a new status makes the kernel forget their attributes. */
+#define REAL_ATTR_TIMEOUT 1.0
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+    cfg->attr_timeout = REAL_ATTR_TIMEOUT;
+    cfg->entry_timeout = REAL_ATTR_TIMEOUT;
+    /* New sessions must appear at once, so no negative caching. */
+    cfg->negative_timeout = 0;
+    /* Reads, writes and releases go by fi->fh: no path building for them. */
+    cfg->nullpath_ok = 1;
+    cfg->use_ino = 0;
+    /* Page caching is decided per open (keep_cache on unchanged real files);
+     * the mount-wide options would also cache the status files. */
+    cfg->kernel_cache = 0;
+    cfg->auto_cache = 0;
+    cfg->direct_io = 0;
+    /* readdirplus makes `find` and `ls` pay for stats they do not use. */
+    conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+    return fuse_get_context()->private_data;
+}
+
+static void fill_virtual_stat(struct mctfs *fs, enum node_kind kind, size_t len,
+                              const struct timespec *mtime, struct stat *st)
+{
+    *st = (struct stat){};
+    /* .control is open to write for everyone as far as modes go: who may
+     * write is decided at open (the owner, mount.allow_uids/gids), which
+     * modes cannot express. */
+    st->st_mode = S_IFREG | (kind == NODE_CONTROL ? 0666 : 0444);
+    st->st_nlink = 1;
+    st->st_uid = fs->owner_uid;
+    st->st_gid = fs->owner_gid;
+    st->st_size = (off_t)len;
+    st->st_blksize = 4096;
+    st->st_blocks = (blkcnt_t)((len + 511) / 512);
+    st->st_mtim = st->st_ctim = st->st_atim = *mtime;
+}
+
+static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+    struct mctfs *fs = mctfs_get();
+    struct handle *h = fi ? handle_of(fi) : NULL;
+
+    struct node n;
+    int r;
+
+    if (h) {
+        if (h->kind == NODE_REAL)
+            return fstat(h->fd, st) < 0 ? -errno : 0;
+        if (h->kind != NODE_CONTROL || h->data) {
+            /* The size of what this open reads. */
+            fill_virtual_stat(fs, h->kind, h->len, &h->mtime, st);
+            return 0;
+        }
+        /* .control open for writing: its text now. */
+        n = (struct node){.kind = NODE_CONTROL, .ref = h->ref, .session = true};
+    } else {
+        /* With nullpath_ok, libfuse passes no path only with a handle. */
+        if (!path)
+            return -ESTALE;
+        r = node_resolve(fs, path, &n);
+        if (r < 0)
+            return r;
+    }
+    if (n.kind == NODE_HIDDEN)
+        return -ENOENT;
+    if (n.kind == NODE_REAL)
+        return fstatat(fs->base_fd, n.rel, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+
+    struct vfile_content c;
+    r = vfile_render(fs, &n, false, &c);
+    if (r < 0)
+        return r;
+    fill_virtual_stat(fs, n.kind, c.len, &c.mtime, st);
+    return 0;
+}
+
+static int op_access(const char *path, int mask)
+{
+    struct mctfs *fs = mctfs_get();
+    struct node n;
+    int r = node_resolve(fs, path, &n);
+    if (r < 0)
+        return r;
+    switch (n.kind) {
+    case NODE_HIDDEN:
+        return -ENOENT;
+    case NODE_REAL:
+        if (mask & W_OK)
+            return -EROFS;
+        return faccessat(fs->base_fd, n.rel, mask, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+    case NODE_CONTROL:
+        return (mask & W_OK) ? control_check_access(fs) : 0;
+    default:
+        return (mask & (W_OK | X_OK)) ? -EACCES : 0;
+    }
+}
+
+static int op_readlink(const char *path, char *buf, size_t size)
+{
+    struct mctfs *fs = mctfs_get();
+    struct node n;
+    int r = node_resolve(fs, path, &n);
+    if (r < 0)
+        return r;
+    if (n.kind != NODE_REAL)
+        return n.kind == NODE_HIDDEN ? -ENOENT : -EINVAL;
+    if (size == 0)
+        return -EINVAL;
+    ssize_t k = readlinkat(fs->base_fd, n.rel, buf, size - 1);
+    if (k < 0)
+        return -errno;
+    buf[k] = '\0';
+    return 0;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+                      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+    struct mctfs *fs = mctfs_get();
+    struct node n;
+    int r = node_resolve(fs, path, &n);
+    if (r < 0)
+        return r;
+    if (n.kind == NODE_HIDDEN)
+        return -ENOENT;
+    if (n.kind != NODE_REAL)
+        return -ENOTDIR;
+
+    int fd = openat(fs->base_fd, n.rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        r = -errno;
+        close(fd);
+        return r;
+    }
+
+    bool root = streq(n.rel, ".");
+    const char *const *vfiles = root ? node_root_vfiles : n.session ? node_session_vfiles : NULL;
+
+    struct dirent *de;
+    errno = 0;
+    while ((de = readdir(d))) {
+        if (root && streq(de->d_name, MCTFS_TRASH_NAME))
+            continue;
+        /* A real file under a virtual file's name is shadowed by it. */
+        if (vfiles && node_name_in(vfiles, de->d_name))
+            continue;
+        struct stat st = {.st_ino = de->d_ino, .st_mode = DTTOIF(de->d_type)};
+        if (filler(buf, de->d_name, &st, 0, 0))
+            break;
+    }
+    r = errno ? -errno : 0;
+    closedir(d);
+    if (r < 0)
+        return r;
+
+    for (size_t i = 0; vfiles && vfiles[i]; i++) {
+        struct stat st = {.st_mode = S_IFREG};
+        if (filler(buf, vfiles[i], &st, 0, 0))
+            break;
+    }
+    return 0;
+}
+
+static int open_real(struct mctfs *fs, const struct node *n, struct fuse_file_info *fi,
+                     struct handle *h)
+{
+    if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+        return -EROFS;
+
+    /* O_NONBLOCK: a FIFO in the source must not hold a FUSE thread. */
+    h->fd = openat(fs->base_fd, n->rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (h->fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(h->fd, &st) < 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode))
+        return -EACCES;
+    fi->keep_cache = opencache_unchanged(fs->opencache, n->rel, &st);
+    return 0;
+}
+
+static int open_virtual(struct mctfs *fs, const struct node *n, struct fuse_file_info *fi,
+                        struct handle *h)
+{
+    bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+
+    if (n->kind != NODE_CONTROL && (writing || (fi->flags & O_TRUNC)))
+        return -EACCES;
+    if (writing) {
+        int r = control_check_access(fs);
+        if (r < 0) {
+            log_info("uid %u may not write .control of %s/%s",
+                     (unsigned)fuse_get_context()->uid, n->ref.participant_id,
+                     n->ref.session_date);
+            return r;
+        }
+    }
+    h->ref = n->ref;
+
+    /* Direct I/O: every read comes here, so no stale page of an older status
+     * is ever shown, and reads are not cut at a size the kernel cached before
+     * the status changed. The content is fixed for this open, so partial
+     * reads of it are consistent. */
+    fi->direct_io = 1;
+    fi->keep_cache = 0;
+
+    if (n->kind == NODE_CONTROL && writing)
+        return 0;
+    struct vfile_content c;
+    int r = vfile_render(fs, n, true, &c);
+    if (r < 0)
+        return r;
+    h->data = c.data;
+    h->len = c.len;
+    h->mtime = c.mtime;
+    return 0;
+}
+
+static int op_open(const char *path, struct fuse_file_info *fi)
+{
+    struct mctfs *fs = mctfs_get();
+    struct node n;
+    int r = node_resolve(fs, path, &n);
+    if (r < 0)
+        return r;
+    if (n.kind == NODE_HIDDEN)
+        return -ENOENT;
+
+    struct handle *h = calloc(1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    h->kind = n.kind;
+    h->fd = -1;
+
+    r = n.kind == NODE_REAL ? open_real(fs, &n, fi, h) : open_virtual(fs, &n, fi, h);
+    if (r < 0) {
+        handle_free(h);
+        return r;
+    }
+    fi->fh = (uint64_t)(uintptr_t)h;
+    return 0;
+}
+
+static int op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+    struct handle *h = handle_of(fi);
+
+    if (h->kind == NODE_REAL) {
+        /* Plain pread into the reply buffer was the fastest path measured. */
+        size_t done = 0;
+        while (done < size) {
+            ssize_t k = pread(h->fd, buf + done, size - done, off + (off_t)done);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0)
+                return done ? (int)done : -errno;
+            if (k == 0)
+                break;
+            done += (size_t)k;
+        }
+        return (int)done;
+    }
+
+    if (off < 0 || (size_t)off >= h->len)
+        return 0;
+    size_t n = h->len - (size_t)off;
+    if (n > size)
+        n = size;
+    memcpy(buf, h->data + off, n);
+    return (int)n;
+}
+
+static int op_write(const char *path, const char *buf, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+    struct handle *h = handle_of(fi);
+
+    if (h->kind == NODE_REAL)
+        return -EROFS;
+    if (h->kind != NODE_CONTROL)
+        return -EACCES;
+    return control_write(mctfs_get(), &h->ref, buf, size, off);
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+    handle_free(handle_of(fi));
+    return 0;
+}
+
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+    struct mctfs *fs = mctfs_get();
+    struct handle *h = fi ? handle_of(fi) : NULL;
+    enum node_kind kind;
+
+    if (h) {
+        kind = h->kind;
+    } else {
+        struct node n;
+        int r = node_resolve(fs, path, &n);
+        if (r < 0)
+            return r;
+        kind = n.kind;
+        if (kind == NODE_CONTROL && (r = control_check_access(fs)) < 0)
+            return r;
+    }
+    if (kind == NODE_HIDDEN)
+        return -ENOENT;
+    if (kind == NODE_REAL)
+        return -EROFS;
+    if (kind != NODE_CONTROL)
+        return -EACCES;
+    /* `echo CMD > .control` truncates first (when the kernel does not pass
+     * O_TRUNC to open): there is nothing to cut. */
+    return size == 0 ? 0 : -EINVAL;
+}
+
+static int op_statfs(const char *path, struct statvfs *st)
+{
+    return fstatvfs(mctfs_get()->base_fd, st) < 0 ? -errno : 0;
+}
+
+/* Nothing in the view is created, removed, renamed or changed. */
+static int op_mknod(const char *path, mode_t mode, dev_t dev)
+{
+    return -EROFS;
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+    return -EROFS;
+}
+
+static int op_unlink(const char *path)
+{
+    return -EROFS;
+}
+
+static int op_rmdir(const char *path)
+{
+    return -EROFS;
+}
+
+static int op_symlink(const char *target, const char *path)
+{
+    return -EROFS;
+}
+
+static int op_rename(const char *from, const char *to, unsigned int flags)
+{
+    return -EROFS;
+}
+
+static int op_link(const char *from, const char *to)
+{
+    return -EROFS;
+}
+
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+    return -EROFS;
+}
+
+static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+    return -EROFS;
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+    return -EROFS;
+}
+
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+    return -EROFS;
+}
+
+static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
+                       int flags)
+{
+    return -EROFS;
+}
+
+static int op_removexattr(const char *path, const char *name)
+{
+    return -EROFS;
+}
+
+static int op_fallocate(const char *path, int mode, off_t off, off_t len,
+                        struct fuse_file_info *fi)
+{
+    return -EROFS;
+}
+
+const struct fuse_operations mctfs_ops = {
+        .init = op_init,
+        .getattr = op_getattr,
+        .access = op_access,
+        .readlink = op_readlink,
+        .readdir = op_readdir,
+        .open = op_open,
+        .read = op_read,
+        .write = op_write,
+        .release = op_release,
+        .truncate = op_truncate,
+        .statfs = op_statfs,
+        .mknod = op_mknod,
+        .mkdir = op_mkdir,
+        .unlink = op_unlink,
+        .rmdir = op_rmdir,
+        .symlink = op_symlink,
+        .rename = op_rename,
+        .link = op_link,
+        .chmod = op_chmod,
+        .chown = op_chown,
+        .utimens = op_utimens,
+        .create = op_create,
+        .setxattr = op_setxattr,
+        .removexattr = op_removexattr,
+        .fallocate = op_fallocate,
+};

@@ -1,0 +1,824 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The mount, for real: mctfs over the private lab (MariaDB, SQLite, a tmpfs
+ * share, real rsync), as root with /dev/fuse. One lab for the whole run,
+ * one mount per test on its own mount point, and every test uses its own
+ * participant so the tests do not see each other's sessions.
+ *
+ * A failed assertion ends the forked test without its teardown, so every
+ * process a test starts leaves its pid in the lab; the lab's teardown kills
+ * them and unmounts whatever is left.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+
+#include "harness.h"
+#include "util.h"
+
+extern char **environ;
+
+static struct lab lab;
+
+/* The current test's mount. */
+static char mnt[400];
+static pid_t mctfs_pid = -1;
+static char mctfs_log[420];
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static const char *env_path(const char *name)
+{
+    const char *v = getenv(name);
+    ck_assert_msg(!strempty(v), "$%s is not set (run through meson test)", name);
+    return v;
+}
+
+static void session(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void session(const char *fmt, ...)
+{
+    char args[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    ck_assert_msg(lab_sh(&lab, "session %s", args) == 0, "lab.sh session %s failed", args);
+}
+
+/* Whole file, NUL-terminated; NULL with errno set on failure. */
+static char *slurp(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct mct_buf b = {};
+    char chunk[65536];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+        ck_assert_int_eq(mct_buf_append(&b, chunk, (size_t)n), 0);
+    int saved = errno;
+    close(fd);
+    if (n < 0) {
+        mct_buf_free(&b);
+        errno = saved;
+        return NULL;
+    }
+    if (len)
+        *len = b.len;
+    return mct_buf_steal(&b);
+}
+
+static char *slurp_ok(const char *path, size_t *len)
+{
+    char *s = slurp(path, len);
+    ck_assert_msg(s, "reading %s: %s", path, strerror(errno));
+    return s;
+}
+
+static void mpath(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void mpath(char *out, size_t len, const char *fmt, ...)
+{
+    char rel[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rel, sizeof(rel), fmt, ap);
+    va_end(ap);
+    snprintf(out, len, "%s/%s", mnt, rel);
+}
+
+/* ---- mounting ---- */
+
+static bool is_mounted(const char *path)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    ck_assert_ptr_nonnull(f);
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f)) {
+        char mp[4096];
+        /* id parent major:minor root mountpoint ... */
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && streq(mp, path))
+            found = true;
+    }
+    fclose(f);
+    return found;
+}
+
+static void remember_pid(const char *what, pid_t pid)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/%s.%d.pid", lab.dir, what, (int)pid);
+    FILE *f = fopen(path, "we");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%d\n", (int)pid);
+    fclose(f);
+}
+
+static pid_t spawn_logged(char *const argv[], const char *log)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
+    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+    pid_t pid;
+    int r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ck_assert_msg(r == 0, "spawning %s: %s", argv[0], strerror(r));
+    return pid;
+}
+
+/* Wait until path is a mount point, failing if pid exits first. */
+static void wait_mounted(const char *path, pid_t pid, const char *log)
+{
+    int64_t end = now_ms() + 15000;
+    while (!is_mounted(path)) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            _cleanup_free_ char *out = slurp(log, NULL);
+            ck_abort_msg("%s exited (status %d) before mounting:\n%s", path, status,
+                         out ? out : "");
+        }
+        ck_assert_msg(now_ms() < end, "%s not mounted within 15 s", path);
+        sleep_ms(20);
+    }
+}
+
+/* Wait for pid to exit, at most ms; its exit status or -1. */
+static int wait_exit(pid_t pid, unsigned ms)
+{
+    int64_t end = now_ms() + ms;
+    int status;
+    while (now_ms() < end) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (r < 0)
+            return -1;
+        sleep_ms(20);
+    }
+    return -1;
+}
+
+/* mctfs -c CONFIG MNT -f [-o OPT], in the background. */
+static void mount_mctfs(const char *config, const char *opt)
+{
+    snprintf(mnt, sizeof(mnt), "%s/mnt.XXXXXX", lab.dir);
+    ck_assert_ptr_nonnull(mkdtemp(mnt));
+    snprintf(mctfs_log, sizeof(mctfs_log), "%s.log", mnt);
+
+    char *argv[8] = {(char *)env_path("MCTFS"), "-c", (char *)config, mnt, "-f"};
+    if (opt) {
+        argv[5] = "-o";
+        argv[6] = (char *)opt;
+    }
+    mctfs_pid = spawn_logged(argv, mctfs_log);
+    remember_pid("mctfs", mctfs_pid);
+    wait_mounted(mnt, mctfs_pid, mctfs_log);
+}
+
+static int fusermount(const char *flags, const char *path)
+{
+    char *argv[] = {"fusermount3", (char *)flags, (char *)path, NULL};
+    struct run_result r = {};
+    int status = run_argv(argv, NULL, &r);
+    run_result_free(&r);
+    return status;
+}
+
+/* Unmount and expect mctfs to exit 0 (a clean unmount). */
+static void unmount_mctfs(void)
+{
+    if (mctfs_pid < 0)
+        return;
+    if (fusermount("-u", mnt) != 0)
+        fusermount("-uz", mnt);
+    int status = wait_exit(mctfs_pid, 15000);
+    if (status < 0) {
+        kill(mctfs_pid, SIGKILL);
+        wait_exit(mctfs_pid, 5000);
+    }
+    mctfs_pid = -1;
+    ck_assert_msg(status == 0, "mctfs exited with %d after unmount", status);
+    ck_assert(!is_mounted(mnt));
+}
+
+static void mount_lab(void)
+{
+    mount_mctfs(lab.config, NULL);
+}
+
+/* A copy of the lab's config with every occurrence of from replaced and
+ * extra appended; returns its path (static buffer). */
+static const char *config_variant(const char *name, const char *from, const char *to,
+                                  const char *extra)
+{
+    static char path[400];
+    _cleanup_free_ char *text = slurp_ok(lab.config, NULL);
+    struct mct_buf b = {};
+    const char *p = text, *hit;
+    while (from && (hit = strstr(p, from))) {
+        mct_buf_append(&b, p, (size_t)(hit - p));
+        mct_buf_puts(&b, to);
+        p = hit + strlen(from);
+    }
+    mct_buf_puts(&b, p);
+    if (extra)
+        mct_buf_puts(&b, extra);
+    snprintf(path, sizeof(path), "%s/%s.yaml", lab.dir, name);
+    FILE *f = fopen(path, "we");
+    ck_assert_ptr_nonnull(f);
+    fputs(b.data, f);
+    fclose(f);
+    mct_buf_free(&b);
+    return path;
+}
+
+/* ---- fixtures ---- */
+
+static void lab_setup(void)
+{
+    lab_up(&lab);
+}
+
+/* Kill whatever a failed test left running, then tear the lab down
+ * (which unmounts everything under it). */
+static void lab_teardown(void)
+{
+    DIR *d = opendir(lab.dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        int pid;
+        if (sscanf(de->d_name, "mctfs.%d.pid", &pid) == 1)
+            kill(pid, SIGTERM);
+        else if (sscanf(de->d_name, "hangfs.%d.pid", &pid) == 1)
+            kill(pid, SIGKILL);
+    }
+    if (d)
+        closedir(d);
+    lab_down(&lab);
+}
+
+static void test_teardown(void)
+{
+    unmount_mctfs();
+}
+
+/* ---- helpers on the mount ---- */
+
+/* Open .control for writing as `echo TEXT > .control` does, write len
+ * bytes; the write's result, errno in *err. */
+static ssize_t control_write(const char *p, const char *d, const void *text, size_t len,
+                             int *err)
+{
+    char path[600];
+    mpath(path, sizeof(path), "%s/%s/.control", p, d);
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+    ssize_t n = write(fd, text, len);
+    *err = n < 0 ? errno : 0;
+    close(fd);
+    return n;
+}
+
+static char *vfile(const char *p, const char *d, const char *name)
+{
+    char path[600];
+    mpath(path, sizeof(path), "%s/%s/%s", p, d, name);
+    return slurp_ok(path, NULL);
+}
+
+static size_t count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_msg(d, "opendir %s: %s", dir, strerror(errno));
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+static bool dir_lists(const char *dir, const char *name)
+{
+    DIR *d = opendir(dir);
+    ck_assert_msg(d, "opendir %s: %s", dir, strerror(errno));
+    bool found = false;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (streq(de->d_name, name))
+            found = true;
+    closedir(d);
+    return found;
+}
+
+#define assert_starts(s, prefix)                                                                   \
+    ck_assert_msg(startswith((s), (prefix)), "expected \"%s...\", got \"%s\"", (prefix), (s))
+
+/* ---- the view ---- */
+
+START_TEST(virtual_files_in_each_state)
+{
+    session("p101 20240101 --imported --dj --copy"); /* safe */
+    session("p102 20240102 --copy");                 /* copied, not imported */
+    session("p103 20240103 --imported --dj");        /* imported, no copy */
+    mount_lab();
+
+    _cleanup_free_ char *safe = vfile("p101", "20240101", ".safe_to_delete");
+    ck_assert_str_eq(safe, "yes\n");
+    _cleanup_free_ char *backup = vfile("p101", "20240101", ".backup_status");
+    assert_starts(backup, "verified");
+    _cleanup_free_ char *json = vfile("p101", "20240101", ".status.json");
+    assert_starts(json, "{");
+    ck_assert_ptr_nonnull(strstr(json, "\"p101\""));
+
+    _cleanup_free_ char *safe2 = vfile("p102", "20240102", ".safe_to_delete");
+    assert_starts(safe2, "no: ");
+    _cleanup_free_ char *backup2 = vfile("p102", "20240102", ".backup_status");
+    assert_starts(backup2, "verified");
+
+    _cleanup_free_ char *safe3 = vfile("p103", "20240103", ".safe_to_delete");
+    assert_starts(safe3, "no: ");
+    _cleanup_free_ char *backup3 = vfile("p103", "20240103", ".backup_status");
+    assert_starts(backup3, "missing");
+
+    _cleanup_free_ char *ctl = vfile("p101", "20240101", ".control");
+    assert_starts(ctl, "no command yet");
+
+    /* .status is the text of `mctctl status P D`: the mount and the CLI
+     * cannot disagree. */
+    const char *cases[][2] = {{"p101", "20240101"}, {"p102", "20240102"}, {"p103", "20240103"}};
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct run_result r = {};
+        run_mctctl(&lab, NULL, &r, "--no-color", "status", cases[i][0], cases[i][1], NULL);
+        ck_assert_msg(!strempty(r.out), "mctctl status: %s", r.err);
+        _cleanup_free_ char *text = vfile(cases[i][0], cases[i][1], ".status");
+        ck_assert_str_eq(text, r.out);
+        run_result_free(&r);
+    }
+
+    /* The root: every local session, as table and array. */
+    char path[600];
+    mpath(path, sizeof(path), ".status");
+    _cleanup_free_ char *root = slurp_ok(path, NULL);
+    ck_assert_ptr_nonnull(strstr(root, "p101"));
+    ck_assert_ptr_nonnull(strstr(root, "p102"));
+    ck_assert_ptr_nonnull(strstr(root, "p103"));
+    mpath(path, sizeof(path), ".status.json");
+    _cleanup_free_ char *rootjson = slurp_ok(path, NULL);
+    assert_starts(rootjson, "[");
+    ck_assert_ptr_nonnull(strstr(rootjson, "\"p103\""));
+
+    /* Listed (they are dot-files: `ls -a` shows them, `ls` does not). */
+    mpath(path, sizeof(path), "p101/20240101");
+    ck_assert(dir_lists(path, ".status"));
+    ck_assert(dir_lists(path, ".control"));
+    ck_assert(dir_lists(path, ".safe_to_delete"));
+    ck_assert(dir_lists(mnt, ".status.json"));
+    /* A folder that is not a session has none. */
+    mpath(path, sizeof(path), "p101");
+    ck_assert(!dir_lists(path, ".status"));
+}
+END_TEST
+
+START_TEST(stat_size_is_the_content_length)
+{
+    session("p111 20240111 --imported --dj --copy");
+    mount_lab();
+
+    static const char *const names[] = {".status", ".status.json", ".backup_status",
+                                        ".safe_to_delete", ".control"};
+    char path[600];
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        mpath(path, sizeof(path), "p111/20240111/%s", names[i]);
+        size_t len;
+        _cleanup_free_ char *text = slurp_ok(path, &len);
+        struct stat st;
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_msg((size_t)st.st_size == len, "%s: stat says %lld, read %zu", names[i],
+                      (long long)st.st_size, len);
+        ck_assert(S_ISREG(st.st_mode));
+        ck_assert_uint_gt(len, 0);
+
+        /* Partial reads of one open see one rendering. */
+        int fd = open(path, O_RDONLY);
+        ck_assert_int_ge(fd, 0);
+        char head[8], rest[65536];
+        ssize_t a = read(fd, head, sizeof(head));
+        ssize_t b = read(fd, rest, sizeof(rest));
+        close(fd);
+        ck_assert_int_eq(a + b, (ssize_t)len);
+        ck_assert(memcmp(head, text, (size_t)a) == 0);
+        ck_assert(memcmp(rest, text + a, (size_t)b) == 0);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        mpath(path, sizeof(path), "%s", names[i]);
+        size_t len;
+        _cleanup_free_ char *text = slurp_ok(path, &len);
+        struct stat st;
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_uint_eq((size_t)st.st_size, len);
+    }
+}
+END_TEST
+
+START_TEST(video_bytes_are_identical)
+{
+    session("p121 20240121 --videos 2 --size 3000000");
+    mount_lab();
+
+    char src[600], via[600];
+    snprintf(src, sizeof(src), "%s/p121/20240121/trial_20240121_093000.22001.mp4", lab.data);
+    mpath(via, sizeof(via), "p121/20240121/trial_20240121_093000.22001.mp4");
+
+    size_t n_src, n_via;
+    _cleanup_free_ char *a = slurp_ok(src, &n_src);
+    ck_assert_uint_eq(n_src, 3000000);
+    /* Twice: the second open keeps the kernel's cache (unchanged file). */
+    for (int pass = 0; pass < 2; pass++) {
+        _cleanup_free_ char *b = slurp_ok(via, &n_via);
+        ck_assert_uint_eq(n_via, n_src);
+        ck_assert(memcmp(a, b, n_src) == 0);
+    }
+
+    /* A read in the middle. */
+    int fd = open(via, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    char buf[10000];
+    ck_assert_int_eq(pread(fd, buf, sizeof(buf), 1234567), (ssize_t)sizeof(buf));
+    ck_assert(memcmp(buf, a + 1234567, sizeof(buf)) == 0);
+    close(fd);
+
+    struct stat s1, s2;
+    ck_assert_int_eq(stat(src, &s1), 0);
+    ck_assert_int_eq(stat(via, &s2), 0);
+    ck_assert_int_eq(s1.st_size, s2.st_size);
+    ck_assert_int_eq(s1.st_mtime, s2.st_mtime);
+}
+END_TEST
+
+START_TEST(writes_to_real_files_are_erofs)
+{
+    session("p131 20240131");
+    mount_lab();
+
+    char dir[600], video[600], other[600];
+    mpath(dir, sizeof(dir), "p131/20240131");
+    mpath(video, sizeof(video), "p131/20240131/trial_20240131_093000.22001.mp4");
+    mpath(other, sizeof(other), "p131/20240131/new.mp4");
+
+#define ASSERT_EROFS(call)                                                                         \
+    do {                                                                                           \
+        errno = 0;                                                                                 \
+        ck_assert_msg((call) < 0 && errno == EROFS, #call ": %s", strerror(errno));                \
+    } while (0)
+
+    ASSERT_EROFS(open(video, O_WRONLY));
+    ASSERT_EROFS(open(video, O_RDWR));
+    ASSERT_EROFS(open(video, O_WRONLY | O_TRUNC));
+    ASSERT_EROFS(open(other, O_WRONLY | O_CREAT, 0644));
+    ASSERT_EROFS(mknod(other, S_IFREG | 0644, 0));
+    ASSERT_EROFS(unlink(video));
+    ASSERT_EROFS(rename(video, other));
+    ASSERT_EROFS(link(video, other));
+    ASSERT_EROFS(symlink("x", other));
+    char sub[640];
+    snprintf(sub, sizeof(sub), "%s/sub", dir);
+    ASSERT_EROFS(mkdir(sub, 0755));
+    ASSERT_EROFS(rmdir(dir));
+    ASSERT_EROFS(chmod(video, 0600));
+    ASSERT_EROFS(chown(video, 1, 1));
+    ASSERT_EROFS(truncate(video, 0));
+    ASSERT_EROFS(utimes(video, NULL));
+    ASSERT_EROFS(setxattr(video, "user.x", "1", 1, 0));
+
+    /* Nothing changed underneath. */
+    char src[600];
+    snprintf(src, sizeof(src), "%s/p131/20240131", lab.data);
+    ck_assert_uint_eq(count_files(src), 5);
+    struct stat st;
+    snprintf(src, sizeof(src), "%s/p131/20240131/trial_20240131_093000.22001.mp4", lab.data);
+    ck_assert_int_eq(stat(src, &st), 0);
+    ck_assert_int_eq(st.st_size, 2000);
+    ck_assert_int_eq(st.st_mode & 07777, 0644);
+}
+END_TEST
+
+START_TEST(trash_is_hidden)
+{
+    session("p141 20240201");
+    char trash[600];
+    snprintf(trash, sizeof(trash), "%s/.mctfs-trash/left", lab.data);
+    ck_assert_int_eq(mct_mkdir_p(trash, 0700), 0);
+    mount_lab();
+
+    ck_assert(!dir_lists(mnt, ".mctfs-trash"));
+    ck_assert(dir_lists(mnt, "p141"));
+    char path[600];
+    struct stat st;
+    mpath(path, sizeof(path), ".mctfs-trash");
+    ck_assert(stat(path, &st) < 0 && errno == ENOENT);
+    mpath(path, sizeof(path), ".mctfs-trash/left");
+    ck_assert(stat(path, &st) < 0 && errno == ENOENT);
+}
+END_TEST
+
+/* ---- the control file ---- */
+
+START_TEST(sync_then_verified)
+{
+    session("p151 20240301 --imported --dj");
+    mount_lab();
+
+    _cleanup_free_ char *before = vfile("p151", "20240301", ".backup_status");
+    assert_starts(before, "missing");
+    _cleanup_free_ char *safe_before = vfile("p151", "20240301", ".safe_to_delete");
+    assert_starts(safe_before, "no: ");
+
+    int err;
+    ck_assert_int_eq(control_write("p151", "20240301", "SYNC\n", 5, &err), 5);
+
+    /* Right after the write returns, the new state. */
+    _cleanup_free_ char *after = vfile("p151", "20240301", ".backup_status");
+    assert_starts(after, "verified");
+    _cleanup_free_ char *safe = vfile("p151", "20240301", ".safe_to_delete");
+    ck_assert_str_eq(safe, "yes\n");
+    _cleanup_free_ char *ctl = vfile("p151", "20240301", ".control");
+    ck_assert_msg(strstr(ctl, "command: SYNC") && strstr(ctl, "outcome: ok") &&
+                          strstr(ctl, "uid: 0"),
+                  "%s", ctl);
+
+    char dest[600];
+    lab_dest_path(&lab, "p151", "20240301", dest, sizeof(dest));
+    ck_assert_uint_eq(count_files(dest), 5);
+
+    /* VERIFY of a good copy succeeds too. */
+    ck_assert_int_eq(control_write("p151", "20240301", "VERIFY", 6, &err), 6);
+}
+END_TEST
+
+struct writer {
+    const char *p, *d;
+    ssize_t n;
+    int err;
+};
+
+static void *sync_thread(void *arg)
+{
+    struct writer *w = arg;
+    w->n = control_write(w->p, w->d, "SYNC\n", 5, &w->err);
+    return NULL;
+}
+
+START_TEST(sync_progress_is_visible)
+{
+    /* Slow rsync down so the copy takes a few seconds. */
+    const char *cfg = config_variant("slow", "    flags: \"-avh\"\n",
+                                     "    flags: \"-avh\"\n    bandwidth_limit: 1000\n", NULL);
+    session("p152 20240302 --imported --dj --videos 1 --size 4000000");
+    mount_mctfs(cfg, NULL);
+
+    struct writer w = {.p = "p152", .d = "20240302"};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, sync_thread, &w), 0);
+
+    bool seen = false;
+    int64_t end = now_ms() + 30000;
+    while (!seen && now_ms() < end) {
+        _cleanup_free_ char *b = vfile("p152", "20240302", ".backup_status");
+        seen = startswith(b, "syncing ") || startswith(b, "verifying ");
+        if (seen) {
+            ck_assert_msg(strchr(b, '%'), "%s", b);
+            _cleanup_free_ char *s = vfile("p152", "20240302", ".safe_to_delete");
+            assert_starts(s, "no: ");
+        }
+        sleep_ms(100);
+    }
+    pthread_join(t, NULL);
+    ck_assert_msg(seen, "no progress shown in .backup_status during SYNC");
+    ck_assert_int_eq(w.n, 5);
+    _cleanup_free_ char *after = vfile("p152", "20240302", ".backup_status");
+    assert_starts(after, "verified");
+}
+END_TEST
+
+START_TEST(delete_of_a_safe_session)
+{
+    session("p161 20240401 --imported --dj --copy");
+    mount_lab();
+
+    _cleanup_free_ char *safe = vfile("p161", "20240401", ".safe_to_delete");
+    ck_assert_str_eq(safe, "yes\n");
+
+    int err;
+    ck_assert_int_eq(control_write("p161", "20240401", "DELETE\n", 7, &err), 7);
+
+    char path[600];
+    struct stat st;
+    mpath(path, sizeof(path), "p161");
+    ck_assert(!dir_lists(path, "20240401"));
+    mpath(path, sizeof(path), "p161/20240401");
+    ck_assert_msg(stat(path, &st) < 0 && errno == ENOENT, "deleted session still visible");
+    mpath(path, sizeof(path), "p161/20240401/.status");
+    ck_assert(stat(path, &st) < 0 && errno == ENOENT);
+
+    char src[600], dest[600];
+    lab_source_path(&lab, "p161", "20240401", src, sizeof(src));
+    ck_assert(stat(src, &st) < 0 && errno == ENOENT);
+    lab_dest_path(&lab, "p161", "20240401", dest, sizeof(dest));
+    ck_assert_uint_eq(count_files(dest), 5);
+
+    /* The root no longer lists it. */
+    mpath(path, sizeof(path), ".status");
+    _cleanup_free_ char *root = slurp_ok(path, NULL);
+    ck_assert_ptr_null(strstr(root, "p161"));
+}
+END_TEST
+
+START_TEST(delete_of_an_unsafe_session_is_eperm)
+{
+    session("p171 20240501 --copy"); /* not imported */
+    mount_lab();
+
+    int err;
+    ck_assert_int_eq(control_write("p171", "20240501", "DELETE\n", 7, &err), -1);
+    ck_assert_int_eq(err, EPERM);
+
+    char src[600];
+    lab_source_path(&lab, "p171", "20240501", src, sizeof(src));
+    ck_assert_uint_eq(count_files(src), 5);
+    _cleanup_free_ char *ctl = vfile("p171", "20240501", ".control");
+    ck_assert_msg(strstr(ctl, "command: DELETE") && strstr(ctl, "outcome: refused"), "%s", ctl);
+    _cleanup_free_ char *status = vfile("p171", "20240501", ".status");
+    ck_assert_ptr_nonnull(strstr(status, "Safe to delete: NO"));
+}
+END_TEST
+
+START_TEST(garbage_is_einval)
+{
+    session("p181 20240601 --imported --dj --copy"); /* safe: a DELETE would work */
+    mount_lab();
+
+    char big[1000];
+    memset(big, 'A', sizeof(big));
+    memcpy(big, "DELETE\n", 7);
+    static const char binary[] = {'D', 'E', 'L', 'E', 'T', 'E', '\0', '\xff', '\n'};
+    const struct {
+        const char *text;
+        size_t len;
+    } cases[] = {
+            {"FOO\n", 4},  {"DELETE now", 10},     {"delete\n", 7}, {"\n", 1},
+            {"  \t\n", 4}, {"DELETE\nDELETE\n", 14}, {big, sizeof(big)}, {binary, sizeof(binary)},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        int err;
+        ck_assert_msg(control_write("p181", "20240601", cases[i].text, cases[i].len, &err) == -1 &&
+                              err == EINVAL,
+                      "case %zu: %s", i, strerror(err));
+    }
+
+    /* A command not at offset 0 is not one command. */
+    char path[600];
+    mpath(path, sizeof(path), "p181/20240601/.control");
+    int fd = open(path, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    errno = 0;
+    ck_assert(pwrite(fd, "DELETE", 6, 3) < 0 && errno == EINVAL);
+    /* An empty write never reaches the file system, and does nothing. */
+    ck_assert_int_le(write(fd, "", 0), 0);
+    close(fd);
+
+    char src[600];
+    lab_source_path(&lab, "p181", "20240601", src, sizeof(src));
+    ck_assert_uint_eq(count_files(src), 5);
+    _cleanup_free_ char *ctl = vfile("p181", "20240601", ".control");
+    assert_starts(ctl, "no command yet");
+
+    /* The status files cannot be written at all. */
+    mpath(path, sizeof(path), "p181/20240601/.status");
+    ck_assert(open(path, O_WRONLY) < 0 && errno == EACCES);
+}
+END_TEST
+
+START_TEST(other_uid_gets_eacces)
+{
+    session("p191 20240701 --imported --dj --copy");
+    mount_mctfs(lab.config, "allow_other");
+
+    char dir[600];
+    mpath(dir, sizeof(dir), "p191/20240701");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* The lab folder is private: enter the mount before dropping root. */
+        if (chdir(dir) < 0)
+            _exit(10);
+        if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+            setresuid(65534, 65534, 65534) < 0)
+            _exit(11);
+        int fd = open(".control", O_WRONLY | O_TRUNC);
+        if (fd >= 0 || errno != EACCES)
+            _exit(12);
+        if (truncate(".control", 0) == 0 || errno != EACCES)
+            _exit(13);
+        char buf[4096];
+        fd = open(".status", O_RDONLY);
+        if (fd < 0 || read(fd, buf, sizeof(buf)) <= 0)
+            _exit(14);
+        close(fd);
+        fd = open(".control", O_RDONLY);
+        if (fd < 0 || read(fd, buf, sizeof(buf)) <= 0)
+            _exit(15);
+        close(fd);
+        _exit(0);
+    }
+    ck_assert_int_eq(wait_exit(pid, 60000), 0);
+
+    char src[600];
+    lab_source_path(&lab, "p191", "20240701", src, sizeof(src));
+    ck_assert_uint_eq(count_files(src), 5);
+    /* The owner still may. */
+    int err;
+    ck_assert_int_eq(control_write("p191", "20240701", "VERIFY\n", 7, &err), 7);
+}
+END_TEST
+
+struct deleter {
+    pthread_barrier_t *barrier;
+    int fd;
+    ssize_t n;
+    int err;
+};
+
+static void *delete_thread(void *arg)
+{
+    struct deleter *d = arg;
+    pthread_barrier_wait(d->barrier);
+    d->n = write(d->fd, "DELETE\n", 7);
+    d->err = d->n < 0 ? errno : 0;
+    return NULL;
+}
+
+START_TEST(concurrent_deletes_delete_once)
+{
+    session("p201 20240801 --imported --dj --copy");
+    mount_lab();
+
+    char path[600];
+    mpath(path, sizeof(path), "p201/20240801/.control");
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, 2);
+    struct deleter d[2];
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        d[i] = (struct deleter){.barrier = &barrier, .fd = open(path, O_WRONLY | O_TRUNC)};
+        ck_assert_int_ge(d[i].fd, 0);
+    }
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, delete_thread, &d[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        close(d[i].fd);
+    }
+    pthread_barrier_destroy(&barrier);
+
+    int ok = (d[0].n == 7) + (d[1].n == 7);
+    ck_assert_msg(ok == 1, "%d deletes succeeded (%zd/%s, %zd/%s)", ok, d[0].n,
+                  strerror(d[0].err), d[1].n, strerror(d[1].err));
+    struct deleter *loser = d[0].n == 7 ? &d[1] : &d[0];
+    ck_assert_msg(loser->err == EBUSY || loser->err == ENOENT || loser->err == EPERM,
+                  "the second delete failed with %s", strerror(loser->err));
+
+    char src[600], dest[600];
+    struct stat st;
+    lab_source_path(&lab, "p201", "20240801", src, sizeof(src));
+    ck_assert(stat(src, &st) < 0 && errno == ENOENT);
+    lab_dest_path(&lab, "p201", "20240801", dest, sizeof(dest));
+    ck_assert_uint_eq(count_files(dest), 5);
+}
+END_TEST

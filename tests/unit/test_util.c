@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+START_TEST(test_buf)
+{
+    _cleanup_buf_ struct mct_buf b = {0};
+    ck_assert_int_eq(mct_buf_puts(&b, "abc"), 0);
+    ck_assert_int_eq(mct_buf_append(&b, "defXX", 3), 0);
+    ck_assert_int_eq(mct_buf_printf(&b, "-%d-%s", 42, "x"), 0);
+    ck_assert_str_eq(b.data, "abcdef-42-x");
+    ck_assert_uint_eq(b.len, strlen("abcdef-42-x"));
+
+    /* growth well past the first allocation keeps content and the NUL */
+    for (int i = 0; i < 1000; i++)
+        ck_assert_int_eq(mct_buf_printf(&b, "%04d", i), 0);
+    ck_assert_uint_eq(b.len, 11 + 4000);
+    ck_assert_uint_eq(strlen(b.data), b.len);
+    ck_assert_int_eq(memcmp(b.data + 11, "000000010002", 12), 0);
+    ck_assert_str_eq(b.data + b.len - 4, "0999");
+
+    char *s = mct_buf_steal(&b);
+    ck_assert_ptr_null(b.data);
+    ck_assert_uint_eq(b.len, 0);
+    ck_assert_uint_eq(strlen(s), 11 + 4000);
+    free(s);
+
+    /* stealing an empty buffer gives "" */
+    s = mct_buf_steal(&b);
+    ck_assert_str_eq(s, "");
+    free(s);
+
+    /* embedded append of zero bytes is fine */
+    ck_assert_int_eq(mct_buf_append(&b, "", 0), 0);
+    ck_assert_str_eq(b.data, "");
+}
+END_TEST
+
+START_TEST(test_strv)
+{
+    _cleanup_strv_ char **v = NULL;
+    ck_assert_uint_eq(mct_strv_length(v), 0);
+    ck_assert_int_eq(mct_strv_push(&v, strdup("a")), 0);
+    ck_assert_int_eq(mct_strv_pushf(&v, "b%d", 2), 0);
+    ck_assert_int_eq(mct_strv_push(&v, strdup("c")), 0);
+    ck_assert_uint_eq(mct_strv_length(v), 3);
+    ck_assert_str_eq(v[0], "a");
+    ck_assert_str_eq(v[1], "b2");
+    ck_assert_str_eq(v[2], "c");
+    ck_assert_ptr_null(v[3]);
+    ck_assert_int_eq(mct_strv_push(&v, NULL), -ENOMEM);
+    ck_assert_uint_eq(mct_strv_length(v), 3);
+}
+END_TEST
+
+START_TEST(test_strings)
+{
+    ck_assert(endswith("video.mp4", ".mp4"));
+    ck_assert(!endswith("mp4", ".mp4"));
+    ck_assert(endswith("x", ""));
+    ck_assert(startswith("TF47", "TF"));
+    ck_assert(!startswith("T", "TF"));
+    ck_assert(strempty(NULL));
+    ck_assert(strempty(""));
+    ck_assert(!strempty("a"));
+    _cleanup_free_ char *s = mct_strdup_printf("%s=%u", "k", 7u);
+    ck_assert_str_eq(s, "k=7");
+}
+END_TEST
+
+START_TEST(test_path_join)
+{
+    static const struct {
+        const char *a, *b, *out;
+    } t[] = {
+            {"/data", "p001", "/data/p001"},
+            {"/data/", "p001", "/data/p001"},
+            {"/data//", "/p001", "/data/p001"},
+            {"/", "p001", "/p001"},
+            {"/data", "", "/data"},
+            {"/data/", "", "/data"},
+            {"rel", "x/y", "rel/x/y"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+        _cleanup_free_ char *p = mct_path_join(t[i].a, t[i].b);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_msg(streq(p, t[i].out), "join(%s, %s) = %s, expected %s", t[i].a, t[i].b, p,
+                      t[i].out);
+    }
+}
+END_TEST
+
+START_TEST(test_mkdir_p)
+{
+    char dir[] = "/tmp/mct-test-util.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    _cleanup_free_ char *deep = mct_strdup_printf("%s/a/b/c", dir);
+    ck_assert_int_eq(mct_mkdir_p(deep, 0750), 0);
+    struct stat st;
+    ck_assert_int_eq(stat(deep, &st), 0);
+    ck_assert(S_ISDIR(st.st_mode));
+    ck_assert_int_eq(mct_mkdir_p(deep, 0750), 0); /* exists: fine */
+
+    _cleanup_free_ char *trail = mct_strdup_printf("%s/t/u/", dir);
+    ck_assert_int_eq(mct_mkdir_p(trail, 0755), 0);
+    ck_assert_int_eq(stat(trail, &st), 0);
+
+    _cleanup_free_ char *file = mct_strdup_printf("%s/f", dir);
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    _cleanup_free_ char *under = mct_strdup_printf("%s/f/x", dir);
+    ck_assert_int_eq(mct_mkdir_p(under, 0755), -ENOTDIR);
+
+    _cleanup_free_ char *cmd = mct_strdup_printf("rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(test_format_bytes)
+{
+    static const struct {
+        uint64_t v;
+        const char *out;
+    } t[] = {
+            {0, "0B"},
+            {12, "12B"},
+            {1023, "1023B"},
+            {1024, "1.0K"},
+            {1536, "1.5K"},
+            {200 * 1024, "200K"},
+            {1024 * 1024, "1.0M"},
+            {(uint64_t)3 << 30, "3.0G"},
+            {(uint64_t)1536 << 30, "1.5T"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+        char out[16];
+        ck_assert_str_eq(mct_format_bytes(t[i].v, out, sizeof(out)), t[i].out);
+    }
+}
+END_TEST
+
+START_TEST(test_read_file)
+{
+    char path[] = "/tmp/mct-test-read.XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "hello\n", 6), 6);
+    close(fd);
+    _cleanup_free_ char *s = NULL;
+    ck_assert_int_eq(mct_read_file(path, 100, &s), 0);
+    ck_assert_str_eq(s, "hello\n");
+    char *t = NULL;
+    ck_assert_int_eq(mct_read_file(path, 3, &t), -EFBIG);
+    ck_assert_ptr_null(t);
+    unlink(path);
+    ck_assert_int_eq(mct_read_file(path, 100, &t), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_now_ms)
+{
+    int64_t a = mct_now_ms();
+    usleep(20000);
+    int64_t b = mct_now_ms();
+    ck_assert_int_ge(b - a, 15);
+    ck_assert_int_lt(b - a, 2000);
+}
+END_TEST
+
+static Suite *util_suite(void)
+{
+    Suite *s = suite_create("util");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_buf);
+    tcase_add_test(tc, test_strv);
+    tcase_add_test(tc, test_strings);
+    tcase_add_test(tc, test_path_join);
+    tcase_add_test(tc, test_mkdir_p);
+    tcase_add_test(tc, test_format_bytes);
+    tcase_add_test(tc, test_read_file);
+    tcase_add_test(tc, test_now_ms);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(util_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
