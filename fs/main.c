@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <fuse_lowlevel.h>
@@ -163,7 +164,9 @@ static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdli
             r = -ENOMEM;
         } else {
             fuse_loop_cfg_set_clone_fd(lc, opts->clone_fd);
-            fuse_loop_cfg_set_idle_threads(lc, opts->max_idle_threads);
+            if (opts->max_idle_threads != UINT_MAX) /* UINT_MAX: not given */
+                fuse_loop_cfg_set_idle_threads(lc, opts->max_idle_threads);
+            fuse_loop_cfg_set_max_threads(lc, opts->max_threads);
             if (fuse_loop_mt(fuse, lc) != 0)
                 r = -EIO;
             fuse_loop_cfg_destroy(lc);

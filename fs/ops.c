@@ -164,8 +164,14 @@ static int op_readlink(const char *path, char *buf, size_t size)
     return 0;
 }
 
-static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
-                      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+/* What fi->fh of a directory points to. */
+struct dirhandle {
+    int fd;
+    const char *const *vfiles; /* the virtual files it shows, or NULL */
+    bool root;
+};
+
+static int op_opendir(const char *path, struct fuse_file_info *fi)
 {
     struct mctfs *fs = mctfs_get();
     struct node n;
@@ -177,40 +183,69 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     if (n.kind != NODE_REAL)
         return -ENOTDIR;
 
-    int fd = openat(fs->base_fd, n.rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct dirhandle *dh = calloc(1, sizeof(*dh));
+    if (!dh)
+        return -ENOMEM;
+    dh->fd = openat(fs->base_fd, n.rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dh->fd < 0) {
+        r = -errno;
+        free(dh);
+        return r;
+    }
+    dh->root = streq(n.rel, ".");
+    dh->vfiles = dh->root ? node_root_vfiles : n.session ? node_session_vfiles : NULL;
+    fi->fh = (uint64_t)(uintptr_t)dh;
+    return 0;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+                      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+    const struct dirhandle *dh = (const struct dirhandle *)(uintptr_t)fi->fh;
+
+    /* A fresh descriptor per listing: libfuse asks once per opendir (it
+     * keeps the whole listing), and a rewound shared one would race. */
+    int fd = openat(dh->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     DIR *d = fdopendir(fd);
     if (!d) {
-        r = -errno;
+        int r = -errno;
         close(fd);
         return r;
     }
 
-    bool root = streq(n.rel, ".");
-    const char *const *vfiles = root ? node_root_vfiles : n.session ? node_session_vfiles : NULL;
-
     struct dirent *de;
     errno = 0;
     while ((de = readdir(d))) {
-        if (root && streq(de->d_name, MCTFS_TRASH_NAME))
+        if (dh->root && streq(de->d_name, MCTFS_TRASH_NAME))
             continue;
         /* A real file under a virtual file's name is shadowed by it. */
-        if (vfiles && node_name_in(vfiles, de->d_name))
+        if (dh->vfiles && node_name_in(dh->vfiles, de->d_name))
             continue;
         struct stat st = {.st_ino = de->d_ino, .st_mode = DTTOIF(de->d_type)};
         if (filler(buf, de->d_name, &st, 0, 0))
             break;
     }
-    r = errno ? -errno : 0;
+    int r = errno ? -errno : 0;
     closedir(d);
     if (r < 0)
         return r;
 
-    for (size_t i = 0; vfiles && vfiles[i]; i++) {
+    for (size_t i = 0; dh->vfiles && dh->vfiles[i]; i++) {
         struct stat st = {.st_mode = S_IFREG};
-        if (filler(buf, vfiles[i], &st, 0, 0))
+        if (filler(buf, dh->vfiles[i], &st, 0, 0))
             break;
+    }
+    return 0;
+}
+
+static int op_releasedir(const char *path, struct fuse_file_info *fi)
+{
+    struct dirhandle *dh = (struct dirhandle *)(uintptr_t)fi->fh;
+    if (dh) {
+        close(dh->fd);
+        free(dh);
     }
     return 0;
 }
@@ -454,7 +489,9 @@ const struct fuse_operations mctfs_ops = {
         .getattr = op_getattr,
         .access = op_access,
         .readlink = op_readlink,
+        .opendir = op_opendir,
         .readdir = op_readdir,
+        .releasedir = op_releasedir,
         .open = op_open,
         .read = op_read,
         .write = op_write,

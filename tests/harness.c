@@ -79,6 +79,13 @@ static int pump(int in_fd, const char *stdin_text, int out_fd, int err_fd, struc
 
     if (in_len == 0 && in_fd >= 0)
         close(in_fd);
+    /* A blocking write of more than the pipe holds would wait for the child,
+     * which may itself be waiting for us to drain its stdout. */
+    else if (fcntl(in_fd, F_SETFL, O_NONBLOCK) < 0) {
+        int k = -errno;
+        close_polled(p, 3);
+        return k;
+    }
     while (p[0].fd >= 0 || p[1].fd >= 0) {
         if (poll(p, 3, -1) < 0) {
             if (errno == EINTR)

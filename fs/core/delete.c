@@ -145,6 +145,8 @@ static int deletion_check(struct mct_deletion *d)
             return r;
     }
     r = mct_delete_check_rig_idle(d);
+    if (r >= 0)
+        r = mct_delete_check_mounts(d);
     if (r < 0)
         return r;
     char why[1024];
@@ -156,6 +158,14 @@ static int deletion_check(struct mct_deletion *d)
 static const char *tristate_word(enum mct_tristate t)
 {
     return t == MCT_YES ? "fully imported" : t == MCT_NO ? "NOT imported" : "unknown";
+}
+
+static const char *preserved_word(bool force, bool ok)
+{
+    if (force)
+        return ok ? "preserved (not required: --force-unverified)"
+                  : "NOT preserved (not checked: --force-unverified)";
+    return ok ? "preserved" : "NOT preserved";
 }
 
 /* Path, files, size, and where the data is preserved. */
@@ -170,15 +180,15 @@ static int deletion_summary(struct mct_deletion *d)
                  mct_format_bytes(d->snap.bytes, size, sizeof(size)));
     for (size_t i = 0; r >= 0 && i < st->n_dests; i++) {
         const struct mct_dest_status *ds = &st->dests[i];
-        r = line(d, "  %s at '%s': %s (%s, %zu files, %s)",
-                 force ? "backup (NOT CHECKED)" : "preserved", ds->dest ? ds->dest->name : "?",
-                 ds->path ? ds->path : "?", mct_dest_state_name(ds->state), ds->files,
+        bool ok = ds->state == MCT_DEST_VERIFIED;
+        r = line(d, "  %s at '%s': %s (%s, %zu files, %s)", preserved_word(force, ok),
+                 ds->dest ? ds->dest->name : "?", ds->path ? ds->path : "?",
+                 mct_dest_state_name(ds->state), ds->files,
                  mct_format_bytes(ds->bytes, size, sizeof(size)));
     }
     if (r >= 0)
-        r = line(d, "  %s in DataJoint: %s%s", force ? "import (NOT CHECKED)" : "preserved",
-                 tristate_word(st->dj.state),
-                 st->dj.state == MCT_YES ? " (all six checks)" : "");
+        r = line(d, "  %s in DataJoint: %s%s", preserved_word(force, st->dj.state == MCT_YES),
+                 tristate_word(st->dj.state), st->dj.state == MCT_YES ? " (all six checks)" : "");
     return r;
 }
 
@@ -199,10 +209,11 @@ static void dlog_info(const struct mct_deletion *d, const char *result, char *co
     };
 }
 
-/* Hand the reasons and the status to the caller; log a real refusal. */
+/* Hand the reasons and the status to the caller; log a real refusal
+ * (not a removal cut short after its "deleted" line was logged). */
 static int deletion_refused(struct mct_deletion *d, int err)
 {
-    if (!d->req->dry_run) {
+    if (!d->req->dry_run && !d->logged) {
         _cleanup_buf_ struct mct_buf msg = {0};
         for (size_t i = 0; d->reasons && d->reasons[i]; i++)
             mct_buf_printf(&msg, "%s%s", i ? "; " : "", d->reasons[i]);
@@ -233,8 +244,9 @@ static int compare_moved(struct mct_deletion *d, const struct mct_trash_entry *e
 {
     struct stat st;
     if (lstat(e->path, &st) < 0 || !same_inode(&st, &d->dir_st))
-        return refuse(d, 0, "session changed during deletion: the folder moved is not the "
-                            "one checked");
+        return refuse(d, 0,
+                      "session changed during deletion: the folder moved is not the "
+                      "one checked");
     struct mct_scan now = {0};
     int r = mct_scan_tree(e->path, NULL, &now);
     if (r < 0)
@@ -268,8 +280,8 @@ static int put_back(struct mct_deletion *d, struct mct_trash_entry *e, int err)
     int r = mct_trash_move_back(e);
     if (r < 0)
         refuse(d, 0,
-               "could not move the session back from %s to %s: %s; it is kept in the "
-               "trash and the next mctctl run restores it",
+               "could not move the session back from %s to %s: %s; it is kept whole in "
+               "the trash, and the next mctctl run restores it or says why not",
                e->path, e->orig_path, strerror(-r));
     return deletion_refused(d, err);
 }
@@ -298,8 +310,8 @@ static int deletion_execute(struct mct_deletion *d)
     _cleanup_trash_entry_ struct mct_trash_entry e = {.trash_fd = -1};
     int r = mct_trash_move_in(d->cfg, &d->req->ref, d->source_path, &e);
     if (r < 0) {
-        refuse(d, 0, "cannot move %s into the trash under %s: %s; nothing deleted",
-               d->source_path, d->cfg->source_base_path, strerror(-r));
+        refuse(d, 0, "cannot move %s into the trash under %s: %s; nothing deleted", d->source_path,
+               d->cfg->source_base_path, strerror(-r));
         return deletion_refused(d, r);
     }
     mct_test_crash_point("after-move");
@@ -322,16 +334,17 @@ static int deletion_execute(struct mct_deletion *d)
 
     r = mct_dlog_append(d->cfg->deletion_log_path, rec.data);
     if (r < 0) {
-        refuse(d, 0, "cannot write deletion log %s: %s; nothing deleted",
-               d->cfg->deletion_log_path, strerror(-r));
+        refuse(d, 0, "cannot write deletion log %s: %s; nothing deleted", d->cfg->deletion_log_path,
+               strerror(-r));
         return put_back(d, &e, -EPERM);
     }
+    d->logged = true;
     /* Best effort: a journal still saying "verified" only logs twice. */
     (void)mct_trash_journal_set(&e, "logged", rec.data);
-    syslog(LOG_NOTICE, "mctfs: deleted session %s/%s at %s (%zu files, %llu bytes, mode %s, "
-                       "via %s, by %s)",
-           sess_p(d), sess_d(d), d->source_path, d->snap.n_files,
-           (unsigned long long)d->snap.bytes,
+    syslog(LOG_NOTICE,
+           "mctfs: deleted session %s/%s at %s (%zu files, %llu bytes, mode %s, "
+           "via %s, by %s)",
+           sess_p(d), sess_d(d), d->source_path, d->snap.n_files, (unsigned long long)d->snap.bytes,
            d->req->mode == MCT_DELETE_NORMAL ? "normal" : "force-unverified",
            d->req->via ? d->req->via : "?", d->req->who ? d->req->who : "?");
     r = deletion_finish(d, &e);
@@ -366,9 +379,8 @@ int mct_delete_session(const struct mct_config *cfg, const struct mct_delete_req
         return deletion_refused(&d, -EPERM);
     if (req->dry_run) {
         char size[32];
-        r = line(&d, "Dry run: would delete %s (%zu files, %s); nothing deleted",
-                 d.source_path, d.snap.n_files,
-                 mct_format_bytes(d.snap.bytes, size, sizeof(size)));
+        r = line(&d, "Dry run: would delete %s (%zu files, %s); nothing deleted", d.source_path,
+                 d.snap.n_files, mct_format_bytes(d.snap.bytes, size, sizeof(size)));
         res->status = TAKE_PTR(d.status);
         return r;
     }

@@ -5,6 +5,7 @@
  */
 #include "delete_checks.h"
 
+#include <stdlib.h>
 #include <strings.h>
 #include <time.h>
 
@@ -61,7 +62,8 @@ int mct_delete_check_datajoint(struct mct_deletion *d)
         break; /* one database error explains every unknown check */
     }
     if (r >= 0 && !named)
-        r = reason(d, "not in DataJoint: %s", strempty(dj->reason) ? "import not confirmed" : dj->reason);
+        r = reason(d, "not in DataJoint: %s",
+                   strempty(dj->reason) ? "import not confirmed" : dj->reason);
     return r;
 }
 
@@ -127,9 +129,8 @@ static int check_copy_scan(struct mct_deletion *d, const struct mct_dest_status 
         if (!c)
             r = reason(d, "copy missing: %s (destination '%s')", f->relpath, name);
         else if (c->size != f->size)
-            r = reason(d, "copy differs: %s size %llu vs %llu (destination '%s')",
-                       f->relpath, (unsigned long long)f->size, (unsigned long long)c->size,
-                       name);
+            r = reason(d, "copy differs: %s size %llu vs %llu (destination '%s')", f->relpath,
+                       (unsigned long long)f->size, (unsigned long long)c->size, name);
         else if (c->dev == f->dev && c->ino == f->ino && n_same++ == 0)
             same = f->relpath;
     }
@@ -169,8 +170,7 @@ int mct_delete_check_snapshot(struct mct_deletion *d)
     for (size_t i = 0; r >= 0 && i < d->snap.n_files; i++) {
         const char *rel = d->snap.files[i].relpath;
         if (!mct_scan_find(src, rel) && !mct_delete_is_rig_file(rel))
-            r = reason(d, "not in any backup (excluded from copies by exclude_patterns): %s",
-                       rel);
+            r = reason(d, "not in any backup (excluded from copies by exclude_patterns): %s", rel);
     }
     return r;
 }
@@ -179,7 +179,6 @@ int mct_delete_check_rig_idle(struct mct_deletion *d)
 {
     time_t now = time(NULL);
     int64_t min_age_s = (int64_t)d->cfg->deletion_min_age_minutes * 60;
-    bool other_fs = false;
     int r = 0;
     for (size_t i = 0; r >= 0 && i < d->snap.n_files; i++) {
         const struct mct_file *f = &d->snap.files[i];
@@ -191,10 +190,50 @@ int mct_delete_check_rig_idle(struct mct_deletion *d)
         if (r >= 0 && (int64_t)now - (int64_t)f->mtime.tv_sec < min_age_s)
             r = reason(d, "file younger than %u min: %s", d->cfg->deletion_min_age_minutes,
                        f->relpath);
-        if (r >= 0 && f->dev != d->dir_st.st_dev && !other_fs) {
-            other_fs = true;
-            r = reason(d, "another filesystem is mounted inside the session: %s", f->relpath);
+    }
+    return r;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+    char *w = s;
+    for (char *p = s; *p; p++) {
+        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '7' && p[2] >= '0' && p[2] <= '7' &&
+            p[3] >= '0' && p[3] <= '7') {
+            *w++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
+            p += 3;
+        } else {
+            *w++ = *p;
         }
+    }
+    *w = '\0';
+}
+
+/* A mount at or under the session would make the rename fail or, worse,
+ * make the removal reach into another filesystem. Taken from mountinfo
+ * rather than st_dev, which overlayfs reports per lower layer. */
+int mct_delete_check_mounts(struct mct_deletion *d)
+{
+    _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return reason(d, "cannot read /proc/self/mountinfo to rule out mounts inside %s: %s",
+                      d->source_path, strerror(errno));
+    /* mountinfo has resolved paths; /data may be a symlink. */
+    _cleanup_free_ char *real = realpath(d->source_path, NULL);
+    if (!real)
+        return reason(d, "cannot resolve %s: %s", d->source_path, strerror(errno));
+    size_t len = strlen(real);
+    char line[8192];
+    int r = 0;
+    while (r >= 0 && fgets(line, sizeof(line), f)) {
+        char mnt[4096];
+        /* id parent major:minor root MOUNTPOINT ... */
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+            continue;
+        unescape_octal(mnt);
+        if (strncmp(mnt, real, len) == 0 && (mnt[len] == '\0' || mnt[len] == '/'))
+            r = reason(d, "a filesystem is mounted in the session: %s", mnt);
     }
     return r;
 }

@@ -17,12 +17,13 @@ struct mct_deletion {
     const struct mct_delete_request *req;
     struct mct_op_result *res;
     char *source_path;
-    int lock_fd;     /* from mct_session_lock() */
-    int dir_fd;      /* the session folder, opened once it is locked */
+    int lock_fd; /* from mct_session_lock() */
+    int dir_fd;  /* the session folder, opened once it is locked */
     struct stat dir_st;
-    struct mct_scan snap; /* the whole folder, no excludes: what will be removed */
+    struct mct_scan snap;              /* the whole folder, no excludes: what will be removed */
     struct mct_session_status *status; /* collected now, one element */
-    char **reasons;  /* strv: every refusal */
+    char **reasons;                    /* strv: every refusal */
+    bool logged;                       /* the "deleted" line is in the deletion log */
 };
 
 /* *.lock / *.tmp: the acquisition software writing. */
@@ -35,5 +36,7 @@ int mct_delete_check_destinations(struct mct_deletion *d);
 int mct_delete_check_copies(struct mct_deletion *d);
 /* The snapshot is what the status verified, and nothing unbacked-up. */
 int mct_delete_check_snapshot(struct mct_deletion *d);
-/* Age, lock and temporary files, a mount inside the session. */
+/* Age, lock and temporary files. */
 int mct_delete_check_rig_idle(struct mct_deletion *d);
+/* Nothing mounted at or under the session folder. */
+int mct_delete_check_mounts(struct mct_deletion *d);

@@ -108,7 +108,9 @@ static int format_datajoint(const struct mct_session_status *st, struct mct_buf 
     for (int i = 0; r >= 0 && i < MCT_DJ_N_CHECKS; i++) {
         enum mct_tristate c = st->dj.checks[i];
         r = mct_buf_printf(out, "%s\"%s\":%s", i ? "," : "", mct_dj_check_names[i],
-                           c == MCT_YES ? "true" : c == MCT_NO ? "false" : "null");
+                           c == MCT_YES  ? "true"
+                           : c == MCT_NO ? "false"
+                                         : "null");
     }
     if (r >= 0)
         r = mct_buf_puts(out, "}");

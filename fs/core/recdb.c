@@ -1,1 +1,294 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The rig's recording database (SQLite, owned by the acquisition GUI).
+ * mctfs only reads it: opened read-only so a missing file is an error rather
+ * than a fresh empty database that would say "nothing imported", and with a
+ * busy timeout because the GUI may be writing. participant_fin holds
+ * identifying numbers and is never read.
+ */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datajoint.h"
+#include "session.h"
+#include "util.h"
+
+static void sqlite3_closep(sqlite3 **db)
+{
+    if (*db)
+        sqlite3_close_v2(*db);
+}
+
+static void sqlite3_finalizep(sqlite3_stmt **st)
+{
+    if (*st)
+        sqlite3_finalize(*st);
+}
+
+#define _cleanup_sqlite_ _cleanup_(sqlite3_closep)
+#define _cleanup_stmt_   _cleanup_(sqlite3_finalizep)
+
+static char *recdb_path(const struct mct_config *cfg)
+{
+    if (!strempty(cfg->recording_db_path))
+        return strdup(cfg->recording_db_path);
+    return mct_path_join(cfg->source_base_path ? cfg->source_base_path : "/data", "recordings.db");
+}
+
+static int sqlite_errno(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return -ETIMEDOUT;
+    case SQLITE_NOMEM:
+        return -ENOMEM;
+    case SQLITE_CANTOPEN:
+        return -ENOENT;
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+        return -EACCES;
+    default:
+        return -EIO;
+    }
+}
+
+static int recdb_open(const struct mct_config *cfg, sqlite3 **ret, char *why, size_t whylen)
+{
+    _cleanup_free_ char *path = recdb_path(cfg);
+    _cleanup_sqlite_ sqlite3 *db = NULL;
+    int rc;
+
+    if (!path)
+        return -ENOMEM;
+    /* READONLY never creates the file; "immutable" would skip locking and
+     * could read a half-written page while the GUI commits. */
+    rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        int e = db ? sqlite3_system_errno(db) : 0;
+        snprintf(why, whylen, "recording database %s: unable to open: %s", path,
+                 e    ? strerror(e)
+                 : db ? sqlite3_errmsg(db)
+                      : sqlite3_errstr(rc));
+        return sqlite_errno(rc);
+    }
+    sqlite3_busy_timeout(db, (int)(cfg->database_timeout_s ? cfg->database_timeout_s : 5) * 1000);
+    *ret = TAKE_PTR(db);
+    return 0;
+}
+
+static int recdb_fail(sqlite3 *db, const struct mct_config *cfg, int rc, char *why, size_t whylen)
+{
+    _cleanup_free_ char *path = recdb_path(cfg);
+
+    snprintf(why, whylen, "recording database %s: %s", path ? path : "?", sqlite3_errmsg(db));
+    return sqlite_errno(rc);
+}
+
+/* SQLite has no date type: the GUI stores 'YYYY-MM-DD', older rows may
+ * carry a time as well. Anything else is not a session date. */
+static bool sqlite_date(const unsigned char *text, char out[MCT_DATE_LEN + 1])
+{
+    char iso[11];
+
+    if (!text || strlen((const char *)text) < 10)
+        return false;
+    memcpy(iso, text, 10);
+    iso[10] = '\0';
+    return mct_date_from_iso(iso, out, MCT_DATE_LEN + 1) == 0 && mct_session_date_valid(out);
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+    const struct mct_session_ref *x = a, *y = b;
+    int c = strcmp(x->session_date, y->session_date);
+
+    return c ? c : strcmp(x->participant_id, y->participant_id);
+}
+
+struct ref_index {
+    const struct mct_session_ref *ref;
+    size_t i;
+};
+
+static int index_cmp(const void *a, const void *b)
+{
+    return ref_cmp(((const struct ref_index *)a)->ref, ((const struct ref_index *)b)->ref);
+}
+
+/* Mark every ref equal to key (refs may repeat) in the sorted index. */
+static void mark_imported(const struct ref_index *idx, size_t n, const struct mct_session_ref *key,
+                          enum mct_tristate *out)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ref_cmp(idx[mid].ref, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < n && ref_cmp(idx[lo].ref, key) == 0; lo++)
+        out[idx[lo].i] = MCT_YES;
+}
+
+/* The whole date range in one query; the matching happens in C because a
+ * read-only connection cannot create a temp table of the wanted keys. */
+static int imported_query(sqlite3 *db, const struct mct_config *cfg, const char *min_iso,
+                          const char *max_iso, const struct ref_index *idx, size_t n,
+                          enum mct_tristate *out, char *why, size_t whylen)
+{
+    static const char sql[] = "SELECT p.name, s.session_date FROM imported i"
+                              " JOIN sessions s ON s.id = i.session_id"
+                              " JOIN participants p ON p.id = s.participant_id"
+                              " WHERE substr(s.session_date, 1, 10) BETWEEN ?1 AND ?2";
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return recdb_fail(db, cfg, rc, why, whylen);
+    sqlite3_bind_text(st, 1, min_iso, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, max_iso, -1, SQLITE_STATIC);
+
+    for (size_t i = 0; i < n; i++)
+        out[idx[i].i] = MCT_NO;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        struct mct_session_ref key = {};
+
+        if (!name || strlen(name) > MCT_ID_MAX ||
+            !sqlite_date(sqlite3_column_text(st, 1), key.session_date))
+            continue;
+        strcpy(key.participant_id, name);
+        mark_imported(idx, n, &key, out);
+    }
+    if (rc != SQLITE_DONE)
+        return recdb_fail(db, cfg, rc, why, whylen);
+    return 0;
+}
+
+int mct_recdb_imported(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
+                       enum mct_tristate *out, char *why, size_t whylen)
+{
+    _cleanup_sqlite_ sqlite3 *db = NULL;
+    _cleanup_free_ struct ref_index *idx = NULL;
+    char min_iso[11], max_iso[11];
+    int r;
+
+    for (size_t i = 0; i < n; i++)
+        out[i] = MCT_UNKNOWN;
+    if (n == 0)
+        return 0;
+
+    idx = calloc(n, sizeof(*idx));
+    if (!idx) {
+        snprintf(why, whylen, "recording database: out of memory");
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        idx[i] = (struct ref_index){.ref = &refs[i], .i = i};
+    qsort(idx, n, sizeof(*idx), index_cmp);
+    if (mct_date_to_iso(idx[0].ref->session_date, min_iso, sizeof(min_iso)) < 0 ||
+        mct_date_to_iso(idx[n - 1].ref->session_date, max_iso, sizeof(max_iso)) < 0) {
+        snprintf(why, whylen, "recording database: invalid session date");
+        return -EINVAL;
+    }
+
+    r = recdb_open(cfg, &db, why, whylen);
+    if (r < 0)
+        return r;
+    r = imported_query(db, cfg, min_iso, max_iso, idx, n, out, why, whylen);
+    if (r < 0)
+        for (size_t i = 0; i < n; i++)
+            out[i] = MCT_UNKNOWN;
+    return r;
+}
+
+static int bind_date(sqlite3_stmt *st, int col, const char *yyyymmdd)
+{
+    char iso[11];
+
+    if (!yyyymmdd)
+        return sqlite3_bind_null(st, col) == SQLITE_OK ? 0 : -EIO;
+    if (mct_date_to_iso(yyyymmdd, iso, sizeof(iso)) < 0)
+        return -EINVAL;
+    return sqlite3_bind_text(st, col, iso, -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : -EIO;
+}
+
+/* Sort and drop repeats (a session date stored with and without a time). */
+static size_t sort_unique(struct mct_session_ref *v, size_t n)
+{
+    size_t k = 0;
+
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof(*v), ref_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (ref_cmp(&v[k], &v[i]) != 0)
+            v[++k] = v[i];
+    return k + 1;
+}
+
+static int collect_sessions(sqlite3 *db, const struct mct_config *cfg, sqlite3_stmt *st,
+                            struct mct_session_ref **ret, size_t *n_ret, char *why, size_t whylen)
+{
+    _cleanup_free_ struct mct_session_ref *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        char date[MCT_DATE_LEN + 1], err[128];
+
+        if (!name || !sqlite_date(sqlite3_column_text(st, 1), date))
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct mct_session_ref *nv = realloc(v, ncap * sizeof(*v));
+            if (!nv)
+                return -ENOMEM;
+            v = nv;
+            cap = ncap;
+        }
+        /* A name that cannot be a folder name cannot be a local session. */
+        if (mct_session_ref_init(&v[n], name, date, err, sizeof(err)) == 0)
+            n++;
+    }
+    if (rc != SQLITE_DONE)
+        return recdb_fail(db, cfg, rc, why, whylen);
+    *n_ret = sort_unique(v, n);
+    *ret = TAKE_PTR(v);
+    return 0;
+}
+
+int mct_recdb_sessions_in_range(const struct mct_config *cfg, const char *start_date,
+                                const char *end_date, struct mct_session_ref **ret, size_t *n_ret,
+                                char *why, size_t whylen)
+{
+    static const char sql[] = "SELECT p.name, s.session_date FROM sessions s"
+                              " JOIN participants p ON p.id = s.participant_id"
+                              " WHERE (?1 IS NULL OR substr(s.session_date, 1, 10) >= ?1)"
+                              " AND (?2 IS NULL OR substr(s.session_date, 1, 10) <= ?2)";
+    _cleanup_sqlite_ sqlite3 *db = NULL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    *ret = NULL;
+    *n_ret = 0;
+    r = recdb_open(cfg, &db, why, whylen);
+    if (r < 0)
+        return r;
+    rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return recdb_fail(db, cfg, rc, why, whylen);
+    if (bind_date(st, 1, start_date) < 0 || bind_date(st, 2, end_date) < 0) {
+        snprintf(why, whylen, "recording database: invalid date range %s..%s",
+                 start_date ? start_date : "", end_date ? end_date : "");
+        return -EINVAL;
+    }
+    return collect_sessions(db, cfg, st, ret, n_ret, why, whylen);
+}

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -27,6 +28,9 @@ void mct_test_crash_point(const char *point)
     const char *want = getenv("MCT_TEST_CRASH_AT");
     if (want && streq(want, point))
         _exit(99);
+    want = getenv("MCT_TEST_STOP_AT");
+    if (want && streq(want, point))
+        raise(SIGSTOP);
 }
 
 void mct_trash_entry_done(struct mct_trash_entry *e)
@@ -92,10 +96,10 @@ static int fsync_parent(const char *path)
 int mct_trash_journal_set(const struct mct_trash_entry *e, const char *state, const char *record)
 {
     struct mct_journal j = {
-        .ref = e->ref,
-        .path = e->orig_path,
-        .state = (char *)state,
-        .record = (char *)record,
+            .ref = e->ref,
+            .path = e->orig_path,
+            .state = (char *)state,
+            .record = (char *)record,
     };
     return mct_journal_write(e->trash_fd, e->name, &j);
 }
@@ -304,8 +308,11 @@ static int recover_log(const struct mct_config *cfg, const struct mct_trash_entr
     } else {
         struct mct_scan scan = {0};
         (void)mct_scan_tree(e->path, NULL, &scan);
-        struct mct_dlog_info info = {.ref = &e->ref, .via = "recovery", .path = e->orig_path,
-                                     .files = scan.n_files, .bytes = scan.bytes,
+        struct mct_dlog_info info = {.ref = &e->ref,
+                                     .via = "recovery",
+                                     .path = e->orig_path,
+                                     .files = scan.n_files,
+                                     .bytes = scan.bytes,
                                      .result = "deleted"};
         r = mct_dlog_format(&info, &b);
         mct_scan_free(&scan);
@@ -332,8 +339,7 @@ static int recover_finish(const struct mct_config *cfg, const struct mct_trash_e
                           p, d, cfg->deletion_log_path, strerror(-r), e->path);
         r = mct_trash_journal_set(e, "logged", j->record);
         if (r < 0)
-            return report(res, r, "cannot update trash journal %s.json: %s", e->path,
-                          strerror(-r));
+            return report(res, r, "cannot update trash journal %s.json: %s", e->path, strerror(-r));
     }
     r = mct_trash_remove(e);
     if (r < 0)
@@ -423,8 +429,7 @@ static int list_trash(int trash_fd, char ***journals, char ***orphans)
         if (de->d_name[0] == '.' || fstatat(trash_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue;
         if (S_ISREG(st.st_mode) && endswith(de->d_name, ".json"))
-            r = mct_strv_push(journals,
-                              strndup(de->d_name, strlen(de->d_name) - strlen(".json")));
+            r = mct_strv_push(journals, strndup(de->d_name, strlen(de->d_name) - strlen(".json")));
         else if (S_ISDIR(st.st_mode))
             r = mct_strv_push(orphans, strdup(de->d_name));
     }

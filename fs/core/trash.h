@@ -19,11 +19,11 @@
 #include "session.h"
 
 struct mct_trash_entry {
-    int trash_fd;       /* the trash folder */
-    char *trash_dir;    /* {source_base}/.mctfs-trash */
-    char *name;         /* P__D__<unixtime>__<pid> */
-    char *path;         /* trash_dir/name */
-    char *orig_path;    /* where the session was */
+    int trash_fd;    /* the trash folder */
+    char *trash_dir; /* {source_base}/.mctfs-trash */
+    char *name;      /* P__D__<unixtime>__<pid> */
+    char *path;      /* trash_dir/name */
+    char *orig_path; /* where the session was */
     struct mct_session_ref ref;
 };
 
@@ -54,8 +54,11 @@ int mct_trash_remove(const struct mct_trash_entry *e);
  * 1 when removed, 0 when kept. */
 int mct_trash_rmdir_parent(const struct mct_config *cfg, const char *path);
 
-/* Test-only crash injection: when $MCT_TEST_CRASH_AT equals point
- * ("after-move", "after-verify", "mid-remove") the process _exit(99)s
- * there, as a power cut would stop it. The tests use it to prove that
- * mct_trash_recover() loses nothing; nothing else may set it. */
+/* Test-only fault injection, never set in production: when
+ * $MCT_TEST_CRASH_AT names this point ("after-move", "after-verify",
+ * "mid-remove") the process _exit(99)s there, as a power cut would stop
+ * it; when $MCT_TEST_STOP_AT names it, the process stops itself (SIGSTOP)
+ * so a test can change the session at that moment. The tests use them
+ * to prove that mct_trash_recover() and the snapshot comparison lose
+ * nothing. */
 void mct_test_crash_point(const char *point);

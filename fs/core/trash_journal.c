@@ -69,8 +69,8 @@ int mct_journal_write(int trash_fd, const char *entry, const struct mct_journal 
     if (r < 0)
         return r;
 
-    _cleanup_close_ int fd = openat(trash_fd, tmp,
-                                    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    _cleanup_close_ int fd =
+            openat(trash_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
     r = write_all(fd, b.data, b.len);
@@ -180,8 +180,8 @@ static int journal_line(char *line, struct mct_journal *j)
         j->record = strdup(rec);
         return j->record ? 0 : -ENOMEM;
     }
-    static const char *const keys[] = {"\"participant\": ", "\"date\": ", "\"path\": ",
-                                       "\"state\": "};
+    static const char *const keys[] = {
+            "\"participant\": ", "\"date\": ", "\"path\": ", "\"state\": "};
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
         if (!startswith(line, keys[i]))
             continue;
@@ -239,7 +239,7 @@ int mct_journal_read(int trash_fd, const char *entry, struct mct_journal *j)
         }
     }
     bool known_state = j->state && (streq(j->state, "moved") || streq(j->state, "verified") ||
-                                     streq(j->state, "logged"));
+                                    streq(j->state, "logged"));
     if (!known_state || !j->path || j->path[0] != '/' ||
         !mct_participant_id_valid(j->ref.participant_id) ||
         !mct_session_date_valid(j->ref.session_date)) {

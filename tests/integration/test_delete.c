@@ -7,246 +7,18 @@
  * refusal test proves that every file is still there, byte for byte.
  */
 #include <check.h>
-#include <fcntl.h>
-#include <stdarg.h>
+#include <signal.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 
-#include <dirent.h>
-
-#include "harness.h"
-#include "operations.h"
-#include "scan.h"
-#include "util.h"
-
-static struct lab lab;
-
-static void setup(void)
-{
-    lab_up(&lab);
-}
-
-static void teardown(void)
-{
-    lab_down(&lab);
-}
-
-static void session(const char *args)
-{
-    ck_assert_msg(lab_sh(&lab, "session %s", args) == 0, "lab.sh session %s failed", args);
-}
-
-static bool path_exists(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0;
-}
-
-static bool session_exists(const char *p, const char *d)
-{
-    char src[512];
-    lab_source_path(&lab, p, d, src, sizeof(src));
-    return path_exists(src);
-}
-
-static char *read_text(const char *path)
-{
-    char *text = NULL;
-    int r = mct_read_file(path, 64 << 20, &text);
-    if (r == -ENOENT)
-        return strdup("");
-    ck_assert_msg(r == 0, "cannot read %s: %s", path, strerror(-r));
-    return text;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_msg(f, "cannot write %s", path);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-/* Every file under root with its size and an FNV-1a hash of its bytes. */
-static char *tree_digest(const char *root)
-{
-    struct mct_scan scan = {0};
-    ck_assert_msg(mct_scan_tree(root, NULL, &scan) == 0, "%s is gone", root);
-    ck_assert_msg(scan.n_files > 0, "%s holds no files", root);
-    struct mct_buf b = {0};
-    for (size_t i = 0; i < scan.n_files; i++) {
-        _cleanup_free_ char *path = mct_path_join(root, scan.files[i].relpath);
-        _cleanup_free_ char *data = NULL;
-        ck_assert_int_eq(mct_read_file(path, 64 << 20, &data), 0);
-        uint64_t h = 14695981039346656037ULL;
-        for (size_t k = 0; k < scan.files[i].size; k++)
-            h = (h ^ (unsigned char)data[k]) * 1099511628211ULL;
-        mct_buf_printf(&b, "%s %llu %016llx\n", scan.files[i].relpath,
-                       (unsigned long long)scan.files[i].size, (unsigned long long)h);
-    }
-    mct_scan_free(&scan);
-    return mct_buf_steal(&b);
-}
-
-static char *session_digest(const char *p, const char *d)
-{
-    char src[512];
-    lab_source_path(&lab, p, d, src, sizeof(src));
-    return tree_digest(src);
-}
-
-/* Append to (or create) dir/name, then date it three hours back, so the
- * age rule does not hide what the test is about. */
-static void append_old(const char *dir, const char *name, const char *text)
-{
-    char path[700];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    struct timespec ts[2] = {{.tv_sec = time(NULL) - 3 * 3600}, {.tv_sec = time(NULL) - 3 * 3600}};
-    ck_assert_int_eq(futimens(fd, ts), 0);
-    close(fd);
-}
-
-static bool trash_is_empty(void)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/.mctfs-trash", lab.data);
-    DIR *d = opendir(path);
-    if (!d)
-        return true;
-    size_t n = 0;
-    for (struct dirent *de; (de = readdir(d));)
-        n += !streq(de->d_name, ".") && !streq(de->d_name, "..");
-    closedir(d);
-    return n == 0;
-}
-
-/* Lines of the deletion log about P/D with that result (NULL: any). */
-static size_t log_lines(const char *p, const char *d, const char *result, char **first)
-{
-    char path[512], who[300], res[100];
-    snprintf(path, sizeof(path), "%s/deletions.log", lab.dir);
-    snprintf(who, sizeof(who), "\"participant\":\"%s\",\"date\":\"%s\"", p, d);
-    snprintf(res, sizeof(res), "\"result\":\"%s\"", result ? result : "");
-    _cleanup_free_ char *text = read_text(path);
-    size_t n = 0;
-    char *save = NULL;
-    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        if (!strstr(l, who) || (result && !strstr(l, res)))
-            continue;
-        if (n++ == 0 && first)
-            *first = strdup(l);
-    }
-    return n;
-}
-
-static size_t log_count(const char *p, const char *d, const char *result)
-{
-    return log_lines(p, d, result, NULL);
-}
-
-static char *log_line(const char *p, const char *d, const char *result)
-{
-    char *l = NULL;
-    ck_assert_msg(log_lines(p, d, result, &l) > 0, "no %s line for %s/%s in the log", result, p,
-                  d);
-    return l;
-}
-
-/* --- config variants: lab.config edited in place, restored before each test --- */
-
-static void config_restore(void)
-{
-    char orig[512];
-    snprintf(orig, sizeof(orig), "%s/backup_config.orig", lab.dir);
-    if (path_exists(orig)) {
-        _cleanup_free_ char *text = read_text(orig);
-        write_file(lab.config, text);
-    }
-}
-
-static void config_replace(const char *from, const char *to)
-{
-    char orig[512];
-    snprintf(orig, sizeof(orig), "%s/backup_config.orig", lab.dir);
-    _cleanup_free_ char *text = read_text(lab.config);
-    if (!path_exists(orig))
-        write_file(orig, text);
-    char *at = strstr(text, from);
-    ck_assert_msg(at, "\"%s\" not in %s", from, lab.config);
-    *at = '\0';
-    _cleanup_free_ char *out = mct_strdup_printf("%s%s%s", text, to, at + strlen(from));
-    write_file(lab.config, out);
-}
-
-static struct mct_config *load_config(void)
-{
-    struct mct_config *cfg = NULL;
-    char err[512] = "";
-    ck_assert_msg(mct_config_load(lab.config, &cfg, err, sizeof(err)) == 0, "%s", err);
-    return cfg;
-}
-
-static int hold_session_lock(const char *p, const char *d)
-{
-    _cleanup_config_ struct mct_config *cfg = load_config();
-    struct mct_session_ref ref;
-    ck_assert_int_eq(mct_session_ref_init(&ref, p, d, NULL, 0), 0);
-    int fd = -1;
-    ck_assert_int_eq(mct_session_lock(cfg, &ref, &fd), 0);
-    return fd;
-}
-
-static char *engine_recover(void)
-{
-    _cleanup_config_ struct mct_config *cfg = load_config();
-    struct mct_op_result res = {0};
-    mct_trash_recover(cfg, &res);
-    struct mct_buf b = {0};
-    for (size_t i = 0; res.lines && res.lines[i]; i++)
-        mct_buf_printf(&b, "%s\n", res.lines[i]);
-    mct_op_result_free(&res);
-    return mct_buf_steal(&b);
-}
-
-/* Two processes run the engine's deletion of one session at the same
- * moment (released together by closing a pipe). codes: 0 or -errno's
- * absolute value, per process. */
-static void race_engine_deletions(const char *p, const char *d, int codes[2])
-{
-    int gate[2];
-    ck_assert_int_eq(pipe(gate), 0);
-    pid_t pids[2];
-    for (int i = 0; i < 2; i++) {
-        pids[i] = fork();
-        ck_assert_int_ge(pids[i], 0);
-        if (pids[i] > 0)
-            continue;
-        close(gate[1]);
-        struct mct_config *cfg = load_config();
-        struct mct_delete_request req = {.who = "test", .via = "test_delete"};
-        mct_session_ref_init(&req.ref, p, d, NULL, 0);
-        char c;
-        (void)!read(gate[0], &c, 1);
-        struct mct_op_result res = {0};
-        int r = mct_delete_session(cfg, &req, &res);
-        _exit(r < 0 ? -r : 0);
-    }
-    close(gate[0]);
-    close(gate[1]);
-    for (int i = 0; i < 2; i++) {
-        int status;
-        ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
-        codes[i] = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-}
+#include "test_delete_helpers.h"
 
 /* Run `mctctl delete P D ARGS...` with stdin; returns the exit status. */
 #define DELETE(res, in, p, d, ...) run_mctctl(&lab, in, res, "delete", p, d, ##__VA_ARGS__, NULL)
+
+/* Set before assert_refused() to put the lab back (lab.sh ARGS) right
+ * after the run, so a failed assertion cannot leave it broken. */
+static const char *lab_undo;
 
 /* A refusal: exit 1, the reason on stderr, every file in place. */
 static void assert_refused(const char *p, const char *d, const char *flags, const char *reason)
@@ -254,6 +26,9 @@ static void assert_refused(const char *p, const char *d, const char *flags, cons
     _cleanup_free_ char *before = session_digest(p, d);
     struct run_result r;
     int st = flags ? DELETE(&r, "DELETE\n", p, d, flags) : DELETE(&r, "DELETE\n", p, d);
+    if (lab_undo)
+        ck_assert_int_eq(lab_sh(&lab, "%s", lab_undo), 0);
+    lab_undo = NULL;
     ck_assert_msg(st == 1, "exit %d, stdout:\n%s\nstderr:\n%s", st, r.out, r.err);
     ck_assert_msg(strstr(r.err, reason), "no \"%s\" in stderr:\n%s", reason, r.err);
     ck_assert_msg(strstr(r.err, "Nothing was deleted"), "stderr:\n%s", r.err);
@@ -286,11 +61,19 @@ START_TEST(test_safe_session_deleted)
 
     ck_assert_int_eq(log_count("p101", "20240101", "deleted"), 1);
     _cleanup_free_ char *l = log_line("p101", "20240101", "deleted");
-    static const char *const fields[] = {
-            "\"time\":\"20", "\"user\":", "\"uid\":", "\"host\":", "\"via\":\"mctctl\"",
-            "\"files\":5,", "\"bytes\":", "\"mode\":\"normal\"", "\"destinations\":[{",
-            "\"name\":\"lab share\"", "\"state\":\"verified\"", "\"datajoint\":{\"state\":\"yes\"",
-            "\"single_camera_video\":true"};
+    static const char *const fields[] = {"\"time\":\"20",
+                                         "\"user\":",
+                                         "\"uid\":",
+                                         "\"host\":",
+                                         "\"via\":\"mctctl\"",
+                                         "\"files\":5,",
+                                         "\"bytes\":",
+                                         "\"mode\":\"normal\"",
+                                         "\"destinations\":[{",
+                                         "\"name\":\"lab share\"",
+                                         "\"state\":\"verified\"",
+                                         "\"datajoint\":{\"state\":\"yes\"",
+                                         "\"single_camera_video\":true"};
     for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
         ck_assert_msg(strstr(l, fields[i]), "log line lacks %s: %s", fields[i], l);
     ck_assert_msg(strstr(l, dst), "log line lacks the copy path: %s", l);
@@ -302,6 +85,11 @@ START_TEST(test_refuse_not_imported)
 {
     session("p102 20240102 --imported --copy");
     assert_refused("p102", "20240102", NULL, "not in DataJoint: ");
+    /* Imported once, then rows vanished from one table. */
+    session("p124 20240124 --imported --dj --copy");
+    ck_assert_int_eq(lab_sh(&lab, "dj-delete single_camera_video p124 20240124"), 0);
+    /* The sentence is datajoint.c's (mct_dj_check_failures); it names the table. */
+    assert_refused("p124", "20240124", NULL, "single_camera_video");
 }
 END_TEST
 
@@ -319,8 +107,8 @@ START_TEST(test_refuse_share_unmounted)
 {
     session("p104 20240104 --imported --dj --copy");
     ck_assert_int_eq(lab_sh(&lab, "share-umount"), 0);
+    lab_undo = "share-mount";
     assert_refused("p104", "20240104", NULL, "destination 'lab share' unreachable");
-    ck_assert_int_eq(lab_sh(&lab, "share-mount"), 0);
 }
 END_TEST
 
@@ -362,8 +150,9 @@ START_TEST(test_refuse_lock_and_tmp_files)
     char src[512];
     lab_source_path(&lab, "p108", "20240108", src, sizeof(src));
     append_old(src, "acquisition.lock", "");
-    assert_refused("p108", "20240108", NULL, "lock file present (the rig may be recording): "
-                                             "acquisition.lock");
+    assert_refused("p108", "20240108", NULL,
+                   "lock file present (the rig may be recording): "
+                   "acquisition.lock");
     append_old(src, "frames.tmp", "");
     assert_refused("p108", "20240108", NULL,
                    "temporary file present (the rig may be recording): frames.tmp");
@@ -379,8 +168,7 @@ START_TEST(test_refuse_wrong_confirmation)
         struct run_result r;
         int st = DELETE(&r, answers[i], "p109", "20240109");
         ck_assert_msg(st == 1, "answer %zu: exit %d\n%s", i, st, r.err);
-        ck_assert_msg(strstr(r.err, "Confirmation did not match; nothing deleted."), "%s",
-                      r.err);
+        ck_assert_msg(strstr(r.err, "Confirmation did not match; nothing deleted."), "%s", r.err);
         run_result_free(&r);
         _cleanup_free_ char *after = session_digest("p109", "20240109");
         ck_assert_str_eq(before, after);
@@ -393,8 +181,8 @@ START_TEST(test_refuse_database_down)
 {
     session("p110 20240110 --imported --dj --copy");
     ck_assert_int_eq(lab_sh(&lab, "db-stop"), 0);
+    lab_undo = "db-start";
     assert_refused("p110", "20240110", NULL, "DataJoint import unknown");
-    ck_assert_int_eq(lab_sh(&lab, "db-start"), 0);
 }
 END_TEST
 
@@ -438,19 +226,19 @@ START_TEST(test_bulk_delete)
 {
     session("s201 20230301 --imported --dj --copy");
     session("s202 20230302 --imported --dj --copy");
-    session("s203 20230303 --imported --dj"); /* no copy: unsafe */
+    session("s203 20230303 --imported --dj");        /* no copy: unsafe */
     session("s204 20230401 --imported --dj --copy"); /* safe, out of range */
     _cleanup_free_ char *unsafe = session_digest("s203", "20230303");
     _cleanup_free_ char *outside = session_digest("s204", "20230401");
     struct run_result r;
 
-    int st = run_mctctl(&lab, NULL, &r, "bulk-delete", "--start-date", "20230301",
-                        "--end-date", "20230331", "--dry-run", NULL);
+    int st = run_mctctl(&lab, NULL, &r, "bulk-delete", "--start-date", "20230301", "--end-date",
+                        "20230331", "--dry-run", NULL);
     ck_assert_msg(st == 0, "dry run: exit %d\n%s\n%s", st, r.out, r.err);
     ck_assert_msg(strstr(r.out, "Skipping 1 session"), "%s", r.out);
     run_result_free(&r);
-    st = run_mctctl(&lab, "DELETE\n", &r, "bulk-delete", "--start-date", "20230301",
-                    "--end-date", "20230331", NULL);
+    st = run_mctctl(&lab, "DELETE\n", &r, "bulk-delete", "--start-date", "20230301", "--end-date",
+                    "20230331", NULL);
     ck_assert_int_eq(st, 1);
     ck_assert(strstr(r.err, "Confirmation did not match"));
     run_result_free(&r);
@@ -477,7 +265,8 @@ START_TEST(test_two_deletions_at_once)
     int codes[2];
     race_engine_deletions("p114", "20240114", codes);
     int ok = (codes[0] == 0) + (codes[1] == 0);
-    int lost = (codes[0] == EBUSY || codes[0] == ENOENT) + (codes[1] == EBUSY || codes[1] == ENOENT);
+    int lost =
+            (codes[0] == EBUSY || codes[0] == ENOENT) + (codes[1] == EBUSY || codes[1] == ENOENT);
     ck_assert_msg(ok == 1 && lost == 1, "results %d and %d", codes[0], codes[1]);
     ck_assert(!session_exists("p114", "20240114"));
     ck_assert_int_eq(log_count("p114", "20240114", "deleted"), 1);
@@ -566,6 +355,80 @@ START_TEST(test_crash_mid_remove_finished)
 }
 END_TEST
 
+START_TEST(test_changed_after_move_put_back)
+{
+    /* Stopped between the move and the comparison, the session grows. */
+    session("p125 20240125 --imported --dj --copy");
+    _cleanup_config_ struct mct_config *cfg = load_config();
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setenv("MCT_TEST_STOP_AT", "after-move", 1);
+        struct mct_delete_request req = {.who = "test", .via = "test_delete"};
+        mct_session_ref_init(&req.ref, "p125", "20240125", NULL, 0);
+        struct mct_op_result res = {0};
+        int r = mct_delete_session(cfg, &req, &res);
+        bool named = res.reasons && strstr(res.reasons[0], "session changed during deletion: "
+                                                           "trial_20240125_093000.22003.mp4");
+        _exit(r == -EPERM && named ? 0 : 1);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, WUNTRACED), pid);
+    ck_assert(WIFSTOPPED(status));
+    char entry[1024];
+    ck_assert(trash_entry_of("p125", entry, sizeof(entry)));
+    append_old(entry, "trial_20240125_093000.22003.mp4", "late frames");
+    kill(pid, SIGCONT);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+    char f[700];
+    lab_source_path(&lab, "p125", "20240125", f, sizeof(f));
+    strcat(f, "/trial_20240125_093000.22003.mp4");
+    struct stat st;
+    ck_assert_int_eq(stat(f, &st), 0);
+    ck_assert_int_eq(st.st_size, 2000 + strlen("late frames"));
+    ck_assert(trash_is_empty());
+    ck_assert_int_eq(log_count("p125", "20240125", "deleted"), 0);
+}
+END_TEST
+
+START_TEST(test_recover_never_overwrites)
+{
+    session("p126 20240126 --imported --dj --copy");
+    _cleanup_free_ char *before = session_digest("p126", "20240126");
+    struct run_result r;
+    setenv("MCT_TEST_CRASH_AT", "after-move", 1);
+    int st = DELETE(&r, "DELETE\n", "p126", "20240126");
+    unsetenv("MCT_TEST_CRASH_AT");
+    ck_assert_int_eq(st, 99);
+    run_result_free(&r);
+
+    /* Something new took the session's place: recovery must not clobber
+     * it, and must say so; once it is gone the session comes back. */
+    char src[512];
+    lab_source_path(&lab, "p126", "20240126", src, sizeof(src));
+    ck_assert_int_eq(mkdir(src, 0755), 0);
+    _cleanup_free_ char *lines = engine_recover();
+    ck_assert_msg(strstr(lines, "WARNING: interrupted deletion of p126/20240126 not restored"),
+                  "%s", lines);
+    ck_assert(!trash_is_empty());
+    ck_assert_int_eq(rmdir(src), 0);
+    _cleanup_free_ char *again = engine_recover();
+    ck_assert_msg(strstr(again, "restored p126/20240126"), "%s", again);
+    _cleanup_free_ char *after = session_digest("p126", "20240126");
+    ck_assert_str_eq(before, after);
+
+    /* A folder in the trash without a journal is reported and left. */
+    char orphan[600];
+    snprintf(orphan, sizeof(orphan), "%s/.mctfs-trash/p127__20240127__1__1", lab.data);
+    ck_assert_int_eq(mkdir(orphan, 0700), 0);
+    _cleanup_free_ char *third = engine_recover();
+    ck_assert_msg(strstr(third, "p127__20240127__1__1 has no journal: left in place"), "%s", third);
+    ck_assert(path_exists(orphan));
+    ck_assert_int_eq(rmdir(orphan), 0);
+}
+END_TEST
+
 START_TEST(test_refuse_log_unwritable)
 {
     session("p119 20240119 --imported --dj --copy");
@@ -595,6 +458,25 @@ START_TEST(test_refuse_copy_is_source)
     assert_refused("p120", "20240120", NULL, "is the source itself");
     config_restore();
     ck_assert_int_eq(umount2(bind, MNT_DETACH), 0);
+}
+END_TEST
+
+START_TEST(test_refuse_mount_inside)
+{
+    session("p123 20240123 --imported --dj --copy");
+    char sub[600];
+    lab_source_path(&lab, "p123", "20240123", sub, sizeof(sub));
+    strcat(sub, "/usb");
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    ck_assert_int_eq(mount("tmpfs", sub, "tmpfs", 0, "size=1m"), 0);
+    struct run_result r;
+    int st = DELETE(&r, "DELETE\n", "p123", "20240123");
+    ck_assert_int_eq(umount2(sub, MNT_DETACH), 0);
+    ck_assert_msg(st == 1, "exit %d\n%s", st, r.err);
+    ck_assert_msg(strstr(r.err, "a filesystem is mounted in the session: "), "%s", r.err);
+    ck_assert(session_exists("p123", "20240123"));
+    ck_assert_int_eq(log_count("p123", "20240123", "deleted"), 0);
+    run_result_free(&r);
 }
 END_TEST
 
@@ -636,8 +518,11 @@ static Suite *delete_suite(void)
     tcase_add_test(tc, test_crash_after_move_restored);
     tcase_add_test(tc, test_crash_after_verify_finished);
     tcase_add_test(tc, test_crash_mid_remove_finished);
+    tcase_add_test(tc, test_changed_after_move_put_back);
+    tcase_add_test(tc, test_recover_never_overwrites);
     tcase_add_test(tc, test_refuse_log_unwritable);
     tcase_add_test(tc, test_refuse_copy_is_source);
+    tcase_add_test(tc, test_refuse_mount_inside);
     tcase_add_test(tc, test_refuse_checksum_and_no_destination);
     suite_add_tcase(s, tc);
     return s;

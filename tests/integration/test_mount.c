@@ -105,7 +105,7 @@ static void mpath(char *out, size_t len, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(rel, sizeof(rel), fmt, ap);
     va_end(ap);
-    snprintf(out, len, "%s/%s", mnt, rel);
+    ck_assert_msg((size_t)snprintf(out, len, "%s/%s", mnt, rel) < len, "path too long");
 }
 
 /* ---- mounting ---- */
@@ -640,8 +640,10 @@ START_TEST(delete_of_a_safe_session)
 
     char path[600];
     struct stat st;
+    /* The participant's folder goes too when it is left empty. */
     mpath(path, sizeof(path), "p161");
-    ck_assert(!dir_lists(path, "20240401"));
+    ck_assert(stat(path, &st) < 0 ? errno == ENOENT : !dir_lists(path, "20240401"));
+    ck_assert(!dir_lists(mnt, "p161") || stat(path, &st) == 0);
     mpath(path, sizeof(path), "p161/20240401");
     ck_assert_msg(stat(path, &st) < 0 && errno == ENOENT, "deleted session still visible");
     mpath(path, sizeof(path), "p161/20240401/.status");
@@ -822,3 +824,230 @@ START_TEST(concurrent_deletes_delete_once)
     ck_assert_uint_eq(count_files(dest), 5);
 }
 END_TEST
+
+/* ---- a hung share, unmounting ---- */
+
+START_TEST(hung_share_does_not_block_the_view)
+{
+    session("p211 20240901 --imported --dj");
+
+    /* hangfs as the destination's mount point: every stat of it hangs. */
+    char hang[400], hang_log[420];
+    snprintf(hang, sizeof(hang), "%s/hang", lab.dir);
+    snprintf(hang_log, sizeof(hang_log), "%s/hangfs.log", lab.dir);
+    ck_assert_int_eq(mkdir(hang, 0755), 0);
+    char *argv[] = {(char *)env_path("HANGFS"), hang, "-f", NULL};
+    pid_t hangfs = spawn_logged(argv, hang_log);
+    remember_pid("hangfs", hangfs);
+    wait_mounted(hang, hangfs, hang_log);
+    mount_mctfs(config_variant("hung", lab.share, hang, NULL), NULL);
+
+    /* Listing, lookups and video reads answer at once. */
+    int64_t t0 = now_ms();
+    ck_assert(dir_lists(mnt, "p211"));
+    char path[600], src[600];
+    mpath(path, sizeof(path), "p211/20240901");
+    ck_assert(dir_lists(path, "trial_20240901_093000.22001.mp4"));
+    mpath(path, sizeof(path), "p211/20240901/trial_20240901_093000.22002.mp4");
+    snprintf(src, sizeof(src), "%s/p211/20240901/trial_20240901_093000.22002.mp4", lab.data);
+    size_t n1, n2;
+    _cleanup_free_ char *a = slurp_ok(path, &n1);
+    _cleanup_free_ char *b = slurp_ok(src, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert(memcmp(a, b, n1) == 0);
+    ck_assert_int_lt(now_ms() - t0, 1500);
+
+    /* The status says so within the share timeout (2 s) and a little. */
+    t0 = now_ms();
+    _cleanup_free_ char *backup = vfile("p211", "20240901", ".backup_status");
+    int64_t took = now_ms() - t0;
+    assert_starts(backup, "unreachable");
+    ck_assert_msg(took < 6000, ".backup_status took %lld ms", (long long)took);
+    _cleanup_free_ char *safe = vfile("p211", "20240901", ".safe_to_delete");
+    assert_starts(safe, "no: ");
+
+    /* Still answering while workers deal with the share. */
+    t0 = now_ms();
+    ck_assert(dir_lists(mnt, "p211"));
+    ck_assert_int_lt(now_ms() - t0, 1500);
+
+    unmount_mctfs();
+    kill(hangfs, SIGKILL);
+    wait_exit(hangfs, 10000);
+    fusermount("-uz", hang);
+}
+END_TEST
+
+struct reader {
+    const char *path;
+    const char *expect;
+    size_t len;
+    volatile bool stop;
+    size_t bytes;
+    size_t mismatches;
+    int err;
+};
+
+/* Reads the file over and over, checking every byte, until told to stop
+ * or a read fails. */
+static void *reader_thread(void *arg)
+{
+    struct reader *r = arg;
+    int fd = open(r->path, O_RDONLY);
+    if (fd < 0) {
+        r->err = errno;
+        return NULL;
+    }
+    char buf[65536];
+    off_t off = 0;
+    while (!r->stop) {
+        ssize_t n = pread(fd, buf, sizeof(buf), off);
+        if (n < 0) {
+            r->err = errno;
+            break;
+        }
+        if (memcmp(buf, r->expect + off, (size_t)n) != 0)
+            r->mismatches++;
+        r->bytes += (size_t)n;
+        off = n == 0 ? 0 : off + n;
+    }
+    close(fd);
+    return NULL;
+}
+
+static void join_within(pthread_t t, unsigned ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ck_assert_msg(pthread_timedjoin_np(t, NULL, &ts) == 0, "reader did not finish in %u ms", ms);
+}
+
+START_TEST(unmount_with_a_read_in_flight)
+{
+    session("p221 20241001 --videos 1 --size 20000000");
+    char src[600];
+    snprintf(src, sizeof(src), "%s/p221/20241001/trial_20241001_093000.22001.mp4", lab.data);
+    size_t len;
+    _cleanup_free_ char *expect = slurp_ok(src, &len);
+
+    /* fusermount3 -uz while reading: the open file keeps working, and mctfs
+     * exits cleanly once it is closed. */
+    mount_lab();
+    char path[600];
+    mpath(path, sizeof(path), "p221/20241001/trial_20241001_093000.22001.mp4");
+    struct reader r = {.path = path, .expect = expect, .len = len};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, reader_thread, &r), 0);
+    sleep_ms(300);
+    ck_assert_int_eq(fusermount("-uz", mnt), 0);
+    sleep_ms(300);
+    r.stop = true;
+    join_within(t, 10000);
+    ck_assert_uint_gt(r.bytes, 0);
+    ck_assert_uint_eq(r.mismatches, 0);
+    ck_assert_int_eq(r.err, 0);
+    ck_assert_int_eq(wait_exit(mctfs_pid, 15000), 0);
+    mctfs_pid = -1;
+    ck_assert(!is_mounted(mnt));
+
+    /* SIGTERM while reading: mctfs unmounts and exits 0; the reader gets
+     * an error, it does not hang. */
+    mount_lab();
+    mpath(path, sizeof(path), "p221/20241001/trial_20241001_093000.22001.mp4");
+    struct reader r2 = {.path = path, .expect = expect, .len = len};
+    ck_assert_int_eq(pthread_create(&t, NULL, reader_thread, &r2), 0);
+    sleep_ms(300);
+    ck_assert_int_eq(kill(mctfs_pid, SIGTERM), 0);
+    ck_assert_int_eq(wait_exit(mctfs_pid, 15000), 0);
+    mctfs_pid = -1;
+    join_within(t, 10000);
+    ck_assert_uint_gt(r2.bytes, 0);
+    ck_assert_uint_eq(r2.mismatches, 0);
+    ck_assert_msg(r2.err == ENOTCONN || r2.err == ENODEV || r2.err == 0, "reader: %s",
+                  strerror(r2.err));
+    ck_assert(!is_mounted(mnt));
+}
+END_TEST
+
+/* ---- the command line ---- */
+
+static int run_mctfs(struct run_result *r, const char *a1, const char *a2, const char *a3,
+                     const char *a4)
+{
+    char *argv[] = {(char *)env_path("MCTFS"), (char *)a1, (char *)a2, (char *)a3, (char *)a4,
+                    NULL};
+    return run_argv(argv, NULL, r);
+}
+
+START_TEST(command_line)
+{
+    struct run_result r = {};
+    ck_assert_int_eq(run_mctfs(&r, "--help", NULL, NULL, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "usage: "));
+    ck_assert_ptr_nonnull(strstr(r.out, "--config"));
+    run_result_free(&r);
+
+    ck_assert_int_eq(run_mctfs(&r, "--version", NULL, NULL, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(r.out, MCT_VERSION));
+    run_result_free(&r);
+
+    ck_assert_int_eq(run_mctfs(&r, "-c", lab.config, NULL, NULL), 2); /* no mount point */
+    ck_assert_ptr_nonnull(strstr(r.err, "usage: "));
+    run_result_free(&r);
+
+    char bad[400], dir[400];
+    snprintf(bad, sizeof(bad), "%s/bad.yaml", lab.dir);
+    snprintf(dir, sizeof(dir), "%s/never-mounted", lab.dir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    FILE *f = fopen(bad, "we");
+    ck_assert_ptr_nonnull(f);
+    fputs("backup:\n  sourc:\n    base_path: /data\n", f);
+    fclose(f);
+    ck_assert_int_eq(run_mctfs(&r, "-c", bad, dir, "-f"), 2);
+    ck_assert_msg(strstr(r.err, "bad.yaml"), "%s", r.err);
+    run_result_free(&r);
+    ck_assert(!is_mounted(dir));
+
+    char *argv[] = {(char *)env_path("MCTFS"), "-c", lab.config, dir, "-f", "-o", "kernel_cache",
+                    NULL};
+    ck_assert_int_eq(run_argv(argv, NULL, &r), 2);
+    run_result_free(&r);
+    ck_assert(!is_mounted(dir));
+}
+END_TEST
+
+static Suite *mount_suite(void)
+{
+    Suite *s = suite_create("mctfs");
+    TCase *tc = tcase_create("mount");
+    tcase_add_unchecked_fixture(tc, lab_setup, lab_teardown);
+    tcase_add_checked_fixture(tc, NULL, test_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, virtual_files_in_each_state);
+    tcase_add_test(tc, stat_size_is_the_content_length);
+    tcase_add_test(tc, video_bytes_are_identical);
+    tcase_add_test(tc, writes_to_real_files_are_erofs);
+    tcase_add_test(tc, trash_is_hidden);
+    tcase_add_test(tc, sync_then_verified);
+    tcase_add_test(tc, sync_progress_is_visible);
+    tcase_add_test(tc, delete_of_a_safe_session);
+    tcase_add_test(tc, delete_of_an_unsafe_session_is_eperm);
+    tcase_add_test(tc, garbage_is_einval);
+    tcase_add_test(tc, other_uid_gets_eacces);
+    tcase_add_test(tc, concurrent_deletes_delete_once);
+    tcase_add_test(tc, hung_share_does_not_block_the_view);
+    tcase_add_test(tc, unmount_with_a_read_in_flight);
+    tcase_add_test(tc, command_line);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(mount_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -83,14 +83,23 @@ db_start() {
     die "MariaDB did not answer on $SOCK within 60 s (log above)"
 }
 
+# The servers of this lab only: found by their exact --datadir argument, so
+# a server whose pid file never appeared (a failed `up`) is found too.
+lab_server_pids() {
+    local re
+    re=$(printf '%s' "$DB" | sed 's/[][\.*^$+?(){}|]/\\&/g')
+    pgrep -f -- "^mariadbd .*--datadir=$re( |\$)" || true
+}
+
 db_stop() {
-    [[ -e "$SOCK" || -f "$PIDFILE" ]] || return 0
-    local pid=""
-    [[ -f "$PIDFILE" ]] && pid=$(cat "$PIDFILE" 2>/dev/null || true)
-    timeout 10 mariadb-admin --no-defaults --socket="$SOCK" -uroot shutdown \
-        >/dev/null 2>&1 || true
-    if [[ -n "$pid" ]]; then
-        local i
+    local pids pid i
+    pids=$(lab_server_pids)
+    [[ -n "$pids" ]] || { rm -f "$SOCK" "$PIDFILE"; return 0; }
+    if [[ -e "$SOCK" ]]; then
+        timeout 10 mariadb-admin --no-defaults --socket="$SOCK" -uroot shutdown \
+            >/dev/null 2>&1 || true
+    fi
+    for pid in $pids; do
         for ((i = 0; i < 100; i++)); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
@@ -99,7 +108,7 @@ db_stop() {
             kill -KILL "$pid" 2>/dev/null || true
             sleep 0.2
         fi
-    fi
+    done
     rm -f "$SOCK" "$PIDFILE"
 }
 
@@ -351,13 +360,13 @@ dj_add() {
     {
         echo "BEGIN;"
         echo "INSERT IGNORE INTO mocap_sessions.subject VALUES ('$n');"
-        echo "INSERT INTO mocap_sessions.session VALUES ('$n', '$iso');"
-        echo "INSERT INTO multicamera_tracking.multi_camera_recording VALUES ('$ts', '$HASH', '$PROJECT', '$base');"
-        echo "INSERT INTO mocap_sessions.recording VALUES ('$n', '$iso', '$ts', '$HASH', '');"
+        echo "INSERT IGNORE INTO mocap_sessions.session VALUES ('$n', '$iso');"
+        echo "INSERT IGNORE INTO multicamera_tracking.multi_camera_recording VALUES ('$ts', '$HASH', '$PROJECT', '$base');"
+        echo "INSERT IGNORE INTO mocap_sessions.recording VALUES ('$n', '$iso', '$ts', '$HASH', '');"
         for ((i = 1; i <= videos; i++)); do
             local f="$base.$((22000 + i)).mp4"
-            echo "INSERT INTO pose_pipeline.video VALUES ('$PROJECT', '$f', NULL, '$ts');"
-            echo "INSERT INTO multicamera_tracking.single_camera_video VALUES ('$ts', '$HASH', '$PROJECT', '$f', '$((22000 + i))', NULL);"
+            echo "INSERT IGNORE INTO pose_pipeline.video VALUES ('$PROJECT', '$f', NULL, '$ts');"
+            echo "INSERT IGNORE INTO multicamera_tracking.single_camera_video VALUES ('$ts', '$HASH', '$PROJECT', '$f', '$((22000 + i))', NULL);"
         done
         echo "COMMIT;"
     } | sql_root

@@ -25,8 +25,8 @@ static void who_am_i(char *out, size_t len)
 }
 
 /* Print the safe sessions; returns how many there are. */
-static size_t list_safe(const struct mctctl_ctx *ctx, const struct mct_session_status *st,
-                        size_t n, uint64_t *total)
+static size_t list_safe(const struct mctctl_ctx *ctx, const struct mct_session_status *st, size_t n,
+                        uint64_t *total)
 {
     char size[32];
     size_t n_safe = 0;
@@ -72,8 +72,7 @@ static size_t delete_each(const struct mctctl_ctx *ctx, const struct mct_session
         };
         struct mct_op_result res = {0};
         int r = mct_delete_session(ctx->cfg, &req, &res);
-        printf("[%zu/%zu] %s %s: ", ++k, n_safe, st[i].ref.participant_id,
-               st[i].ref.session_date);
+        printf("[%zu/%zu] %s %s: ", ++k, n_safe, st[i].ref.participant_id, st[i].ref.session_date);
         if (r >= 0) {
             printf("%s%s%s\n", cli_green(ctx), dry_run ? "would delete" : "deleted",
                    cli_reset(ctx));
@@ -139,8 +138,8 @@ int cmd_bulk_delete(int argc, char **argv, struct mctctl_ctx *ctx)
            mct_format_bytes(total, size, sizeof(size)));
     fflush(stdout);
 
-    if (!dry_run && !cli_confirm("Type DELETE ALL to delete every session listed above: ",
-                                 "DELETE ALL")) {
+    if (!dry_run &&
+        !cli_confirm("Type DELETE ALL to delete every session listed above: ", "DELETE ALL")) {
         fprintf(stderr, "Confirmation did not match; nothing deleted.\n");
         mct_session_status_free_array(st, n);
         return EXIT_FAILED;

@@ -99,8 +99,7 @@ static int print_json(const struct delete_args *a, const char *result, int r,
     mct_buf_puts(&b, ",\"date\":");
     mct_json_string(&b, a->ref.session_date);
     mct_buf_printf(&b, ",\"dry_run\":%s,\"mode\":\"%s\",\"result\":\"%s\",\"error\":",
-                   a->dry_run ? "true" : "false", a->force ? "force-unverified" : "normal",
-                   result);
+                   a->dry_run ? "true" : "false", a->force ? "force-unverified" : "normal", result);
     mct_json_string(&b, r < 0 ? strerror(-r) : "");
     char *const *lists[] = {res->lines, res->reasons};
     const char *names[] = {"lines", "reasons"};
