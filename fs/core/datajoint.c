@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <mysql.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -220,13 +221,26 @@ static void recording_row(MYSQL_ROW row, const struct dj_key *keys, size_t n,
     }
 }
 
-static int dj_query(struct dj_conn *c, const char *sql, row_fn fn, const struct dj_key *keys,
-                    size_t n, enum mct_tristate (*res)[MCT_DJ_N_CHECKS], char *err, size_t errlen)
+/* Format one statement, run it, feed every row to fn. */
+static int dj_query(struct dj_conn *c, row_fn fn, const struct dj_key *keys, size_t n,
+                    enum mct_tristate (*res)[MCT_DJ_N_CHECKS], char *err, size_t errlen,
+                    const char *fmt, ...) _printf_(8, 9);
+static int dj_query(struct dj_conn *c, row_fn fn, const struct dj_key *keys, size_t n,
+                    enum mct_tristate (*res)[MCT_DJ_N_CHECKS], char *err, size_t errlen,
+                    const char *fmt, ...)
 {
     _cleanup_(mysql_free_resultp) MYSQL_RES *result = NULL;
+    _cleanup_buf_ struct mct_buf sql = {};
     MYSQL_ROW row;
+    va_list ap;
+    int r;
 
-    if (mysql_query(c->mysql, sql) != 0 || !(result = mysql_store_result(c->mysql))) {
+    va_start(ap, fmt);
+    r = mct_buf_vprintf(&sql, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        return r;
+    if (mysql_query(c->mysql, sql.data) != 0 || !(result = mysql_store_result(c->mysql))) {
         server_error(c->cfg, mysql_error(c->mysql), err, errlen);
         return -EIO;
     }
@@ -244,55 +258,39 @@ static int dj_query(struct dj_conn *c, const char *sql, row_fn fn, const struct 
 static int check_batch(struct dj_conn *c, const struct dj_key *keys, size_t n,
                        enum mct_tristate (*res)[MCT_DJ_N_CHECKS], char *err, size_t errlen)
 {
-    _cleanup_buf_ struct mct_buf keylist = {}, idlist = {}, sql = {};
+    _cleanup_buf_ struct mct_buf pairs = {}, ids = {};
     int r;
 
     for (size_t i = 0; i < n; i++) {
         res[i][MCT_DJ_SUBJECT] = res[i][MCT_DJ_SESSION] = res[i][MCT_DJ_RECORDING] = MCT_NO;
         res[i][MCT_DJ_MULTI_CAMERA_RECORDING] = res[i][MCT_DJ_SINGLE_CAMERA_VIDEO] = MCT_YES;
     }
-    r = append_keys(&keylist, c->mysql, keys, n, true);
+    r = append_keys(&pairs, c->mysql, keys, n, true);
     if (r >= 0)
-        r = append_keys(&idlist, c->mysql, keys, n, false);
+        r = append_keys(&ids, c->mysql, keys, n, false);
     if (r >= 0)
-        r = mct_buf_printf(&sql,
-                           "SELECT participant_id FROM %s.subject WHERE participant_id IN (%s)",
-                           c->sessions, idlist.data);
-    if (r < 0)
-        return r;
-    r = dj_query(c, sql.data, subject_row, keys, n, res, err, errlen);
-    if (r < 0)
-        return r;
-
-    mct_buf_free(&sql);
-    r = mct_buf_printf(
-            &sql,
-            "SELECT participant_id, DATE_FORMAT(session_date, '%%Y%%m%%d') FROM %s.session"
-            " WHERE (participant_id, session_date) IN (%s)",
-            c->sessions, keylist.data);
-    if (r < 0)
-        return r;
-    r = dj_query(c, sql.data, session_row, keys, n, res, err, errlen);
-    if (r < 0)
-        return r;
-
-    mct_buf_free(&sql);
-    r = mct_buf_printf(
-            &sql,
-            "SELECT r.participant_id, DATE_FORMAT(r.session_date, '%%Y%%m%%d'), COUNT(*),"
-            " SUM(m.recording_timestamps IS NULL),"
-            " SUM(NOT EXISTS (SELECT 1 FROM %s.single_camera_video v"
-            "   WHERE v.recording_timestamps = r.recording_timestamps"
-            "   AND v.camera_config_hash = r.camera_config_hash))"
-            " FROM %s.recording r LEFT JOIN %s.multi_camera_recording m"
-            "   ON m.recording_timestamps = r.recording_timestamps"
-            "   AND m.camera_config_hash = r.camera_config_hash"
-            " WHERE (r.participant_id, r.session_date) IN (%s)"
-            " GROUP BY r.participant_id, r.session_date",
-            c->tracking, c->sessions, c->tracking, keylist.data);
-    if (r < 0)
-        return r;
-    return dj_query(c, sql.data, recording_row, keys, n, res, err, errlen);
+        r = dj_query(c, subject_row, keys, n, res, err, errlen,
+                     "SELECT participant_id FROM %s.subject WHERE participant_id IN (%s)",
+                     c->sessions, ids.data);
+    if (r >= 0)
+        r = dj_query(c, session_row, keys, n, res, err, errlen,
+                     "SELECT participant_id, DATE_FORMAT(session_date, '%%Y%%m%%d')"
+                     " FROM %s.session WHERE (participant_id, session_date) IN (%s)",
+                     c->sessions, pairs.data);
+    if (r >= 0)
+        r = dj_query(c, recording_row, keys, n, res, err, errlen,
+                     "SELECT r.participant_id, DATE_FORMAT(r.session_date, '%%Y%%m%%d'),"
+                     " COUNT(*), SUM(m.recording_timestamps IS NULL),"
+                     " SUM(NOT EXISTS (SELECT 1 FROM %s.single_camera_video v"
+                     "   WHERE v.recording_timestamps = r.recording_timestamps"
+                     "   AND v.camera_config_hash = r.camera_config_hash))"
+                     " FROM %s.recording r LEFT JOIN %s.multi_camera_recording m"
+                     "   ON m.recording_timestamps = r.recording_timestamps"
+                     "   AND m.camera_config_hash = r.camera_config_hash"
+                     " WHERE (r.participant_id, r.session_date) IN (%s)"
+                     " GROUP BY r.participant_id, r.session_date",
+                     c->tracking, c->sessions, c->tracking, pairs.data);
+    return r;
 }
 
 static void make_key(const struct mct_config *cfg, const struct mct_session_ref *ref,
@@ -307,7 +305,7 @@ static void make_key(const struct mct_config *cfg, const struct mct_session_ref 
         snprintf(k->iso, sizeof(k->iso), "0000-00-00");
 }
 
-/* Checks 2-6 of every ref, or -errno with err set and nothing written. */
+/* Checks 2-6 of every ref; on -errno err says why and res means nothing. */
 static int check_mysql(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
                        enum mct_tristate (*res)[MCT_DJ_N_CHECKS], char *err, size_t errlen)
 {

@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <sys/socket.h>
@@ -325,6 +326,8 @@ START_TEST(test_locked_table_times_out)
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, STDOUT_FILENO);
         execlp("mariadb", "mariadb", "--no-defaults", "-S", lab.socket, "-uroot", "-e",
                "LOCK TABLES mocap_sessions.subject WRITE; SELECT SLEEP(5);", (char *)NULL);
         _exit(127);
