@@ -167,8 +167,9 @@ static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdli
             if (opts->max_idle_threads != UINT_MAX) /* UINT_MAX: not given */
                 fuse_loop_cfg_set_idle_threads(lc, opts->max_idle_threads);
             fuse_loop_cfg_set_max_threads(lc, opts->max_threads);
-            if (fuse_loop_mt(fuse, lc) != 0)
-                r = -EIO;
+            int lr = fuse_loop_mt(fuse, lc);
+            if (lr != 0)
+                r = log_error_errno(lr, "the FUSE loop failed (%d)", lr);
             fuse_loop_cfg_destroy(lc);
         }
         fuse_remove_signal_handlers(se);

@@ -23,12 +23,6 @@ static const char *basename_of(const char *relpath)
     return slash ? slash + 1 : relpath;
 }
 
-bool mct_delete_is_rig_file(const char *relpath)
-{
-    const char *base = basename_of(relpath);
-    return endswith_nocase(base, ".lock") || endswith_nocase(base, ".tmp");
-}
-
 static int reason(struct mct_deletion *d, const char *fmt, ...) _printf_(2, 3);
 static int reason(struct mct_deletion *d, const char *fmt, ...)
 {
@@ -169,7 +163,7 @@ int mct_delete_check_snapshot(struct mct_deletion *d)
     /* Files the copies exclude by configuration have no backup at all. */
     for (size_t i = 0; r >= 0 && i < d->snap.n_files; i++) {
         const char *rel = d->snap.files[i].relpath;
-        if (!mct_scan_find(src, rel) && !mct_delete_is_rig_file(rel))
+        if (!mct_scan_find(src, rel) && !mct_is_rig_file(rel))
             r = reason(d, "not in any backup (excluded from copies by exclude_patterns): %s", rel);
     }
     return r;

@@ -26,9 +26,6 @@ struct mct_deletion {
     bool logged;                       /* the "deleted" line is in the deletion log */
 };
 
-/* *.lock / *.tmp: the acquisition software writing. */
-bool mct_delete_is_rig_file(const char *relpath);
-
 /* Each adds its reasons to d->reasons; returns 0 or -ENOMEM. */
 int mct_delete_check_datajoint(struct mct_deletion *d);
 int mct_delete_check_destinations(struct mct_deletion *d);

@@ -197,22 +197,38 @@ struct walker {
     char path[4096]; /* relpath of the folder being walked, "" at the root */
 };
 
-static int add_file(struct walker *w, const char *relpath, const struct stat *st)
+/* Append a copy of f (relpath duplicated) and count it. */
+static int scan_append(struct mct_scan *s, size_t *cap, const struct mct_file *f)
 {
-    struct mct_scan *s = w->scan;
-    if (s->n_files == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        struct mct_file *f = realloc(s->files, cap * sizeof(*f));
-        if (!f)
+    if (s->n_files == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        struct mct_file *nf = realloc(s->files, ncap * sizeof(*nf));
+        if (!nf)
             return -ENOMEM;
-        s->files = f;
-        w->cap = cap;
+        s->files = nf;
+        *cap = ncap;
     }
-    char *p = strdup(relpath);
+    char *p = strdup(f->relpath);
     if (!p)
         return -ENOMEM;
-    s->files[s->n_files++] = (struct mct_file){
-            .relpath = p,
+    s->files[s->n_files] = *f;
+    s->files[s->n_files++].relpath = p;
+    if (f->mode == S_IFREG) {
+        s->bytes += f->size;
+        size_t len = strlen(p);
+        if (len >= 4 && strcasecmp(p + len - 4, ".mp4") == 0)
+            s->videos++;
+    }
+    if (f->mtime.tv_sec > s->newest_mtime.tv_sec ||
+        (f->mtime.tv_sec == s->newest_mtime.tv_sec && f->mtime.tv_nsec > s->newest_mtime.tv_nsec))
+        s->newest_mtime = f->mtime;
+    return 0;
+}
+
+static int add_file(struct walker *w, const char *relpath, const struct stat *st)
+{
+    struct mct_file f = {
+            .relpath = (char *)relpath,
             .size = (uint64_t)st->st_size,
             .mtime = st->st_mtim,
             .ctime = st->st_ctim,
@@ -220,17 +236,32 @@ static int add_file(struct walker *w, const char *relpath, const struct stat *st
             .ino = st->st_ino,
             .mode = st->st_mode & S_IFMT,
     };
-    if (S_ISREG(st->st_mode)) {
-        s->bytes += (uint64_t)st->st_size;
-        size_t len = strlen(relpath);
-        if (len >= 4 && strcasecmp(relpath + len - 4, ".mp4") == 0)
-            s->videos++;
+    return scan_append(w->scan, &w->cap, &f);
+}
+
+int mct_scan_filter(const struct mct_scan *raw, char *const *excludes, struct mct_scan *out)
+{
+    *out = (struct mct_scan){0};
+    size_t cap = 0;
+    for (size_t i = 0; i < raw->n_files; i++) {
+        if (mct_exclude_match(excludes, raw->files[i].relpath, false))
+            continue;
+        int r = scan_append(out, &cap, &raw->files[i]);
+        if (r < 0) {
+            mct_scan_free(out);
+            return r;
+        }
     }
-    if (st->st_mtim.tv_sec > s->newest_mtime.tv_sec ||
-        (st->st_mtim.tv_sec == s->newest_mtime.tv_sec &&
-         st->st_mtim.tv_nsec > s->newest_mtime.tv_nsec))
-        s->newest_mtime = st->st_mtim;
     return 0;
+}
+
+bool mct_is_rig_file(const char *relpath)
+{
+    const char *slash = strrchr(relpath, '/');
+    const char *base = slash ? slash + 1 : relpath;
+    size_t len = strlen(base);
+    return (len >= 5 && strcasecmp(base + len - 5, ".lock") == 0) ||
+           (len >= 4 && strcasecmp(base + len - 4, ".tmp") == 0);
 }
 
 static int walk_dir(struct walker *w, int dfd);

@@ -51,6 +51,14 @@ bool mct_exclude_match(char *const *patterns, const char *relpath, bool is_dir);
  */
 int mct_scan_tree(const char *root, char *const *excludes, struct mct_scan *ret);
 
+/* *.lock / *.tmp (any case): files the acquisition software leaves while it
+ * writes. Their presence means the rig may be recording into the session. */
+bool mct_is_rig_file(const char *relpath);
+
+/* The files of raw that the exclude patterns keep (as mct_scan_tree with
+ * those excludes would have found them), into *out. -ENOMEM. */
+int mct_scan_filter(const struct mct_scan *raw, char *const *excludes, struct mct_scan *out);
+
 /* Binary search by relpath; NULL when absent. */
 const struct mct_file *mct_scan_find(const struct mct_scan *scan, const char *relpath);
 

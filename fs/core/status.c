@@ -11,6 +11,8 @@
 #include "log.h"
 #include "share.h"
 
+#include <time.h>
+
 /* Drop the per-file lists when nobody asked for them (status-range over
  * thousands of sessions should not hold millions of names), keeping the
  * counts: n_files stays, files becomes NULL. */
@@ -50,21 +52,80 @@ void mct_session_status_free_array(struct mct_session_status *st, size_t n)
             dest_status_clear(&st[i].dests[j]);
         free(st[i].dests);
         mct_strv_free(st[i].reasons);
+        mct_strv_free(st[i].local_reasons);
         free(st[i].activity);
     }
     free(st);
 }
 
+/* One reason per rule, naming the first file and how many more. */
+static int push_rule(char ***reasons, const char *what, const char *first, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (n == 1)
+        return mct_strv_pushf(reasons, "%s: %s", what, first);
+    return mct_strv_pushf(reasons, "%s: %s (and %zu more)", what, first, n - 1);
+}
+
+/* The deletion protocol refuses sessions the rig may still be writing and
+ * files no copy receives; the status says so too, so that `.safe_to_delete`
+ * never says yes to a deletion that would be refused. */
+static int judge_local_files(const struct mct_config *cfg, const struct mct_scan *raw,
+                             struct mct_session_status *st)
+{
+    int64_t min_age_s = (int64_t)cfg->deletion_min_age_minutes * 60;
+    int64_t now = time(NULL);
+    const char *young = NULL, *rig = NULL, *unbacked = NULL;
+    size_t n_young = 0, n_rig = 0, n_unbacked = 0;
+    for (size_t i = 0; i < raw->n_files; i++) {
+        const struct mct_file *f = &raw->files[i];
+        if (now - (int64_t)f->mtime.tv_sec < min_age_s && n_young++ == 0)
+            young = f->relpath;
+        if (mct_is_rig_file(f->relpath)) {
+            if (n_rig++ == 0)
+                rig = f->relpath;
+        } else if (!mct_scan_find(&st->source, f->relpath) && n_unbacked++ == 0) {
+            unbacked = f->relpath;
+        }
+    }
+    _cleanup_free_ char *young_what =
+            mct_strdup_printf("file younger than %u min", cfg->deletion_min_age_minutes);
+    if (!young_what)
+        return -ENOMEM;
+    int r = push_rule(&st->local_reasons, young_what, young, n_young);
+    if (r == 0)
+        r = push_rule(&st->local_reasons,
+                      "lock or temporary file present (the rig may be recording)", rig, n_rig);
+    if (r == 0)
+        r = push_rule(&st->local_reasons,
+                      "not in any backup (excluded from copies by exclude_patterns)", unbacked,
+                      n_unbacked);
+    return r;
+}
+
+/* One walk per session without excludes; the backed-up view is filtered
+ * from it in memory, and the rest feeds the local rules. */
 static int collect_sources(const struct mct_config *cfg, struct mct_session_status *st, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int r = mct_session_source_path(cfg, &st[i].ref, &st[i].source_path);
         if (r < 0)
             return r;
-        r = mct_scan_tree(st[i].source_path, cfg->exclude_patterns, &st[i].source);
+        struct mct_scan raw = {0};
+        r = mct_scan_tree(st[i].source_path, NULL, &raw);
         st[i].source_exists = r >= 0;
-        if (r < 0 && r != -ENOENT && r != -ENOTDIR)
-            log_warning_errno(r, "cannot scan %s", st[i].source_path);
+        if (r < 0) {
+            if (r != -ENOENT && r != -ENOTDIR)
+                log_warning_errno(r, "cannot scan %s", st[i].source_path);
+            continue;
+        }
+        r = mct_scan_filter(&raw, cfg->exclude_patterns, &st[i].source);
+        if (r == 0)
+            r = judge_local_files(cfg, &raw, &st[i]);
+        mct_scan_free(&raw);
+        if (r < 0)
+            return r;
     }
     return 0;
 }
@@ -246,6 +307,9 @@ int mct_status_decide(struct mct_session_status *st)
         r = mct_strv_pushf(&st->reasons, "no local session at %s", st->source_path);
     else if (st->source.n_files == 0)
         r = mct_strv_pushf(&st->reasons, "local session %s holds no files", st->source_path);
+
+    for (char **l = st->local_reasons; r == 0 && l && *l; l++)
+        r = mct_strv_push(&st->reasons, strdup(*l));
 
     if (r == 0 && st->dj.state == MCT_NO)
         r = mct_strv_pushf(&st->reasons, "not in DataJoint: %s", st->dj.reason);

@@ -39,6 +39,8 @@ struct mct_session_status {
     enum mct_tristate backup;   /* every enabled destination has a copy */
     enum mct_tristate verified; /* every enabled destination verified */
     bool safe_to_delete;
+    char **local_reasons; /* strv: the deletion protocol's rules on local files (young
+                           * files, lock and tmp files, files no copy receives) */
     char **reasons; /* strv: every reason it is not safe (empty when safe) */
     char *activity; /* set by the mount: "syncing 42%", NULL when idle */
 };

@@ -136,6 +136,27 @@ START_TEST(status_range_every_column_state)
 }
 END_TEST
 
+START_TEST(recording_in_progress_is_not_safe)
+{
+    /* Everything backed up, but the rig wrote a minute ago and left a lock. */
+    session("p111 20240311 --imported --dj --copy --age 1");
+    char src[512];
+    lab_source_path(&lab, "p111", "20240311", src, sizeof(src));
+    ck_assert_int_eq(shell("touch -d '3 hours ago' %s/cam.lock", src), 0);
+    struct run_result r = {0};
+    ck_assert_int_eq(CTL(&r, "status", "p111", "20240311"), 0);
+    ck_assert_msg(strstr(r.out, "Safe to delete: NO"), "%s", r.out);
+    ck_assert_msg(strstr(r.out, "file younger than 60 min: trial_20240311_093000.22001.mp4 (and 4 "
+                                "more)"),
+                  "%s", r.out);
+    ck_assert_msg(strstr(r.out, "lock or temporary file present (the rig may be recording): "
+                                "cam.lock"),
+                  "%s", r.out);
+    ck_assert_msg(strstr(r.out, "state: ✓ verified"), "%s", r.out);
+    run_result_free(&r);
+}
+END_TEST
+
 START_TEST(status_report_and_json)
 {
     session("p201 20240401 --imported --dj --copy --videos 6");
@@ -392,6 +413,7 @@ static Suite *cli_suite(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, status_range_every_column_state);
+    tcase_add_test(tc, recording_in_progress_is_not_safe);
     tcase_add_test(tc, status_report_and_json);
     tcase_add_test(tc, status_of_a_day_lists_every_participant);
     tcase_add_test(tc, normalisation_can_be_turned_off);

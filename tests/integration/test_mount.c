@@ -183,6 +183,21 @@ static int wait_exit(pid_t pid, unsigned ms)
     return -1;
 }
 
+/* mctfs must exit 0 within 15 s (after an unmount or SIGTERM). */
+static void assert_clean_exit(void)
+{
+    int status = wait_exit(mctfs_pid, 15000);
+    if (status < 0) {
+        kill(mctfs_pid, SIGKILL);
+        wait_exit(mctfs_pid, 5000);
+    }
+    mctfs_pid = -1;
+    if (status != 0) {
+        _cleanup_free_ char *out = slurp(mctfs_log, NULL);
+        ck_abort_msg("mctfs exited with %d:\n%s", status, out ? out : "");
+    }
+}
+
 /* mctfs -c CONFIG MNT -f [-o OPT], in the background. */
 static void mount_mctfs(const char *config, const char *opt)
 {
@@ -216,13 +231,7 @@ static void unmount_mctfs(void)
         return;
     if (fusermount("-u", mnt) != 0)
         fusermount("-uz", mnt);
-    int status = wait_exit(mctfs_pid, 15000);
-    if (status < 0) {
-        kill(mctfs_pid, SIGKILL);
-        wait_exit(mctfs_pid, 5000);
-    }
-    mctfs_pid = -1;
-    ck_assert_msg(status == 0, "mctfs exited with %d after unmount", status);
+    assert_clean_exit();
     ck_assert(!is_mounted(mnt));
 }
 
@@ -947,8 +956,7 @@ START_TEST(unmount_with_a_read_in_flight)
     ck_assert_uint_gt(r.bytes, 0);
     ck_assert_uint_eq(r.mismatches, 0);
     ck_assert_int_eq(r.err, 0);
-    ck_assert_int_eq(wait_exit(mctfs_pid, 15000), 0);
-    mctfs_pid = -1;
+    assert_clean_exit();
     ck_assert(!is_mounted(mnt));
 
     /* SIGTERM while reading: mctfs unmounts and exits 0; the reader gets
@@ -959,8 +967,7 @@ START_TEST(unmount_with_a_read_in_flight)
     ck_assert_int_eq(pthread_create(&t, NULL, reader_thread, &r2), 0);
     sleep_ms(300);
     ck_assert_int_eq(kill(mctfs_pid, SIGTERM), 0);
-    ck_assert_int_eq(wait_exit(mctfs_pid, 15000), 0);
-    mctfs_pid = -1;
+    assert_clean_exit();
     join_within(t, 10000);
     ck_assert_uint_gt(r2.bytes, 0);
     ck_assert_uint_eq(r2.mismatches, 0);

@@ -146,6 +146,8 @@ static int load_config(const char *explicit_path, struct mct_config **ret)
 
 int main(int argc, char **argv)
 {
+    /* Progress goes to stderr unbuffered; keep stdout in step with it. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     struct global_opts g = {0};
     strip_output_options(&argc, argv, &g);
     int cmd_index = parse_leading_options(argc, argv, &g);
