@@ -235,8 +235,7 @@ static const char *outcome_of(int r)
     return "failed";
 }
 
-static void record_result(struct control *c, struct record *rec, enum command cmd, uid_t uid,
-                          int r, char *message)
+static void record_result(struct record *rec, enum command cmd, uid_t uid, int r, char *message)
 {
     time_t now = time(NULL);
     struct tm tm;
@@ -267,8 +266,8 @@ static void refresh_after(struct mctfs *fs, const struct mct_session_ref *ref, b
         status_snap_unref(s);
 }
 
-int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const char *buf,
-                  size_t size, off_t off)
+int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const char *buf, size_t size,
+                  off_t off)
 {
     uid_t uid = fuse_get_context()->uid;
     enum command cmd;
@@ -286,9 +285,8 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
         return -ENOMEM;
     }
     if (rec->busy) {
-        char *msg = mct_strdup_printf("%s is running on this session",
-                                      command_names[rec->running]);
-        record_result(fs->control, rec, cmd, uid, -EBUSY, msg);
+        char *msg = mct_strdup_printf("%s is running on this session", command_names[rec->running]);
+        record_result(rec, cmd, uid, -EBUSY, msg);
         pthread_mutex_unlock(&fs->control->lock);
         log_notice("%s %s/%s by uid %u: busy (%s)", command_names[cmd], ref->participant_id,
                    ref->session_date, (unsigned)uid, msg ? msg : "");
@@ -322,7 +320,7 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
 
     pthread_mutex_lock(&fs->control->lock);
     rec->busy = false;
-    record_result(fs->control, rec, cmd, uid, r, msg);
+    record_result(rec, cmd, uid, r, msg);
     pthread_mutex_unlock(&fs->control->lock);
 
     refresh_after(fs, ref, cmd == CMD_DELETE && r >= 0);

@@ -31,8 +31,8 @@ int control_check_access(struct mctfs *fs);
  * command on this session runs), -EPERM (refused by a safety rule), -EIO
  * (sync or verification failed), -ENOENT (session gone).
  */
-int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const char *buf,
-                  size_t size, off_t off);
+int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const char *buf, size_t size,
+                  off_t off);
 
 /* What reading .control gives: the last command on this session. */
 int control_render(struct mctfs *fs, const struct mct_session_ref *ref, struct mct_buf *out);

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <fuse_lowlevel.h>
 
 #include "config.h"
@@ -33,7 +34,10 @@ struct options {
     const char *config;
 };
 
-#define OPTION(t, p) {t, offsetof(struct options, p), 1}
+#define OPTION(t, p)                                                                               \
+    {                                                                                              \
+        t, offsetof(struct options, p), 1                                                          \
+    }
 static const struct fuse_opt option_spec[] = {
         OPTION("-c %s", config),
         OPTION("--config=%s", config),
@@ -79,14 +83,14 @@ static int check_absolute(const struct mct_config *cfg)
     const char *paths[] = {cfg->source_base_path, cfg->recording_db_path, cfg->deletion_log_path};
     for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
         if (paths[i] && paths[i][0] != '/')
-            return log_error_errno(-EINVAL, "%s: path %s must be absolute for the mount",
-                                   cfg->path, paths[i]);
+            return log_error_errno(-EINVAL, "%s: path %s must be absolute for the mount", cfg->path,
+                                   paths[i]);
     for (size_t i = 0; i < cfg->n_destinations; i++) {
         const struct mct_destination *d = &cfg->destinations[i];
         if ((d->mount_point && d->mount_point[0] != '/') ||
             (d->base_path && d->base_path[0] != '/'))
-            return log_error_errno(-EINVAL, "%s: destination %s: paths must be absolute",
-                                   cfg->path, d->name);
+            return log_error_errno(-EINVAL, "%s: destination %s: paths must be absolute", cfg->path,
+                                   d->name);
     }
     return 0;
 }
@@ -167,9 +171,13 @@ static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdli
             if (opts->max_idle_threads != UINT_MAX) /* UINT_MAX: not given */
                 fuse_loop_cfg_set_idle_threads(lc, opts->max_idle_threads);
             fuse_loop_cfg_set_max_threads(lc, opts->max_threads);
+            /* > 0: the signal that ended it (SIGTERM from systemd is the
+             * ordinary way to stop), < 0: an error. */
             int lr = fuse_loop_mt(fuse, lc);
-            if (lr != 0)
-                r = log_error_errno(lr, "the FUSE loop failed (%d)", lr);
+            if (lr > 0)
+                log_notice("stopping on signal %d (%s)", lr, strsignal(lr));
+            else if (lr < 0)
+                r = log_error_errno(lr, "the FUSE loop failed");
             fuse_loop_cfg_destroy(lc);
         }
         fuse_remove_signal_handlers(se);

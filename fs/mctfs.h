@@ -25,8 +25,8 @@ struct opencache;
 
 struct mctfs {
     struct mct_config *cfg;
-    int base_fd;      /* O_PATH of cfg->source_base_path; every real path is relative to it */
-    uid_t owner_uid;  /* who mounted: may write .control */
+    int base_fd;     /* O_PATH of cfg->source_base_path; every real path is relative to it */
+    uid_t owner_uid; /* who mounted: may write .control */
     gid_t owner_gid;
     struct fuse *fuse; /* for kernel cache invalidation from worker threads */
     struct status_cache *cache;

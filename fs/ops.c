@@ -23,8 +23,8 @@
 /* What fi->fh points to. */
 struct handle {
     enum node_kind kind;
-    int fd;                     /* real files */
-    char *data;                 /* virtual files: rendered once at open */
+    int fd;     /* real files */
+    char *data; /* virtual files: rendered once at open */
     size_t len;
     struct timespec mtime;
     struct mct_session_ref ref; /* .control */
@@ -279,9 +279,8 @@ static int open_virtual(struct mctfs *fs, const struct node *n, struct fuse_file
     if (writing) {
         int r = control_check_access(fs);
         if (r < 0) {
-            log_info("uid %u may not write .control of %s/%s",
-                     (unsigned)fuse_get_context()->uid, n->ref.participant_id,
-                     n->ref.session_date);
+            log_info("uid %u may not write .control of %s/%s", (unsigned)fuse_get_context()->uid,
+                     n->ref.participant_id, n->ref.session_date);
             return r;
         }
     }
@@ -478,8 +477,7 @@ static int op_removexattr(const char *path, const char *name)
     return -EROFS;
 }
 
-static int op_fallocate(const char *path, int mode, off_t off, off_t len,
-                        struct fuse_file_info *fi)
+static int op_fallocate(const char *path, int mode, off_t off, off_t len, struct fuse_file_info *fi)
 {
     return -EROFS;
 }

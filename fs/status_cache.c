@@ -35,8 +35,8 @@ struct status_cache {
     void *ud;
 
     pthread_mutex_t lock;
-    pthread_cond_t work;  /* queue not empty, or stopping */
-    pthread_cond_t done;  /* some status was published */
+    pthread_cond_t work; /* queue not empty, or stopping */
+    pthread_cond_t done; /* some status was published */
     struct entry *buckets[N_BUCKETS];
     struct entry root;
     struct entry *queue_head, *queue_tail;
@@ -158,9 +158,9 @@ static struct status_snap *placeholder_snap(const struct status_cache *c,
 {
     _cleanup_free_ struct mct_session_ref *refs = NULL;
     size_t n = 0;
-    _cleanup_free_ char *why = mct_strdup_printf(
-            "status not computed within %u s (share or database slow)",
-            status_cache_wait_seconds(c));
+    _cleanup_free_ char *why =
+            mct_strdup_printf("status not computed within %u s (share or database slow)",
+                              status_cache_wait_seconds(c));
     if (!why)
         return NULL;
 
@@ -291,8 +291,7 @@ static struct status_snap *compute(struct status_cache *c, const struct entry *e
 
     r = mct_status_collect(c->cfg, refs, n, 0, &st);
     if (r < 0) {
-        log_warning_errno(r, "status of %s failed",
-                          e->root ? "all sessions" : e->rel);
+        log_warning_errno(r, "status of %s failed", e->root ? "all sessions" : e->rel);
         return NULL;
     }
     struct status_snap *s = snap_new(st, n, started);
@@ -439,8 +438,8 @@ static void deadline_after(struct timespec *ts, unsigned seconds)
     ts->tv_sec += seconds;
 }
 
-int status_cache_get(struct status_cache *c, const struct mct_session_ref *ref, unsigned flags,
-                     struct status_snap **ret, char **activity)
+static int get_once(struct status_cache *c, const struct mct_session_ref *ref, unsigned flags,
+                    struct status_snap **ret, char **activity)
 {
     int64_t ttl_ms = (int64_t)c->cfg->mount.cache_seconds * 1000;
     struct timespec deadline;
@@ -477,8 +476,8 @@ int status_cache_get(struct status_cache *c, const struct mct_session_ref *ref, 
 
         if (pthread_cond_timedwait(&c->done, &c->lock, &deadline) == ETIMEDOUT) {
             /* One last look: the status may have landed with the timeout. */
-            if (e->snap && (!(flags & STATUS_FRESH) ||
-                            mct_now_ms() - e->snap->computed_ms < ttl_ms)) {
+            if (e->snap &&
+                (!(flags & STATUS_FRESH) || mct_now_ms() - e->snap->computed_ms < ttl_ms)) {
                 *ret = status_snap_ref(e->snap);
                 break;
             }
@@ -500,6 +499,42 @@ int status_cache_get(struct status_cache *c, const struct mct_session_ref *ref, 
     }
     pthread_mutex_unlock(&c->lock);
     return 0;
+}
+
+/* A "yes" is only as good as the source it was computed from. A file that
+ * grew (the rig still recording) leaves the folder's mtime alone, so the
+ * folder is walked again and compared; it is local disk, the walk the
+ * worker did, and it is done only for a "yes". */
+static bool source_unchanged(const struct status_cache *c, const struct mct_session_status *st)
+{
+    struct mct_scan now = {};
+
+    if (!st->source_path || mct_scan_tree(st->source_path, c->cfg->exclude_patterns, &now) < 0)
+        return false;
+    bool same = now.n_files == st->source.n_files && now.bytes == st->source.bytes &&
+                timespec_eq(&now.newest_mtime, &st->source.newest_mtime);
+    mct_scan_free(&now);
+    return same;
+}
+
+int status_cache_get(struct status_cache *c, const struct mct_session_ref *ref, unsigned flags,
+                     struct status_snap **ret, char **activity)
+{
+    int r = get_once(c, ref, flags, ret, activity);
+    if (r < 0 || !ref || !(flags & STATUS_FRESH) || (*ret)->placeholder ||
+        !(*ret)->st[0].safe_to_delete || source_unchanged(c, &(*ret)->st[0]))
+        return r;
+
+    log_info("%s/%s changed since its status was computed, computing it again", ref->participant_id,
+             ref->session_date);
+    status_snap_unref(*ret);
+    if (activity) {
+        free(*activity);
+        *activity = NULL;
+    }
+    status_cache_invalidate(c, ref);
+    /* What this returns was computed after the change: no second walk. */
+    return get_once(c, ref, flags, ret, activity);
 }
 
 void status_cache_invalidate(struct status_cache *c, const struct mct_session_ref *ref)

@@ -79,7 +79,9 @@ enum {
  * The status of ref (NULL: every local session, for the root). A cached one
  * is returned at once (a stale one too, unless STATUS_FRESH, while a refresh
  * runs in the background); otherwise this waits for a worker, bounded, and
- * returns a placeholder when none answered in time. *activity (may be NULL)
+ * returns a placeholder when none answered in time. With STATUS_FRESH a
+ * "safe" status is also checked against the source folder as it is now
+ * (a grown file does not change the folder's mtime). *activity (may be NULL)
  * gets a copy of the running command's progress ("syncing 42%").
  */
 int status_cache_get(struct status_cache *c, const struct mct_session_ref *ref, unsigned flags,

@@ -97,7 +97,8 @@ static char *slurp_ok(const char *path, size_t *len)
     return s;
 }
 
-static void mpath(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void mpath(char *out, size_t len, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 static void mpath(char *out, size_t len, const char *fmt, ...)
 {
     char rel[512];
@@ -141,8 +142,7 @@ static pid_t spawn_logged(char *const argv[], const char *log)
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND,
-                                     0644);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
     pid_t pid;
     int r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
@@ -300,8 +300,7 @@ static void test_teardown(void)
 
 /* Open .control for writing as `echo TEXT > .control` does, write len
  * bytes; the write's result, errno in *err. */
-static ssize_t control_write(const char *p, const char *d, const void *text, size_t len,
-                             int *err)
+static ssize_t control_write(const char *p, const char *d, const void *text, size_t len, int *err)
 {
     char path[600];
     mpath(path, sizeof(path), "%s/%s/.control", p, d);
@@ -617,9 +616,11 @@ START_TEST(sync_progress_is_visible)
     ck_assert_int_eq(pthread_create(&t, NULL, sync_thread, &w), 0);
 
     bool seen = false;
+    char last[512] = "";
     int64_t end = now_ms() + 30000;
-    while (!seen && now_ms() < end) {
+    while (!seen && now_ms() < end && w.n == 0) {
         _cleanup_free_ char *b = vfile("p152", "20240302", ".backup_status");
+        snprintf(last, sizeof(last), "%s", b);
         seen = startswith(b, "syncing ") || startswith(b, "verifying ");
         if (seen) {
             ck_assert_msg(strchr(b, '%'), "%s", b);
@@ -629,7 +630,8 @@ START_TEST(sync_progress_is_visible)
         sleep_ms(100);
     }
     pthread_join(t, NULL);
-    ck_assert_msg(seen, "no progress shown in .backup_status during SYNC");
+    ck_assert_msg(seen, "no progress shown in .backup_status during SYNC (write: %zd %s; last: %s)",
+                  w.n, strerror(w.err), last);
     ck_assert_int_eq(w.n, 5);
     _cleanup_free_ char *after = vfile("p152", "20240302", ".backup_status");
     assert_starts(after, "verified");
@@ -703,7 +705,7 @@ START_TEST(garbage_is_einval)
         const char *text;
         size_t len;
     } cases[] = {
-            {"FOO\n", 4},  {"DELETE now", 10},     {"delete\n", 7}, {"\n", 1},
+            {"FOO\n", 4},  {"DELETE now", 10},       {"delete\n", 7},    {"\n", 1},
             {"  \t\n", 4}, {"DELETE\nDELETE\n", 14}, {big, sizeof(big)}, {binary, sizeof(binary)},
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -819,8 +821,8 @@ START_TEST(concurrent_deletes_delete_once)
     pthread_barrier_destroy(&barrier);
 
     int ok = (d[0].n == 7) + (d[1].n == 7);
-    ck_assert_msg(ok == 1, "%d deletes succeeded (%zd/%s, %zd/%s)", ok, d[0].n,
-                  strerror(d[0].err), d[1].n, strerror(d[1].err));
+    ck_assert_msg(ok == 1, "%d deletes succeeded (%zd/%s, %zd/%s)", ok, d[0].n, strerror(d[0].err),
+                  d[1].n, strerror(d[1].err));
     struct deleter *loser = d[0].n == 7 ? &d[1] : &d[0];
     ck_assert_msg(loser->err == EBUSY || loser->err == ENOENT || loser->err == EPERM,
                   "the second delete failed with %s", strerror(loser->err));
@@ -831,6 +833,68 @@ START_TEST(concurrent_deletes_delete_once)
     ck_assert(stat(src, &st) < 0 && errno == ENOENT);
     lab_dest_path(&lab, "p201", "20240801", dest, sizeof(dest));
     ck_assert_uint_eq(count_files(dest), 5);
+}
+END_TEST
+
+/* ---- freshness ---- */
+
+START_TEST(local_changes_refresh_the_status)
+{
+    session("p241 20241101 --imported --dj --copy");
+    session("p242 20241102 --imported --dj --copy");
+    mount_lab();
+
+    _cleanup_free_ char *safe = vfile("p241", "20241101", ".safe_to_delete");
+    ck_assert_str_eq(safe, "yes\n");
+    _cleanup_free_ char *safe2 = vfile("p242", "20241102", ".safe_to_delete");
+    ck_assert_str_eq(safe2, "yes\n");
+
+    /* A file added: the copy lacks it, at once (not after cache_seconds). */
+    char src[600];
+    snprintf(src, sizeof(src), "%s/p241/20241101/trial_20241101_101500.22001.mp4", lab.data);
+    FILE *f = fopen(src, "we");
+    ck_assert_ptr_nonnull(f);
+    fputs("new recording", f);
+    fclose(f);
+    _cleanup_free_ char *after = vfile("p241", "20241101", ".safe_to_delete");
+    assert_starts(after, "no: ");
+    _cleanup_free_ char *backup = vfile("p241", "20241101", ".backup_status");
+    assert_starts(backup, "unverified");
+
+    /* A file that grew (the folder's mtime does not change). */
+    snprintf(src, sizeof(src), "%s/p242/20241102/trial_20241102_093000.22003.mp4", lab.data);
+    f = fopen(src, "ae");
+    ck_assert_ptr_nonnull(f);
+    fputs("more frames", f);
+    fclose(f);
+    _cleanup_free_ char *grown = vfile("p242", "20241102", ".safe_to_delete");
+    assert_starts(grown, "no: ");
+}
+END_TEST
+
+START_TEST(database_down_is_never_safe)
+{
+    session("p251 20241201 --imported --dj --copy");
+    ck_assert_int_eq(lab_sh(&lab, "db-stop"), 0);
+    mount_lab();
+
+    /* Within the database timeout (2 s) and a little: unknown, not safe. */
+    int64_t t0 = now_ms();
+    _cleanup_free_ char *safe = vfile("p251", "20241201", ".safe_to_delete");
+    int64_t took = now_ms() - t0;
+    assert_starts(safe, "no: ");
+    ck_assert_msg(took < 6000, ".safe_to_delete took %lld ms", (long long)took);
+    _cleanup_free_ char *json = vfile("p251", "20241201", ".status.json");
+    ck_assert_ptr_null(strstr(json, "\"safe_to_delete\":true"));
+
+    int err;
+    ck_assert_int_eq(control_write("p251", "20241201", "DELETE\n", 7, &err), -1);
+    ck_assert_int_eq(err, EPERM);
+    char src[600];
+    lab_source_path(&lab, "p251", "20241201", src, sizeof(src));
+    ck_assert_uint_eq(count_files(src), 5);
+
+    ck_assert_int_eq(lab_sh(&lab, "db-start"), 0);
 }
 END_TEST
 
@@ -982,8 +1046,8 @@ END_TEST
 static int run_mctfs(struct run_result *r, const char *a1, const char *a2, const char *a3,
                      const char *a4)
 {
-    char *argv[] = {(char *)env_path("MCTFS"), (char *)a1, (char *)a2, (char *)a3, (char *)a4,
-                    NULL};
+    char *argv[] = {
+            (char *)env_path("MCTFS"), (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL};
     return run_argv(argv, NULL, r);
 }
 
@@ -1016,8 +1080,8 @@ START_TEST(command_line)
     run_result_free(&r);
     ck_assert(!is_mounted(dir));
 
-    char *argv[] = {(char *)env_path("MCTFS"), "-c", lab.config, dir, "-f", "-o", "kernel_cache",
-                    NULL};
+    char *argv[] = {
+            (char *)env_path("MCTFS"), "-c", lab.config, dir, "-f", "-o", "kernel_cache", NULL};
     ck_assert_int_eq(run_argv(argv, NULL, &r), 2);
     run_result_free(&r);
     ck_assert(!is_mounted(dir));
@@ -1043,6 +1107,8 @@ static Suite *mount_suite(void)
     tcase_add_test(tc, garbage_is_einval);
     tcase_add_test(tc, other_uid_gets_eacces);
     tcase_add_test(tc, concurrent_deletes_delete_once);
+    tcase_add_test(tc, local_changes_refresh_the_status);
+    tcase_add_test(tc, database_down_is_never_safe);
     tcase_add_test(tc, hung_share_does_not_block_the_view);
     tcase_add_test(tc, unmount_with_a_read_in_flight);
     tcase_add_test(tc, command_line);
