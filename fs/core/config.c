@@ -52,6 +52,7 @@ static const struct mct_key rsync_keys[] = {
 static const struct mct_key verification_keys[] = {
         {"verify_after_sync", K_BOOL, CFG(verify_after_sync)},
         {"verify_method", K_METHOD, CFG(verify_method)},
+        {"cache_dir", K_PATH, CFG(cache_dir)},
         {NULL},
 };
 
@@ -61,6 +62,8 @@ static const struct mct_key backup_keys[] = {
         {"filters", K_SECTION, .sub = filters_keys},
         {"rsync", K_SECTION, .sub = rsync_keys},
         {"verification", K_SECTION, .sub = verification_keys},
+        /* Checked against the enabled destinations by config_yaml.c. */
+        {"required_copies", K_UINT, CFG(required_copies), .min = 1, .max = 1000},
         {NULL},
 };
 
@@ -140,7 +143,8 @@ static int config_new(const char *name, struct mct_config **ret)
         set_default(&cfg->datajoint.host, "localhost") < 0 ||
         set_default(&cfg->datajoint.sessions_schema, "mocap_sessions") < 0 ||
         set_default(&cfg->datajoint.tracking_schema, "multicamera_tracking") < 0 ||
-        set_default(&cfg->deletion_log_path, "/var/log/mctfs/deletions.log") < 0)
+        set_default(&cfg->deletion_log_path, "/var/log/mctfs/deletions.log") < 0 ||
+        set_default(&cfg->cache_dir, "/var/cache/mctfs") < 0)
         return -ENOMEM;
 
     *ret = TAKE_PTR(cfg);
@@ -329,6 +333,7 @@ void mct_config_free(struct mct_config *cfg)
     free(cfg->datajoint.tracking_schema);
     free(cfg->recording_db_path);
     free(cfg->deletion_log_path);
+    free(cfg->cache_dir);
     free(cfg->mount.allow_uids);
     free(cfg->mount.allow_gids);
     free(cfg);
@@ -340,4 +345,9 @@ size_t mct_config_enabled_destinations(const struct mct_config *cfg)
     for (size_t i = 0; cfg && i < cfg->n_destinations; i++)
         n += cfg->destinations[i].enabled;
     return n;
+}
+
+size_t mct_config_required_copies(const struct mct_config *cfg)
+{
+    return cfg->required_copies ? cfg->required_copies : mct_config_enabled_destinations(cfg);
 }

@@ -23,7 +23,7 @@ struct mct_destination {
 
 enum mct_verify_method {
     MCT_VERIFY_SIZE,
-    MCT_VERIFY_CHECKSUM, /* parsed; implemented by a later issue */
+    MCT_VERIFY_CHECKSUM, /* XXH3-128 of every file on both sides (checksum.h) */
 };
 
 struct mct_config {
@@ -44,6 +44,11 @@ struct mct_config {
 
     bool verify_after_sync; /* default true */
     enum mct_verify_method verify_method;
+    char *cache_dir; /* verification.cache_dir, default "/var/cache/mctfs": hash cache */
+
+    /* backup.required_copies: verified copies a deletion needs; 0 = unset,
+     * meaning every enabled destination (mct_config_required_copies()). */
+    unsigned required_copies;
 
     struct {
         char *host;    /* default "localhost" */
@@ -101,3 +106,8 @@ static inline void mct_config_freep(struct mct_config **c)
 
 /* Number of enabled destinations. */
 size_t mct_config_enabled_destinations(const struct mct_config *cfg);
+
+/* How many enabled destinations must hold a verified copy before a
+ * session is safe to delete: backup.required_copies, or every enabled
+ * destination when it is not set. */
+size_t mct_config_required_copies(const struct mct_config *cfg);

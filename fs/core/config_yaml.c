@@ -483,6 +483,20 @@ static int check_overlap(const struct ctx *c)
     return 0;
 }
 
+/* A policy no configuration of destinations can meet would make every
+ * session unsafe forever, or (0) none required: both are typos. */
+static int check_required_copies(const struct ctx *c)
+{
+    const struct mct_config *cfg = c->cfg;
+    size_t enabled = mct_config_enabled_destinations(cfg);
+    if (cfg->required_copies == 0 || cfg->required_copies <= enabled)
+        return 0;
+    return fail(c, line_at(c, "backup", "required_copies", NULL),
+                "backup.required_copies: %u, but only %zu destination(s) are enabled "
+                "(expected 1..%zu)",
+                cfg->required_copies, enabled, enabled);
+}
+
 static int read_password_file(const struct ctx *c)
 {
     struct mct_config *cfg = c->cfg;
@@ -540,6 +554,9 @@ static int walk(struct ctx *c)
     if (r < 0)
         return r;
     r = check_overlap(c);
+    if (r < 0)
+        return r;
+    r = check_required_copies(c);
     if (r < 0)
         return r;
     return read_password_file(c);

@@ -15,6 +15,7 @@
 
 #include "delete_checks.h"
 #include "deletion_log.h"
+#include "hashcache.h"
 #include "log.h"
 #include "operations.h"
 #include "trash.h"
@@ -119,11 +120,6 @@ static int deletion_lock(struct mct_deletion *d)
 static int deletion_check(struct mct_deletion *d)
 {
     bool normal = d->req->mode == MCT_DELETE_NORMAL;
-    if (normal && d->cfg->verify_method == MCT_VERIFY_CHECKSUM) {
-        int r = refuse(d, 0, "verify_method checksum is not implemented yet");
-        if (r < 0)
-            return r;
-    }
     /* The snapshot comes first: the status below must verify exactly it. */
     int r = mct_scan_tree(d->source_path, NULL, &d->snap);
     if (r < 0)
@@ -135,6 +131,8 @@ static int deletion_check(struct mct_deletion *d)
         return -EIO;
     if (normal) {
         r = mct_delete_check_datajoint(d);
+        if (r >= 0)
+            r = mct_delete_check_content(d);
         if (r >= 0)
             r = mct_delete_check_destinations(d);
         if (r >= 0)
@@ -298,6 +296,8 @@ static int deletion_finish(struct mct_deletion *d, struct mct_trash_entry *e)
     struct stat st;
     if (lstat(d->source_path, &st) == 0)
         line(d, "WARNING: %s exists again (created after the deletion)", d->source_path);
+    /* Its source entries can never be fresh again. */
+    mct_hashcache_remove(d->cfg, &d->req->ref);
     if (mct_trash_rmdir_parent(d->cfg, d->source_path) > 0)
         line(d, "  removed the empty folder above %s", d->source_path);
     return line(d, "Deleted %s/%s: %zu files, %s freed from %s", sess_p(d), sess_d(d),

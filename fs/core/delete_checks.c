@@ -82,7 +82,17 @@ int mct_delete_check_destinations(struct mct_deletion *d)
     const struct mct_session_status *st = d->status;
     if (mct_config_enabled_destinations(d->cfg) == 0 || st->n_dests == 0)
         return reason(d, "no backup destination is enabled");
+    size_t need = mct_config_required_copies(d->cfg), n_verified = 0;
+    for (size_t i = 0; i < st->n_dests; i++)
+        n_verified += st->dests[i].state == MCT_DEST_VERIFIED;
+    if (n_verified >= need && need > 0)
+        return 0;
     int r = 0;
+    if (need < st->n_dests)
+        r = reason(d,
+                   "%zu of %zu destinations hold a verified copy, %zu required "
+                   "(backup.required_copies)",
+                   n_verified, st->n_dests, need);
     for (size_t i = 0; r >= 0 && i < st->n_dests; i++) {
         const struct mct_dest_status *ds = &st->dests[i];
         const char *name = ds->dest ? ds->dest->name : "?";

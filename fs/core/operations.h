@@ -35,10 +35,28 @@ void mct_op_result_free(struct mct_op_result *res);
 int mct_sync_session(const struct mct_config *cfg, const struct mct_session_ref *ref, bool dry_run,
                      mct_progress_fn progress, void *ud, struct mct_op_result *res);
 
-/* File-by-file verification of every enabled destination. 0 all verified,
- * -EIO when any file is missing or differs, -ENOTCONN/-ETIMEDOUT, -EBUSY. */
+/* File-by-file verification of every enabled destination, by the
+ * configured verify_method. 0 all verified, -EIO when any file is missing
+ * or differs, -ENOTCONN/-ETIMEDOUT, -EBUSY. Under checksum each file is
+ * hashed on both sides, the hashes go to the hash cache and the session's
+ * manifest (manifest.h) is written from the first copy that matched. */
 int mct_verify_session(const struct mct_config *cfg, const struct mct_session_ref *ref,
                        mct_progress_fn progress, void *ud, struct mct_op_result *res);
+
+/* The same with the method given (mctctl verify --checksum). */
+int mct_verify_session_method(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                              enum mct_verify_method method, mct_progress_fn progress, void *ud,
+                              struct mct_op_result *res);
+
+/*
+ * mctctl audit: re-hash the copy on every enabled destination (no cache:
+ * it must read) and compare it with the session's manifest; the local
+ * session may be gone. 0 every file of the manifest matches on every
+ * destination; -EIO a file is missing or differs (named in reasons);
+ * -ENOENT no manifest; -ENOTCONN/-ETIMEDOUT a share unreachable.
+ */
+int mct_audit_session(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                      mct_progress_fn progress, void *ud, struct mct_op_result *res);
 
 enum mct_delete_mode {
     MCT_DELETE_NORMAL,

@@ -59,35 +59,49 @@ static bool class_match(const char *p, char c, const char **end)
     return c != '/' && fnmatch(cls, s, 0) == 0;
 }
 
+/* wildmatch's answers. The two aborts are rsync's (and git's): they stop
+ * outer '*'s from retrying positions that cannot match either, which keeps
+ * patterns like "**a**a**a**b" polynomial instead of exponential (found by
+ * fuzz_exclude: a long pattern of "**" took minutes on a short path). */
+enum {
+    WM_ABORT_TO_STARSTAR = -2, /* a single '*' met a '/': only a "**" further out may help */
+    WM_ABORT_ALL = -1,         /* the text ran out: no later start can match */
+    WM_NOMATCH = 0,
+    WM_MATCH = 1,
+};
+
 /*
  * Shell-style match where '*', '?' and classes never match '/' and '**'
  * matches anything, '/' included: rsync's wildmatch. (fnmatch with
  * FNM_PATHNAME has no '**', so it cannot be used for the whole pattern.)
  */
-static bool wildmatch(const char *p, const char *t)
+static int dowild(const char *p, const char *t)
 {
     for (; *p; p++, t++) {
+        /* Every pattern element but '*' takes one character. */
+        if (!*t && *p != '*')
+            return WM_ABORT_ALL;
         switch (*p) {
         case '\\':
             if (p[1])
                 p++;
             if (*t != *p)
-                return false;
+                return WM_NOMATCH;
             break;
         case '?':
-            if (!*t || *t == '/')
-                return false;
+            if (*t == '/')
+                return WM_NOMATCH;
             break;
         case '[': {
             const char *end;
             bool m = class_match(p, *t, &end);
             if (!end) {
                 if (*t != '[')
-                    return false;
+                    return WM_NOMATCH;
                 break;
             }
-            if (!*t || !m)
-                return false;
+            if (!m)
+                return WM_NOMATCH;
             p = end - 1;
             break;
         }
@@ -96,20 +110,29 @@ static bool wildmatch(const char *p, const char *t)
             while (*p == '*')
                 p++;
             if (!*p)
-                return dbl || !strchr(t, '/');
-            for (;; t++) {
-                if (wildmatch(p, t))
-                    return true;
-                if (!*t || (!dbl && *t == '/'))
-                    return false;
+                return dbl || !strchr(t, '/') ? WM_MATCH : WM_NOMATCH;
+            for (; *t; t++) {
+                int r = dowild(p, t);
+                if (r != WM_NOMATCH) {
+                    if (!dbl || r != WM_ABORT_TO_STARSTAR)
+                        return r;
+                } else if (!dbl && *t == '/') {
+                    return WM_ABORT_TO_STARSTAR;
+                }
             }
+            return WM_ABORT_ALL;
         }
         default:
             if (*t != *p)
-                return false;
+                return WM_NOMATCH;
         }
     }
-    return !*t;
+    return *t ? WM_NOMATCH : WM_MATCH;
+}
+
+static bool wildmatch(const char *p, const char *t)
+{
+    return dowild(p, t) == WM_MATCH;
 }
 
 /* One pattern against one path (the path itself, not its parents). */

@@ -147,6 +147,10 @@ enum placeholder {
 #define PH_PARTICIPANT_TEXT "{participant_id}"
 #define PH_DATE_TEXT        "{session_date}"
 
+/* Deeper templates are refused when validated: matching needs every
+ * component at hand, so a deeper one would validate and then never match. */
+#define MAX_TEMPLATE_DEPTH 16
+
 /* One component of a template: literal prefix, at most one placeholder,
  * literal suffix. Pointers into the template; not NUL-terminated. */
 struct tcomp {
@@ -251,6 +255,11 @@ static int parse_template(const char *tmpl, struct tcomp *comps, size_t max, siz
             break;
         s = slash + 1;
     }
+    if (n > MAX_TEMPLATE_DEPTH) {
+        set_err(err, errlen, "path template '%s' has more than %d components", tmpl,
+                MAX_TEMPLATE_DEPTH);
+        return -EINVAL;
+    }
     if (n_part != 1 || n_date != 1) {
         set_err(err, errlen,
                 "path template '%s' must contain {participant_id} and {session_date} "
@@ -332,8 +341,6 @@ static bool match_component(const struct tcomp *c, const char *s, size_t len,
     dst[vlen] = '\0';
     return true;
 }
-
-#define MAX_TEMPLATE_DEPTH 16
 
 int mct_template_match(const char *tmpl, const char *relpath, struct mct_session_ref *ref)
 {

@@ -566,3 +566,35 @@ int mct_share_scan_many(const struct mct_config *cfg, char *const *paths, size_t
     child_finish(&c);
     return timed_out ? -ETIMEDOUT : 0;
 }
+
+/* ---- the same children for other readers of the share ---- */
+
+int mct_share_child_start(struct mct_share_child *c, mct_share_child_fn fn, void *ud)
+{
+    struct child ch = {.fd = -1};
+    int r = child_start(&ch, fn, ud);
+    if (r < 0)
+        return r;
+    *c = (struct mct_share_child){.pid = ch.pid, .fd = ch.fd};
+    return 0;
+}
+
+int mct_share_child_read(struct mct_share_child *c, void *buf, size_t n, int idle_ms)
+{
+    return read_full(c->fd, buf, n, idle_ms);
+}
+
+void mct_share_child_finish(struct mct_share_child *c)
+{
+    if (c->pid <= 0)
+        return;
+    struct child ch = {.pid = c->pid, .fd = c->fd};
+    child_finish(&ch);
+    c->pid = 0;
+    c->fd = -1;
+}
+
+int mct_share_child_write(int wfd, const void *buf, size_t n)
+{
+    return write_all(wfd, buf, n);
+}

@@ -41,3 +41,24 @@ int mct_share_probe(const struct mct_config *cfg, const struct mct_destination *
  */
 int mct_share_scan_many(const struct mct_config *cfg, char *const *paths, size_t n,
                         struct mct_scan *results, int *errs);
+
+/*
+ * The child-with-a-deadline machinery the probe and the scan use, for
+ * other readers of the share (checksum.c hashes copies with it). fn runs
+ * in a forked child with only wfd (and stdio) open and must write its
+ * results to wfd; the parent reads them with mct_share_child_read(),
+ * which gives up after idle_ms without a byte (-ETIMEDOUT) and returns
+ * -EIO when the child died early. mct_share_child_finish() kills and
+ * reaps it without ever blocking (a child stuck on a hung share is left
+ * to a detached reaper thread).
+ */
+struct mct_share_child {
+    pid_t pid;
+    int fd; /* read end of the child's pipe */
+};
+typedef void (*mct_share_child_fn)(int wfd, void *ud);
+int mct_share_child_start(struct mct_share_child *c, mct_share_child_fn fn, void *ud);
+int mct_share_child_read(struct mct_share_child *c, void *buf, size_t n, int idle_ms);
+void mct_share_child_finish(struct mct_share_child *c);
+/* In the child: write all of buf to wfd. -errno. */
+int mct_share_child_write(int wfd, const void *buf, size_t n);

@@ -4,10 +4,16 @@
  * many sessions at once (status-range, the mount's root): one probe per
  * share, one child process scanning every copy on a share, the DataJoint
  * checks as set-based queries. The decision is the product's one policy:
- * safe to delete = DataJoint YES and every enabled destination verified.
+ * safe to delete = DataJoint YES and at least backup.required_copies
+ * enabled destinations verified. Under verify_method: checksum the status
+ * still reads no file: a copy whose sizes match is verified only when the
+ * hash cache holds fresh, equal hashes of both sides of every file
+ * (written by `mctctl verify`, a sync or a deletion); otherwise it is
+ * unverified with "content not yet verified by checksum".
  */
 #include "status.h"
 
+#include "hashcache.h"
 #include "log.h"
 #include "share.h"
 
@@ -137,8 +143,60 @@ static void dest_set(struct mct_dest_status *d, enum mct_dest_state state, char 
     d->detail = detail;
 }
 
+/* Fresh hashes of both sides of one file from the cache: 1 equal, 0 not
+ * known, -1 different. */
+static int cached_match(struct mct_hashcache *cache, const char *src_dir, const char *dst_dir,
+                        const struct mct_file *f, const struct mct_file *c)
+{
+    _cleanup_free_ char *a = mct_path_join(src_dir, f->relpath);
+    _cleanup_free_ char *b = mct_path_join(dst_dir, c->relpath);
+    struct mct_hash hs, hc;
+    if (!a || !b || !mct_hashcache_lookup(cache, a, f, &hs) ||
+        !mct_hashcache_lookup(cache, b, c, &hc))
+        return 0;
+    return mct_hash_eq(&hs, &hc) ? 1 : -1;
+}
+
+/* Sizes match; what does the hash cache prove about the content? */
+static int judge_content(const struct mct_config *cfg, struct mct_session_status *st,
+                         struct mct_dest_status *d)
+{
+    _cleanup_hashcache_ struct mct_hashcache *cache = NULL;
+    int r = mct_hashcache_open(cfg, &st->ref, &cache);
+    if (r < 0)
+        return r;
+    const char *differs = NULL;
+    size_t unproven = 0;
+    for (size_t i = 0; i < st->source.n_files && !differs; i++) {
+        const struct mct_file *f = &st->source.files[i];
+        const struct mct_file *c = mct_scan_find(&d->scan, f->relpath);
+        int m = c ? cached_match(cache, st->source_path, d->path, f, c) : 0;
+        if (m < 0)
+            differs = f->relpath;
+        else if (m == 0)
+            unproven++;
+    }
+    if (differs) {
+        d->content = MCT_CONTENT_DIFFERS;
+        dest_set(d, MCT_DEST_UNVERIFIED,
+                 mct_strdup_printf("content differs (XXH3-128): %s (run mctctl verify %s %s)",
+                                   differs, st->ref.participant_id, st->ref.session_date));
+    } else if (unproven) {
+        d->content = MCT_CONTENT_UNPROVEN;
+        dest_set(d, MCT_DEST_UNVERIFIED,
+                 mct_strdup_printf("sizes match; content not yet verified by checksum (%zu of "
+                                   "%zu files; run mctctl verify %s %s)",
+                                   unproven, st->source.n_files, st->ref.participant_id,
+                                   st->ref.session_date));
+    } else {
+        d->content = MCT_CONTENT_VERIFIED;
+    }
+    return 0;
+}
+
 /* Turn one scanned copy into a state by comparing it with the source. */
-static int dest_judge(struct mct_session_status *st, struct mct_dest_status *d)
+static int dest_judge(const struct mct_config *cfg, struct mct_session_status *st,
+                      struct mct_dest_status *d)
 {
     d->files = d->scan.n_files;
     d->bytes = d->scan.bytes;
@@ -150,6 +208,8 @@ static int dest_judge(struct mct_session_status *st, struct mct_dest_status *d)
     if (r < 0)
         return r;
     d->state = d->verify.state;
+    if (d->state == MCT_DEST_VERIFIED && cfg->verify_method == MCT_VERIFY_CHECKSUM)
+        return judge_content(cfg, st, d);
     if (d->state == MCT_DEST_VERIFIED)
         return 0;
 
@@ -214,7 +274,7 @@ static int collect_destination(const struct mct_config *cfg, const struct mct_de
         else if (errs[i] < 0)
             dest_set(d, MCT_DEST_UNREACHABLE,
                      mct_strdup_printf("cannot read %s: %s", d->path, strerror(-errs[i])));
-        else if ((r = dest_judge(&st[i], d)) < 0)
+        else if ((r = dest_judge(cfg, &st[i], d)) < 0)
             return r;
         if (!(flags & MCT_STATUS_KEEP_FILES))
             scan_drop_files(&d->scan);
@@ -234,6 +294,7 @@ int mct_status_collect(const struct mct_config *cfg, const struct mct_session_re
         st[i].ref = refs[i];
         st[i].dests = calloc(n_enabled ? n_enabled : 1, sizeof(struct mct_dest_status));
         st[i].n_dests = n_enabled;
+        st[i].required_copies = mct_config_required_copies(cfg);
         if (!st[i].dests)
             r = -ENOMEM;
     }
@@ -268,19 +329,29 @@ int mct_status_collect(const struct mct_config *cfg, const struct mct_session_re
     return 0;
 }
 
-static enum mct_tristate all_dests(const struct mct_session_status *st,
-                                   bool (*yes)(enum mct_dest_state))
+/* At least k destinations (k = required_copies, default all) in a "yes"
+ * state: YES; could be with the unreachable ones: UNKNOWN; else NO. */
+static size_t required(const struct mct_session_status *st)
+{
+    size_t k = st->required_copies;
+    return k == 0 || k > st->n_dests ? st->n_dests : k;
+}
+
+static enum mct_tristate enough_dests(const struct mct_session_status *st,
+                                      bool (*yes)(enum mct_dest_state))
 {
     if (st->n_dests == 0)
         return MCT_NO;
-    bool unknown = false;
+    size_t n_yes = 0, n_unknown = 0;
     for (size_t i = 0; i < st->n_dests; i++) {
-        if (st->dests[i].state == MCT_DEST_UNREACHABLE)
-            unknown = true;
-        else if (!yes(st->dests[i].state))
-            return MCT_NO;
+        if (yes(st->dests[i].state))
+            n_yes++;
+        else if (st->dests[i].state == MCT_DEST_UNREACHABLE)
+            n_unknown++;
     }
-    return unknown ? MCT_UNKNOWN : MCT_YES;
+    if (n_yes >= required(st))
+        return MCT_YES;
+    return n_yes + n_unknown >= required(st) ? MCT_UNKNOWN : MCT_NO;
 }
 
 static bool has_copy(enum mct_dest_state s)
@@ -297,8 +368,8 @@ int mct_status_decide(struct mct_session_status *st)
 {
     mct_strv_free(st->reasons);
     st->reasons = NULL;
-    st->backup = all_dests(st, has_copy);
-    st->verified = all_dests(st, is_verified);
+    st->backup = enough_dests(st, has_copy);
+    st->verified = enough_dests(st, is_verified);
     if (!st->source_exists)
         st->verified = MCT_NO;
 
@@ -318,7 +389,15 @@ int mct_status_decide(struct mct_session_status *st)
 
     if (r == 0 && st->n_dests == 0)
         r = mct_strv_pushf(&st->reasons, "no backup destination is enabled");
-    for (size_t i = 0; r == 0 && i < st->n_dests; i++) {
+    /* Reasons are blockers: with enough verified copies the other
+     * destinations' states are in the report, not here. */
+    bool enough = st->verified == MCT_YES;
+    if (r == 0 && !enough && st->n_dests > 0 && required(st) < st->n_dests)
+        r = mct_strv_pushf(&st->reasons,
+                           "fewer than %zu of %zu destinations hold a verified copy "
+                           "(backup.required_copies)",
+                           required(st), st->n_dests);
+    for (size_t i = 0; r == 0 && !enough && i < st->n_dests; i++) {
         const struct mct_dest_status *d = &st->dests[i];
         if (d->state == MCT_DEST_VERIFIED)
             continue;

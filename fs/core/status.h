@@ -2,7 +2,9 @@
 /*
  * A session's status: the facts (source scan, each destination's state,
  * DataJoint checks) and the one policy that matters: safe to delete =
- * DataJoint YES and every enabled destination VERIFIED. Every way of
+ * DataJoint YES and at least backup.required_copies (default: every)
+ * enabled destinations VERIFIED. Under verify_method: checksum a copy is
+ * VERIFIED only when the hash cache proves its content (content.h). Every way of
  * asking (mctctl status, status-range, the mount's files) goes through
  * mct_status_collect(), so the CLI and the mount cannot disagree.
  */
@@ -17,6 +19,16 @@
 #include "session.h"
 #include "verify.h"
 
+/* Under verify_method: checksum, what is known about a copy's content
+ * beyond its sizes. The status reads no file (it must stay fast): it
+ * knows only what the hash cache proves fresh for both sides. */
+enum mct_content_state {
+    MCT_CONTENT_NOT_CHECKED, /* size method, or the sizes already differ */
+    MCT_CONTENT_UNPROVEN,    /* sizes match; no fresh hashes for every file: UNVERIFIED */
+    MCT_CONTENT_VERIFIED,    /* fresh equal hashes for every file */
+    MCT_CONTENT_DIFFERS,     /* fresh hashes differ for some file: UNVERIFIED */
+};
+
 struct mct_dest_status {
     const struct mct_destination *dest; /* points into the config */
     char *path;                         /* the session's folder on the share */
@@ -26,6 +38,7 @@ struct mct_dest_status {
     char *detail;                    /* why unreachable / what differs, NULL when verified */
     struct mct_verify_result verify; /* filled when both sides were scanned */
     struct mct_scan scan;            /* the copy's files; kept only with MCT_STATUS_KEEP_FILES */
+    enum mct_content_state content;  /* checksum method only */
 };
 
 struct mct_session_status {
@@ -36,13 +49,14 @@ struct mct_session_status {
     struct mct_dj_status dj;
     struct mct_dest_status *dests; /* one per ENABLED destination, config order */
     size_t n_dests;
-    enum mct_tristate backup;   /* every enabled destination has a copy */
-    enum mct_tristate verified; /* every enabled destination verified */
+    size_t required_copies;     /* backup.required_copies (0: every enabled destination) */
+    enum mct_tristate backup;   /* at least required_copies destinations have a copy */
+    enum mct_tristate verified; /* at least required_copies destinations verified */
     bool safe_to_delete;
     char **local_reasons; /* strv: the deletion protocol's rules on local files (young
                            * files, lock and tmp files, files no copy receives) */
-    char **reasons; /* strv: every reason it is not safe (empty when safe) */
-    char *activity; /* set by the mount: "syncing 42%", NULL when idle */
+    char **reasons;       /* strv: every reason it is not safe (empty when safe) */
+    char *activity;       /* set by the mount: "syncing 42%", NULL when idle */
 };
 
 enum {

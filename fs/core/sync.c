@@ -4,11 +4,17 @@
  * Both hold the session's lock for their whole run, touch a share only
  * after mct_share_probe() said it is mounted and answering, and tell the
  * user per destination (and per file) what happened. A verification that
- * could not be done is a failure, never a pass.
+ * could not be done is a failure, never a pass. Under verify_method:
+ * checksum every file is also hashed on both sides (content.h), the hashes
+ * go to the hash cache, and the session's manifest is written for a later
+ * `mctctl audit`.
  */
 #include <sys/stat.h>
 
+#include "content.h"
+#include "hashcache.h"
 #include "log.h"
+#include "manifest.h"
 #include "operations.h"
 #include "share.h"
 #include "util.h"
@@ -224,8 +230,98 @@ static int scan_copy(const struct mct_config *cfg, const struct mct_destination 
     return 0;
 }
 
+/* What one verification run shares across destinations. */
+struct verify_run {
+    enum mct_verify_method method;
+    struct mct_hashcache *cache;  /* checksum only */
+    struct mct_manifest manifest; /* the source's hashes, from the first copy that matched */
+};
+
+static void content_result_freep(struct mct_content_result *c)
+{
+    mct_content_result_free(c);
+}
+
+static void report_content_files(struct mct_op_result *res, const struct mct_content_result *cr)
+{
+    size_t shown = 0;
+    for (size_t i = 0; i < cr->n_files && shown < MAX_FILE_LINES; i++) {
+        const struct mct_content_file *f = &cr->files[i];
+        char a[MCT_HASH_HEX_LEN + 1], b[MCT_HASH_HEX_LEN + 1];
+        int e = f->source_err ? f->source_err : f->copy_err;
+        if (e) {
+            say(res, "could not hash: %s (%s: %s)", f->relpath, f->source_err ? "source" : "copy",
+                e == -EAGAIN ? "changed while it was checked" : strerror(-e));
+            shown++;
+        } else if (!mct_hash_eq(&f->source, &f->copy)) {
+            mct_hash_hex(&f->source, a);
+            mct_hash_hex(&f->copy, b);
+            say(res, "content differs: %s (XXH3-128 source %s, copy %s)", f->relpath, a, b);
+            shown++;
+        }
+    }
+    if (cr->n_differ + cr->n_errors > shown)
+        say(res, "... and %zu more that differ in content or could not be hashed",
+            cr->n_differ + cr->n_errors - shown);
+}
+
+static int manifest_from(struct verify_run *run, const struct mct_content_result *cr)
+{
+    if (run->manifest.n > 0)
+        return 0;
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < cr->n_files; i++)
+        r = mct_manifest_add(&run->manifest, cr->files[i].relpath, &cr->files[i].source);
+    return r;
+}
+
+/* Sizes compared already; now every file present on both sides with the
+ * same size is compared by content, so each file that differs is named
+ * even when the copy is also incomplete. */
+static int verify_content(const struct mct_config *cfg, const struct mct_destination *dest,
+                          const char *src, const char *dst, const struct mct_scan *source,
+                          const struct mct_scan *copy, const struct mct_verify_result *vr,
+                          struct verify_run *run, mct_progress_fn progress, void *ud,
+                          struct mct_op_result *res)
+{
+    _cleanup_(content_result_freep) struct mct_content_result cr = {0};
+    struct mct_content_progress cp = {.fn = progress, .ud = ud, .label = dest->name};
+    char size[32], hashed[32];
+    int r = mct_content_compare(cfg, src, source, dst, copy, run->cache, &cp, &cr);
+    if (r == -ENOMEM)
+        return fail(res, r, "destination '%s': out of memory comparing %s", dest->name, dst);
+    report_content_files(res, &cr);
+    if (vr->state != MCT_DEST_VERIFIED || vr->n_missing || vr->n_mismatched) {
+        int v = report_verdict(res, dest, dst, source, vr);
+        if (cr.n_differ > 0)
+            fail(res, -EIO, "destination '%s': %zu files in %s also differ in content", dest->name,
+                 cr.n_differ, dst);
+        return v < 0 ? v : -EIO;
+    }
+    if (r < 0)
+        return fail(res, r, "destination '%s': hashing the copy at %s stopped: %s", dest->name, dst,
+                    r == -ETIMEDOUT ? "the share stopped answering" : strerror(-r));
+    if (cr.n_differ || cr.n_errors || cr.n_files != source->n_files)
+        return fail(res, -EIO,
+                    "destination '%s': the copy at %s is not verified: %zu files differ in "
+                    "content, %zu could not be hashed",
+                    dest->name, dst, cr.n_differ, cr.n_errors);
+    double secs = (double)cr.ms / 1000.0;
+    say(res,
+        "destination '%s': verified by checksum (XXH3-128), %zu files, %s (%s read in %.1f s, "
+        "%.0f MB/s)",
+        dest->name, source->n_files, mct_format_bytes(source->bytes, size, sizeof(size)),
+        mct_format_bytes(cr.bytes_hashed, hashed, sizeof(hashed)), secs,
+        secs > 0 ? (double)cr.bytes_hashed / secs / 1e6 : 0.0);
+    if (vr->n_extra > 0)
+        report_files(res, vr);
+    r = manifest_from(run, &cr);
+    return r < 0 ? fail(res, r, "out of memory") : 0;
+}
+
 static int verify_one(const struct mct_config *cfg, const struct mct_session_ref *ref,
-                      const struct mct_destination *dest, const struct mct_scan *source,
+                      const struct mct_destination *dest, const char *src,
+                      const struct mct_scan *source, struct verify_run *run,
                       mct_progress_fn progress, void *ud, struct mct_op_result *res)
 {
     _cleanup_free_ char *dst = NULL;
@@ -252,29 +348,61 @@ static int verify_one(const struct mct_config *cfg, const struct mct_session_ref
     if (r < 0)
         return fail(res, r, "destination '%s': cannot compare with %s: %s", dest->name, dst,
                     strerror(-r));
+    if (run->method == MCT_VERIFY_CHECKSUM && copy.n_files > 0)
+        return verify_content(cfg, dest, src, dst, source, &copy, &vr, run, progress, ud, res);
     verify_progress_report(&vp, 100);
     return report_verdict(res, dest, dst, source, &vr);
 }
 
-static int refuse_checksum(const struct mct_config *cfg, struct mct_op_result *res)
+static int verify_run_open(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                           enum mct_verify_method method, struct verify_run *run)
 {
-    if (cfg->verify_method != MCT_VERIFY_CHECKSUM)
+    *run = (struct verify_run){.method = method};
+    if (method != MCT_VERIFY_CHECKSUM)
         return 0;
-    return fail(res, -EOPNOTSUPP,
-                "verify_method checksum is not implemented yet; sizes only would be weaker than "
-                "configured (%s)",
-                cfg->path ? cfg->path : "configuration");
+    return mct_hashcache_open(cfg, ref, &run->cache);
+}
+
+/* Save the hashes (only speed depends on it) and write the manifest
+ * (evidence for audits: a failure is said, but the copies stay verified). */
+static void verify_run_close(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                             struct verify_run *run, struct mct_op_result *res)
+{
+    _cleanup_free_ char *path = NULL;
+    char why[1024] = "";
+    if (run->cache)
+        (void)mct_hashcache_save(run->cache);
+    if (run->manifest.n > 0 && mct_manifest_path(cfg, ref, &path) == 0) {
+        if (mct_manifest_write(path, &run->manifest, why, sizeof(why)) < 0)
+            say(res, "WARNING: no manifest written: %s", why);
+        else
+            say(res,
+                "manifest of %zu XXH3-128 hashes written to %s (check it with mctctl audit "
+                "%s %s)",
+                run->manifest.n, path, ref->participant_id, ref->session_date);
+    }
+    mct_manifest_free(&run->manifest);
+    mct_hashcache_free(run->cache);
+    run->cache = NULL;
 }
 
 int mct_verify_session(const struct mct_config *cfg, const struct mct_session_ref *ref,
                        mct_progress_fn progress, void *ud, struct mct_op_result *res)
 {
+    return mct_verify_session_method(cfg, ref, cfg->verify_method, progress, ud, res);
+}
+
+int mct_verify_session_method(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                              enum mct_verify_method method, mct_progress_fn progress, void *ud,
+                              struct mct_op_result *res)
+{
     _cleanup_free_ char *src = NULL;
     _cleanup_close_ int lock_fd = -1;
     _cleanup_(scan_freep) struct mct_scan source = {0};
+    struct verify_run run;
     int r, first = 0;
 
-    if ((r = refuse_checksum(cfg, res)) < 0 || (r = check_destinations(cfg, res)) < 0)
+    if ((r = check_destinations(cfg, res)) < 0)
         return r;
     r = open_session(cfg, ref, res, &src, &lock_fd);
     if (r < 0)
@@ -282,14 +410,18 @@ int mct_verify_session(const struct mct_config *cfg, const struct mct_session_re
     r = scan_source(cfg, src, res, &source);
     if (r < 0)
         return r;
+    r = verify_run_open(cfg, ref, method, &run);
+    if (r < 0)
+        return fail(res, r, "out of memory");
 
     for (size_t i = 0; i < cfg->n_destinations; i++) {
         if (!cfg->destinations[i].enabled)
             continue;
-        r = verify_one(cfg, ref, &cfg->destinations[i], &source, progress, ud, res);
+        r = verify_one(cfg, ref, &cfg->destinations[i], src, &source, &run, progress, ud, res);
         if (r < 0 && first == 0)
             first = r;
     }
+    verify_run_close(cfg, ref, &run, res);
     return first;
 }
 
@@ -367,7 +499,8 @@ static int sync_one(const struct mct_config *cfg, const struct mct_session_ref *
 
 static int verify_after_sync(const struct mct_config *cfg, const struct mct_session_ref *ref,
                              const struct mct_destination *dest, const char *src,
-                             mct_progress_fn progress, void *ud, struct mct_op_result *res)
+                             struct verify_run *run, mct_progress_fn progress, void *ud,
+                             struct mct_op_result *res)
 {
     /* Scanned again for each destination: files still growing since the
      * previous rsync must show up as differences, not pass. */
@@ -375,7 +508,7 @@ static int verify_after_sync(const struct mct_config *cfg, const struct mct_sess
     int r = scan_source(cfg, src, res, &source);
     if (r < 0)
         return r;
-    return verify_one(cfg, ref, dest, &source, progress, ud, res);
+    return verify_one(cfg, ref, dest, src, &source, run, progress, ud, res);
 }
 
 static int check_flags(const struct mct_config *cfg, struct mct_op_result *res)
@@ -394,7 +527,7 @@ int mct_sync_session(const struct mct_config *cfg, const struct mct_session_ref 
     _cleanup_free_ char *src = NULL;
     _cleanup_close_ int lock_fd = -1;
     bool verify = cfg->verify_after_sync && !dry_run;
-    bool checksum = cfg->verify_method == MCT_VERIFY_CHECKSUM;
+    struct verify_run run;
     int r, first = 0;
 
     if ((r = check_flags(cfg, res)) < 0 || (r = check_destinations(cfg, res)) < 0)
@@ -402,20 +535,21 @@ int mct_sync_session(const struct mct_config *cfg, const struct mct_session_ref 
     r = open_session(cfg, ref, res, &src, &lock_fd);
     if (r < 0)
         return r;
+    r = verify_run_open(cfg, ref, cfg->verify_method, &run);
+    if (r < 0)
+        return fail(res, r, "out of memory");
 
     for (size_t i = 0; i < cfg->n_destinations; i++) {
         const struct mct_destination *dest = &cfg->destinations[i];
         if (!dest->enabled)
             continue;
         r = sync_one(cfg, ref, dest, src, dry_run, progress, ud, res);
-        if (r == 0 && verify && !checksum)
-            r = verify_after_sync(cfg, ref, dest, src, progress, ud, res);
+        if (r == 0 && verify)
+            r = verify_after_sync(cfg, ref, dest, src, &run, progress, ud, res);
         if (r < 0 && first == 0)
             first = r;
     }
-    /* The copies were made, but the configured check cannot be: say so. */
-    if (first == 0 && verify && checksum)
-        first = refuse_checksum(cfg, res);
+    verify_run_close(cfg, ref, &run, res);
     if (first < 0)
         return first;
 

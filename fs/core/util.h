@@ -89,7 +89,7 @@ struct mct_buf {
 int mct_buf_append(struct mct_buf *b, const char *s, size_t n);
 int mct_buf_puts(struct mct_buf *b, const char *s);
 int mct_buf_printf(struct mct_buf *b, const char *fmt, ...) _printf_(2, 3);
-int mct_buf_vprintf(struct mct_buf *b, const char *fmt, va_list ap);
+int mct_buf_vprintf(struct mct_buf *b, const char *fmt, va_list ap) _printf_(2, 0);
 /* Returns the string (never NULL: "" when empty) and resets the buffer. */
 char *mct_buf_steal(struct mct_buf *b);
 void mct_buf_free(struct mct_buf *b);

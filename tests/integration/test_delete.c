@@ -483,8 +483,19 @@ END_TEST
 START_TEST(test_refuse_checksum_and_no_destination)
 {
     session("p121 20240121 --imported --dj --copy");
+    /* One byte of the copy changed, its size not: only checksum sees it. */
+    char dst[512], f[600];
+    lab_dest_path(&lab, "p121", "20240121", dst, sizeof(dst));
+    snprintf(f, sizeof(f), "%s/trial_20240121_093000.22003.mp4", dst);
+    int fd = open(f, O_RDWR | O_CLOEXEC);
+    unsigned char c = 0;
+    ck_assert_int_eq(pread(fd, &c, 1, 7), 1);
+    c ^= 0x80;
+    ck_assert_int_eq(pwrite(fd, &c, 1, 7), 1);
+    close(fd);
     config_replace("verify_method: \"size\"", "verify_method: \"checksum\"");
-    assert_refused("p121", "20240121", NULL, "verify_method checksum is not implemented yet");
+    assert_refused("p121", "20240121", NULL,
+                   "content differs (XXH3-128): trial_20240121_093000.22003.mp4");
     config_restore();
     config_replace("enabled: true", "enabled: false");
     assert_refused("p121", "20240121", NULL, "no backup destination is enabled");

@@ -216,6 +216,7 @@ backup:
   verification:
     verify_after_sync: true
     verify_method: "size"
+    cache_dir: "$LAB/cache"
 datajoint:
   host: "localhost"
   user: "dj"
@@ -315,11 +316,14 @@ cmd_session() {
 # Participant and session rows are reused when they exist, so running
 # `session` twice for one day (or adding --imported later) stays consistent.
 recdb_add() {
+    { echo "BEGIN;"; recdb_sql "$@"; echo "COMMIT;"; } | sqlite3 "$RECDB"
+}
+
+recdb_sql() {
     local p=$1 iso=$2 dir=$3 base=$4 imported=$5
     local sid="(SELECT s.id FROM sessions s JOIN participants p ON p.id = s.participant_id
         WHERE p.name = '$p' AND s.session_date = '$iso')"
     {
-        echo "BEGIN;"
         echo "INSERT INTO participants (name) SELECT '$p'
             WHERE NOT EXISTS (SELECT 1 FROM participants WHERE name = '$p');"
         echo "INSERT INTO sessions (session_date, session_path, participant_id)
@@ -333,8 +337,7 @@ recdb_add() {
             echo "INSERT INTO imported (session_id) SELECT $sid
                 WHERE NOT EXISTS (SELECT 1 FROM imported WHERE session_id = $sid);"
         fi
-        echo "COMMIT;"
-    } | sqlite3 "$RECDB"
+    }
 }
 
 # The GUI's normalisation: p/t followed only by digits loses the letter.
@@ -353,12 +356,15 @@ dj_keys() {
 }
 
 dj_add() {
+    { echo "BEGIN;"; dj_sql "$@"; echo "COMMIT;"; } | sql_root
+}
+
+dj_sql() {
     local p=$1 iso=$2 base=$3 videos=$4 n i
     n=$(normalize "$p")
     dj_keys "$p"
     local ts="$iso 09:30:00"
     {
-        echo "BEGIN;"
         echo "INSERT IGNORE INTO mocap_sessions.subject VALUES ('$n');"
         echo "INSERT IGNORE INTO mocap_sessions.session VALUES ('$n', '$iso');"
         echo "INSERT IGNORE INTO multicamera_tracking.multi_camera_recording VALUES ('$ts', '$HASH', '$PROJECT', '$base');"
@@ -368,8 +374,49 @@ dj_add() {
             echo "INSERT IGNORE INTO pose_pipeline.video VALUES ('$PROJECT', '$f', NULL, '$ts');"
             echo "INSERT IGNORE INTO multicamera_tracking.single_camera_video VALUES ('$ts', '$HASH', '$PROJECT', '$f', '$((22000 + i))', NULL);"
         done
-        echo "COMMIT;"
-    } | sql_root
+    }
+}
+
+# Many sessions at once, for benchmarks: N sessions of F files (F-1 videos
+# and a .json, sparse files of B bytes), 50 participants p000..p049 on
+# consecutive days from 20200101, every one copied to the share, every
+# even-numbered one imported (SQLite and DataJoint). SQL goes in one batch.
+cmd_bulk() {
+    (($# >= 1)) || die "usage: bulk N [--files F] [--size BYTES]"
+    local n=$1 files=10 size=2000
+    shift
+    while (($#)); do
+        case "$1" in
+        --files) files=$2; shift ;;
+        --size) size=$2; shift ;;
+        *) die "bulk: unknown option $1" ;;
+        esac
+        shift
+    done
+    local i j p d iso base dir names
+    local recsql=$LAB/bulk-recdb.sql djsql=$LAB/bulk-dj.sql
+    echo "BEGIN;" >"$recsql"
+    echo "BEGIN;" >"$djsql"
+    for ((i = 0; i < n; i++)); do
+        p=$(printf 'p%03d' $((i % 50)))
+        d=$(date -u -d "2020-01-01 + $((i / 50)) days" +%Y%m%d)
+        iso=${d:0:4}-${d:4:2}-${d:6:2}
+        base=trial_${d}_093000
+        dir=$LAB/data/$p/$d
+        mkdir -p "$dir" "$DEST/$d/$p"
+        names=("$dir/$base.json")
+        for ((j = 1; j < files; j++)); do names+=("$dir/$base.$((22000 + j)).mp4"); done
+        truncate -s "$size" "${names[@]}"
+        touch -d "3 hours ago" "${names[@]}"
+        cp -a "$dir/." "$DEST/$d/$p/"
+        recdb_sql "$p" "$iso" "$dir" "$base" $((i % 2 == 0)) >>"$recsql"
+        if ((i % 2 == 0)); then dj_sql "$p" "$iso" "$base" $((files - 1)) >>"$djsql"; fi
+    done
+    echo "COMMIT;" >>"$recsql"
+    echo "COMMIT;" >>"$djsql"
+    sqlite3 "$RECDB" <"$recsql"
+    sql_root <"$djsql"
+    rm -f "$recsql" "$djsql"
 }
 
 # Rows vanish from DataJoint after the import in real life (someone deletes
@@ -400,6 +447,7 @@ case "$cmd" in
 up) cmd_up ;;
 down) cmd_down ;;
 session) cmd_session "$@" ;;
+bulk) cmd_bulk "$@" ;;
 dj-delete) cmd_dj_delete "$@" ;;
 sql) sql_root -e "$*" ;;
 sqlite) sqlite3 "$RECDB" "$*" ;;
@@ -407,5 +455,5 @@ db-stop) db_stop ;;
 db-start) db_start ;;
 share-umount) umount -l "$SHARE" ;;
 share-mount) share_mount ;;
-*) die "usage: lab.sh up|down|session|dj-delete|sql|sqlite|db-stop|db-start|share-umount|share-mount" ;;
+*) die "usage: lab.sh up|down|session|bulk|dj-delete|sql|sqlite|db-stop|db-start|share-umount|share-mount" ;;
 esac

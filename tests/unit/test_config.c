@@ -596,9 +596,10 @@ START_TEST(test_load_file)
     ck_assert_str_eq(err, want);
 
     /* libyaml would stop at a NUL and never see what follows. */
+    static const char with_nul[] = "backup: {}\n\0bakup: 1\n";
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
-    fwrite("backup: {}\n\0bakup: 1\n", 1, 23, f);
+    ck_assert_uint_eq(fwrite(with_nul, 1, sizeof(with_nul) - 1, f), sizeof(with_nul) - 1);
     ck_assert_int_eq(fclose(f), 0);
     ck_assert_int_eq(mct_config_load(path, &bad, err, sizeof(err)), -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "NUL"));

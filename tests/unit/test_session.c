@@ -137,6 +137,16 @@ START_TEST(test_template_validate)
         ck_assert_msg(strstr(err, bad[i].why), "'%s': '%s' lacks '%s'", bad[i].t, err, bad[i].why);
     }
     ck_assert_int_eq(mct_template_validate(NULL, err, sizeof(err)), -EINVAL);
+
+    /* Found by fuzz_template: a 17-component template validated, expanded,
+     * and then never matched, so no session under it was ever found. */
+    char deep[256] = "{participant_id}/{session_date}";
+    for (int i = 2; i < 16; i++)
+        strcat(deep, "/x");
+    ck_assert_int_eq(mct_template_validate(deep, err, sizeof(err)), 0);
+    strcat(deep, "/x");
+    ck_assert_int_eq(mct_template_validate(deep, err, sizeof(err)), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "more than 16 components"));
 }
 END_TEST
 

@@ -139,8 +139,11 @@ void cli_progress(void *ud, const char *phase, int percent, const char *detail)
     }
     if (ctx && ctx->interactive) {
         int width = 30, filled = percent * width / 100;
-        fprintf(stderr, "\r%-10s [%.*s%*s] %3d%%", phase, filled, "##############################",
-                width - filled, "", percent);
+        /* The detail (bytes/s and ETA when hashing) after the bar; \033[K
+         * clears what a longer previous line left. */
+        fprintf(stderr, "\r%-10s [%.*s%*s] %3d%% %.60s\033[K", phase, filled,
+                "##############################", width - filled, "", percent,
+                detail ? detail : "");
         if (percent == 100)
             fputc('\n', stderr);
         fflush(stderr);

@@ -25,7 +25,9 @@ static const struct mctctl_command commands[] = {
          "Safe (✓ yes, ✗ no, ? unknown)."},
         {"verify", cmd_verify, "verify PARTICIPANT DATE [--checksum]",
          "Compare every file of the session with every enabled destination's copy and list each "
-         "missing, extra or size-mismatched file. Exit 1 if any file is missing or differs."},
+         "missing, extra or size-mismatched file; with --checksum (or verify_method: checksum) "
+         "also hash both sides (XXH3-128), name each file whose content differs and write the "
+         "manifest for audit. Exit 1 if any file is missing or differs."},
         {"delete", cmd_delete, "delete PARTICIPANT DATE [--dry-run] [--force-unverified]",
          "Delete the local copy of a session after re-checking DataJoint and every backup; asks "
          "for DELETE typed on standard input."},
@@ -33,6 +35,10 @@ static const struct mctctl_command commands[] = {
          "bulk-delete [--start-date DATE] [--end-date DATE] [--dry-run]",
          "Delete every session in the range that is safe to delete; asks for DELETE ALL typed on "
          "standard input."},
+        {"audit", cmd_audit, "audit PARTICIPANT DATE",
+         "Re-hash the copy on every enabled destination and compare it with the manifest that "
+         "verify --checksum wrote (works after the local session was deleted). Exit 1 if any "
+         "file is missing or differs, naming it."},
 };
 
 static const struct mctctl_command *find_command(const char *name)

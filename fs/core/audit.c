@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * mctctl audit: the network copies against the manifest written when the
+ * session was verified by checksum, typically long after the local copy
+ * was deleted. Everything is read again from the share (in a child with
+ * the share deadline); the hash cache is not consulted, since finding what
+ * changed behind its back is the point.
+ */
+#include "content.h"
+#include "log.h"
+#include "manifest.h"
+#include "operations.h"
+#include "share.h"
+#include "util.h"
+
+#define MAX_FILE_REASONS 200
+
+static _printf_(2, 3) void say(struct mct_op_result *res, const char *fmt, ...)
+{
+    _cleanup_buf_ struct mct_buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    int r = mct_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (r == 0)
+        (void)mct_strv_push(&res->lines, mct_buf_steal(&b));
+}
+
+static _printf_(3, 4) int fail(struct mct_op_result *res, int err, const char *fmt, ...)
+{
+    _cleanup_buf_ struct mct_buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    int r = mct_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (r == 0) {
+        log_error("%s", b.data);
+        (void)mct_strv_push(&res->reasons, mct_buf_steal(&b));
+    }
+    return err;
+}
+
+struct audit_dest {
+    const struct mct_config *cfg;
+    const struct mct_destination *dest;
+    const struct mct_manifest *m;
+    char *dst;
+    struct mct_scan copy;
+    char **jobs;   /* relpaths present in the copy */
+    size_t *entry; /* jobs[k] is m->entries[entry[k]] */
+    size_t n_jobs;
+    uint64_t total;
+    size_t n_bad;
+};
+
+static void audit_dest_done(struct audit_dest *a)
+{
+    free(a->dst);
+    mct_scan_free(&a->copy);
+    free(a->jobs);
+    free(a->entry);
+}
+
+static int bad(struct audit_dest *a, struct mct_op_result *res, const char *fmt, ...)
+        _printf_(3, 4);
+static int bad(struct audit_dest *a, struct mct_op_result *res, const char *fmt, ...)
+{
+    if (a->n_bad++ >= MAX_FILE_REASONS)
+        return 0;
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    return n < 0 ? -ENOMEM : mct_strv_push(&res->reasons, s);
+}
+
+static int read_copy(struct audit_dest *a, struct mct_op_result *res)
+{
+    char why[512] = "";
+    int r = mct_share_probe(a->cfg, a->dest, why, sizeof(why));
+    if (r < 0)
+        return fail(res, r, "%s", why[0] ? why : strerror(-r));
+    char *paths[] = {a->dst, NULL};
+    int err = 0;
+    r = mct_share_scan_many(a->cfg, paths, 1, &a->copy, &err);
+    if (err == 0 && r < 0)
+        err = r;
+    if (err == -ENOENT)
+        return fail(res, -EIO, "destination '%s': no copy at %s", a->dest->name, a->dst);
+    if (err < 0)
+        return fail(res, err, "destination '%s': cannot read %s: %s", a->dest->name, a->dst,
+                    err == -ETIMEDOUT ? "no answer (hung share?)" : strerror(-err));
+    return 0;
+}
+
+static int plan(struct audit_dest *a, struct mct_op_result *res)
+{
+    size_t n = a->m->n ? a->m->n : 1;
+    a->jobs = calloc(n + 1, sizeof(char *));
+    a->entry = calloc(n, sizeof(size_t));
+    if (!a->jobs || !a->entry)
+        return -ENOMEM;
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < a->m->n; i++) {
+        const struct mct_manifest_entry *e = &a->m->entries[i];
+        const struct mct_file *f = mct_scan_find(&a->copy, e->relpath);
+        if (!f) {
+            r = bad(a, res, "destination '%s': missing from the copy at %s: %s", a->dest->name,
+                    a->dst, e->relpath);
+            continue;
+        }
+        a->jobs[a->n_jobs] = e->relpath;
+        a->entry[a->n_jobs++] = i;
+        a->total += f->size;
+    }
+    return r;
+}
+
+static int compare(struct audit_dest *a, mct_progress_fn progress, void *ud,
+                   struct mct_op_result *res)
+{
+    size_t n = a->n_jobs ? a->n_jobs : 1;
+    _cleanup_free_ struct mct_hash *hashes = calloc(n, sizeof(*hashes));
+    _cleanup_free_ int *errs = calloc(n, sizeof(int));
+    if (!hashes || !errs)
+        return -ENOMEM;
+    struct mct_content_progress cp = {.fn = progress, .ud = ud, .label = a->dest->name};
+    int rr =
+            mct_content_hash_share(a->cfg, a->dst, a->jobs, a->n_jobs, a->total, &cp, hashes, errs);
+    int r = 0;
+    for (size_t k = 0; r == 0 && k < a->n_jobs; k++) {
+        const struct mct_manifest_entry *e = &a->m->entries[a->entry[k]];
+        char want[MCT_HASH_HEX_LEN + 1], got[MCT_HASH_HEX_LEN + 1];
+        if (errs[k] < 0) {
+            r = bad(a, res, "destination '%s': cannot hash %s/%s: %s", a->dest->name, a->dst,
+                    e->relpath,
+                    errs[k] == -ETIMEDOUT ? "the share stopped answering" : strerror(-errs[k]));
+        } else if (!mct_hash_eq(&e->hash, &hashes[k])) {
+            mct_hash_hex(&e->hash, want);
+            mct_hash_hex(&hashes[k], got);
+            r = bad(a, res,
+                    "destination '%s': %s differs from the manifest (XXH3-128 manifest %s, copy "
+                    "%s) in %s",
+                    a->dest->name, e->relpath, want, got, a->dst);
+        }
+    }
+    /* A child that stopped answering left its files at -ETIMEDOUT: named above. */
+    (void)rr;
+    return r;
+}
+
+static int audit_one(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                     const struct mct_destination *dest, const struct mct_manifest *m,
+                     const char *mpath, mct_progress_fn progress, void *ud,
+                     struct mct_op_result *res)
+{
+    _cleanup_(audit_dest_done) struct audit_dest a = {.cfg = cfg, .dest = dest, .m = m};
+    int r = mct_session_dest_path(dest, ref, &a.dst);
+    if (r < 0)
+        return fail(res, r, "destination '%s': cannot build the session's path: %s", dest->name,
+                    strerror(-r));
+    r = read_copy(&a, res);
+    if (r < 0) {
+        say(res, "destination '%s': NOT audited", dest->name);
+        return r;
+    }
+    r = plan(&a, res);
+    if (r == 0)
+        r = compare(&a, progress, ud, res);
+    if (r < 0)
+        return fail(res, r, "destination '%s': audit failed: %s", dest->name, strerror(-r));
+    if (a.n_bad > MAX_FILE_REASONS)
+        fail(res, 0, "destination '%s': ... and %zu more files missing or different", dest->name,
+             a.n_bad - MAX_FILE_REASONS);
+    if (a.n_bad > 0) {
+        say(res, "destination '%s': %zu of %zu files missing or different from %s", dest->name,
+            a.n_bad, m->n, mpath);
+        return -EIO;
+    }
+    char size[32];
+    say(res, "destination '%s': all %zu files match the manifest (%s re-read from %s)", dest->name,
+        m->n, mct_format_bytes(a.total, size, sizeof(size)), a.dst);
+    return 0;
+}
+
+int mct_audit_session(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                      mct_progress_fn progress, void *ud, struct mct_op_result *res)
+{
+    _cleanup_free_ char *mpath = NULL;
+    struct mct_manifest m = {0};
+    char why[1024] = "";
+    int r = mct_manifest_path(cfg, ref, &mpath);
+    if (r < 0)
+        return r;
+    r = mct_manifest_read(mpath, &m, why, sizeof(why));
+    if (r == -ENOENT)
+        return fail(res, r,
+                    "no manifest for %s/%s at %s: run 'mctctl verify --checksum %s %s' while the "
+                    "local session exists",
+                    ref->participant_id, ref->session_date, mpath, ref->participant_id,
+                    ref->session_date);
+    if (r < 0)
+        return fail(res, r, "%s", why);
+    if (m.n == 0) {
+        mct_manifest_free(&m);
+        return fail(res, -EIO, "manifest %s lists no files", mpath);
+    }
+    if (mct_config_enabled_destinations(cfg) == 0) {
+        mct_manifest_free(&m);
+        return fail(res, -EINVAL, "no enabled destination in %s", cfg->path);
+    }
+    say(res, "manifest %s: %zu files", mpath, m.n);
+    int first = 0;
+    for (size_t i = 0; i < cfg->n_destinations; i++) {
+        if (!cfg->destinations[i].enabled)
+            continue;
+        r = audit_one(cfg, ref, &cfg->destinations[i], &m, mpath, progress, ud, res);
+        if (r < 0 && first == 0)
+            first = r;
+    }
+    mct_manifest_free(&m);
+    return first;
+}
