@@ -15,31 +15,6 @@
 
 #define MAX_FILE_REASONS 200
 
-static _printf_(2, 3) void say(struct mct_op_result *res, const char *fmt, ...)
-{
-    _cleanup_buf_ struct mct_buf b = {0};
-    va_list ap;
-    va_start(ap, fmt);
-    int r = mct_buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    if (r == 0)
-        (void)mct_strv_push(&res->lines, mct_buf_steal(&b));
-}
-
-static _printf_(3, 4) int fail(struct mct_op_result *res, int err, const char *fmt, ...)
-{
-    _cleanup_buf_ struct mct_buf b = {0};
-    va_list ap;
-    va_start(ap, fmt);
-    int r = mct_buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    if (r == 0) {
-        log_error("%s", b.data);
-        (void)mct_strv_push(&res->reasons, mct_buf_steal(&b));
-    }
-    return err;
-}
-
 struct audit_dest {
     const struct mct_config *cfg;
     const struct mct_destination *dest;
@@ -69,10 +44,9 @@ static int bad(struct audit_dest *a, struct mct_op_result *res, const char *fmt,
         return 0;
     va_list ap;
     va_start(ap, fmt);
-    char *s = NULL;
-    int n = vasprintf(&s, fmt, ap);
+    int r = mct_strv_pushv(&res->reasons, fmt, ap);
     va_end(ap);
-    return n < 0 ? -ENOMEM : mct_strv_push(&res->reasons, s);
+    return r;
 }
 
 static int read_copy(struct audit_dest *a, struct mct_op_result *res)
@@ -80,17 +54,17 @@ static int read_copy(struct audit_dest *a, struct mct_op_result *res)
     char why[512] = "";
     int r = mct_share_probe(a->cfg, a->dest, why, sizeof(why));
     if (r < 0)
-        return fail(res, r, "%s", why[0] ? why : strerror(-r));
+        return mct_op_fail(res, r, "%s", why[0] ? why : strerror(-r));
     char *paths[] = {a->dst, NULL};
     int err = 0;
     r = mct_share_scan_many(a->cfg, paths, 1, &a->copy, &err);
     if (err == 0 && r < 0)
         err = r;
     if (err == -ENOENT)
-        return fail(res, -EIO, "destination '%s': no copy at %s", a->dest->name, a->dst);
+        return mct_op_fail(res, -EIO, "destination '%s': no copy at %s", a->dest->name, a->dst);
     if (err < 0)
-        return fail(res, err, "destination '%s': cannot read %s: %s", a->dest->name, a->dst,
-                    err == -ETIMEDOUT ? "no answer (hung share?)" : strerror(-err));
+        return mct_op_fail(res, err, "destination '%s': cannot read %s: %s", a->dest->name, a->dst,
+                           err == -ETIMEDOUT ? "no answer (hung share?)" : strerror(-err));
     return 0;
 }
 
@@ -158,29 +132,29 @@ static int audit_one(const struct mct_config *cfg, const struct mct_session_ref 
     _cleanup_(audit_dest_done) struct audit_dest a = {.cfg = cfg, .dest = dest, .m = m};
     int r = mct_session_dest_path(dest, ref, &a.dst);
     if (r < 0)
-        return fail(res, r, "destination '%s': cannot build the session's path: %s", dest->name,
-                    strerror(-r));
+        return mct_op_fail(res, r, "destination '%s': cannot build the session's path: %s",
+                           dest->name, strerror(-r));
     r = read_copy(&a, res);
     if (r < 0) {
-        say(res, "destination '%s': NOT audited", dest->name);
+        mct_op_say(res, "destination '%s': NOT audited", dest->name);
         return r;
     }
     r = plan(&a, res);
     if (r == 0)
         r = compare(&a, progress, ud, res);
     if (r < 0)
-        return fail(res, r, "destination '%s': audit failed: %s", dest->name, strerror(-r));
+        return mct_op_fail(res, r, "destination '%s': audit failed: %s", dest->name, strerror(-r));
     if (a.n_bad > MAX_FILE_REASONS)
-        fail(res, 0, "destination '%s': ... and %zu more files missing or different", dest->name,
-             a.n_bad - MAX_FILE_REASONS);
+        mct_op_fail(res, 0, "destination '%s': ... and %zu more files missing or different",
+                    dest->name, a.n_bad - MAX_FILE_REASONS);
     if (a.n_bad > 0) {
-        say(res, "destination '%s': %zu of %zu files missing or different from %s", dest->name,
-            a.n_bad, m->n, mpath);
+        mct_op_say(res, "destination '%s': %zu of %zu files missing or different from %s",
+                   dest->name, a.n_bad, m->n, mpath);
         return -EIO;
     }
     char size[32];
-    say(res, "destination '%s': all %zu files match the manifest (%s re-read from %s)", dest->name,
-        m->n, mct_format_bytes(a.total, size, sizeof(size)), a.dst);
+    mct_op_say(res, "destination '%s': all %zu files match the manifest (%s re-read from %s)",
+               dest->name, m->n, mct_format_bytes(a.total, size, sizeof(size)), a.dst);
     return 0;
 }
 
@@ -195,22 +169,23 @@ int mct_audit_session(const struct mct_config *cfg, const struct mct_session_ref
         return r;
     r = mct_manifest_read(mpath, &m, why, sizeof(why));
     if (r == -ENOENT)
-        return fail(res, r,
-                    "no manifest for %s/%s at %s: run 'mctctl verify --checksum %s %s' while the "
-                    "local session exists",
-                    ref->participant_id, ref->session_date, mpath, ref->participant_id,
-                    ref->session_date);
+        return mct_op_fail(
+                res, r,
+                "no manifest for %s/%s at %s: run 'mctctl verify --checksum %s %s' while the "
+                "local session exists",
+                ref->participant_id, ref->session_date, mpath, ref->participant_id,
+                ref->session_date);
     if (r < 0)
-        return fail(res, r, "%s", why);
+        return mct_op_fail(res, r, "%s", why);
     if (m.n == 0) {
         mct_manifest_free(&m);
-        return fail(res, -EIO, "manifest %s lists no files", mpath);
+        return mct_op_fail(res, -EIO, "manifest %s lists no files", mpath);
     }
     if (mct_config_enabled_destinations(cfg) == 0) {
         mct_manifest_free(&m);
-        return fail(res, -EINVAL, "no enabled destination in %s", cfg->path);
+        return mct_op_fail(res, -EINVAL, "no enabled destination in %s", cfg->path);
     }
-    say(res, "manifest %s: %zu files", mpath, m.n);
+    mct_op_say(res, "manifest %s: %zu files", mpath, m.n);
     int first = 0;
     for (size_t i = 0; i < cfg->n_destinations; i++) {
         if (!cfg->destinations[i].enabled)

@@ -48,12 +48,8 @@ static int refuse(struct mct_deletion *d, int err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = NULL;
-    int n = vasprintf(&s, fmt, ap);
+    int r = mct_strv_pushv(&d->reasons, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return -ENOMEM;
-    int r = mct_strv_push(&d->reasons, s);
     return r < 0 ? r : err;
 }
 
@@ -62,10 +58,9 @@ static int line(struct mct_deletion *d, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = NULL;
-    int n = vasprintf(&s, fmt, ap);
+    int r = mct_strv_pushv(&d->res->lines, fmt, ap);
     va_end(ap);
-    return n < 0 ? -ENOMEM : mct_strv_push(&d->res->lines, s);
+    return r;
 }
 
 static bool same_inode(const struct stat *a, const struct stat *b)

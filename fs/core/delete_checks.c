@@ -28,10 +28,9 @@ static int reason(struct mct_deletion *d, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = NULL;
-    int n = vasprintf(&s, fmt, ap);
+    int r = mct_strv_pushv(&d->reasons, fmt, ap);
     va_end(ap);
-    return n < 0 ? -ENOMEM : mct_strv_push(&d->reasons, s);
+    return r;
 }
 
 int mct_delete_check_datajoint(struct mct_deletion *d)

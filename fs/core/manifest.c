@@ -64,15 +64,9 @@ static int render(const struct mct_manifest *m, struct mct_buf *b, char *why, si
 
 static int write_fd(int fd, const char *data, size_t n)
 {
-    while (n) {
-        ssize_t k = write(fd, data, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -errno;
-        data += k;
-        n -= (size_t)k;
-    }
+    int r = mct_write_all(fd, data, n);
+    if (r < 0)
+        return r;
     return fsync(fd) < 0 ? -errno : 0;
 }
 

@@ -14,6 +14,7 @@
 #include "rsync.h"
 #include "session.h"
 #include "status.h"
+#include "util.h"
 
 /* Take the session's lock without waiting: *fd_out holds it until closed.
  * -EBUSY when held elsewhere, -ENOENT when the session folder is gone. */
@@ -25,6 +26,10 @@ struct mct_op_result {
     struct mct_session_status *status; /* the status afterwards (1 element), may be NULL */
 };
 void mct_op_result_free(struct mct_op_result *res);
+/* Add a line for the user (and log it at info level). */
+void mct_op_say(struct mct_op_result *res, const char *fmt, ...) _printf_(2, 3);
+/* Add a reason (and log it as an error); returns err for `return mct_op_fail(...)`. */
+int mct_op_fail(struct mct_op_result *res, int err, const char *fmt, ...) _printf_(3, 4);
 
 /*
  * Sync every enabled destination: probe the share (never copy into an

@@ -156,22 +156,6 @@ static void sleep_ms(unsigned ms)
         ;
 }
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* Read exactly n bytes. -ETIMEDOUT after idle_ms without a byte, -EIO on
  * a premature end (the child died). */
 static int read_full(int fd, void *buf, size_t n, int idle_ms)
@@ -316,7 +300,7 @@ static void probe_child(int wfd, void *ud)
     if (a->resolve && realpath(a->mount_point, m.resolved))
         m.resolved_ok = 1;
     m.base_err = base_readable(a->base_path);
-    write_all(wfd, &m, sizeof(m));
+    mct_write_all(wfd, &m, sizeof(m));
 }
 
 static int probe_explain(const struct mct_destination *dest, const struct probe_msg *m, char *why,
@@ -441,13 +425,13 @@ static int send_files(int wfd, const struct mct_scan *s)
         if (r == 0)
             r = mct_buf_append(&b, f->relpath, w.relpath_len);
         if (r == 0 && b.len >= 65536) {
-            r = write_all(wfd, b.data, b.len);
+            r = mct_write_all(wfd, b.data, b.len);
             b.len = 0;
         }
         if (r < 0)
             return r;
     }
-    return b.len ? write_all(wfd, b.data, b.len) : 0;
+    return b.len ? mct_write_all(wfd, b.data, b.len) : 0;
 }
 
 static void scan_child(int wfd, void *ud)
@@ -465,7 +449,7 @@ static void scan_child(int wfd, void *ud)
                     .newest_s = s.newest_mtime.tv_sec,
                     .newest_ns = s.newest_mtime.tv_nsec,
             };
-        r = write_all(wfd, &h, sizeof(h));
+        r = mct_write_all(wfd, &h, sizeof(h));
         if (r == 0 && h.err == 0)
             r = send_files(wfd, &s);
         if (h.err == 0)
@@ -596,5 +580,5 @@ void mct_share_child_finish(struct mct_share_child *c)
 
 int mct_share_child_write(int wfd, const void *buf, size_t n)
 {
-    return write_all(wfd, buf, n);
+    return mct_write_all(wfd, buf, n);
 }

@@ -46,7 +46,7 @@ static void verify_result_freep(struct mct_verify_result *v)
     mct_verify_result_free(v);
 }
 
-static _printf_(2, 3) void say(struct mct_op_result *res, const char *fmt, ...)
+void mct_op_say(struct mct_op_result *res, const char *fmt, ...)
 {
     _cleanup_buf_ struct mct_buf b = {0};
     va_list ap;
@@ -60,8 +60,7 @@ static _printf_(2, 3) void say(struct mct_op_result *res, const char *fmt, ...)
     (void)mct_strv_push(&res->lines, mct_buf_steal(&b));
 }
 
-/* Records why it failed (res->reasons and the log) and returns err. */
-static _printf_(3, 4) int fail(struct mct_op_result *res, int err, const char *fmt, ...)
+int mct_op_fail(struct mct_op_result *res, int err, const char *fmt, ...)
 {
     _cleanup_buf_ struct mct_buf b = {0};
     va_list ap;
@@ -86,8 +85,8 @@ static int fail_unreachable(struct mct_op_result *res, const struct mct_destinat
                             const char *why, int err)
 {
     if (startswith(why, "destination '"))
-        return fail(res, err, "%s", why);
-    return fail(res, err, "destination '%s': %s", dest->name, why_or_errno(why, err));
+        return mct_op_fail(res, err, "%s", why);
+    return mct_op_fail(res, err, "destination '%s': %s", dest->name, why_or_errno(why, err));
 }
 
 /* The session's folder, checked to exist, and its lock. */
@@ -100,31 +99,31 @@ static int open_session(const struct mct_config *cfg, const struct mct_session_r
 
     r = mct_session_source_path(cfg, ref, src);
     if (r < 0)
-        return fail(res, r, "cannot build the local path of %s/%s: %s", p, d, strerror(-r));
+        return mct_op_fail(res, r, "cannot build the local path of %s/%s: %s", p, d, strerror(-r));
     if (stat(*src, &st) < 0) {
         r = -errno;
         if (r == -ENOENT)
-            return fail(res, r, "no local session at %s", *src);
-        return fail(res, r, "cannot stat %s: %s", *src, strerror(-r));
+            return mct_op_fail(res, r, "no local session at %s", *src);
+        return mct_op_fail(res, r, "cannot stat %s: %s", *src, strerror(-r));
     }
     if (!S_ISDIR(st.st_mode))
-        return fail(res, -ENOTDIR, "%s is not a folder", *src);
+        return mct_op_fail(res, -ENOTDIR, "%s is not a folder", *src);
 
     r = mct_session_lock(cfg, ref, lock_fd);
     if (r == -EBUSY)
-        return fail(res, r, "another command is running on %s/%s", p, d);
+        return mct_op_fail(res, r, "another command is running on %s/%s", p, d);
     if (r == -ENOENT)
-        return fail(res, r, "no local session at %s", *src);
+        return mct_op_fail(res, r, "no local session at %s", *src);
     if (r < 0)
-        return fail(res, r, "cannot lock %s: %s", *src, strerror(-r));
+        return mct_op_fail(res, r, "cannot lock %s: %s", *src, strerror(-r));
     return 0;
 }
 
 static int check_destinations(const struct mct_config *cfg, struct mct_op_result *res)
 {
     if (mct_config_enabled_destinations(cfg) == 0)
-        return fail(res, -EINVAL, "no enabled destination in %s",
-                    cfg->path ? cfg->path : "the configuration");
+        return mct_op_fail(res, -EINVAL, "no enabled destination in %s",
+                           cfg->path ? cfg->path : "the configuration");
     return 0;
 }
 
@@ -133,7 +132,7 @@ static int scan_source(const struct mct_config *cfg, const char *src, struct mct
 {
     int r = mct_scan_tree(src, cfg->exclude_patterns, scan);
     if (r < 0)
-        return fail(res, r, "cannot scan %s: %s", src, strerror(-r));
+        return mct_op_fail(res, r, "cannot scan %s: %s", src, strerror(-r));
     return 0;
 }
 
@@ -164,19 +163,19 @@ static void report_files(struct mct_op_result *res, const struct mct_verify_resu
     size_t i;
 
     for (i = 0; i < vr->n_missing && i < MAX_FILE_LINES; i++)
-        say(res, "missing: %s", vr->missing[i]);
+        mct_op_say(res, "missing: %s", vr->missing[i]);
     if (vr->n_missing > MAX_FILE_LINES)
-        say(res, "... and %zu more missing", vr->n_missing - MAX_FILE_LINES);
+        mct_op_say(res, "... and %zu more missing", vr->n_missing - MAX_FILE_LINES);
     for (i = 0; i < vr->n_mismatched && i < MAX_FILE_LINES; i++)
-        say(res, "size differs: %s source %llu copy %llu", vr->mismatched[i].relpath,
-            (unsigned long long)vr->mismatched[i].source_size,
-            (unsigned long long)vr->mismatched[i].copy_size);
+        mct_op_say(res, "size differs: %s source %llu copy %llu", vr->mismatched[i].relpath,
+                   (unsigned long long)vr->mismatched[i].source_size,
+                   (unsigned long long)vr->mismatched[i].copy_size);
     if (vr->n_mismatched > MAX_FILE_LINES)
-        say(res, "... and %zu more that differ in size", vr->n_mismatched - MAX_FILE_LINES);
+        mct_op_say(res, "... and %zu more that differ in size", vr->n_mismatched - MAX_FILE_LINES);
     for (i = 0; i < vr->n_extra && i < MAX_FILE_LINES; i++)
-        say(res, "extra in copy: %s", vr->extra[i]);
+        mct_op_say(res, "extra in copy: %s", vr->extra[i]);
     if (vr->n_extra > MAX_FILE_LINES)
-        say(res, "... and %zu more extra in copy", vr->n_extra - MAX_FILE_LINES);
+        mct_op_say(res, "... and %zu more extra in copy", vr->n_extra - MAX_FILE_LINES);
 }
 
 static int report_verdict(struct mct_op_result *res, const struct mct_destination *dest,
@@ -188,24 +187,27 @@ static int report_verdict(struct mct_op_result *res, const struct mct_destinatio
     if (vr->state == MCT_DEST_VERIFIED && vr->n_missing == 0 && vr->n_mismatched == 0) {
         mct_format_bytes(source->bytes, size, sizeof(size));
         if (vr->n_extra > 0)
-            say(res, "destination '%s': verified, %zu files, %s (%zu extra in copy)", dest->name,
-                source->n_files, size, vr->n_extra);
+            mct_op_say(res, "destination '%s': verified, %zu files, %s (%zu extra in copy)",
+                       dest->name, source->n_files, size, vr->n_extra);
         else
-            say(res, "destination '%s': verified, %zu files, %s", dest->name, source->n_files,
-                size);
+            mct_op_say(res, "destination '%s': verified, %zu files, %s", dest->name,
+                       source->n_files, size);
         report_files(res, vr);
         return 0;
     }
 
-    say(res,
-        "destination '%s': NOT verified: %zu missing, %zu differ in size, %zu extra (copy at %s)",
-        dest->name, vr->n_missing, vr->n_mismatched, vr->n_extra, dst);
+    mct_op_say(res,
+               "destination '%s': NOT verified: %zu missing, %zu differ in size, %zu extra (copy "
+               "at %s)",
+               dest->name, vr->n_missing, vr->n_mismatched, vr->n_extra, dst);
     report_files(res, vr);
     if (vr->n_missing == 0 && vr->n_mismatched == 0)
-        return fail(res, -EIO, "destination '%s': the copy at %s holds no files", dest->name, dst);
-    return fail(res, -EIO,
-                "destination '%s': the copy at %s is not verified: %zu missing, %zu differ in size",
-                dest->name, dst, vr->n_missing, vr->n_mismatched);
+        return mct_op_fail(res, -EIO, "destination '%s': the copy at %s holds no files", dest->name,
+                           dst);
+    return mct_op_fail(
+            res, -EIO,
+            "destination '%s': the copy at %s is not verified: %zu missing, %zu differ in size",
+            dest->name, dst, vr->n_missing, vr->n_mismatched);
 }
 
 /* Reads the copy in a forked child (share.h): a hung share costs a timeout. */
@@ -219,14 +221,14 @@ static int scan_copy(const struct mct_config *cfg, const struct mct_destination 
     if (r < 0 && err == 0)
         err = r;
     if (err == -ENOENT)
-        return fail(res, err, "destination '%s': no copy at %s", dest->name, dst);
+        return mct_op_fail(res, err, "destination '%s': no copy at %s", dest->name, dst);
     if (err == -ETIMEDOUT)
-        return fail(res, err,
-                    "destination '%s': reading %s did not answer within %us (hung share?)",
-                    dest->name, dst, cfg->share_timeout_s);
+        return mct_op_fail(res, err,
+                           "destination '%s': reading %s did not answer within %us (hung share?)",
+                           dest->name, dst, cfg->share_timeout_s);
     if (err < 0)
-        return fail(res, err, "destination '%s': cannot read %s: %s", dest->name, dst,
-                    strerror(-err));
+        return mct_op_fail(res, err, "destination '%s': cannot read %s: %s", dest->name, dst,
+                           strerror(-err));
     return 0;
 }
 
@@ -250,19 +252,20 @@ static void report_content_files(struct mct_op_result *res, const struct mct_con
         char a[MCT_HASH_HEX_LEN + 1], b[MCT_HASH_HEX_LEN + 1];
         int e = f->source_err ? f->source_err : f->copy_err;
         if (e) {
-            say(res, "could not hash: %s (%s: %s)", f->relpath, f->source_err ? "source" : "copy",
-                e == -EAGAIN ? "changed while it was checked" : strerror(-e));
+            mct_op_say(res, "could not hash: %s (%s: %s)", f->relpath,
+                       f->source_err ? "source" : "copy",
+                       e == -EAGAIN ? "changed while it was checked" : strerror(-e));
             shown++;
         } else if (!mct_hash_eq(&f->source, &f->copy)) {
             mct_hash_hex(&f->source, a);
             mct_hash_hex(&f->copy, b);
-            say(res, "content differs: %s (XXH3-128 source %s, copy %s)", f->relpath, a, b);
+            mct_op_say(res, "content differs: %s (XXH3-128 source %s, copy %s)", f->relpath, a, b);
             shown++;
         }
     }
     if (cr->n_differ + cr->n_errors > shown)
-        say(res, "... and %zu more that differ in content or could not be hashed",
-            cr->n_differ + cr->n_errors - shown);
+        mct_op_say(res, "... and %zu more that differ in content or could not be hashed",
+                   cr->n_differ + cr->n_errors - shown);
 }
 
 static int manifest_from(struct verify_run *run, const struct mct_content_result *cr)
@@ -289,34 +292,36 @@ static int verify_content(const struct mct_config *cfg, const struct mct_destina
     char size[32], hashed[32];
     int r = mct_content_compare(cfg, src, source, dst, copy, run->cache, &cp, &cr);
     if (r == -ENOMEM)
-        return fail(res, r, "destination '%s': out of memory comparing %s", dest->name, dst);
+        return mct_op_fail(res, r, "destination '%s': out of memory comparing %s", dest->name, dst);
     report_content_files(res, &cr);
     if (vr->state != MCT_DEST_VERIFIED || vr->n_missing || vr->n_mismatched) {
         int v = report_verdict(res, dest, dst, source, vr);
         if (cr.n_differ > 0)
-            fail(res, -EIO, "destination '%s': %zu files in %s also differ in content", dest->name,
-                 cr.n_differ, dst);
+            mct_op_fail(res, -EIO, "destination '%s': %zu files in %s also differ in content",
+                        dest->name, cr.n_differ, dst);
         return v < 0 ? v : -EIO;
     }
     if (r < 0)
-        return fail(res, r, "destination '%s': hashing the copy at %s stopped: %s", dest->name, dst,
-                    r == -ETIMEDOUT ? "the share stopped answering" : strerror(-r));
+        return mct_op_fail(res, r, "destination '%s': hashing the copy at %s stopped: %s",
+                           dest->name, dst,
+                           r == -ETIMEDOUT ? "the share stopped answering" : strerror(-r));
     if (cr.n_differ || cr.n_errors || cr.n_files != source->n_files)
-        return fail(res, -EIO,
-                    "destination '%s': the copy at %s is not verified: %zu files differ in "
-                    "content, %zu could not be hashed",
-                    dest->name, dst, cr.n_differ, cr.n_errors);
+        return mct_op_fail(res, -EIO,
+                           "destination '%s': the copy at %s is not verified: %zu files differ in "
+                           "content, %zu could not be hashed",
+                           dest->name, dst, cr.n_differ, cr.n_errors);
     double secs = (double)cr.ms / 1000.0;
-    say(res,
-        "destination '%s': verified by checksum (XXH3-128), %zu files, %s (%s read in %.1f s, "
-        "%.0f MB/s)",
-        dest->name, source->n_files, mct_format_bytes(source->bytes, size, sizeof(size)),
-        mct_format_bytes(cr.bytes_hashed, hashed, sizeof(hashed)), secs,
-        secs > 0 ? (double)cr.bytes_hashed / secs / 1e6 : 0.0);
+    mct_op_say(
+            res,
+            "destination '%s': verified by checksum (XXH3-128), %zu files, %s (%s read in %.1f s, "
+            "%.0f MB/s)",
+            dest->name, source->n_files, mct_format_bytes(source->bytes, size, sizeof(size)),
+            mct_format_bytes(cr.bytes_hashed, hashed, sizeof(hashed)), secs,
+            secs > 0 ? (double)cr.bytes_hashed / secs / 1e6 : 0.0);
     if (vr->n_extra > 0)
         report_files(res, vr);
     r = manifest_from(run, &cr);
-    return r < 0 ? fail(res, r, "out of memory") : 0;
+    return r < 0 ? mct_op_fail(res, r, "out of memory") : 0;
 }
 
 static int verify_one(const struct mct_config *cfg, const struct mct_session_ref *ref,
@@ -333,12 +338,12 @@ static int verify_one(const struct mct_config *cfg, const struct mct_session_ref
 
     r = mct_session_dest_path(dest, ref, &dst);
     if (r < 0)
-        return fail(res, r, "destination '%s': cannot build the session's path: %s", dest->name,
-                    strerror(-r));
+        return mct_op_fail(res, r, "destination '%s': cannot build the session's path: %s",
+                           dest->name, strerror(-r));
     verify_progress_report(&vp, 0);
     r = mct_share_probe(cfg, dest, why, sizeof(why));
     if (r < 0) {
-        say(res, "destination '%s': not verified (unreachable)", dest->name);
+        mct_op_say(res, "destination '%s': not verified (unreachable)", dest->name);
         return fail_unreachable(res, dest, why, r);
     }
     r = scan_copy(cfg, dest, dst, res, &copy);
@@ -346,8 +351,8 @@ static int verify_one(const struct mct_config *cfg, const struct mct_session_ref
         return r;
     r = mct_verify_compare(source, &copy, on_compare_progress, &vp, &vr);
     if (r < 0)
-        return fail(res, r, "destination '%s': cannot compare with %s: %s", dest->name, dst,
-                    strerror(-r));
+        return mct_op_fail(res, r, "destination '%s': cannot compare with %s: %s", dest->name, dst,
+                           strerror(-r));
     if (run->method == MCT_VERIFY_CHECKSUM && copy.n_files > 0)
         return verify_content(cfg, dest, src, dst, source, &copy, &vr, run, progress, ud, res);
     verify_progress_report(&vp, 100);
@@ -374,12 +379,12 @@ static void verify_run_close(const struct mct_config *cfg, const struct mct_sess
         (void)mct_hashcache_save(run->cache);
     if (run->manifest.n > 0 && mct_manifest_path(cfg, ref, &path) == 0) {
         if (mct_manifest_write(path, &run->manifest, why, sizeof(why)) < 0)
-            say(res, "WARNING: no manifest written: %s", why);
+            mct_op_say(res, "WARNING: no manifest written: %s", why);
         else
-            say(res,
-                "manifest of %zu XXH3-128 hashes written to %s (check it with mctctl audit "
-                "%s %s)",
-                run->manifest.n, path, ref->participant_id, ref->session_date);
+            mct_op_say(res,
+                       "manifest of %zu XXH3-128 hashes written to %s (check it with mctctl audit "
+                       "%s %s)",
+                       run->manifest.n, path, ref->participant_id, ref->session_date);
     }
     mct_manifest_free(&run->manifest);
     mct_hashcache_free(run->cache);
@@ -412,7 +417,7 @@ int mct_verify_session_method(const struct mct_config *cfg, const struct mct_ses
         return r;
     r = verify_run_open(cfg, ref, method, &run);
     if (r < 0)
-        return fail(res, r, "out of memory");
+        return mct_op_fail(res, r, "out of memory");
 
     for (size_t i = 0; i < cfg->n_destinations; i++) {
         if (!cfg->destinations[i].enabled)
@@ -434,7 +439,7 @@ static void report_rsync_stderr(struct mct_op_result *res, const char *text)
     for (const char *p = text; p && *p && n < MAX_STDERR_LINES;) {
         size_t len = strcspn(p, "\n");
         if (len > 0) {
-            say(res, "%.*s", (int)len, p);
+            mct_op_say(res, "%.*s", (int)len, p);
             n++;
         }
         p += len + (p[len] == '\n');
@@ -451,22 +456,25 @@ static int run_rsync(const struct mct_config *cfg, const struct mct_destination 
 
     if (r == -EIO) {
         const char *e = errtext ? errtext : "";
-        say(res, "destination '%s': rsync exited %d: %s", dest->name, code,
-            mct_rsync_exit_meaning(code));
+        mct_op_say(res, "destination '%s': rsync exited %d: %s", dest->name, code,
+                   mct_rsync_exit_meaning(code));
         report_rsync_stderr(res, e);
-        return fail(res, r, "destination '%s': rsync exited %d: %s (copying %s/ to %s/)%s%.*s",
-                    dest->name, code, mct_rsync_exit_meaning(code), src, dst, *e ? ": " : "",
-                    (int)strcspn(e, "\n"), e);
+        return mct_op_fail(res, r,
+                           "destination '%s': rsync exited %d: %s (copying %s/ to %s/)%s%.*s",
+                           dest->name, code, mct_rsync_exit_meaning(code), src, dst, *e ? ": " : "",
+                           (int)strcspn(e, "\n"), e);
     }
     if (r < 0)
-        return fail(res, r, "destination '%s': cannot run rsync for %s/: %s", dest->name, src,
-                    strerror(-r));
+        return mct_op_fail(res, r, "destination '%s': cannot run rsync for %s/: %s", dest->name,
+                           src, strerror(-r));
     if (dry_run)
-        say(res, "destination '%s': dry run of %s/ -> %s/ passed (rsync exited 0), nothing copied",
-            dest->name, src, dst);
+        mct_op_say(
+                res,
+                "destination '%s': dry run of %s/ -> %s/ passed (rsync exited 0), nothing copied",
+                dest->name, src, dst);
     else
-        say(res, "destination '%s': copied %s/ to %s/ (rsync exited 0: success)", dest->name, src,
-            dst);
+        mct_op_say(res, "destination '%s': copied %s/ to %s/ (rsync exited 0: success)", dest->name,
+                   src, dst);
     return 0;
 }
 
@@ -480,20 +488,20 @@ static int sync_one(const struct mct_config *cfg, const struct mct_session_ref *
 
     r = mct_session_dest_path(dest, ref, &dst);
     if (r < 0)
-        return fail(res, r, "destination '%s': cannot build the session's path: %s", dest->name,
-                    strerror(-r));
+        return mct_op_fail(res, r, "destination '%s': cannot build the session's path: %s",
+                           dest->name, strerror(-r));
     /* Never copy into an unmounted share: it would fill the local disk and
      * later "verify" against a copy that is not on the network. */
     r = mct_share_probe(cfg, dest, why, sizeof(why));
     if (r < 0) {
-        say(res, "destination '%s': not synced (unreachable)", dest->name);
+        mct_op_say(res, "destination '%s': not synced (unreachable)", dest->name);
         return fail_unreachable(res, dest, why, r);
     }
     /* Right after a good probe; a share that hangs in between wedges this
      * mkdir, which is the residual risk we accept. */
     if (!dry_run && (r = mct_mkdir_p(dst, 0755)) < 0)
-        return fail(res, r, "destination '%s': cannot create %s: %s", dest->name, dst,
-                    strerror(-r));
+        return mct_op_fail(res, r, "destination '%s': cannot create %s: %s", dest->name, dst,
+                           strerror(-r));
     return run_rsync(cfg, dest, src, dst, dry_run, progress, ud, res);
 }
 
@@ -516,8 +524,8 @@ static int check_flags(const struct mct_config *cfg, struct mct_op_result *res)
     char why[512] = "";
     int r = mct_rsync_flags_check(cfg->rsync_flags, why, sizeof(why));
     if (r < 0)
-        return fail(res, r, "%s: %s", cfg->path ? cfg->path : "configuration",
-                    why_or_errno(why, r));
+        return mct_op_fail(res, r, "%s: %s", cfg->path ? cfg->path : "configuration",
+                           why_or_errno(why, r));
     return 0;
 }
 
@@ -537,7 +545,7 @@ int mct_sync_session(const struct mct_config *cfg, const struct mct_session_ref 
         return r;
     r = verify_run_open(cfg, ref, cfg->verify_method, &run);
     if (r < 0)
-        return fail(res, r, "out of memory");
+        return mct_op_fail(res, r, "out of memory");
 
     for (size_t i = 0; i < cfg->n_destinations; i++) {
         const struct mct_destination *dest = &cfg->destinations[i];

@@ -18,21 +18,6 @@ void mct_journal_done(struct mct_journal *j)
     j->path = j->state = j->record = NULL;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 static int journal_format(const struct mct_journal *j, struct mct_buf *b)
 {
     int r = mct_buf_puts(b, "{\n\"participant\": ");
@@ -73,7 +58,7 @@ int mct_journal_write(int trash_fd, const char *entry, const struct mct_journal 
             openat(trash_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
-    r = write_all(fd, b.data, b.len);
+    r = mct_write_all(fd, b.data, b.len);
     if (r >= 0 && fsync(fd) < 0)
         r = -errno;
     if (r >= 0 && renameat(trash_fd, tmp, trash_fd, name) < 0)

@@ -119,16 +119,37 @@ int mct_strv_push(char ***v, char *s)
     return 0;
 }
 
+int mct_strv_pushv(char ***v, const char *fmt, va_list ap)
+{
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        return -ENOMEM;
+    return mct_strv_push(v, s);
+}
+
 int mct_strv_pushf(char ***v, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = NULL;
-    int n = vasprintf(&s, fmt, ap);
+    int r = mct_strv_pushv(v, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return -ENOMEM;
-    return mct_strv_push(v, s);
+    return r;
+}
+
+int mct_write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
 }
 
 char *mct_strdup_printf(const char *fmt, ...)

@@ -101,6 +101,7 @@ size_t mct_strv_length(char *const *v);
 /* Takes ownership of s (also on failure). */
 int mct_strv_push(char ***v, char *s);
 int mct_strv_pushf(char ***v, const char *fmt, ...) _printf_(2, 3);
+int mct_strv_pushv(char ***v, const char *fmt, va_list ap) _printf_(2, 0);
 static inline void mct_strv_freep(char ***v)
 {
     mct_strv_free(*v);
@@ -118,6 +119,9 @@ int mct_mkdir_p(const char *path, unsigned mode);
 int64_t mct_now_ms(void);
 /* Human-readable size ("1.5G", "200K", "12B") into out. */
 const char *mct_format_bytes(uint64_t bytes, char *out, size_t len);
+
+/* write(2) all of buf, retrying on EINTR and short writes; -errno. */
+int mct_write_all(int fd, const void *buf, size_t n);
 
 /* Read a whole small file (at most max bytes) into a NUL-terminated string. */
 int mct_read_file(const char *path, size_t max, char **ret);
