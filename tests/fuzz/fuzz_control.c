@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The mount's .control parser: whatever a process writes is one of SYNC,
+ * VERIFY, DELETE, or -EINVAL with nothing done. The parser is static in
+ * fs/control.c, so this target includes that file; the rest of the mount
+ * it refers to comes from a static library and is never called here.
+ *
+ * The buffer is the fuzzer's own, exactly size bytes and not terminated,
+ * as a FUSE write buffer is: ASan catches any read past it. An independent
+ * oracle says what must be accepted.
+ */
+#include "control.c"
+
+#include "fuzz.h"
+
+static bool oracle_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* -1: not a command; else the command accepted. */
+static int oracle(const uint8_t *data, size_t size)
+{
+    if (size == 0 || size > CONTROL_MAX_WRITE || memchr(data, '\0', size))
+        return -1;
+    size_t a = 0, b = size;
+    while (a < b && oracle_space((char)data[a]))
+        a++;
+    while (b > a && oracle_space((char)data[b - 1]))
+        b--;
+    static const char *const words[] = {"SYNC", "VERIFY", "DELETE"};
+    static const enum command cmds[] = {CMD_SYNC, CMD_VERIFY, CMD_DELETE};
+    for (size_t i = 0; i < 3; i++)
+        if (b - a == strlen(words[i]) && memcmp(data + a, words[i], b - a) == 0)
+            return (int)cmds[i];
+    return -1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    enum command cmd = (enum command) - 1;
+    int r = parse_command((const char *)data, size, &cmd);
+    int want = oracle(data, size);
+
+    if (want < 0) {
+        FUZZ_ASSERT(r == -EINVAL);
+    } else {
+        FUZZ_ASSERT(r == 0);
+        FUZZ_ASSERT((int)cmd == want);
+        FUZZ_ASSERT(strcmp(command_names[cmd], want == CMD_SYNC     ? "SYNC"
+                                               : want == CMD_VERIFY ? "VERIFY"
+                                                                    : "DELETE") == 0);
+    }
+    return 0;
+}
