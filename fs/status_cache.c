@@ -442,6 +442,9 @@ static int get_once(struct status_cache *c, const struct mct_session_ref *ref, u
                     struct status_snap **ret, char **activity)
 {
     int64_t ttl_ms = (int64_t)c->cfg->mount.cache_seconds * 1000;
+    /* A computation that started after this question was asked is fresh
+     * for it whatever the ttl: with cache_seconds 0 nothing else ever is. */
+    int64_t asked_ms = mct_now_ms();
     struct timespec deadline;
     deadline_after(&deadline, status_cache_wait_seconds(c));
 
@@ -454,7 +457,8 @@ static int get_once(struct status_cache *c, const struct mct_session_ref *ref, u
 
     for (;;) {
         if (e->snap) {
-            bool fresh = mct_now_ms() - e->snap->computed_ms < ttl_ms;
+            bool fresh = mct_now_ms() - e->snap->computed_ms < ttl_ms ||
+                         e->snap->computed_ms >= asked_ms;
             bool changed = false;
             struct stat dst;
             if (e->dir_known && dir_stat(c, e, &dst))
@@ -476,8 +480,8 @@ static int get_once(struct status_cache *c, const struct mct_session_ref *ref, u
 
         if (pthread_cond_timedwait(&c->done, &c->lock, &deadline) == ETIMEDOUT) {
             /* One last look: the status may have landed with the timeout. */
-            if (e->snap &&
-                (!(flags & STATUS_FRESH) || mct_now_ms() - e->snap->computed_ms < ttl_ms)) {
+            if (e->snap && (!(flags & STATUS_FRESH) || e->snap->computed_ms >= asked_ms ||
+                            mct_now_ms() - e->snap->computed_ms < ttl_ms)) {
                 *ret = status_snap_ref(e->snap);
                 break;
             }

@@ -7,31 +7,65 @@
  */
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "operations.h"
 #include "util.h"
 
-int mct_session_lock(const struct mct_config *cfg, const struct mct_session_ref *ref, int *fd_out)
+int mct_session_open_dir(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                         int *fd_out)
 {
-    _cleanup_free_ char *path = NULL;
+    _cleanup_free_ char *rel = NULL;
     _cleanup_close_ int fd = -1;
     int r;
 
     *fd_out = -1;
-    r = mct_session_source_path(cfg, ref, &path);
+    if (strempty(cfg->source_base_path))
+        return -EINVAL;
+    r = mct_template_expand(cfg->source_path_structure, ref, &rel);
     if (r < 0)
         return r;
-    /* O_NOFOLLOW: a session folder replaced by a symlink is not the session. */
-    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        r = -errno;
-        log_debug("cannot open %s to lock it: %s", path, strerror(-r));
+    /* The base may be a symlink (/data -> /srv/data); below it, every
+     * component must be a real folder. */
+    fd = open(cfg->source_base_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    for (char *save = NULL, *c = strtok_r(rel, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (next < 0) {
+            r = -errno;
+            struct stat st;
+            if (r == -ENOTDIR && fstatat(fd, c, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISLNK(st.st_mode))
+                r = -ELOOP;
+            return r;
+        }
+        close(fd);
+        fd = next;
+    }
+    *fd_out = TAKE_FD(fd);
+    return 0;
+}
+
+int mct_session_lock(const struct mct_config *cfg, const struct mct_session_ref *ref, int *fd_out)
+{
+    _cleanup_close_ int fd = -1;
+    int r;
+
+    *fd_out = -1;
+    /* No symlink anywhere below the source base: a session folder replaced
+     * by a symlink, or reached through a symlinked participant folder, is
+     * not a session (-ELOOP). */
+    r = mct_session_open_dir(cfg, ref, &fd);
+    if (r < 0) {
+        log_debug("cannot open %s/%s to lock it: %s", ref->participant_id, ref->session_date,
+                  strerror(-r));
         return r;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-        log_debug("cannot lock %s: %s", path, strerror(-r));
+        log_debug("cannot lock %s/%s: %s", ref->participant_id, ref->session_date, strerror(-r));
         return r;
     }
     *fd_out = TAKE_FD(fd);

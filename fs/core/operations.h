@@ -20,6 +20,12 @@
  * -EBUSY when held elsewhere, -ENOENT when the session folder is gone. */
 int mct_session_lock(const struct mct_config *cfg, const struct mct_session_ref *ref, int *fd_out);
 
+/* Open the session's folder from the source base one component at a time,
+ * never following a symlink below the base: -ELOOP when the session folder
+ * or a folder above it (a participant's) is a symlink, -ENOENT, -errno. */
+int mct_session_open_dir(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                         int *fd_out);
+
 struct mct_op_result {
     char **lines;   /* strv: what happened, for the user (per destination, per file) */
     char **reasons; /* strv: why it failed or was refused */

@@ -186,8 +186,11 @@ static int read_full(int fd, void *buf, size_t n, int idle_ms)
     return 0;
 }
 
-/* In the child: keep only the pipe (as fd 3) and stdio, so a child stuck
- * on the share does not also pin the FUSE device or a database socket. */
+/* In the child: keep only the pipe (as fd 3), so a child stuck on the
+ * share does not also pin the FUSE device or a database socket. stdio
+ * becomes /dev/null: a child left in uninterruptible sleep on a hung share
+ * must not hold the caller's stdout open, or `out=$(mctctl status P D)`
+ * would wait for it long after mctctl itself gave up and exited. */
 static int child_isolate(int wfd)
 {
     if (wfd != 3) {
@@ -196,6 +199,13 @@ static int child_isolate(int wfd)
         wfd = 3;
     }
     close_range(4, ~0U, 0);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        for (int fd = 0; fd < 3; fd++)
+            (void)dup2(null, fd);
+        if (null > 3)
+            close(null);
+    }
     return wfd;
 }
 
@@ -263,6 +273,7 @@ static void child_finish(struct child *c)
 struct probe_args {
     const char *mount_point;
     const char *base_path;
+    const char *source_base;
     bool resolve; /* realpath(mount_point) for the parent's mountinfo check */
 };
 
@@ -270,8 +281,16 @@ struct probe_msg {
     int mount_err;
     int base_err;
     int resolved_ok;
+    int inside_source; /* base_path and the source overlap once resolved */
     char resolved[PATH_MAX];
+    char base_real[PATH_MAX];
 };
+
+static bool path_within(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' || streq(dir, "/"));
+}
 
 static int base_readable(const char *base)
 {
@@ -300,6 +319,12 @@ static void probe_child(int wfd, void *ud)
     if (a->resolve && realpath(a->mount_point, m.resolved))
         m.resolved_ok = 1;
     m.base_err = base_readable(a->base_path);
+    /* The config check compares the paths as written; through a symlink
+     * (or a bind mount of a parent) a "share" may still be the source. */
+    char src_real[PATH_MAX];
+    if (!m.base_err && !strempty(a->source_base) && realpath(a->base_path, m.base_real) &&
+        realpath(a->source_base, src_real))
+        m.inside_source = path_within(m.base_real, src_real) || path_within(src_real, m.base_real);
     mct_write_all(wfd, &m, sizeof(m));
 }
 
@@ -319,6 +344,13 @@ static int probe_explain(const struct mct_destination *dest, const struct probe_
         snprintf(why, whylen, "destination '%s': cannot read %s: %s", dest->name, dest->base_path,
                  strerror(m->base_err));
         return -m->base_err;
+    }
+    if (m->inside_source) {
+        snprintf(why, whylen,
+                 "destination '%s': %s is %s, which overlaps the source: a copy inside the "
+                 "source is no backup",
+                 dest->name, dest->base_path, m->base_real);
+        return -EINVAL;
     }
     snprintf(why, whylen, "destination '%s': %s is reachable", dest->name, dest->base_path);
     return 0;
@@ -347,7 +379,8 @@ int mct_share_probe(const struct mct_config *cfg, const struct mct_destination *
         listed = r > 0;
     }
 
-    struct probe_args a = {dest->mount_point, dest->base_path, dest->verify_mount && !listed};
+    struct probe_args a = {dest->mount_point, dest->base_path, cfg->source_base_path,
+                           dest->verify_mount && !listed};
     struct child c = {.fd = -1};
     int r = child_start(&c, probe_child, &a);
     if (r < 0) {

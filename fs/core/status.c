@@ -15,6 +15,7 @@
 
 #include "hashcache.h"
 #include "log.h"
+#include "operations.h"
 #include "share.h"
 
 #include <time.h>
@@ -110,6 +111,19 @@ static int judge_local_files(const struct mct_config *cfg, const struct mct_scan
     return r;
 }
 
+/* A deletion refuses a session folder that is a symlink or is reached
+ * through one (what it points to is outside the source tree), so the
+ * status must not call it safe either. */
+static int judge_folder(const struct mct_config *cfg, struct mct_session_status *st)
+{
+    _cleanup_close_ int fd = -1;
+    if (mct_session_open_dir(cfg, &st->ref, &fd) != -ELOOP)
+        return 0;
+    return mct_strv_pushf(&st->local_reasons,
+                          "%s is a symlink or is reached through one: not a session folder",
+                          st->source_path);
+}
+
 /* One walk per session without excludes; the backed-up view is filtered
  * from it in memory, and the rest feeds the local rules. */
 static int collect_sources(const struct mct_config *cfg, struct mct_session_status *st, size_t n)
@@ -129,6 +143,8 @@ static int collect_sources(const struct mct_config *cfg, struct mct_session_stat
         r = mct_scan_filter(&raw, cfg->exclude_patterns, &st[i].source);
         if (r == 0)
             r = judge_local_files(cfg, &raw, &st[i]);
+        if (r == 0)
+            r = judge_folder(cfg, &st[i]);
         mct_scan_free(&raw);
         if (r < 0)
             return r;

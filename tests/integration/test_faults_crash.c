@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The mount process killed with SIGKILL in the middle of a DELETE (at each
+ * step of the trash protocol: the engine stops itself there when
+ * MCT_TEST_STOP_AT names the step, see fs/core/trash.h) and in the middle
+ * of a SYNC, then mounted again: the trash is finished or restored as its
+ * journal says, the view shows what is really on disk, nothing is lost.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "fault_lib.h"
+
+struct writer {
+    const struct fl_mount *m;
+    const char *p, *d, *text;
+    ssize_t n;
+    int err;
+};
+
+static void *write_thread(void *arg)
+{
+    struct writer *w = arg;
+    w->n = fl_control_write(w->m, w->p, w->d, w->text, strlen(w->text), &w->err);
+    return NULL;
+}
+
+static void wait_stopped(pid_t pid)
+{
+    int64_t end = mct_now_ms() + 30000;
+    while (fl_proc_state(pid) != 'T') {
+        ck_assert_msg(mct_now_ms() < end, "mctfs never reached its stop point");
+        fl_sleep_ms(20);
+    }
+}
+
+/* Kill the stopped mctfs, see the blocked writer fail, detach the mount. */
+static void kill_mount(struct fl_mount *m, pthread_t t, struct writer *w)
+{
+    ck_assert_int_eq(kill(m->pid, SIGKILL), 0);
+    ck_assert_int_eq(fl_wait_exit(m->pid, 10000), 128 + SIGKILL);
+    pthread_join(t, NULL);
+    ck_assert_msg(w->n < 0, "the write returned %zd after mctfs was killed", w->n);
+    printf("the %.*s writer got: %s\n", (int)strcspn(w->text, "\n"), w->text, strerror(w->err));
+    fl_unmount_dead(m);
+}
+
+/* DELETE through the mount, stopped at point, SIGKILL, the journal's
+ * state checked, then a new mount (which recovers the trash). */
+static void delete_killed_at(const char *point, const char *p, const char *d, const char *state,
+                             struct fl_mount *again)
+{
+    char env[64];
+    snprintf(env, sizeof(env), "MCT_TEST_STOP_AT=%s", point);
+    char *const envs[] = {env, NULL};
+    struct fl_mount m;
+    fl_mount(&m, NULL, envs);
+    _cleanup_free_ char *safe = fl_vfile(&m, p, d, ".safe_to_delete");
+    ck_assert_str_eq(safe, "yes\n");
+
+    struct writer w = {.m = &m, .p = p, .d = d, .text = "DELETE\n"};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, write_thread, &w), 0);
+    wait_stopped(m.pid);
+    _cleanup_free_ char *st = fl_trash_state(p);
+    ck_assert_msg(st && streq(st, state), "journal state %s at %s, expected %s", st, point, state);
+    kill_mount(&m, t, &w);
+    ck_assert(!fl_trash_empty());
+
+    fl_mount(again, NULL, NULL);
+    ck_assert(fl_trash_empty());
+}
+
+static char *copy_digest(const char *p, const char *d)
+{
+    char dst[512];
+    lab_dest_path(&lab, p, d, dst, sizeof(dst));
+    return fl_tree_digest(dst);
+}
+
+START_TEST(killed_after_move_restores)
+{
+    fl_session("p501 20240501 --imported --dj --copy");
+    _cleanup_free_ char *before = fl_session_digest("p501", "20240501");
+    struct fl_mount m;
+    delete_killed_at("after-move", "p501", "20240501", "moved", &m);
+
+    /* Put back whole, in the view too, and nothing logged as deleted. */
+    _cleanup_free_ char *after = fl_session_digest("p501", "20240501");
+    ck_assert_str_eq(before, after);
+    _cleanup_free_ char *log = fl_slurp(m.log, NULL);
+    fl_assert_has(log, "restored p501/20240501 from an interrupted deletion");
+    char path[700];
+    fl_mpath(&m, path, sizeof(path), "p501/20240501");
+    ck_assert_uint_eq(fl_count_entries(path, false), 5);
+    _cleanup_free_ char *safe = fl_vfile(&m, "p501", "20240501", ".safe_to_delete");
+    ck_assert_str_eq(safe, "yes\n");
+    ck_assert_int_eq(fl_log_count("p501", "20240501", "deleted"), 0);
+    fl_unmount(&m);
+}
+END_TEST
+
+START_TEST(killed_after_verify_finishes)
+{
+    fl_session("p502 20240502 --imported --dj --copy");
+    _cleanup_free_ char *copy_before = copy_digest("p502", "20240502");
+    struct fl_mount m;
+    delete_killed_at("after-verify", "p502", "20240502", "verified", &m);
+
+    /* Compared and journalled: recovery logs it and finishes. */
+    _cleanup_free_ char *log = fl_slurp(m.log, NULL);
+    fl_assert_has(log, "finished deleting p502/20240502");
+    char src[512], path[700];
+    lab_source_path(&lab, "p502", "20240502", src, sizeof(src));
+    ck_assert(!fl_exists(src));
+    fl_mpath(&m, path, sizeof(path), "p502/20240502");
+    struct stat st;
+    ck_assert(stat(path, &st) < 0 && errno == ENOENT);
+    fl_mpath(&m, path, sizeof(path), ".status");
+    _cleanup_free_ char *root = fl_slurp(path, NULL);
+    fl_assert_lacks(root, "p502");
+    ck_assert_int_eq(fl_log_count("p502", "20240502", "deleted"), 1);
+    char dlog[400];
+    snprintf(dlog, sizeof(dlog), "%s/deletions.log", lab.dir);
+    _cleanup_free_ char *dl = fl_slurp(dlog, NULL);
+    fl_assert_has(dl, "\"finished_by\":\"recovery\"");
+    _cleanup_free_ char *copy_after = copy_digest("p502", "20240502");
+    ck_assert_str_eq(copy_before, copy_after);
+    fl_unmount(&m);
+}
+END_TEST
+
+START_TEST(killed_mid_remove_finishes)
+{
+    fl_session("p503 20240503 --imported --dj --copy");
+    _cleanup_free_ char *copy_before = copy_digest("p503", "20240503");
+    struct fl_mount m;
+    delete_killed_at("mid-remove", "p503", "20240503", "logged", &m);
+
+    char src[512], path[700];
+    lab_source_path(&lab, "p503", "20240503", src, sizeof(src));
+    ck_assert(!fl_exists(src));
+    fl_mpath(&m, path, sizeof(path), "p503/20240503/.status");
+    struct stat st;
+    ck_assert(stat(path, &st) < 0 && errno == ENOENT);
+    /* Logged once, by the deletion itself, not again by the recovery. */
+    ck_assert_int_eq(fl_log_count("p503", "20240503", "deleted"), 1);
+    _cleanup_free_ char *copy_after = copy_digest("p503", "20240503");
+    ck_assert_str_eq(copy_before, copy_after);
+    fl_unmount(&m);
+}
+END_TEST
+
+/* The digest without rsync's temporary files (".name.XXXXXX"). */
+static char *complete_files(const char *digest)
+{
+    struct mct_buf b = {};
+    for (const char *l = digest; *l;) {
+        size_t len = strcspn(l, "\n");
+        char kind, rel[1024];
+        if (sscanf(l, "%c %1023s", &kind, rel) == 2) {
+            const char *base = strrchr(rel, '/');
+            base = base ? base + 1 : rel;
+            if (base[0] != '.')
+                mct_buf_printf(&b, "%.*s\n", (int)len, l);
+        }
+        l += len + (l[len] == '\n');
+    }
+    return b.data ? mct_buf_steal(&b) : strdup("");
+}
+
+/* SYNC through a throttled mount; once rsync is 30% through, SIGKILL the
+ * mount (and, with_rsync, rsync too, as a power cut would). */
+static void sync_killed(const char *p, const char *d, bool with_rsync, struct fl_mount *m)
+{
+    const char *cfg = fl_config_variant("slow", "    flags: \"-avh\"\n",
+                                        "    flags: \"-avh\"\n    bandwidth_limit: 1000\n", NULL);
+    fl_mount(m, cfg, NULL);
+    struct writer w = {.m = m, .p = p, .d = d, .text = "SYNC\n"};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, write_thread, &w), 0);
+
+    pid_t kids[8], pgid = -1;
+    int64_t end = mct_now_ms() + 20000;
+    bool progress = false;
+    while (!progress && mct_now_ms() < end) {
+        if (pgid < 0 && fl_children(m->pid, "rsync", kids, ARRAY_SIZE(kids)) > 0)
+            pgid = getpgid(kids[0]);
+        _cleanup_free_ char *b = fl_vfile(m, p, d, ".backup_status");
+        int pct = 0;
+        progress = sscanf(b, "syncing %d%%", &pct) == 1 && pct >= 30 && pgid > 0;
+        fl_sleep_ms(100);
+    }
+    ck_assert_msg(progress && pgid > 0, "no rsync progress seen");
+    if (with_rsync)
+        ck_assert_int_eq(kill(-pgid, SIGKILL), 0);
+    kill_mount(m, t, &w);
+
+    /* An orphaned rsync finishes its copy without any lock: give it time,
+     * so that the status below is about a copy nobody writes to. */
+    int64_t t0 = mct_now_ms();
+    while (fl_pgrp_alive(pgid) && mct_now_ms() < t0 + 20000)
+        fl_sleep_ms(50);
+    bool orphan = fl_pgrp_alive(pgid);
+    if (orphan)
+        kill(-pgid, SIGKILL);
+    printf("rsync ran on for %lld ms after mctfs was killed\n", (long long)(mct_now_ms() - t0));
+    ck_assert_msg(!orphan, "rsync still running 20 s after mctfs was killed");
+    fl_mount(m, cfg, NULL);
+}
+
+/* After the crash: the status says what the copy really is. */
+static void assert_honest_after_sync_crash(struct fl_mount *m, const char *p, const char *d,
+                                           bool expect_partial)
+{
+    char dst[512];
+    lab_dest_path(&lab, p, d, dst, sizeof(dst));
+    _cleanup_free_ char *src_dg = fl_session_digest(p, d);
+    _cleanup_free_ char *dst_raw = fl_tree_digest(dst);
+    _cleanup_free_ char *dst_dg = complete_files(dst_raw);
+    bool complete = streq(src_dg, dst_dg);
+    ck_assert(!(expect_partial && complete));
+
+    _cleanup_free_ char *b = fl_vfile(m, p, d, ".backup_status");
+    _cleanup_free_ char *safe = fl_vfile(m, p, d, ".safe_to_delete");
+    printf("after the crash the copy is %s; .backup_status: %s", complete ? "complete" : "partial",
+           b);
+    if (complete) {
+        fl_assert_starts(b, "verified");
+    } else {
+        ck_assert_msg(startswith(b, "unverified") || startswith(b, "missing"), "%s", b);
+        fl_assert_starts(safe, "no: ");
+        int err;
+        ck_assert_int_eq(fl_control_write(m, p, d, "DELETE\n", 7, &err), -1);
+        ck_assert_int_eq(err, EPERM);
+    }
+    /* The dead process holds no lock: a new SYNC runs and verifies. */
+    int err;
+    ck_assert_int_eq(fl_control_write(m, p, d, "SYNC\n", 5, &err), 5);
+    _cleanup_free_ char *b2 = fl_vfile(m, p, d, ".backup_status");
+    fl_assert_starts(b2, "verified");
+}
+
+START_TEST(killed_during_sync)
+{
+    fl_session("p504 20240504 --imported --dj --videos 3 --size 1500000");
+    _cleanup_free_ char *before = fl_session_digest("p504", "20240504");
+    struct fl_mount m;
+    sync_killed("p504", "20240504", false, &m);
+    assert_honest_after_sync_crash(&m, "p504", "20240504", false);
+    fl_unmount(&m);
+    _cleanup_free_ char *after = fl_session_digest("p504", "20240504");
+    ck_assert_str_eq(before, after);
+}
+END_TEST
+
+START_TEST(killed_with_rsync_during_sync)
+{
+    fl_session("p505 20240505 --imported --dj --videos 3 --size 1500000");
+    _cleanup_free_ char *before = fl_session_digest("p505", "20240505");
+    struct fl_mount m;
+    sync_killed("p505", "20240505", true, &m);
+    assert_honest_after_sync_crash(&m, "p505", "20240505", true);
+    fl_unmount(&m);
+    _cleanup_free_ char *after = fl_session_digest("p505", "20240505");
+    ck_assert_str_eq(before, after);
+}
+END_TEST
+
+static Suite *crash_suite(void)
+{
+    Suite *s = suite_create("faults-crash");
+    TCase *tc = tcase_create("kill -9");
+    tcase_add_unchecked_fixture(tc, fl_setup, fl_teardown);
+    tcase_set_timeout(tc, 90);
+    tcase_add_test(tc, killed_after_move_restores);
+    tcase_add_test(tc, killed_after_verify_finishes);
+    tcase_add_test(tc, killed_mid_remove_finishes);
+    tcase_add_test(tc, killed_during_sync);
+    tcase_add_test(tc, killed_with_rsync_during_sync);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return fl_run_suite(crash_suite());
+}
