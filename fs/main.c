@@ -9,9 +9,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <fuse_lowlevel.h>
 
 #include "config.h"
@@ -31,7 +35,7 @@ enum {
 };
 
 struct options {
-    const char *config;
+    char *config; /* strdup'd by fuse_opt_parse: ours to free */
 };
 
 #define OPTION(t, p)                                                                               \
@@ -124,6 +128,66 @@ static void recover_trash(const struct mct_config *cfg)
     mct_op_result_free(&res);
 }
 
+/* Reads of real files arrive at the mount's read-ahead size, 128 KiB by
+ * default; 1 MiB read a cold video about a fifth faster here (measured by
+ * tools/bench/run). The kernel sets the read-ahead when INIT is answered,
+ * so it is raised afterwards: this thread's first request on the mount
+ * waits for INIT, and the mount's bdi is named by its st_dev. Writing it
+ * needs root; a higher value an admin chose is kept. */
+#define READ_AHEAD_KB    1024
+#define FUSE_SUPER_MAGIC 0x65735546
+
+static void *raise_read_ahead(void *arg)
+{
+    _cleanup_free_ char *mountpoint = arg;
+    struct statfs sfs;
+    struct stat st;
+    char path[64];
+    unsigned kb = 0;
+
+    int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    /* Only our own mount's bdi, never the folder under it. */
+    bool ours = fstatfs(fd, &sfs) == 0 && sfs.f_type == FUSE_SUPER_MAGIC && fstat(fd, &st) == 0;
+    close(fd);
+    if (!ours)
+        return NULL;
+
+    snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", major(st.st_dev),
+             minor(st.st_dev));
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (fscanf(f, "%u", &kb) != 1)
+            kb = 0;
+        fclose(f);
+    }
+    if (kb >= READ_AHEAD_KB)
+        return NULL;
+    f = fopen(path, "we");
+    if (!f || fprintf(f, "%u\n", READ_AHEAD_KB) < 0 || fclose(f) != 0) {
+        log_debug("cannot set %s to %u: %m", path, READ_AHEAD_KB);
+        return NULL;
+    }
+    log_debug("read-ahead of %s set to %u KiB", mountpoint, READ_AHEAD_KB);
+    return NULL;
+}
+
+static void start_raise_read_ahead(const char *mountpoint)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    char *arg = strdup(mountpoint);
+
+    if (!arg)
+        return;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, raise_read_ahead, arg) != 0)
+        free(arg);
+    pthread_attr_destroy(&attr);
+}
+
 /* A new status was computed: the kernel forgets the old sizes. */
 static void on_status_update(void *ud, const struct mct_session_ref *ref)
 {
@@ -163,6 +227,7 @@ static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdli
         r = log_error_errno(-EIO, "cannot install signal handlers");
     if (r >= 0) {
         log_notice("mounted %s on %s", fs->cfg->source_base_path, opts->mountpoint);
+        start_raise_read_ahead(opts->mountpoint);
         struct fuse_loop_config *lc = fuse_loop_cfg_create();
         if (!lc) {
             r = -ENOMEM;
@@ -200,10 +265,11 @@ int main(int argc, char *argv[])
     struct fuse_cmdline_opts opts = {};
     int ret = 1;
 
-    if (fuse_opt_parse(&args, &options, option_spec, option_proc) != 0)
-        return 2;
-    if (fuse_parse_cmdline(&args, &opts) != 0)
-        return 2;
+    if (fuse_opt_parse(&args, &options, option_spec, option_proc) != 0 ||
+        fuse_parse_cmdline(&args, &opts) != 0) {
+        ret = 2;
+        goto out;
+    }
 
     if (opts.show_help) {
         usage(stdout, argv[0]);
@@ -264,6 +330,7 @@ done:
         close(fs.base_fd);
     mct_config_free(cfg);
 out:
+    free(options.config);
     free(opts.mountpoint);
     fuse_opt_free_args(&args);
     return ret;

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -28,7 +29,30 @@ struct handle {
     size_t len;
     struct timespec mtime;
     struct mct_session_ref ref; /* .control */
+    struct handle *prev, *next; /* in open_handles */
 };
+
+/* Every open file. A file still open when the mount goes away (SIGTERM
+ * while a reader is in it) is never released by libfuse: op_destroy frees
+ * what is left, so nothing leaks and no fd outlives the mount. */
+static pthread_mutex_t open_handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct handle *open_handles;
+
+static struct handle *handle_new(enum node_kind kind)
+{
+    struct handle *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->kind = kind;
+    h->fd = -1;
+    pthread_mutex_lock(&open_handles_lock);
+    h->next = open_handles;
+    if (open_handles)
+        open_handles->prev = h;
+    open_handles = h;
+    pthread_mutex_unlock(&open_handles_lock);
+    return h;
+}
 
 static struct handle *handle_of(const struct fuse_file_info *fi)
 {
@@ -39,6 +63,14 @@ static void handle_free(struct handle *h)
 {
     if (!h)
         return;
+    pthread_mutex_lock(&open_handles_lock);
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        open_handles = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    pthread_mutex_unlock(&open_handles_lock);
     if (h->fd >= 0)
         close(h->fd);
     free(h->data);
@@ -67,6 +99,13 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     /* readdirplus makes `find` and `ls` pay for stats they do not use. */
     conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
     return fuse_get_context()->private_data;
+}
+
+/* After the loop ended: no operation runs any more. */
+static void op_destroy(void *private_data)
+{
+    while (open_handles)
+        handle_free(open_handles);
 }
 
 static void fill_virtual_stat(struct mctfs *fs, enum node_kind kind, size_t len,
@@ -315,11 +354,9 @@ static int op_open(const char *path, struct fuse_file_info *fi)
     if (n.kind == NODE_HIDDEN)
         return -ENOENT;
 
-    struct handle *h = calloc(1, sizeof(*h));
+    struct handle *h = handle_new(n.kind);
     if (!h)
         return -ENOMEM;
-    h->kind = n.kind;
-    h->fd = -1;
 
     r = n.kind == NODE_REAL ? open_real(fs, &n, fi, h) : open_virtual(fs, &n, fi, h);
     if (r < 0) {
@@ -484,6 +521,7 @@ static int op_fallocate(const char *path, int mode, off_t off, off_t len, struct
 
 const struct fuse_operations mctfs_ops = {
         .init = op_init,
+        .destroy = op_destroy,
         .getattr = op_getattr,
         .access = op_access,
         .readlink = op_readlink,

@@ -469,7 +469,7 @@ static int get_once(struct status_cache *c, const struct mct_session_ref *ref, u
                 entry_drop_snap(e);
                 e->gen++;
             } else if (fresh || !(flags & STATUS_FRESH)) {
-                if (!fresh && !e->running)
+                if (!fresh && !e->running && !(flags & STATUS_NO_REFRESH))
                     entry_enqueue(c, e); /* served stale, refreshed behind */
                 *ret = status_snap_ref(e->snap);
                 break;

@@ -73,6 +73,10 @@ enum {
     /* Refuse a status older than mount.cache_seconds (wait for a new one):
      * what .safe_to_delete uses, so "yes" is never old. */
     STATUS_FRESH = 1 << 0,
+    /* Serve a stale status without refreshing it behind: a stat (ls -la,
+     * a file browser) must not set off a computation of every session it
+     * passes. The next read refreshes it. */
+    STATUS_NO_REFRESH = 1 << 1,
 };
 
 /*

@@ -94,9 +94,15 @@ int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
     bool root = !node_is_session_vfile(node->kind);
     _cleanup_snap_ struct status_snap *snap = NULL;
     _cleanup_free_ char *activity = NULL;
-    int r = status_cache_get(fs->cache, root ? NULL : &node->ref,
-                             node->kind == NODE_SAFE_TO_DELETE ? STATUS_FRESH : 0, &snap,
-                             &activity);
+    /* Only what is read must be fresh (.safe_to_delete) or refreshed. A stat
+     * (ls -la, a file browser) takes the cached size, so listing a tree
+     * neither waits for nor sets off a new computation of every session in
+     * it; reads are direct, and a new status makes the kernel forget the
+     * old size. */
+    unsigned flags = !want_data                          ? STATUS_NO_REFRESH
+                     : node->kind == NODE_SAFE_TO_DELETE ? STATUS_FRESH
+                                                         : 0;
+    int r = status_cache_get(fs->cache, root ? NULL : &node->ref, flags, &snap, &activity);
     if (r < 0)
         return r;
     ret->mtime = snap->computed_at;

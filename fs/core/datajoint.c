@@ -38,6 +38,20 @@ const char *const mct_dj_check_failures[MCT_DJ_N_CHECKS] = {
 /* Keeps each statement well under max_allowed_packet. */
 #define DJ_BATCH 500
 
+/* Sessions per query. MCT_DJ_BATCH_SIZE (1..DJ_BATCH) is a benchmark knob,
+ * not a setting: tools/bench/run sets it to 1 to show what one query per
+ * session would cost. */
+static size_t dj_batch_size(void)
+{
+    const char *e = getenv("MCT_DJ_BATCH_SIZE");
+    char *end;
+
+    if (!e || !*e)
+        return DJ_BATCH;
+    unsigned long v = strtoul(e, &end, 10);
+    return *end || v < 1 || v > DJ_BATCH ? DJ_BATCH : (size_t)v;
+}
+
 /* What one session is looked up as in MySQL. */
 struct dj_key {
     char id[MCT_ID_MAX + 1]; /* normalised participant id */
@@ -320,9 +334,10 @@ static int check_mysql(const struct mct_config *cfg, const struct mct_session_re
     for (size_t i = 0; i < n; i++)
         make_key(cfg, &refs[i], &keys[i]);
 
+    size_t batch = dj_batch_size();
     r = dj_connect(cfg, &c, err, errlen);
-    for (size_t i = 0; r >= 0 && i < n; i += DJ_BATCH) {
-        size_t k = n - i < DJ_BATCH ? n - i : DJ_BATCH;
+    for (size_t i = 0; r >= 0 && i < n; i += batch) {
+        size_t k = n - i < batch ? n - i : batch;
         r = check_batch(&c, keys + i, k, res + i, err, errlen);
         if (r == -ENOMEM)
             snprintf(err, errlen, "DataJoint check: out of memory");

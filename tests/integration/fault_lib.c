@@ -370,7 +370,8 @@ pid_t fl_spawn(char *const argv[], const char *stdin_path, const char *log, char
     env = calloc(n + k + 1, sizeof(char *));
     ck_assert_ptr_nonnull(env);
     memcpy(env, environ, n * sizeof(char *));
-    memcpy(env + n, env_add, k * sizeof(char *));
+    if (k)
+        memcpy(env + n, env_add, k * sizeof(char *));
 
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
