@@ -6,6 +6,7 @@
  * schema.
  */
 #include "config.h"
+#include "log.h"
 #include "config_yaml.h"
 #include "util.h"
 
@@ -220,6 +221,31 @@ int mct_config_parse_string(const char *name, const char *yaml, struct mct_confi
     return 0;
 }
 
+/* A file holding the DataJoint password must not be readable by every
+ * user of the rig. A warning, not a refusal: refusing would stop the
+ * nightly backup over a file mode. */
+static void warn_world_readable(const char *path, const char *what)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & S_IROTH))
+        log_warning("%s holds the DataJoint password (%s) and is readable by every user "
+                    "(mode %04o): run chmod o-r %s",
+                    path, what, (unsigned)(st.st_mode & 07777), path);
+}
+
+static void warn_readable_password(const struct mct_config *cfg, const struct stat *cfg_st)
+{
+    if (cfg->datajoint.password_file) {
+        warn_world_readable(cfg->datajoint.password_file, "datajoint.password_file");
+        return;
+    }
+    /* DJ_PASS wins over the file; only a password that came from the
+     * config file itself makes the config file sensitive. */
+    const char *env = getenv("DJ_PASS");
+    if (!strempty(cfg->datajoint.password) && strempty(env) && (cfg_st->st_mode & S_IROTH))
+        warn_world_readable(cfg->path, "datajoint.password");
+}
+
 int mct_config_load(const char *path, struct mct_config **ret, char *err, size_t errlen)
 {
     _cleanup_free_ char *text = NULL;
@@ -230,13 +256,16 @@ int mct_config_load(const char *path, struct mct_config **ret, char *err, size_t
         return r;
     }
     /* libyaml would stop at a NUL and ignore the rest of the file. */
-    struct stat st;
+    struct stat st = {0};
     if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (off_t)strlen(text) != st.st_size) {
         if (err && errlen)
             snprintf(err, errlen, "%s: not a text file (contains a NUL byte)", path);
         return -EINVAL;
     }
-    return mct_config_parse_string(path, text, ret, err, errlen);
+    r = mct_config_parse_string(path, text, ret, err, errlen);
+    if (r >= 0)
+        warn_readable_password(*ret, &st);
+    return r;
 }
 
 /*

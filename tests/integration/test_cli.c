@@ -408,6 +408,25 @@ START_TEST(bad_config_names_file_and_line)
 }
 END_TEST
 
+START_TEST(world_readable_password_is_warned_about)
+{
+    char cfg[400];
+    snprintf(cfg, sizeof(cfg), "%s/readable.yaml", lab.dir);
+    ck_assert_int_eq(shell("cp %s %s && chmod 644 %s", lab.config, cfg, cfg), 0);
+    char *argv[] = {getenv("MCTCTL"), "-c", cfg, "status-range", NULL};
+    struct run_result r = {0};
+    ck_assert_int_eq(run_argv(argv, NULL, &r), 0);
+    ck_assert_msg(strstr(r.err, "holds the DataJoint password (datajoint.password) and is "
+                                "readable by every user (mode 0644)"),
+                  "%s", r.err);
+    run_result_free(&r);
+    /* The lab's own config is 0600: no warning. */
+    ck_assert_int_eq(CTL(&r, "status-range"), 0);
+    ck_assert_msg(!strstr(r.err, "readable by every user"), "%s", r.err);
+    run_result_free(&r);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("mctctl");
@@ -428,6 +447,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, usage_errors_exit_2);
     tcase_add_test(tc, help_everywhere);
     tcase_add_test(tc, bad_config_names_file_and_line);
+    tcase_add_test(tc, world_readable_password_is_warned_about);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -231,6 +231,8 @@ timeouts:
   share_seconds: 2
   database_seconds: 2
 EOF
+    # It holds the DataJoint password: readable by its owner only.
+    chmod 600 "$LAB/backup_config.yaml"
 }
 
 share_mount() {
