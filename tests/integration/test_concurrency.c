@@ -149,7 +149,7 @@ struct syncer {
     const struct fl_mount *m;
     int first, count;
     size_t ok;
-    char failed[256];
+    char failed[1024];
 };
 
 static void *sync_thread(void *arg)
@@ -159,10 +159,14 @@ static void *sync_thread(void *arg)
         char p[16], d[16];
         int err;
         ref_of(i, p, sizeof(p), d, sizeof(d));
-        if (fl_control_write(s->m, p, d, "SYNC\n", 5, &err) == 5)
+        if (fl_control_write(s->m, p, d, "SYNC\n", 5, &err) == 5) {
             s->ok++;
-        else
-            snprintf(s->failed, sizeof(s->failed), "SYNC %s/%s: %s", p, d, strerror(err));
+        } else {
+            /* .control says why: the failure is then readable in the log. */
+            _cleanup_free_ char *why = fl_vfile(s->m, p, d, ".control");
+            snprintf(s->failed, sizeof(s->failed), "SYNC %s/%s: %s\n%s", p, d, strerror(err),
+                     why ? why : "(no .control)");
+        }
     }
     return NULL;
 }
