@@ -24,30 +24,16 @@
 #include <sys/xattr.h>
 #include <time.h>
 
+#include "fault_lib.h"
 #include "harness.h"
 #include "util.h"
 
 extern char **environ;
 
-static struct lab lab;
-
 /* The current test's mount. */
 static char mnt[400];
 static pid_t mctfs_pid = -1;
 static char mctfs_log[420];
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
 
 static const char *env_path(const char *name)
 {
@@ -67,32 +53,9 @@ static void session(const char *fmt, ...)
     ck_assert_msg(lab_sh(&lab, "session %s", args) == 0, "lab.sh session %s failed", args);
 }
 
-/* Whole file, NUL-terminated; NULL with errno set on failure. */
-static char *slurp(const char *path, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    struct mct_buf b = {};
-    char chunk[65536];
-    ssize_t n;
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-        ck_assert_int_eq(mct_buf_append(&b, chunk, (size_t)n), 0);
-    int saved = errno;
-    close(fd);
-    if (n < 0) {
-        mct_buf_free(&b);
-        errno = saved;
-        return NULL;
-    }
-    if (len)
-        *len = b.len;
-    return mct_buf_steal(&b);
-}
-
 static char *slurp_ok(const char *path, size_t *len)
 {
-    char *s = slurp(path, len);
+    char *s = fl_slurp(path, len);
     ck_assert_msg(s, "reading %s: %s", path, strerror(errno));
     return s;
 }
@@ -110,22 +73,6 @@ static void mpath(char *out, size_t len, const char *fmt, ...)
 }
 
 /* ---- mounting ---- */
-
-static bool is_mounted(const char *path)
-{
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    ck_assert_ptr_nonnull(f);
-    char line[4096];
-    bool found = false;
-    while (!found && fgets(line, sizeof(line), f)) {
-        char mp[4096];
-        /* id parent major:minor root mountpoint ... */
-        if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && streq(mp, path))
-            found = true;
-    }
-    fclose(f);
-    return found;
-}
 
 static void remember_pid(const char *what, pid_t pid)
 {
@@ -154,46 +101,30 @@ static pid_t spawn_logged(char *const argv[], const char *log)
 /* Wait until path is a mount point, failing if pid exits first. */
 static void wait_mounted(const char *path, pid_t pid, const char *log)
 {
-    int64_t end = now_ms() + 15000;
-    while (!is_mounted(path)) {
+    int64_t end = mct_now_ms() + 15000;
+    while (!fl_is_mounted(path)) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
-            _cleanup_free_ char *out = slurp(log, NULL);
+            _cleanup_free_ char *out = fl_slurp(log, NULL);
             ck_abort_msg("%s exited (status %d) before mounting:\n%s", path, status,
                          out ? out : "");
         }
-        ck_assert_msg(now_ms() < end, "%s not mounted within 15 s", path);
-        sleep_ms(20);
+        ck_assert_msg(mct_now_ms() < end, "%s not mounted within 15 s", path);
+        fl_sleep_ms(20);
     }
-}
-
-/* Wait for pid to exit, at most ms; its exit status or -1. */
-static int wait_exit(pid_t pid, unsigned ms)
-{
-    int64_t end = now_ms() + ms;
-    int status;
-    while (now_ms() < end) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        if (r < 0)
-            return -1;
-        sleep_ms(20);
-    }
-    return -1;
 }
 
 /* mctfs must exit 0 within 15 s (after an unmount or SIGTERM). */
 static void assert_clean_exit(void)
 {
-    int status = wait_exit(mctfs_pid, 15000);
+    int status = fl_wait_exit(mctfs_pid, 15000);
     if (status < 0) {
         kill(mctfs_pid, SIGKILL);
-        wait_exit(mctfs_pid, 5000);
+        fl_wait_exit(mctfs_pid, 5000);
     }
     mctfs_pid = -1;
     if (status != 0) {
-        _cleanup_free_ char *out = slurp(mctfs_log, NULL);
+        _cleanup_free_ char *out = fl_slurp(mctfs_log, NULL);
         ck_abort_msg("mctfs exited with %d:\n%s", status, out ? out : "");
     }
 }
@@ -232,7 +163,7 @@ static void unmount_mctfs(void)
     if (fusermount("-u", mnt) != 0)
         fusermount("-uz", mnt);
     assert_clean_exit();
-    ck_assert(!is_mounted(mnt));
+    ck_assert(!fl_is_mounted(mnt));
 }
 
 static void mount_lab(void)
@@ -617,8 +548,8 @@ START_TEST(sync_progress_is_visible)
 
     bool seen = false;
     char last[512] = "";
-    int64_t end = now_ms() + 30000;
-    while (!seen && now_ms() < end && w.n == 0) {
+    int64_t end = mct_now_ms() + 30000;
+    while (!seen && mct_now_ms() < end && w.n == 0) {
         _cleanup_free_ char *b = vfile("p152", "20240302", ".backup_status");
         snprintf(last, sizeof(last), "%s", b);
         seen = startswith(b, "syncing ") || startswith(b, "verifying ");
@@ -627,7 +558,7 @@ START_TEST(sync_progress_is_visible)
             _cleanup_free_ char *s = vfile("p152", "20240302", ".safe_to_delete");
             assert_starts(s, "no: ");
         }
-        sleep_ms(100);
+        fl_sleep_ms(100);
     }
     pthread_join(t, NULL);
     ck_assert_msg(seen, "no progress shown in .backup_status during SYNC (write: %zd %s; last: %s)",
@@ -770,7 +701,7 @@ START_TEST(other_uid_gets_eacces)
         close(fd);
         _exit(0);
     }
-    ck_assert_int_eq(wait_exit(pid, 60000), 0);
+    ck_assert_int_eq(fl_wait_exit(pid, 60000), 0);
 
     char src[600];
     lab_source_path(&lab, "p191", "20240701", src, sizeof(src));
@@ -879,9 +810,9 @@ START_TEST(database_down_is_never_safe)
     mount_lab();
 
     /* Within the database timeout (2 s) and a little: unknown, not safe. */
-    int64_t t0 = now_ms();
+    int64_t t0 = mct_now_ms();
     _cleanup_free_ char *safe = vfile("p251", "20241201", ".safe_to_delete");
-    int64_t took = now_ms() - t0;
+    int64_t took = mct_now_ms() - t0;
     assert_starts(safe, "no: ");
     ck_assert_msg(took < 6000, ".safe_to_delete took %lld ms", (long long)took);
     _cleanup_free_ char *json = vfile("p251", "20241201", ".status.json");
@@ -916,7 +847,7 @@ START_TEST(hung_share_does_not_block_the_view)
     mount_mctfs(config_variant("hung", lab.share, hang, NULL), NULL);
 
     /* Listing, lookups and video reads answer at once. */
-    int64_t t0 = now_ms();
+    int64_t t0 = mct_now_ms();
     ck_assert(dir_lists(mnt, "p211"));
     char path[600], src[600];
     mpath(path, sizeof(path), "p211/20240901");
@@ -928,25 +859,25 @@ START_TEST(hung_share_does_not_block_the_view)
     _cleanup_free_ char *b = slurp_ok(src, &n2);
     ck_assert_uint_eq(n1, n2);
     ck_assert(memcmp(a, b, n1) == 0);
-    ck_assert_int_lt(now_ms() - t0, 1500);
+    ck_assert_int_lt(mct_now_ms() - t0, 1500);
 
     /* The status says so within the share timeout (2 s) and a little. */
-    t0 = now_ms();
+    t0 = mct_now_ms();
     _cleanup_free_ char *backup = vfile("p211", "20240901", ".backup_status");
-    int64_t took = now_ms() - t0;
+    int64_t took = mct_now_ms() - t0;
     assert_starts(backup, "unreachable");
     ck_assert_msg(took < 6000, ".backup_status took %lld ms", (long long)took);
     _cleanup_free_ char *safe = vfile("p211", "20240901", ".safe_to_delete");
     assert_starts(safe, "no: ");
 
     /* Still answering while workers deal with the share. */
-    t0 = now_ms();
+    t0 = mct_now_ms();
     ck_assert(dir_lists(mnt, "p211"));
-    ck_assert_int_lt(now_ms() - t0, 1500);
+    ck_assert_int_lt(mct_now_ms() - t0, 1500);
 
     unmount_mctfs();
     kill(hangfs, SIGKILL);
-    wait_exit(hangfs, 10000);
+    fl_wait_exit(hangfs, 10000);
     fusermount("-uz", hang);
 }
 END_TEST
@@ -1012,16 +943,16 @@ START_TEST(unmount_with_a_read_in_flight)
     struct reader r = {.path = path, .expect = expect, .len = len};
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, reader_thread, &r), 0);
-    sleep_ms(300);
+    fl_sleep_ms(300);
     ck_assert_int_eq(fusermount("-uz", mnt), 0);
-    sleep_ms(300);
+    fl_sleep_ms(300);
     r.stop = true;
     join_within(t, 10000);
     ck_assert_uint_gt(r.bytes, 0);
     ck_assert_uint_eq(r.mismatches, 0);
     ck_assert_int_eq(r.err, 0);
     assert_clean_exit();
-    ck_assert(!is_mounted(mnt));
+    ck_assert(!fl_is_mounted(mnt));
 
     /* SIGTERM while reading: mctfs unmounts and exits 0; the reader gets
      * an error, it does not hang. */
@@ -1029,7 +960,7 @@ START_TEST(unmount_with_a_read_in_flight)
     mpath(path, sizeof(path), "p221/20241001/trial_20241001_093000.22001.mp4");
     struct reader r2 = {.path = path, .expect = expect, .len = len};
     ck_assert_int_eq(pthread_create(&t, NULL, reader_thread, &r2), 0);
-    sleep_ms(300);
+    fl_sleep_ms(300);
     ck_assert_int_eq(kill(mctfs_pid, SIGTERM), 0);
     assert_clean_exit();
     join_within(t, 10000);
@@ -1037,7 +968,7 @@ START_TEST(unmount_with_a_read_in_flight)
     ck_assert_uint_eq(r2.mismatches, 0);
     ck_assert_msg(r2.err == ENOTCONN || r2.err == ENODEV || r2.err == 0, "reader: %s",
                   strerror(r2.err));
-    ck_assert(!is_mounted(mnt));
+    ck_assert(!fl_is_mounted(mnt));
 }
 END_TEST
 
@@ -1078,13 +1009,13 @@ START_TEST(command_line)
     ck_assert_int_eq(run_mctfs(&r, "-c", bad, dir, "-f"), 2);
     ck_assert_msg(strstr(r.err, "bad.yaml"), "%s", r.err);
     run_result_free(&r);
-    ck_assert(!is_mounted(dir));
+    ck_assert(!fl_is_mounted(dir));
 
     char *argv[] = {
             (char *)env_path("MCTFS"), "-c", lab.config, dir, "-f", "-o", "kernel_cache", NULL};
     ck_assert_int_eq(run_argv(argv, NULL, &r), 2);
     run_result_free(&r);
-    ck_assert(!is_mounted(dir));
+    ck_assert(!fl_is_mounted(dir));
 }
 END_TEST
 
