@@ -116,6 +116,10 @@ static void start_readers(struct reader *rs, pthread_t *ts, size_t n, const stru
     }
 }
 
+/* A read may wait for a status at most share + database timeout + 1 s
+ * (the mount's contract), plus scheduling slack on a loaded machine. */
+static int64_t read_bound_ms = 10000;
+
 static void stop_readers(struct reader *rs, pthread_t *ts, size_t n, volatile bool *stop)
 {
     *stop = true;
@@ -134,7 +138,8 @@ static void stop_readers(struct reader *rs, pthread_t *ts, size_t n, volatile bo
     }
     printf("%zu readers: %zu reads, slowest %lld ms\n", n, reads, (long long)worst);
     ck_assert_uint_gt(reads, n);
-    ck_assert_msg(worst < 10000, "a read took %lld ms", (long long)worst);
+    ck_assert_msg(worst < read_bound_ms, "a read took %lld ms (bound %lld ms)", (long long)worst,
+                  (long long)read_bound_ms);
 }
 
 static void report_rss(const struct fl_mount *m, const char *when)
@@ -188,6 +193,12 @@ START_TEST(readers_while_syncs_run)
     _cleanup_free_ char *data_before = fl_tree_digest(lab.data);
     const char *cfg = fl_config_variant("slow", "    flags: \"-avh\"\n",
                                         "    flags: \"-avh\"\n    bandwidth_limit: 4000\n", NULL);
+    /* No share hangs in this test. Under the ASan build on a loaded CI
+     * machine a forked share probe missed the lab's 2 s deadline and a SYNC
+     * failed as "unreachable" (the safe direction, but not what is tested
+     * here): 5 s, and the readers' bound follows the mount's contract. */
+    ck_assert_int_eq(fl_shell("sed -i 's/share_seconds: 2$/share_seconds: 5/' '%s'", cfg), 0);
+    read_bound_ms = (5 + 2 + 1 + 4) * 1000;
     struct fl_mount m;
     fl_mount(&m, cfg, NULL);
 
