@@ -25,6 +25,7 @@
 #include "opencache.h"
 #include "operations.h"
 #include "status_cache.h"
+#include "vfile.h"
 
 /* Two cores on the rig: three workers keep one free for FUSE while one
  * waits on a slow share. */
@@ -214,8 +215,8 @@ static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdli
     fs->fuse = fuse;
 
     /* Threads only after daemonizing: fork keeps none of them. */
-    int r = status_cache_new(fs->cfg, fs->base_fd, STATUS_WORKERS, on_status_update, fs,
-                             &fs->cache);
+    int r = status_cache_new(fs->cfg, fs->base_fd, STATUS_WORKERS, vfile_render_root_part,
+                             on_status_update, fs, &fs->cache);
     if (r < 0) {
         fuse_unmount(fuse);
         fuse_destroy(fuse);

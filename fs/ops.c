@@ -24,12 +24,10 @@
 /* What fi->fh points to. */
 struct handle {
     enum node_kind kind;
-    int fd;     /* real files */
-    char *data; /* virtual files: rendered once at open */
-    size_t len;
-    struct timespec mtime;
-    struct mct_session_ref ref; /* .control */
-    struct handle *prev, *next; /* in open_handles */
+    int fd;                       /* real files */
+    struct vfile_content content; /* virtual files: rendered once at open */
+    struct mct_session_ref ref;   /* .control */
+    struct handle *prev, *next;   /* in open_handles */
 };
 
 /* Every open file. A file still open when the mount goes away (SIGTERM
@@ -73,7 +71,7 @@ static void handle_free(struct handle *h)
     pthread_mutex_unlock(&open_handles_lock);
     if (h->fd >= 0)
         close(h->fd);
-    free(h->data);
+    vfile_content_release(&h->content);
     free(h);
 }
 
@@ -136,9 +134,9 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     if (h) {
         if (h->kind == NODE_REAL)
             return fstat(h->fd, st) < 0 ? -errno : 0;
-        if (h->kind != NODE_CONTROL || h->data) {
+        if (h->kind != NODE_CONTROL || h->content.data) {
             /* The size of what this open reads. */
-            fill_virtual_stat(fs, h->kind, h->len, &h->mtime, st);
+            fill_virtual_stat(fs, h->kind, h->content.len, &h->content.mtime, st);
             return 0;
         }
         /* .control open for writing: its text now. */
@@ -161,6 +159,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     if (r < 0)
         return r;
     fill_virtual_stat(fs, n.kind, c.len, &c.mtime, st);
+    vfile_content_release(&c);
     return 0;
 }
 
@@ -334,14 +333,7 @@ static int open_virtual(struct mctfs *fs, const struct node *n, struct fuse_file
 
     if (n->kind == NODE_CONTROL && writing)
         return 0;
-    struct vfile_content c;
-    int r = vfile_render(fs, n, true, &c);
-    if (r < 0)
-        return r;
-    h->data = c.data;
-    h->len = c.len;
-    h->mtime = c.mtime;
-    return 0;
+    return vfile_render(fs, n, true, &h->content);
 }
 
 static int op_open(const char *path, struct fuse_file_info *fi)
@@ -387,12 +379,13 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
         return (int)done;
     }
 
-    if (off < 0 || (size_t)off >= h->len)
+    const struct vfile_content *c = &h->content;
+    if (off < 0 || (size_t)off >= c->len)
         return 0;
-    size_t n = h->len - (size_t)off;
+    size_t n = c->len - (size_t)off;
     if (n > size)
         n = size;
-    memcpy(buf, h->data + off, n);
+    memcpy(buf, c->data + off, n);
     return (int)n;
 }
 

@@ -31,6 +31,7 @@ struct entry {
 struct status_cache {
     const struct mct_config *cfg;
     int base_fd;
+    status_root_render_fn root_render;
     status_update_fn on_update;
     void *ud;
 
@@ -80,33 +81,25 @@ static struct status_snap *snap_new(struct mct_session_status *st, size_t n, int
     return s;
 }
 
-int status_snap_render(struct status_snap *s, unsigned slot, status_render_fn fn, char **ret,
+int status_snap_render(struct status_snap *s, unsigned slot, status_render_fn fn, const char **ret,
                        size_t *len)
 {
     int r = 0;
 
     pthread_mutex_lock(&s->render_lock);
     if (!s->rendered[slot]) {
-        struct mct_buf b = {};
-        r = fn(s->st, s->n, s->placeholder_reason, &b);
-        if (r < 0) {
-            mct_buf_free(&b);
-            goto out;
+        _cleanup_buf_ struct mct_buf b = {};
+        /* A computed root has every slot it serves rendered already. */
+        r = s->st || s->n == 0 ? fn(s->st, s->n, s->placeholder_reason, &b) : -EIO;
+        if (r >= 0) {
+            s->rendered_len[slot] = b.len;
+            s->rendered[slot] = mct_buf_steal(&b);
         }
-        s->rendered_len[slot] = b.len;
-        s->rendered[slot] = mct_buf_steal(&b);
     }
-    if (len)
+    if (r >= 0 && len)
         *len = s->rendered_len[slot];
-    if (ret) {
-        *ret = malloc(s->rendered_len[slot] + 1);
-        if (!*ret) {
-            r = -ENOMEM;
-            goto out;
-        }
-        memcpy(*ret, s->rendered[slot], s->rendered_len[slot] + 1);
-    }
-out:
+    if (r >= 0 && ret)
+        *ret = s->rendered[slot];
     pthread_mutex_unlock(&s->render_lock);
     return r;
 }
@@ -269,34 +262,72 @@ static bool dir_stat(const struct status_cache *c, const struct entry *e, struct
 
 /* ---- workers ---- */
 
-static struct status_snap *compute(struct status_cache *c, const struct entry *e, int64_t started)
+/* Sessions the root holds statuses of at once (the set-based database
+ * queries take 500 a time as well). */
+#define ROOT_CHUNK 500
+
+static void root_render_clear(struct status_root_render *rr)
+{
+    for (unsigned i = 0; i < STATUS_SNAP_SLOTS; i++)
+        mct_buf_free(&rr->out[i]);
+}
+
+static struct status_snap *compute_root(struct status_cache *c, int64_t started)
 {
     _cleanup_free_ struct mct_session_ref *refs = NULL;
-    size_t n = 1;
-    struct mct_session_status *st = NULL;
-    int r;
-
-    if (e->root) {
-        r = mct_discover_sessions(c->cfg, NULL, NULL, &refs, &n);
-        if (r < 0) {
-            log_warning_errno(r, "cannot list the sessions under %s", c->cfg->source_base_path);
-            return NULL;
-        }
-    } else {
-        refs = malloc(sizeof(*refs));
-        if (!refs)
-            return NULL;
-        refs[0] = e->ref;
-    }
-
-    r = mct_status_collect(c->cfg, refs, n, 0, &st);
+    size_t n = 0;
+    int r = mct_discover_sessions(c->cfg, NULL, NULL, &refs, &n);
     if (r < 0) {
-        log_warning_errno(r, "status of %s failed", e->root ? "all sessions" : e->rel);
+        log_warning_errno(r, "cannot list the sessions under %s", c->cfg->source_base_path);
         return NULL;
     }
-    struct status_snap *s = snap_new(st, n, started);
+
+    struct status_root_render rr = {};
+    size_t off = 0;
+    do {
+        size_t k = n - off < ROOT_CHUNK ? n - off : ROOT_CHUNK;
+        struct mct_session_status *st = NULL;
+        r = mct_status_collect(c->cfg, n ? refs + off : NULL, k, 0, &st);
+        if (r >= 0) {
+            r = c->root_render(st, k, off + k == n, &rr);
+            mct_session_status_free_array(st, k);
+        }
+        off += k;
+        rr.done = off;
+    } while (r >= 0 && off < n);
+    if (r < 0) {
+        log_warning_errno(r, "status of all sessions failed");
+        root_render_clear(&rr);
+        return NULL;
+    }
+
+    struct status_snap *s = snap_new(NULL, n, started);
+    if (!s) {
+        root_render_clear(&rr);
+        return NULL;
+    }
+    for (unsigned i = 0; i < STATUS_SNAP_SLOTS; i++)
+        if (rr.out[i].data) {
+            s->rendered_len[i] = rr.out[i].len;
+            s->rendered[i] = mct_buf_steal(&rr.out[i]);
+        }
+    return s;
+}
+
+static struct status_snap *compute(struct status_cache *c, const struct entry *e, int64_t started)
+{
+    if (e->root)
+        return compute_root(c, started);
+
+    struct mct_session_status *st = NULL;
+    int r = mct_status_collect(c->cfg, &e->ref, 1, 0, &st);
+    if (r < 0) {
+        log_warning_errno(r, "status of %s failed", e->rel);
+        return NULL;
+    }
+    struct status_snap *s = snap_new(st, 1, started);
     if (!s)
-        mct_session_status_free_array(st, n);
+        mct_session_status_free_array(st, 1);
     return s;
 }
 
@@ -367,13 +398,15 @@ unsigned status_cache_wait_seconds(const struct status_cache *c)
 }
 
 int status_cache_new(const struct mct_config *cfg, int base_fd, unsigned n_workers,
-                     status_update_fn on_update, void *ud, struct status_cache **ret)
+                     status_root_render_fn root_render, status_update_fn on_update, void *ud,
+                     struct status_cache **ret)
 {
     struct status_cache *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
     c->cfg = cfg;
     c->base_fd = base_fd;
+    c->root_render = root_render;
     c->on_update = on_update;
     c->ud = ud;
     c->root.root = true;

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "report.h"
 #include "session.h"
 #include "status.h"
 #include "util.h"
@@ -24,7 +25,7 @@
 /* One computed status (n = 1 for a session, all local sessions for the
  * root), immutable once published and shared by reference count. */
 struct status_snap {
-    struct mct_session_status *st;
+    struct mct_session_status *st; /* NULL for a computed root: only its renderings are kept */
     size_t n;
     int64_t computed_ms;         /* monotonic, when the computation started */
     struct timespec computed_at; /* wall clock, for st_mtime */
@@ -52,9 +53,10 @@ static inline void status_snap_unrefp(struct status_snap **s)
 typedef int (*status_render_fn)(const struct mct_session_status *st, size_t n, const char *note,
                                 struct mct_buf *out);
 
-/* The rendering of slot, made once per snapshot. ret (malloc'd copy) may be
- * NULL when only the length is wanted. */
-int status_snap_render(struct status_snap *s, unsigned slot, status_render_fn fn, char **ret,
+/* The rendering of slot, made once per snapshot. *ret (may be NULL when
+ * only the length is wanted) points into the snapshot: valid while the
+ * caller holds a reference, so an open file shares it instead of a copy. */
+int status_snap_render(struct status_snap *s, unsigned slot, status_render_fn fn, const char **ret,
                        size_t *len);
 
 /* Told (from a worker thread, no lock held) when a new status of ref (NULL:
@@ -63,8 +65,22 @@ typedef void (*status_update_fn)(void *ud, const struct mct_session_ref *ref);
 
 struct status_cache;
 
+/* The root lists every session. Holding all their statuses at once would
+ * double the mount's memory with years of sessions, so a worker computes
+ * the root a chunk of sessions at a time and keeps only its renderings,
+ * which the renderer builds in parts: called for each chunk (last: none
+ * follows; a tree without sessions gets one call with n = 0). */
+struct status_root_render {
+    struct mct_buf out[STATUS_SNAP_SLOTS]; /* one rendering per slot; unused slots stay empty */
+    size_t done;                           /* sessions rendered by earlier calls */
+    struct mct_range_totals totals;
+};
+typedef int (*status_root_render_fn)(const struct mct_session_status *st, size_t n, bool last,
+                                     struct status_root_render *r);
+
 int status_cache_new(const struct mct_config *cfg, int base_fd, unsigned n_workers,
-                     status_update_fn on_update, void *ud, struct status_cache **ret);
+                     status_root_render_fn root_render, status_update_fn on_update, void *ud,
+                     struct status_cache **ret);
 /* Stops the workers (each finishes its computation, bounded by the
  * engine's timeouts) and frees everything. */
 void status_cache_free(struct status_cache *c);

@@ -69,6 +69,21 @@ static const struct {
         [NODE_SAFE_TO_DELETE] = {SLOT_SAFE, render_safe},
 };
 
+int vfile_render_root_part(const struct mct_session_status *st, size_t n, bool last,
+                           struct status_root_render *rr)
+{
+    struct mct_buf *text = &rr->out[SLOT_TEXT], *json = &rr->out[SLOT_JSON];
+    if (rr->done == 0)
+        mct_report_range_text_head(text);
+    mct_report_range_text_rows(st, n, false, &rr->totals, text);
+    mct_report_sessions_json_items(st, n, rr->done, json);
+    if (last) {
+        mct_report_range_text_end(&rr->totals, text);
+        mct_report_sessions_json_end(rr->done + n, json);
+    }
+    return text->error < 0 ? text->error : json->error;
+}
+
 static int render_control(struct mctfs *fs, const struct node *node, bool want_data,
                           struct vfile_content *ret)
 {
@@ -77,9 +92,17 @@ static int render_control(struct mctfs *fs, const struct node *node, bool want_d
     if (r < 0)
         return r;
     ret->len = b.len;
-    ret->data = want_data ? mct_buf_steal(&b) : NULL;
+    ret->data = ret->owned = want_data ? mct_buf_steal(&b) : NULL;
     clock_gettime(CLOCK_REALTIME, &ret->mtime);
     return 0;
+}
+
+void vfile_content_release(struct vfile_content *c)
+{
+    free(c->owned);
+    if (c->snap)
+        status_snap_unref(c->snap);
+    *c = (struct vfile_content){};
 }
 
 int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
@@ -108,9 +131,13 @@ int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
     ret->mtime = snap->computed_at;
 
     status_render_fn fn = renderers[node->kind].fn;
-    if (!activity || root)
-        return status_snap_render(snap, renderers[node->kind].slot, fn,
-                                  want_data ? &ret->data : NULL, &ret->len);
+    if (!activity || root) {
+        r = status_snap_render(snap, renderers[node->kind].slot, fn, want_data ? &ret->data : NULL,
+                               &ret->len);
+        if (r >= 0 && want_data)
+            ret->snap = TAKE_PTR(snap); /* data points into it */
+        return r;
+    }
 
     /* A command is running: the progress is part of the text, so this
      * rendering is not the snapshot's to keep. The snapshot is shared and
@@ -123,6 +150,6 @@ int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
     if (r < 0)
         return r;
     ret->len = b.len;
-    ret->data = want_data ? mct_buf_steal(&b) : NULL;
+    ret->data = ret->owned = want_data ? mct_buf_steal(&b) : NULL;
     return 0;
 }

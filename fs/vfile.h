@@ -13,11 +13,21 @@
 
 #include "mctfs.h"
 #include "node.h"
+#include "status_cache.h"
+
+/* The root's status files rendered chunk by chunk, for status_cache_new(). */
+int vfile_render_root_part(const struct mct_session_status *st, size_t n, bool last,
+                           struct status_root_render *rr);
 
 struct vfile_content {
-    char *data; /* malloc'd, NUL-terminated; NULL when only the size was asked */
+    const char *data; /* NUL-terminated; NULL when only the size was asked */
     size_t len;
     struct timespec mtime; /* when the status behind it was computed */
+    /* What data lives in: a snapshot's rendering, shared by every open of
+     * it (a root .status.json of 10,000 sessions is megabytes), or a
+     * rendering of its own (progress overlaid, .control). */
+    struct status_snap *snap;
+    char *owned;
 };
 
 /* Render node (a virtual kind). want_data false: size and time only, which
@@ -25,3 +35,5 @@ struct vfile_content {
  * bounded (see status_cache_get). */
 int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
                  struct vfile_content *ret);
+/* Drops what vfile_render returned (harmless on a zeroed one). */
+void vfile_content_release(struct vfile_content *c);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "status.h"
 #include "util.h"
@@ -18,6 +19,22 @@ int mct_report_sessions_json(const struct mct_session_status *st, size_t n, stru
 /* Date, Participant, Videos, DJ, Backup, Verified, Safe; ✓ ✗ ? marks. */
 int mct_report_range_text(const struct mct_session_status *st, size_t n, bool color,
                           struct mct_buf *out);
+
+/* The same two renderings made in parts, for a caller that holds one chunk
+ * of statuses at a time (the mount's root over years of sessions):
+ * head, then rows/items for each chunk, then the end. */
+struct mct_range_totals {
+    size_t n, n_safe;
+    uint64_t safe_bytes;
+};
+void mct_report_range_text_head(struct mct_buf *out);
+void mct_report_range_text_rows(const struct mct_session_status *st, size_t n, bool color,
+                                struct mct_range_totals *tot, struct mct_buf *out);
+int mct_report_range_text_end(const struct mct_range_totals *tot, struct mct_buf *out);
+/* done: items already written before these. */
+void mct_report_sessions_json_items(const struct mct_session_status *st, size_t n, size_t done,
+                                    struct mct_buf *out);
+int mct_report_sessions_json_end(size_t total, struct mct_buf *out);
 /* ".backup_status": "verified|unverified|missing|unreachable|syncing N%|verifying N%" + details. */
 int mct_report_backup_status(const struct mct_session_status *st, struct mct_buf *out);
 /* ".safe_to_delete": "yes\n" or "no: reason; reason\n". */

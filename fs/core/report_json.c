@@ -128,12 +128,22 @@ int mct_report_session_json(const struct mct_session_status *st, struct mct_buf 
     return mct_buf_puts(out, "}");
 }
 
-int mct_report_sessions_json(const struct mct_session_status *st, size_t n, struct mct_buf *out)
+void mct_report_sessions_json_items(const struct mct_session_status *st, size_t n, size_t done,
+                                    struct mct_buf *out)
 {
-    mct_buf_puts(out, "[");
     for (size_t i = 0; i < n; i++) {
-        mct_buf_puts(out, i ? ",\n" : "\n");
+        mct_buf_puts(out, done + i == 0 ? "[\n" : ",\n");
         mct_report_session_json(&st[i], out);
     }
-    return mct_buf_puts(out, n ? "\n]\n" : "]\n");
+}
+
+int mct_report_sessions_json_end(size_t total, struct mct_buf *out)
+{
+    return mct_buf_puts(out, total ? "\n]\n" : "[]\n");
+}
+
+int mct_report_sessions_json(const struct mct_session_status *st, size_t n, struct mct_buf *out)
+{
+    mct_report_sessions_json_items(st, n, 0, out);
+    return mct_report_sessions_json_end(n, out);
 }

@@ -106,21 +106,24 @@ int mct_report_session_text(const struct mct_session_status *st, bool color, str
     return out->error;
 }
 
-int mct_report_range_text(const struct mct_session_status *st, size_t n, bool color,
-                          struct mct_buf *out)
+void mct_report_range_text_head(struct mct_buf *out)
 {
     mct_buf_printf(out, "%-10s  %-12s  %6s  %-2s  %-6s  %-8s  %-4s\n", "Date", "Participant",
                    "Videos", "DJ", "Backup", "Verified", "Safe");
     mct_buf_printf(out, "%-10s  %-12s  %6s  %-2s  %-6s  %-8s  %-4s\n", "--------", "-----------",
                    "------", "--", "------", "--------", "----");
-    size_t n_safe = 0;
-    uint64_t safe_bytes = 0;
+}
+
+void mct_report_range_text_rows(const struct mct_session_status *st, size_t n, bool color,
+                                struct mct_range_totals *tot, struct mct_buf *out)
+{
     for (size_t i = 0; i < n; i++) {
         const struct mct_session_status *s = &st[i];
         enum mct_tristate safe = s->safe_to_delete ? MCT_YES : MCT_NO;
+        tot->n++;
         if (s->safe_to_delete) {
-            n_safe++;
-            safe_bytes += s->source.bytes;
+            tot->n_safe++;
+            tot->safe_bytes += s->source.bytes;
         }
         /* Pad by hand: the marks are multi-byte UTF-8, printf counts bytes. */
         mct_buf_printf(out, "%-10s  %-12s  %6zu  %s%s%s   %s%s%s       %s%s%s         %s%s%s\n",
@@ -130,10 +133,24 @@ int mct_report_range_text(const struct mct_session_status *st, size_t n, bool co
                        mark_color(s->verified, color), mark(s->verified), reset(color),
                        mark_color(safe, color), mark(safe), reset(color));
     }
+}
+
+int mct_report_range_text_end(const struct mct_range_totals *tot, struct mct_buf *out)
+{
     char size[32];
-    mct_buf_printf(out, "\n%zu session%s, %zu safe to delete (%s)\n", n, n == 1 ? "" : "s", n_safe,
-                   mct_format_bytes(safe_bytes, size, sizeof(size)));
+    mct_buf_printf(out, "\n%zu session%s, %zu safe to delete (%s)\n", tot->n,
+                   tot->n == 1 ? "" : "s", tot->n_safe,
+                   mct_format_bytes(tot->safe_bytes, size, sizeof(size)));
     return out->error;
+}
+
+int mct_report_range_text(const struct mct_session_status *st, size_t n, bool color,
+                          struct mct_buf *out)
+{
+    struct mct_range_totals tot = {};
+    mct_report_range_text_head(out);
+    mct_report_range_text_rows(st, n, color, &tot, out);
+    return mct_report_range_text_end(&tot, out);
 }
 
 /* First word of .backup_status: the worst state over enabled destinations. */

@@ -220,6 +220,17 @@ struct walker {
     char path[4096]; /* relpath of the folder being walked, "" at the root */
 };
 
+/* The array grows by doubling from 64 entries; a status keeps thousands of
+ * small scans at once, so the slack is given back when a scan is done. */
+static void scan_shrink(struct mct_scan *s, size_t cap)
+{
+    if (!s->files || cap - s->n_files < 8)
+        return;
+    struct mct_file *nf = realloc(s->files, (s->n_files ? s->n_files : 1) * sizeof(*nf));
+    if (nf)
+        s->files = nf;
+}
+
 /* Append a copy of f (relpath duplicated) and count it. */
 static int scan_append(struct mct_scan *s, size_t *cap, const struct mct_file *f)
 {
@@ -275,6 +286,7 @@ int mct_scan_filter(const struct mct_scan *raw, char *const *excludes, struct mc
             return r;
         }
     }
+    scan_shrink(out, cap);
     return 0;
 }
 
@@ -365,6 +377,7 @@ int mct_scan_tree(const char *root, char *const *excludes, struct mct_scan *ret)
     w->excludes = excludes;
     w->scan = ret;
     int r = walk_dir(w, fd);
+    size_t w_cap = w->cap;
     free(w);
     if (r < 0) {
         mct_scan_free(ret);
@@ -372,6 +385,7 @@ int mct_scan_tree(const char *root, char *const *excludes, struct mct_scan *ret)
     }
     if (ret->n_files > 1)
         qsort(ret->files, ret->n_files, sizeof(*ret->files), file_cmp);
+    scan_shrink(ret, w_cap);
     return 0;
 }
 

@@ -298,13 +298,16 @@ static int collect_destination(const struct mct_config *cfg, const struct mct_de
     return 0;
 }
 
-int mct_status_collect(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
-                       unsigned flags, struct mct_session_status **ret)
+/* Sessions whose file lists are held at once. Every phase below keeps the
+ * lists of all the sessions it is given until they are judged, so status of
+ * years of sessions goes in chunks: the memory of one chunk, and still a
+ * few set-based database queries per chunk (the DataJoint batch is 500). */
+#define COLLECT_CHUNK 500
+
+static int collect_chunk(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
+                         unsigned flags, struct mct_session_status *st)
 {
     size_t n_enabled = mct_config_enabled_destinations(cfg);
-    struct mct_session_status *st = calloc(n ? n : 1, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
     int r = 0;
     for (size_t i = 0; i < n && r == 0; i++) {
         st[i].ref = refs[i];
@@ -336,6 +339,20 @@ int mct_status_collect(const struct mct_config *cfg, const struct mct_session_re
         r = mct_status_decide(&st[i]);
         if (!(flags & MCT_STATUS_KEEP_FILES))
             scan_drop_files(&st[i].source);
+    }
+    return r;
+}
+
+int mct_status_collect(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
+                       unsigned flags, struct mct_session_status **ret)
+{
+    struct mct_session_status *st = calloc(n ? n : 1, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    int r = 0;
+    for (size_t off = 0; off < n && r == 0; off += COLLECT_CHUNK) {
+        size_t k = n - off < COLLECT_CHUNK ? n - off : COLLECT_CHUNK;
+        r = collect_chunk(cfg, refs + off, k, flags, st + off);
     }
     if (r < 0) {
         mct_session_status_free_array(st, n);

@@ -71,6 +71,13 @@ int mct_buf_printf(struct mct_buf *b, const char *fmt, ...)
 
 char *mct_buf_steal(struct mct_buf *b)
 {
+    /* Capacity doubles while building; what is stolen is often kept (a
+     * rendered status, a path per cached session), so the slack goes back. */
+    if (b->data && b->cap - b->len > 64) {
+        char *fit = realloc(b->data, b->len + 1);
+        if (fit)
+            b->data = fit;
+    }
     char *s = b->data ? b->data : strdup("");
     b->data = NULL;
     b->len = b->cap = 0;

@@ -203,6 +203,50 @@ START_TEST(range_table_marks)
 }
 END_TEST
 
+/* The mount renders its root a chunk at a time: the parts must add up to
+ * exactly what one call over every session gives (and for no session). */
+START_TEST(range_rendered_in_parts_equals_whole)
+{
+    enum { N = 7 };
+    struct mct_session_status *st = calloc(N, sizeof(*st));
+    for (size_t i = 0; i < N; i++) {
+        struct mct_session_status *one = make_status(1);
+        snprintf(one->ref.participant_id, sizeof(one->ref.participant_id), "p%03zu", i);
+        one->dj.state = i % 3 == 0 ? MCT_NO : MCT_YES;
+        mct_status_decide(one);
+        st[i] = *one;
+        free(one);
+    }
+    for (size_t chunk = 1; chunk <= N + 1; chunk++) {
+        for (size_t n = 0; n <= N; n += N) {
+            struct mct_buf whole_text = {0}, whole_json = {0}, text = {0}, json = {0};
+            ck_assert_int_eq(mct_report_range_text(st, n, false, &whole_text), 0);
+            ck_assert_int_eq(mct_report_sessions_json(st, n, &whole_json), 0);
+
+            struct mct_range_totals tot = {};
+            mct_report_range_text_head(&text);
+            for (size_t off = 0; off < n; off += chunk) {
+                size_t k = n - off < chunk ? n - off : chunk;
+                mct_report_range_text_rows(st + off, k, false, &tot, &text);
+                mct_report_sessions_json_items(st + off, k, off, &json);
+            }
+            ck_assert_int_eq(mct_report_range_text_end(&tot, &text), 0);
+            ck_assert_int_eq(mct_report_sessions_json_end(n, &json), 0);
+
+            ck_assert_str_eq(text.data, whole_text.data);
+            ck_assert_str_eq(json.data, whole_json.data);
+            ck_assert_uint_eq(tot.n, n);
+            ck_assert_uint_eq(tot.n_safe, n ? N - 3 : 0); /* p000, p003, p006 are not */
+            mct_buf_free(&whole_text);
+            mct_buf_free(&whole_json);
+            mct_buf_free(&text);
+            mct_buf_free(&json);
+        }
+    }
+    mct_session_status_free_array(st, N);
+}
+END_TEST
+
 START_TEST(json_shape)
 {
     struct mct_session_status *st = make_status(1);
@@ -250,6 +294,7 @@ static Suite *report_suite(void)
     tc = tcase_create("render");
     tcase_add_test(tc, text_report_has_every_part);
     tcase_add_test(tc, range_table_marks);
+    tcase_add_test(tc, range_rendered_in_parts_equals_whole);
     tcase_add_test(tc, json_shape);
     tcase_add_test(tc, json_string_escapes_control_bytes);
     suite_add_tcase(s, tc);
