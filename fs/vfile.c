@@ -42,7 +42,7 @@ static int render_text(const struct mct_session_status *st, size_t n, const char
 static int render_json(const struct mct_session_status *st, size_t n, const char *note,
                        struct mct_buf *out)
 {
-    return mct_report_session_json(st, out);
+    return mct_report_session_json_doc(st, out);
 }
 
 static int render_backup(const struct mct_session_status *st, size_t n, const char *note,

@@ -24,6 +24,8 @@ struct audit_dest {
     char **jobs;   /* relpaths present in the copy */
     size_t *entry; /* jobs[k] is m->entries[entry[k]] */
     size_t n_jobs;
+    bool *listed; /* per file of the copy: in the manifest */
+    size_t n_extra;
     uint64_t total;
     size_t n_bad;
 };
@@ -34,6 +36,7 @@ static void audit_dest_done(struct audit_dest *a)
     mct_scan_free(&a->copy);
     free(a->jobs);
     free(a->entry);
+    free(a->listed);
 }
 
 static int bad(struct audit_dest *a, struct mct_op_result *res, const char *fmt, ...)
@@ -73,7 +76,8 @@ static int plan(struct audit_dest *a, struct mct_op_result *res)
     size_t n = a->m->n ? a->m->n : 1;
     a->jobs = calloc(n + 1, sizeof(char *));
     a->entry = calloc(n, sizeof(size_t));
-    if (!a->jobs || !a->entry)
+    a->listed = calloc(a->copy.n_files ? a->copy.n_files : 1, sizeof(bool));
+    if (!a->jobs || !a->entry || !a->listed)
         return -ENOMEM;
     int r = 0;
     for (size_t i = 0; r == 0 && i < a->m->n; i++) {
@@ -84,11 +88,30 @@ static int plan(struct audit_dest *a, struct mct_op_result *res)
                     a->dst, e->relpath);
             continue;
         }
+        a->listed[f - a->copy.files] = true;
         a->jobs[a->n_jobs] = e->relpath;
         a->entry[a->n_jobs++] = i;
         a->total += f->size;
     }
+    for (size_t k = 0; k < a->copy.n_files; k++)
+        a->n_extra += !a->listed[k];
     return r;
+}
+
+/* Files added to the copy since it was verified: not data loss, so a
+ * warning that leaves the verdict alone (as verify's extra files do), but
+ * named, since the copy is no longer what was verified. */
+static void say_extra(const struct audit_dest *a, struct mct_op_result *res)
+{
+    size_t said = 0;
+    for (size_t k = 0; k < a->copy.n_files && said < MAX_FILE_REASONS; k++) {
+        if (a->listed[k])
+            continue;
+        mct_op_say(res, "extra in copy (not in manifest): %s", a->copy.files[k].relpath);
+        said++;
+    }
+    if (a->n_extra > said)
+        mct_op_say(res, "... and %zu more extra in copy", a->n_extra - said);
 }
 
 static int compare(struct audit_dest *a, mct_progress_fn progress, void *ud,
@@ -147,14 +170,19 @@ static int audit_one(const struct mct_config *cfg, const struct mct_session_ref 
     if (a.n_bad > MAX_FILE_REASONS)
         mct_op_fail(res, 0, "destination '%s': ... and %zu more files missing or different",
                     dest->name, a.n_bad - MAX_FILE_REASONS);
+    char extra[64] = "";
+    if (a.n_extra > 0)
+        snprintf(extra, sizeof(extra), "; %zu extra in copy, not in the manifest", a.n_extra);
     if (a.n_bad > 0) {
-        mct_op_say(res, "destination '%s': %zu of %zu files missing or different from %s",
-                   dest->name, a.n_bad, m->n, mpath);
+        mct_op_say(res, "destination '%s': %zu of %zu files missing or different from %s%s",
+                   dest->name, a.n_bad, m->n, mpath, extra);
+        say_extra(&a, res);
         return -EIO;
     }
     char size[32];
-    mct_op_say(res, "destination '%s': all %zu files match the manifest (%s re-read from %s)",
-               dest->name, m->n, mct_format_bytes(a.total, size, sizeof(size)), a.dst);
+    mct_op_say(res, "destination '%s': all %zu files match the manifest (%s re-read from %s)%s",
+               dest->name, m->n, mct_format_bytes(a.total, size, sizeof(size)), a.dst, extra);
+    say_extra(&a, res);
     return 0;
 }
 

@@ -249,10 +249,10 @@ static void warn_readable_password(const struct mct_config *cfg, const struct st
 int mct_config_load(const char *path, struct mct_config **ret, char *err, size_t errlen)
 {
     _cleanup_free_ char *text = NULL;
-    int r = mct_read_file(path, CONFIG_MAX_BYTES, &text);
+    int r = mct_read_regular_file(path, CONFIG_MAX_BYTES, &text);
     if (r < 0) {
         if (err && errlen)
-            snprintf(err, errlen, "%s: cannot read config: %s", path, strerror(-r));
+            snprintf(err, errlen, "%s: cannot read config: %s", path, mct_read_strerror(r));
         return r;
     }
     /* libyaml would stop at a NUL and ignore the rest of the file. */

@@ -507,9 +507,10 @@ static int read_password_file(const struct ctx *c)
     if (cfg->datajoint.password)
         return fail(c, line, "datajoint: set password or password_file, not both");
     char *pw = NULL;
-    int r = mct_read_file(pf, 64 * 1024, &pw);
+    int r = mct_read_regular_file(pf, 64 * 1024, &pw);
     if (r < 0)
-        return fail(c, line, "datajoint.password_file: cannot read '%s': %s", pf, strerror(-r));
+        return fail(c, line, "datajoint.password_file: cannot read '%s': %s", pf,
+                    mct_read_strerror(r));
     size_t n = strlen(pw);
     while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
         pw[--n] = '\0';

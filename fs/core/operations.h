@@ -64,7 +64,9 @@ int mct_verify_session_method(const struct mct_config *cfg, const struct mct_ses
  * it must read) and compare it with the session's manifest; the local
  * session may be gone. 0 every file of the manifest matches on every
  * destination; -EIO a file is missing or differs (named in reasons);
- * -ENOENT no manifest; -ENOTCONN/-ETIMEDOUT a share unreachable.
+ * -ENOENT no manifest; -ENOTCONN/-ETIMEDOUT a share unreachable. Files
+ * of the copy the manifest does not list are named in lines, a warning
+ * only: nothing of the session is lost.
  */
 int mct_audit_session(const struct mct_config *cfg, const struct mct_session_ref *ref,
                       mct_progress_fn progress, void *ud, struct mct_op_result *res);

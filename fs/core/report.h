@@ -14,6 +14,9 @@
 
 int mct_report_session_text(const struct mct_session_status *st, bool color, struct mct_buf *out);
 int mct_report_session_json(const struct mct_session_status *st, struct mct_buf *out);
+/* The same as a whole document, newline-terminated like every text file
+ * (status P D --json, the mount's P/D/.status.json). */
+int mct_report_session_json_doc(const struct mct_session_status *st, struct mct_buf *out);
 /* Array of session objects (status D, status-range --json). */
 int mct_report_sessions_json(const struct mct_session_status *st, size_t n, struct mct_buf *out);
 /* Date, Participant, Videos, DJ, Backup, Verified, Safe; ✓ ✗ ? marks. */
@@ -42,3 +45,5 @@ int mct_report_safe_to_delete(const struct mct_session_status *st, struct mct_bu
 
 /* JSON string literal with escapes, quotes included. */
 int mct_json_string(struct mct_buf *out, const char *s);
+/* JSON array of the first max strings of v (NULL: []). */
+int mct_json_strv(struct mct_buf *out, char *const *v, size_t max);

@@ -50,7 +50,7 @@ static const char *dj_state_word(enum mct_tristate t)
     return t == MCT_YES ? "yes" : t == MCT_NO ? "no" : "unknown";
 }
 
-static void json_strv(struct mct_buf *out, char *const *v, size_t max)
+int mct_json_strv(struct mct_buf *out, char *const *v, size_t max)
 {
     mct_buf_puts(out, "[");
     for (size_t i = 0; v && v[i] && i < max; i++) {
@@ -58,7 +58,7 @@ static void json_strv(struct mct_buf *out, char *const *v, size_t max)
             mct_buf_puts(out, ",");
         mct_json_string(out, v[i]);
     }
-    mct_buf_puts(out, "]");
+    return mct_buf_puts(out, "]");
 }
 
 static void json_datajoint(const struct mct_dj_status *dj, struct mct_buf *out)
@@ -88,7 +88,7 @@ static void json_destination(const struct mct_dest_status *d, struct mct_buf *ou
     else
         mct_buf_puts(out, "null");
     mct_buf_puts(out, ",\"missing\":");
-    json_strv(out, d->verify.missing, JSON_MAX_FILES);
+    mct_json_strv(out, d->verify.missing, JSON_MAX_FILES);
     mct_buf_puts(out, ",\"size_mismatch\":[");
     for (size_t i = 0; i < d->verify.n_mismatched && i < JSON_MAX_FILES; i++) {
         const struct mct_size_mismatch *m = &d->verify.mismatched[i];
@@ -119,13 +119,19 @@ int mct_report_session_json(const struct mct_session_status *st, struct mct_buf 
     mct_buf_printf(out, "],\"backup\":%s,\"verified\":%s,\"safe_to_delete\":%s,\"reasons\":",
                    json_tristate(st->backup), json_tristate(st->verified),
                    st->safe_to_delete && !st->activity ? "true" : "false");
-    json_strv(out, st->reasons, SIZE_MAX);
+    mct_json_strv(out, st->reasons, SIZE_MAX);
     mct_buf_puts(out, ",\"activity\":");
     if (st->activity)
         mct_json_string(out, st->activity);
     else
         mct_buf_puts(out, "null");
     return mct_buf_puts(out, "}");
+}
+
+int mct_report_session_json_doc(const struct mct_session_status *st, struct mct_buf *out)
+{
+    int r = mct_report_session_json(st, out);
+    return r < 0 ? r : mct_buf_puts(out, "\n");
 }
 
 void mct_report_sessions_json_items(const struct mct_session_status *st, size_t n, size_t done,

@@ -11,7 +11,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "log.h"
@@ -290,43 +291,75 @@ static void io_free(struct rsync_io *io)
 
 /* ---- spawning and waiting --------------------------------------------- */
 
-static int spawn_prepare(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, int out_w,
-                         int err_w)
+/* Signals rsync gets with their default action whatever we set: libfuse
+ * ignores SIGPIPE and catches SIGTERM, SIGINT and SIGHUP. */
+static const int default_signals[] = {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD};
+
+/* stdin /dev/null, stdout and stderr the pipes, the exec pipe
+ * (close-on-exec) at 3, then *efd = 3, and nothing else: rsync must
+ * inherit no lock, socket or FUSE fd of ours. */
+static int child_fds(int out_w, int err_w, int *efd)
 {
-    sigset_t none, dfl;
-    int r;
-
-    sigemptyset(&none);
-    /* A daemon may ignore SIGPIPE or block signals; rsync must not inherit that. */
-    sigemptyset(&dfl);
-    sigaddset(&dfl, SIGPIPE);
-    sigaddset(&dfl, SIGTERM);
-    sigaddset(&dfl, SIGINT);
-    sigaddset(&dfl, SIGHUP);
-    sigaddset(&dfl, SIGCHLD);
-
-    if ((r = posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) ||
-        (r = posix_spawn_file_actions_adddup2(fa, out_w, STDOUT_FILENO)) ||
-        (r = posix_spawn_file_actions_adddup2(fa, err_w, STDERR_FILENO)) ||
-        (r = posix_spawn_file_actions_addclosefrom_np(fa, 3)))
-        return -r;
-    /* Its own process group, so the watchdog can stop rsync's children too.
-     * Should our process die instead, rsync dies of SIGPIPE at its next
-     * progress line: the pipes' read ends die with us. */
-    if ((r = posix_spawnattr_setflags(at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                                  POSIX_SPAWN_SETSIGMASK)) ||
-        (r = posix_spawnattr_setpgroup(at, 0)) || (r = posix_spawnattr_setsigdefault(at, &dfl)) ||
-        (r = posix_spawnattr_setsigmask(at, &none)))
-        return -r;
+    /* Each above stdio first, so no dup2 below overwrites the source of
+     * another (a parent started with a standard stream closed). */
+    int e = *efd;
+    int *fds[] = {&out_w, &err_w, &e};
+    for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+        if ((*fds[i] = fcntl(*fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
+            return -errno;
+    /* Not O_CLOEXEC: opened as fd 0, the dup2 is a no-op and must not
+     * leave it close-on-exec. */
+    int null = open("/dev/null", O_RDONLY);
+    if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
+        dup2(err_w, STDERR_FILENO) < 0 || dup2(e, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
+        return -errno;
+    if (close_range(4, ~0U, 0) < 0)
+        return -errno;
+    *efd = 3;
     return 0;
+}
+
+/*
+ * The child between fork and exec, a copy of a multithreaded process: only
+ * async-signal-safe calls (no malloc, stdio or log). It starts with every
+ * signal blocked. Why the exec did not happen goes to efd as an errno.
+ */
+static _Noreturn void exec_child(char **argv, pid_t parent, int out_w, int err_w, int efd)
+{
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigset_t none;
+
+    for (size_t i = 0; i < ARRAY_SIZE(default_signals); i++)
+        (void)sigaction(default_signals[i], &dfl, NULL);
+    /* Its own process group, so the watchdog can stop rsync's children too. */
+    (void)setpgid(0, 0);
+    /* Should we die while it runs (SIGKILL, OOM killer), rsync is stopped,
+     * not left writing into the copy with no session lock held. The signal
+     * comes when the thread that forked exits, and that thread waits for
+     * rsync in wait_rsync(). A parent that died before prctl never sends
+     * it: hence getppid(), after it. A SIGTERM that comes meanwhile stays
+     * pending and, unblocked below with its default action, ends us. */
+    int r = prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 ? -errno : 0;
+    if (r == 0 && getppid() != parent)
+        _exit(127);
+    if (r == 0)
+        r = child_fds(out_w, err_w, &efd);
+    if (r == 0) {
+        sigemptyset(&none);
+        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+        execvp(argv[0], argv);
+        r = -errno;
+    }
+    int e = -r;
+    (void)mct_write_all(efd, &e, sizeof(e));
+    _exit(127);
 }
 
 static int spawn_rsync(char **argv, pid_t *pid, int *out_fd, int *err_fd)
 {
-    _cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    int p[2], r;
+    _cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1, exec_r = -1, exec_w = -1;
+    sigset_t all, old;
+    int p[2];
 
     if (pipe2(p, O_CLOEXEC) < 0)
         return -errno;
@@ -334,20 +367,37 @@ static int spawn_rsync(char **argv, pid_t *pid, int *out_fd, int *err_fd)
     if (pipe2(p, O_CLOEXEC) < 0)
         return -errno;
     err_r = p[0], err_w = p[1];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    exec_r = p[0], exec_w = p[1];
 
-    if (posix_spawn_file_actions_init(&fa) != 0)
-        return -ENOMEM;
-    if (posix_spawnattr_init(&at) != 0) {
-        posix_spawn_file_actions_destroy(&fa);
-        return -ENOMEM;
-    }
-    r = spawn_prepare(&fa, &at, out_w, err_w);
-    if (r == 0)
-        r = -posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
+    /* No handler of ours may run in the child before it resets them. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t parent = getpid(), child = fork();
+    if (child == 0)
+        exec_child(argv, parent, out_w, err_w, exec_w);
+    int r = child < 0 ? -errno : 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r < 0)
         return r;
+    /* Here too, so the group exists whichever of us runs first. */
+    (void)setpgid(child, child);
+
+    /* End of file: the exec closed the pipe. An errno: it failed, and the
+     * child exits at once. */
+    closep(&exec_w);
+    exec_w = -1;
+    int e = 0;
+    ssize_t n;
+    while ((n = read(exec_r, &e, sizeof(e))) < 0 && errno == EINTR)
+        ;
+    if (n == (ssize_t)sizeof(e)) {
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+            ;
+        return -e;
+    }
+    *pid = child;
     *out_fd = TAKE_FD(out_r);
     *err_fd = TAKE_FD(err_r);
     return 0;

@@ -29,11 +29,14 @@ int mct_rsync_argv(const struct mct_config *cfg, const char *src_dir, const char
 const char *mct_rsync_exit_meaning(int code);
 
 /*
- * Spawn rsync (posix_spawnp, stdin /dev/null), feed progress lines to
+ * Start rsync (fork and execvp, stdin /dev/null), feed progress lines to
  * progress (may be NULL), wait. *exit_code gets rsync's exit status (or
  * 128+signal). Returns 0 when rsync exited 0, -EIO otherwise, -errno when
  * it could not be started. Kills rsync if it prints nothing for
  * rsync_timeout_s + share_timeout_s (a hung share can wedge its receiver).
+ * rsync gets SIGTERM when the calling thread exits (PR_SET_PDEATHSIG), so
+ * that it dies with us: the call returns only once rsync was reaped, except
+ * when rsync survives SIGKILL or waitpid() fails (the log says so).
  */
 int mct_rsync_run(const struct mct_config *cfg, const char *src_dir, const char *dst_dir,
                   bool dry_run, mct_progress_fn progress, void *ud, int *exit_code);

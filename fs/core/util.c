@@ -224,11 +224,8 @@ const char *mct_format_bytes(uint64_t bytes, char *out, size_t len)
     return out;
 }
 
-int mct_read_file(const char *path, size_t max, char **ret)
+static int read_all(int fd, size_t max, char **ret)
 {
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
     struct mct_buf b = {0};
     char chunk[4096];
     for (;;) {
@@ -253,4 +250,35 @@ int mct_read_file(const char *path, size_t max, char **ret)
     }
     *ret = mct_buf_steal(&b);
     return 0;
+}
+
+int mct_read_file(const char *path, size_t max, char **ret)
+{
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    return read_all(fd, max, ret);
+}
+
+int mct_read_regular_file(const char *path, size_t max, char **ret)
+{
+    /* O_NONBLOCK: opening a FIFO that no one writes to would wait for a
+     * writer forever. Symlinks are followed, as a plain open does. */
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (S_ISDIR(st.st_mode))
+        return -EISDIR;
+    /* A FIFO, socket or device: a read could block or never end. */
+    if (!S_ISREG(st.st_mode))
+        return -EBADFD;
+    return read_all(fd, max, ret);
+}
+
+const char *mct_read_strerror(int r)
+{
+    return r == -EBADFD ? "not a regular file" : strerror(-r);
 }

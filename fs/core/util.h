@@ -125,3 +125,9 @@ int mct_write_all(int fd, const void *buf, size_t n);
 
 /* Read a whole small file (at most max bytes) into a NUL-terminated string. */
 int mct_read_file(const char *path, size_t max, char **ret);
+/* The same for a file named by a user (the config, a password file): it
+ * must be a regular file (symlinks followed), else -EISDIR or -EBADFD,
+ * never a read that waits for a FIFO's writer or a device. */
+int mct_read_regular_file(const char *path, size_t max, char **ret);
+/* strerror() for mct_read_regular_file's errors ("not a regular file"). */
+const char *mct_read_strerror(int r);

@@ -3,9 +3,10 @@
  * Bad input, each a clear error and nothing done: control-file garbage not
  * covered by test_mount.c, malformed ids and dates through every mctctl
  * command, configs with wrong types, negative timeouts, missing sections,
- * escaping templates and overlapping paths, and symlinks in the source
- * tree that point out of it. A safe session sits beside every attempt, so
- * an input parsed too leniently would delete something real.
+ * escaping templates and overlapping paths, a FIFO where the config or
+ * the password file should be, and symlinks in the source tree that point
+ * out of it. A safe session sits beside every attempt, so an input parsed
+ * too leniently would delete something real.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -303,6 +304,38 @@ START_TEST(bad_config_values)
 }
 END_TEST
 
+/* A FIFO where the config or the password file should be: refused at once
+ * (exit 2, naming it), where a read would wait forever for a writer. */
+START_TEST(fifo_instead_of_a_file)
+{
+    char fifo[400], to[450];
+    snprintf(fifo, sizeof(fifo), "%s/dj-password.fifo", lab.dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    snprintf(to, sizeof(to), "  password_file: \"%s\"\n", fifo);
+    const char *cfg = fl_config_variant("fifo-pw", "  password: \"djpass\"\n", to, NULL);
+
+    struct run_result r;
+    int64_t t0 = mct_now_ms();
+    int st = fl_mctctl(cfg, NULL, &r, "status-range", NULL);
+    int64_t took = mct_now_ms() - t0;
+    ck_assert_msg(st == 2, "exit %d\n%s", st, r.err);
+    ck_assert_msg(took < 5000, "refused after %lld ms", (long long)took);
+    fl_assert_has(r.err, "datajoint.password_file");
+    fl_assert_has(r.err, fifo);
+    fl_assert_has(r.err, "not a regular file");
+    run_result_free(&r);
+    assert_config_refused(cfg, "not a regular file");
+
+    /* The config itself. */
+    st = fl_mctctl(fifo, NULL, &r, "status-range", NULL);
+    ck_assert_msg(st == 2, "exit %d\n%s", st, r.err);
+    fl_assert_has(r.err, fifo);
+    fl_assert_has(r.err, "not a regular file");
+    run_result_free(&r);
+    assert_config_refused(fifo, "not a regular file");
+}
+END_TEST
+
 START_TEST(missing_sections)
 {
     _cleanup_free_ char *before = everything();
@@ -351,6 +384,7 @@ static Suite *bad_input_suite(void)
     tcase_add_test(tc, control_garbage);
     tcase_add_test(tc, bad_ids_and_dates_everywhere);
     tcase_add_test(tc, bad_config_values);
+    tcase_add_test(tc, fifo_instead_of_a_file);
     tcase_add_test(tc, missing_sections);
     suite_add_tcase(s, tc);
     return s;

@@ -244,6 +244,25 @@ START_TEST(test_verify_manifest_delete_audit)
     st = mctctl(&r, NULL, "audit", "p202", "20240202", NULL);
     ck_assert_msg(st == 0, "audit exit %d\n%s\n%s", st, r.out, r.err);
     ck_assert_msg(strstr(r.out, "all 5 files match the manifest"), "%s", r.out);
+    ck_assert_msg(!strstr(r.out, "extra in copy"), "%s", r.out);
+    run_result_free(&r);
+
+    /* Files added to the copy since are named, as a warning: nothing of
+     * the session is lost, so the audit still passes. */
+    _cleanup_free_ char *notes = mct_strdup_printf("%s/notes.txt", dst);
+    _cleanup_free_ char *sub = mct_strdup_printf("%s/later", dst);
+    _cleanup_free_ char *subfile = mct_strdup_printf("%s/later/extra.bin", dst);
+    write_text(notes, "added on the share\n");
+    ck_assert_int_eq(mct_mkdir_p(sub, 0755), 0);
+    write_text(subfile, "x");
+    st = mctctl(&r, NULL, "audit", "p202", "20240202", NULL);
+    ck_assert_msg(st == 0, "audit exit %d\n%s\n%s", st, r.out, r.err);
+    ck_assert_msg(strstr(r.out, "all 5 files match the manifest") &&
+                          strstr(r.out, "2 extra in copy, not in the manifest"),
+                  "%s", r.out);
+    ck_assert_msg(strstr(r.out, "extra in copy (not in manifest): notes.txt\n"), "%s", r.out);
+    ck_assert_msg(strstr(r.out, "extra in copy (not in manifest): later/extra.bin\n"), "%s", r.out);
+    ck_assert_msg(!strstr(r.out, "(not in manifest): trial_"), "%s", r.out);
     run_result_free(&r);
 
     /* The copy rots after the local one is gone: a flipped byte, a file lost. */

@@ -259,6 +259,44 @@ START_TEST(test_bulk_delete)
 }
 END_TEST
 
+START_TEST(test_bulk_delete_json)
+{
+    session("s211 20230501 --imported --dj --copy");
+    session("s212 20230502 --imported --dj --copy");
+    session("s213 20230503 --imported --dj"); /* no copy: unsafe */
+    struct run_result r;
+
+    int st = bulk_json(&r, NULL, "--dry-run", "20230501", "20230531");
+    ck_assert_msg(st == 0, "dry run: exit %d\n%s", st, r.err);
+    assert_has(r.out, "{\"dry_run\":true,\"start_date\":\"20230501\",\"end_date\":\"20230531\"");
+    assert_bulk_entry(r.out, "s211", "would-delete", "\"date\":\"20230501\"", "\"error\":\"\"",
+                      NULL);
+    assert_bulk_entry(r.out, "s213", "skipped-not-safe", "\"reasons\":[\"", NULL);
+    assert_has(r.out, "\"summary\":{\"sessions\":3,\"skipped_not_safe\":1,\"not_confirmed\":0,"
+                      "\"would_delete\":2,\"refused\":0,\"error\":0,\"bytes_to_free\":");
+    run_result_free(&r);
+
+    /* The confirmation is still read from stdin, and still required. */
+    st = bulk_json(&r, "DELETE\n", NULL, "20230501", "20230531");
+    ck_assert_int_eq(st, 1);
+    assert_bulk_entry(r.out, "s212", "not-confirmed", NULL);
+    assert_has(r.out, "\"not_confirmed\":2,\"deleted\":0,");
+    run_result_free(&r);
+    ck_assert(session_exists("s211", "20230501") && session_exists("s212", "20230502"));
+
+    st = bulk_json(&r, "DELETE ALL\n", NULL, "20230501", "20230531");
+    ck_assert_msg(st == 0, "exit %d\n%s", st, r.err);
+    assert_bulk_entry(r.out, "s211", "deleted", "\"error\":\"\",\"reasons\":[]", NULL);
+    assert_bulk_entry(r.out, "s212", "deleted", NULL);
+    assert_bulk_entry(r.out, "s213", "skipped-not-safe", NULL);
+    assert_has(r.out, "\"skipped_not_safe\":1,\"not_confirmed\":0,\"deleted\":2,\"refused\":0,"
+                      "\"error\":0,\"bytes_freed\":");
+    ck_assert(!session_exists("s211", "20230501") && !session_exists("s212", "20230502"));
+    ck_assert(session_exists("s213", "20230503"));
+    run_result_free(&r);
+}
+END_TEST
+
 START_TEST(test_two_deletions_at_once)
 {
     session("p114 20240114 --imported --dj --copy");
@@ -524,6 +562,7 @@ static Suite *delete_suite(void)
     tcase_add_test(tc, test_dry_run_deletes_nothing);
     tcase_add_test(tc, test_force_unverified);
     tcase_add_test(tc, test_bulk_delete);
+    tcase_add_test(tc, test_bulk_delete_json);
     tcase_add_test(tc, test_two_deletions_at_once);
     tcase_add_test(tc, test_busy_while_locked);
     tcase_add_test(tc, test_crash_after_move_restored);

@@ -260,3 +260,38 @@ static void race_engine_deletions(const char *p, const char *d, int codes[2])
         codes[i] = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
 }
+
+#define assert_has(s, needle)                                                                      \
+    ck_assert_msg(strstr((s), (needle)), "no \"%s\" in:\n%s", (needle), (s))
+
+/* `mctctl bulk-delete --json --start-date START --end-date END [EXTRA]`
+ * with stdin in; its exit status. The report is one JSON object on stdout, ending in a
+ * newline; the human text is on stderr only. */
+static int bulk_json(struct run_result *r, const char *in, const char *extra, const char *start,
+                     const char *end)
+{
+    int st = run_mctctl(&lab, in, r, "bulk-delete", "--json", "--start-date", start, "--end-date",
+                        end, extra, NULL);
+    ck_assert_msg(startswith(r->out, "{\"dry_run\":") && endswith(r->out, "}}\n"),
+                  "not one JSON object:\n%s", r->out);
+    ck_assert_msg(!strstr(r->out, "Safe to delete:") && strstr(r->err, "Safe to delete:"),
+                  "stdout:\n%s\nstderr:\n%s", r->out, r->err);
+    return st;
+}
+
+/* Assert that the report's object of participant p has "result":result
+ * and each of the other needles (NULL-terminated). */
+static void assert_bulk_entry(const char *json, const char *p, const char *result, ...)
+{
+    _cleanup_free_ char *key = mct_strdup_printf("{\"participant\":\"%s\"", p);
+    const char *at = strstr(json, key);
+    ck_assert_msg(at, "no %s in:\n%s", p, json);
+    _cleanup_free_ char *obj = strndup(at, strcspn(at, "}") + 1);
+    _cleanup_free_ char *want = mct_strdup_printf("\"result\":\"%s\"", result);
+    ck_assert_msg(strstr(obj, want), "want %s in %s", want, obj);
+    va_list ap;
+    va_start(ap, result);
+    for (const char *n; (n = va_arg(ap, const char *));)
+        ck_assert_msg(strstr(obj, n), "want %s in %s", n, obj);
+    va_end(ap);
+}

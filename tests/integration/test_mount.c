@@ -309,8 +309,9 @@ START_TEST(virtual_files_in_each_state)
     _cleanup_free_ char *ctl = vfile("p101", "20240101", ".control");
     assert_starts(ctl, "no command yet");
 
-    /* .status is the text of `mctctl status P D`: the mount and the CLI
-     * cannot disagree. */
+    /* .status is the text of `mctctl status P D` and .status.json its
+     * --json, final newline included: the mount and the CLI cannot
+     * disagree. */
     const char *cases[][2] = {{"p101", "20240101"}, {"p102", "20240102"}, {"p103", "20240103"}};
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         struct run_result r = {};
@@ -318,6 +319,11 @@ START_TEST(virtual_files_in_each_state)
         ck_assert_msg(!strempty(r.out), "mctctl status: %s", r.err);
         _cleanup_free_ char *text = vfile(cases[i][0], cases[i][1], ".status");
         ck_assert_str_eq(text, r.out);
+        run_result_free(&r);
+        run_mctctl(&lab, NULL, &r, "--json", "status", cases[i][0], cases[i][1], NULL);
+        ck_assert_msg(endswith(r.out, "}\n"), "mctctl --json status: %s%s", r.out, r.err);
+        _cleanup_free_ char *js = vfile(cases[i][0], cases[i][1], ".status.json");
+        ck_assert_str_eq(js, r.out);
         run_result_free(&r);
     }
 
@@ -331,6 +337,7 @@ START_TEST(virtual_files_in_each_state)
     mpath(path, sizeof(path), ".status.json");
     _cleanup_free_ char *rootjson = slurp_ok(path, NULL);
     assert_starts(rootjson, "[");
+    ck_assert_msg(endswith(rootjson, "]\n"), "%s", rootjson);
     ck_assert_ptr_nonnull(strstr(rootjson, "\"p103\""));
 
     /* Listed (they are dot-files: `ls -a` shows them, `ls` does not). */

@@ -164,6 +164,39 @@ START_TEST(test_read_file)
 }
 END_TEST
 
+/* A FIFO, a device or a folder is refused at once, never waited on;
+ * a symlink to a regular file is read. */
+START_TEST(test_read_regular_file)
+{
+    char dir[] = "/tmp/mct-test-regular.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    _cleanup_free_ char *fifo = mct_path_join(dir, "fifo");
+    _cleanup_free_ char *file = mct_path_join(dir, "file");
+    _cleanup_free_ char *link = mct_path_join(dir, "link");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    FILE *f = fopen(file, "we");
+    ck_assert_ptr_nonnull(f);
+    fputs("pw\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(symlink(file, link), 0);
+
+    char *t = NULL;
+    ck_assert_int_eq(mct_read_regular_file(fifo, 100, &t), -EBADFD);
+    ck_assert_str_eq(mct_read_strerror(-EBADFD), "not a regular file");
+    ck_assert_int_eq(mct_read_regular_file("/dev/null", 100, &t), -EBADFD);
+    ck_assert_int_eq(mct_read_regular_file(dir, 100, &t), -EISDIR);
+    ck_assert_ptr_null(t);
+    _cleanup_free_ char *s = NULL;
+    ck_assert_int_eq(mct_read_regular_file(link, 100, &s), 0);
+    ck_assert_str_eq(s, "pw\n");
+
+    unlink(link);
+    unlink(file);
+    unlink(fifo);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_now_ms)
 {
     int64_t a = mct_now_ms();
@@ -185,6 +218,7 @@ static Suite *util_suite(void)
     tcase_add_test(tc, test_mkdir_p);
     tcase_add_test(tc, test_format_bytes);
     tcase_add_test(tc, test_read_file);
+    tcase_add_test(tc, test_read_regular_file);
     tcase_add_test(tc, test_now_ms);
     suite_add_tcase(s, tc);
     return s;

@@ -4,14 +4,62 @@
  * every local session in the range that is safe to delete, with sizes
  * and the total to be freed, ask for DELETE ALL, then run the deletion
  * protocol for each one, which re-checks it at its own moment: a list
- * shown a minute ago proves nothing about now.
+ * shown a minute ago proves nothing about now. With --json the same text
+ * goes to stderr and stdout gets one JSON document of every session's
+ * outcome.
  */
 #include <pwd.h>
 #include <unistd.h>
 
 #include "mctctl.h"
 #include "operations.h"
+#include "report.h"
 #include "scan.h"
+
+/* What happened to each session of the range; the JSON "result". */
+enum outcome {
+    OUT_SKIPPED,       /* not safe to delete when listed */
+    OUT_NOT_CONFIRMED, /* safe, but the confirmation did not match */
+    OUT_DELETED,       /* "would-delete" in a dry run */
+    OUT_REFUSED,       /* the protocol's re-check said no, or it was busy */
+    OUT_ERROR,         /* the protocol failed (reasons say what was left) */
+    _OUT_MAX,
+};
+
+static const char *const outcome_names[_OUT_MAX] = {
+        [OUT_SKIPPED] = "skipped-not-safe",
+        [OUT_NOT_CONFIRMED] = "not-confirmed",
+        [OUT_DELETED] = "deleted",
+        [OUT_REFUSED] = "refused",
+        [OUT_ERROR] = "error",
+};
+
+struct bulk {
+    const struct mctctl_ctx *ctx;
+    const char *start, *end;
+    bool dry_run;
+    struct mct_session_status *st;
+    size_t n;
+    enum outcome *out;         /* n of them */
+    int *err;                  /* the protocol's return, per session */
+    struct mct_op_result *res; /* the protocol's reasons, per session */
+    FILE *human;               /* stdout, or stderr under --json */
+};
+
+static void bulk_done(struct bulk *b)
+{
+    for (size_t i = 0; b->res && i < b->n; i++)
+        mct_op_result_free(&b->res[i]);
+    free(b->res);
+    free(b->err);
+    free(b->out);
+    mct_session_status_free_array(b->st, b->n);
+}
+
+static const char *outcome_name(const struct bulk *b, enum outcome o)
+{
+    return o == OUT_DELETED && b->dry_run ? "would-delete" : outcome_names[o];
+}
 
 static void who_am_i(char *out, size_t len)
 {
@@ -25,78 +73,145 @@ static void who_am_i(char *out, size_t len)
 }
 
 /* Print the safe sessions; returns how many there are. */
-static size_t list_safe(const struct mctctl_ctx *ctx, const struct mct_session_status *st, size_t n,
-                        uint64_t *total)
+static size_t list_safe(const struct bulk *b, uint64_t *total)
 {
+    const struct mct_session_status *st = b->st;
     char size[32];
     size_t n_safe = 0;
     *total = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < b->n; i++) {
         if (!st[i].safe_to_delete)
             continue;
         if (n_safe++ == 0)
-            printf("%sSafe to delete:%s\n", cli_bold(ctx), cli_reset(ctx));
-        printf("  %s  %-12s %6zu files  %8s  %s\n", st[i].ref.session_date,
-               st[i].ref.participant_id, st[i].source.n_files,
-               mct_format_bytes(st[i].source.bytes, size, sizeof(size)), st[i].source_path);
+            fprintf(b->human, "%sSafe to delete:%s\n", cli_bold(b->ctx), cli_reset(b->ctx));
+        fprintf(b->human, "  %s  %-12s %6zu files  %8s  %s\n", st[i].ref.session_date,
+                st[i].ref.participant_id, st[i].source.n_files,
+                mct_format_bytes(st[i].source.bytes, size, sizeof(size)), st[i].source_path);
         *total += st[i].source.bytes;
     }
-    if (n > n_safe)
-        printf("Skipping %zu session(s) that are not safe to delete ('mctctl status P D' says "
-               "why):\n",
-               n - n_safe);
-    for (size_t i = 0; i < n; i++)
+    if (b->n > n_safe)
+        fprintf(b->human,
+                "Skipping %zu session(s) that are not safe to delete ('mctctl status P D' says "
+                "why):\n",
+                b->n - n_safe);
+    for (size_t i = 0; i < b->n; i++)
         if (!st[i].safe_to_delete)
-            printf("  %s  %-12s %s\n", st[i].ref.session_date, st[i].ref.participant_id,
-                   st[i].reasons && st[i].reasons[0] ? st[i].reasons[0] : "not safe");
+            fprintf(b->human, "  %s  %-12s %s\n", st[i].ref.session_date, st[i].ref.participant_id,
+                    st[i].reasons && st[i].reasons[0] ? st[i].reasons[0] : "not safe");
     return n_safe;
 }
 
 /* Run the protocol on every safe session; returns how many failed. */
-static size_t delete_each(const struct mctctl_ctx *ctx, const struct mct_session_status *st,
-                          size_t n, size_t n_safe, bool dry_run, uint64_t *freed)
+static size_t delete_each(struct bulk *b, size_t n_safe, uint64_t *freed)
 {
+    const struct mctctl_ctx *ctx = b->ctx;
     char who[300];
     who_am_i(who, sizeof(who));
     size_t k = 0, failed = 0;
     *freed = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!st[i].safe_to_delete)
+    for (size_t i = 0; i < b->n; i++) {
+        const struct mct_session_status *st = &b->st[i];
+        if (!st->safe_to_delete)
             continue;
         struct mct_delete_request req = {
-                .ref = st[i].ref,
+                .ref = st->ref,
                 .mode = MCT_DELETE_NORMAL,
-                .dry_run = dry_run,
+                .dry_run = b->dry_run,
                 .who = who,
                 .via = "mctctl bulk-delete",
         };
-        struct mct_op_result res = {0};
-        int r = mct_delete_session(ctx->cfg, &req, &res);
-        printf("[%zu/%zu] %s %s: ", ++k, n_safe, st[i].ref.participant_id, st[i].ref.session_date);
+        struct mct_op_result *res = &b->res[i];
+        int r = b->err[i] = mct_delete_session(ctx->cfg, &req, res);
+        b->out[i] = r >= 0 ? OUT_DELETED : r == -EPERM || r == -EBUSY ? OUT_REFUSED : OUT_ERROR;
+        fprintf(b->human, "[%zu/%zu] %s %s: ", ++k, n_safe, st->ref.participant_id,
+                st->ref.session_date);
         if (r >= 0) {
-            printf("%s%s%s\n", cli_green(ctx), dry_run ? "would delete" : "deleted",
-                   cli_reset(ctx));
-            *freed += st[i].source.bytes;
+            fprintf(b->human, "%s%s%s\n", cli_green(ctx), b->dry_run ? "would delete" : "deleted",
+                    cli_reset(ctx));
+            *freed += st->source.bytes;
         } else {
             failed++;
-            printf("%srefused:%s", cli_red(ctx), cli_reset(ctx));
-            for (size_t j = 0; res.reasons && res.reasons[j]; j++)
-                printf("%s %s", j ? ";" : "", res.reasons[j]);
-            if (!res.reasons || !res.reasons[0])
-                printf(" %s", strerror(-r));
-            printf("\n");
+            fprintf(b->human, "%srefused:%s", cli_red(ctx), cli_reset(ctx));
+            for (size_t j = 0; res->reasons && res->reasons[j]; j++)
+                fprintf(b->human, "%s %s", j ? ";" : "", res->reasons[j]);
+            if (!res->reasons || !res->reasons[0])
+                fprintf(b->human, " %s", strerror(-r));
+            fprintf(b->human, "\n");
         }
-        fflush(stdout);
-        mct_op_result_free(&res);
+        fflush(b->human);
     }
     return failed;
 }
 
+static void json_date(struct mct_buf *j, const char *key, const char *date)
+{
+    mct_buf_printf(j, ",\"%s\":", key);
+    if (date)
+        mct_json_string(j, date);
+    else
+        mct_buf_puts(j, "null");
+}
+
+/* One document for the whole run: each session of the range with its
+ * outcome and reasons, and the counts. */
+static int print_json(const struct bulk *b, uint64_t freed)
+{
+    _cleanup_buf_ struct mct_buf j = {0};
+    size_t count[_OUT_MAX] = {0};
+    mct_buf_printf(&j, "{\"dry_run\":%s", b->dry_run ? "true" : "false");
+    json_date(&j, "start_date", b->start);
+    json_date(&j, "end_date", b->end);
+    mct_buf_puts(&j, ",\"sessions\":[");
+    for (size_t i = 0; i < b->n; i++) {
+        const struct mct_session_status *st = &b->st[i];
+        enum outcome o = b->out[i];
+        count[o]++;
+        mct_buf_puts(&j, i ? ",\n{\"participant\":" : "\n{\"participant\":");
+        mct_json_string(&j, st->ref.participant_id);
+        mct_buf_puts(&j, ",\"date\":");
+        mct_json_string(&j, st->ref.session_date);
+        mct_buf_puts(&j, ",\"path\":");
+        mct_json_string(&j, st->source_path);
+        mct_buf_printf(&j, ",\"files\":%zu,\"bytes\":%llu,\"result\":\"%s\",\"error\":",
+                       st->source.n_files, (unsigned long long)st->source.bytes,
+                       outcome_name(b, o));
+        mct_json_string(&j, b->err[i] < 0 ? strerror(-b->err[i]) : "");
+        mct_buf_puts(&j, ",\"reasons\":");
+        mct_json_strv(&j, o == OUT_SKIPPED ? st->reasons : b->res[i].reasons, SIZE_MAX);
+        mct_buf_puts(&j, "}");
+    }
+    mct_buf_printf(&j, "%s],\"summary\":{\"sessions\":%zu", b->n ? "\n" : "", b->n);
+    /* The counts are keyed by result, with '_' for '-'. */
+    for (enum outcome o = 0; o < _OUT_MAX; o++) {
+        char key[32];
+        snprintf(key, sizeof(key), "%s", outcome_name(b, o));
+        for (char *dash; (dash = strchr(key, '-'));)
+            *dash = '_';
+        mct_buf_printf(&j, ",\"%s\":%zu", key, count[o]);
+    }
+    mct_buf_printf(&j, ",\"bytes_%s\":%llu}}\n", b->dry_run ? "to_free" : "freed",
+                   (unsigned long long)freed);
+    if (j.error)
+        return -ENOMEM;
+    fwrite(j.data, 1, j.len, stdout);
+    return 0;
+}
+
+/* The JSON document (under --json) and the exit status. */
+static int finish(struct bulk *b, uint64_t freed, int ex)
+{
+    if (b->ctx->json && print_json(b, freed) < 0) {
+        fprintf(stderr, "mctctl bulk-delete: out of memory writing the JSON report\n");
+        ex = EXIT_FAILED;
+    }
+    bulk_done(b);
+    return ex;
+}
+
 int cmd_bulk_delete(int argc, char **argv, struct mctctl_ctx *ctx)
 {
-    const char *start = NULL, *end = NULL;
-    bool dry_run = false;
-    int ex = cli_parse_range(argc, argv, "bulk-delete", &start, &end, &dry_run);
+    struct bulk b = {.ctx = ctx, .human = ctx->json ? stderr : stdout};
+    int ex = cli_parse_range(argc, argv, "bulk-delete", &b.start, &b.end, &b.dry_run);
     if (ex != EXIT_OK)
         return ex;
 
@@ -104,51 +219,56 @@ int cmd_bulk_delete(int argc, char **argv, struct mctctl_ctx *ctx)
     struct mct_op_result rec = {0};
     (void)mct_trash_recover(ctx->cfg, &rec);
     for (size_t i = 0; rec.lines && rec.lines[i]; i++)
-        printf("%s\n", rec.lines[i]);
+        fprintf(b.human, "%s\n", rec.lines[i]);
     mct_op_result_free(&rec);
 
     _cleanup_free_ struct mct_session_ref *refs = NULL;
-    size_t n = 0;
-    int r = mct_discover_sessions(ctx->cfg, start, end, &refs, &n);
+    int r = mct_discover_sessions(ctx->cfg, b.start, b.end, &refs, &b.n);
     if (r < 0) {
         fprintf(stderr, "mctctl bulk-delete: cannot list the sessions under %s: %s\n",
                 ctx->cfg->source_base_path, strerror(-r));
         return EXIT_FAILED;
     }
-    if (n == 0) {
-        printf("No local sessions in the range; nothing to delete.\n");
-        return EXIT_OK;
+    if (b.n == 0) {
+        fprintf(b.human, "No local sessions in the range; nothing to delete.\n");
+        return finish(&b, 0, EXIT_OK);
     }
-    struct mct_session_status *st = NULL;
-    r = mct_status_collect(ctx->cfg, refs, n, 0, &st);
+    r = mct_status_collect(ctx->cfg, refs, b.n, 0, &b.st);
     if (r < 0) {
         fprintf(stderr, "mctctl bulk-delete: cannot check the sessions: %s\n", strerror(-r));
+        return EXIT_FAILED;
+    }
+    b.out = calloc(b.n, sizeof(*b.out));
+    b.err = calloc(b.n, sizeof(*b.err));
+    b.res = calloc(b.n, sizeof(*b.res));
+    if (!b.out || !b.err || !b.res) {
+        fprintf(stderr, "mctctl bulk-delete: out of memory\n");
+        bulk_done(&b);
         return EXIT_FAILED;
     }
 
     char size[32];
     uint64_t total = 0, freed = 0;
-    size_t n_safe = list_safe(ctx, st, n, &total);
+    size_t n_safe = list_safe(&b, &total);
+    for (size_t i = 0; i < b.n; i++)
+        b.out[i] = b.st[i].safe_to_delete ? OUT_NOT_CONFIRMED : OUT_SKIPPED;
     if (n_safe == 0) {
-        printf("Nothing is safe to delete.\n");
-        mct_session_status_free_array(st, n);
-        return EXIT_OK;
+        fprintf(b.human, "Nothing is safe to delete.\n");
+        return finish(&b, 0, EXIT_OK);
     }
-    printf("%zu session(s), %s to be freed.\n", n_safe,
-           mct_format_bytes(total, size, sizeof(size)));
-    fflush(stdout);
+    fprintf(b.human, "%zu session(s), %s to be freed.\n", n_safe,
+            mct_format_bytes(total, size, sizeof(size)));
+    fflush(b.human);
 
-    if (!dry_run &&
+    if (!b.dry_run &&
         !cli_confirm("Type DELETE ALL to delete every session listed above: ", "DELETE ALL")) {
         fprintf(stderr, "Confirmation did not match; nothing deleted.\n");
-        mct_session_status_free_array(st, n);
-        return EXIT_FAILED;
+        return finish(&b, 0, EXIT_FAILED);
     }
-    size_t failed = delete_each(ctx, st, n, n_safe, dry_run, &freed);
-    printf("%s %zu of %zu session(s), %s%s; %zu refused or failed.\n",
-           dry_run ? "Dry run: would delete" : "Deleted", n_safe - failed, n_safe,
-           mct_format_bytes(freed, size, sizeof(size)), dry_run ? " would be freed" : " freed",
-           failed);
-    mct_session_status_free_array(st, n);
-    return failed ? EXIT_FAILED : EXIT_OK;
+    size_t failed = delete_each(&b, n_safe, &freed);
+    fprintf(b.human, "%s %zu of %zu session(s), %s%s; %zu refused or failed.\n",
+            b.dry_run ? "Dry run: would delete" : "Deleted", n_safe - failed, n_safe,
+            mct_format_bytes(freed, size, sizeof(size)), b.dry_run ? " would be freed" : " freed",
+            failed);
+    return finish(&b, freed, failed ? EXIT_FAILED : EXIT_OK);
 }

@@ -73,10 +73,8 @@ static int print_statuses(struct mctctl_ctx *ctx, const struct mct_session_ref *
     }
     if (ctx->json && as_array)
         mct_report_sessions_json(st, n, &out);
-    else if (ctx->json && n == 1) {
-        mct_report_session_json(&st[0], &out);
-        mct_buf_puts(&out, "\n");
-    }
+    else if (ctx->json && n == 1)
+        mct_report_session_json_doc(&st[0], &out);
     mct_session_status_free_array(st, n);
     if (out.error)
         return EXIT_FAILED;

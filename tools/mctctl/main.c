@@ -34,11 +34,14 @@ static const struct mctctl_command commands[] = {
         {"bulk-delete", cmd_bulk_delete,
          "bulk-delete [--start-date DATE] [--end-date DATE] [--dry-run]",
          "Delete every session in the range that is safe to delete; asks for DELETE ALL typed on "
-         "standard input."},
+         "standard input. With --json the progress goes to stderr and stdout gets one JSON "
+         "document: each session's result (deleted, would-delete, refused, error, "
+         "skipped-not-safe, not-confirmed) with its reasons, and the counts."},
         {"audit", cmd_audit, "audit PARTICIPANT DATE",
          "Re-hash the copy on every enabled destination and compare it with the manifest that "
          "verify --checksum wrote (works after the local session was deleted). Exit 1 if any "
-         "file is missing or differs, naming it."},
+         "file is missing or differs, naming it; files in the copy that the manifest does not "
+         "list are named as a warning."},
 };
 
 static const struct mctctl_command *find_command(const char *name)
@@ -70,7 +73,8 @@ static void main_help(FILE *f)
             "\nOptions:\n"
             "  -c, --config FILE  configuration (default: $MCTFS_CONFIG, ./backup_config.yaml,\n"
             "                     %s)\n"
-            "  --json             machine-readable output (status, status-range)\n"
+            "  --json             machine-readable output (status, status-range, delete,\n"
+            "                     bulk-delete)\n"
             "  --no-color         no colour (also NO_COLOR=1, or when not a terminal)\n"
             "  -v, --verbose      more log output\n"
             "  -h, --help         this help; 'mctctl COMMAND --help' for a command\n"
