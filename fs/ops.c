@@ -75,15 +75,19 @@ static void handle_free(struct handle *h)
     free(h);
 }
 
-/* Real-file attributes are cached by the kernel (a stat per lookup costs
- * 24x native without); virtual files stay right because their reads are
- * direct and a new status makes the kernel forget their attributes. */
-#define REAL_ATTR_TIMEOUT 1.0
-
+/* Names and attributes are cached by the kernel for mount.attr_seconds
+ * (default 10): without, every stat is a round trip (24x native) and a
+ * tree walk pays one per entry. What it costs: a size or time seen through
+ * the mount may lag the disk by that long (a read past the cached end
+ * still asks us, so no byte is ever cut off), and no status reads the
+ * mount. Virtual files stay right: their reads are direct, and a new
+ * status or a command's progress makes the kernel forget their
+ * attributes (node_forget_session). */
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-    cfg->attr_timeout = REAL_ATTR_TIMEOUT;
-    cfg->entry_timeout = REAL_ATTR_TIMEOUT;
+    struct mctfs *fs = fuse_get_context()->private_data;
+    cfg->attr_timeout = fs->cfg->mount.attr_seconds;
+    cfg->entry_timeout = fs->cfg->mount.attr_seconds;
     /* New sessions must appear at once, so no negative caching. */
     cfg->negative_timeout = 0;
     /* Reads, writes and releases go by fi->fh: no path building for them. */
@@ -96,7 +100,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->direct_io = 0;
     /* readdirplus makes `find` and `ls` pay for stats they do not use. */
     conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
-    return fuse_get_context()->private_data;
+    return fs;
 }
 
 /* After the loop ended: no operation runs any more. */

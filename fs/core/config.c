@@ -101,6 +101,7 @@ static const struct mct_key timeouts_keys[] = {
 
 static const struct mct_key mount_keys[] = {
         {"cache_seconds", K_UINT, CFG(mount.cache_seconds), .min = 0, .max = 86400},
+        {"attr_seconds", K_UINT, CFG(mount.attr_seconds), .min = 0, .max = 3600},
         {"allow_uids", K_IDS, CFG(mount.allow_uids), CFG(mount.n_allow_uids)},
         {"allow_gids", K_IDS, CFG(mount.allow_gids), CFG(mount.n_allow_gids)},
         {NULL},
@@ -137,6 +138,7 @@ static int config_new(const char *name, struct mct_config **ret)
     cfg->share_timeout_s = 5;
     cfg->database_timeout_s = 5;
     cfg->mount.cache_seconds = 30;
+    cfg->mount.attr_seconds = 10;
 
     if (set_default(&cfg->path, name) < 0 || set_default(&cfg->source_base_path, "/data") < 0 ||
         set_default(&cfg->source_path_structure, "{participant_id}/{session_date}") < 0 ||

@@ -72,6 +72,7 @@ struct mct_config {
 
     struct {
         unsigned cache_seconds; /* default 30 */
+        unsigned attr_seconds;  /* kernel cache of real files' names and attributes, default 10 */
         uid_t *allow_uids;
         size_t n_allow_uids;
         gid_t *allow_gids;

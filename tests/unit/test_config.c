@@ -100,6 +100,7 @@ START_TEST(test_defaults)
     ck_assert_uint_eq(cfg->share_timeout_s, 5);
     ck_assert_uint_eq(cfg->database_timeout_s, 5);
     ck_assert_uint_eq(cfg->mount.cache_seconds, 30);
+    ck_assert_uint_eq(cfg->mount.attr_seconds, 10);
     ck_assert_uint_eq(cfg->mount.n_allow_uids, 0);
     ck_assert_uint_eq(cfg->mount.n_allow_gids, 0);
 }
@@ -164,6 +165,7 @@ static const char full[] = "backup:\n"
                            "  database_seconds: 1\n"
                            "mount:\n"
                            "  cache_seconds: 0\n"
+                           "  attr_seconds: 0\n"
                            "  allow_uids: [1000, 0]\n"
                            "  allow_gids: [27]\n";
 
@@ -203,6 +205,7 @@ START_TEST(test_every_key)
     ck_assert_uint_eq(cfg->share_timeout_s, 3600);
     ck_assert_uint_eq(cfg->database_timeout_s, 1);
     ck_assert_uint_eq(cfg->mount.cache_seconds, 0);
+    ck_assert_uint_eq(cfg->mount.attr_seconds, 0);
     ck_assert_uint_eq(cfg->mount.n_allow_uids, 2);
     ck_assert_uint_eq(cfg->mount.allow_uids[0], 1000);
     ck_assert_uint_eq(cfg->mount.allow_uids[1], 0);
@@ -309,6 +312,7 @@ START_TEST(test_out_of_range)
     parse_fails("timeouts:\n  share_seconds: 0\n", NAME ":2: timeouts.share_seconds");
     parse_fails("timeouts:\n  database_seconds: 3601\n", NAME ":2: timeouts.database_seconds");
     parse_fails("mount:\n  cache_seconds: 86401\n", NAME ":2: mount.cache_seconds");
+    parse_fails("mount:\n  attr_seconds: 3601\n", NAME ":2: mount.attr_seconds");
 }
 END_TEST
 
