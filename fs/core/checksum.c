@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t's layout, for a static one */
 #include <xxhash.h>
 
 #include "util.h"
@@ -112,12 +113,11 @@ static void free_state(XXH3_state_t **s)
         XXH3_freeState(*s);
 }
 
-static int hash_fd(int fd, mct_bytes_fn on_bytes, void *ud, struct mct_hash *out)
+/* state and buf (HASH_BUF_SIZE bytes) are the caller's: the forked share
+ * child hashes with static ones, so that no allocation happens there. */
+static int hash_fd(int fd, XXH3_state_t *state, unsigned char *buf, mct_bytes_fn on_bytes, void *ud,
+                   struct mct_hash *out)
 {
-    _cleanup_(free_state) XXH3_state_t *state = XXH3_createState();
-    _cleanup_free_ unsigned char *buf = malloc(HASH_BUF_SIZE);
-    if (!state || !buf)
-        return -ENOMEM;
     XXH3_128bits_reset(state);
     for (;;) {
         ssize_t n = read(fd, buf, HASH_BUF_SIZE);
@@ -135,8 +135,9 @@ static int hash_fd(int fd, mct_bytes_fn on_bytes, void *ud, struct mct_hash *out
     return 0;
 }
 
-int mct_hash_path(int dirfd, const char *path, bool drop_cache, mct_bytes_fn on_bytes, void *ud,
-                  struct mct_hash *out, struct mct_file *st)
+static int hash_path(int dirfd, const char *path, bool drop_cache, XXH3_state_t *state,
+                     unsigned char *buf, mct_bytes_fn on_bytes, void *ud, struct mct_hash *out,
+                     struct mct_file *st)
 {
     struct stat before, after;
     if (fstatat(dirfd, path, &before, AT_SYMLINK_NOFOLLOW) < 0)
@@ -154,7 +155,7 @@ int mct_hash_path(int dirfd, const char *path, bool drop_cache, mct_bytes_fn on_
     if (drop_cache)
         (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    int r = hash_fd(fd, on_bytes, ud, out);
+    int r = hash_fd(fd, state, buf, on_bytes, ud, out);
     if (r < 0)
         return r;
     if (fstat(fd, &after) < 0)
@@ -168,4 +169,22 @@ int mct_hash_path(int dirfd, const char *path, bool drop_cache, mct_bytes_fn on_
     *st = a;
     st->relpath = (char *)rel;
     return 0;
+}
+
+int mct_hash_path(int dirfd, const char *path, bool drop_cache, mct_bytes_fn on_bytes, void *ud,
+                  struct mct_hash *out, struct mct_file *st)
+{
+    _cleanup_(free_state) XXH3_state_t *state = XXH3_createState();
+    _cleanup_free_ unsigned char *buf = malloc(HASH_BUF_SIZE);
+    if (!state || !buf)
+        return -ENOMEM;
+    return hash_path(dirfd, path, drop_cache, state, buf, on_bytes, ud, out, st);
+}
+
+int mct_hash_path_static(int dirfd, const char *path, bool drop_cache, mct_bytes_fn on_bytes,
+                         void *ud, struct mct_hash *out, struct mct_file *st)
+{
+    static XXH3_state_t state;
+    static unsigned char buf[HASH_BUF_SIZE];
+    return hash_path(dirfd, path, drop_cache, &state, buf, on_bytes, ud, out, st);
 }

@@ -44,5 +44,11 @@ typedef void (*mct_bytes_fn)(void *ud, uint64_t n);
 int mct_hash_path(int dirfd, const char *path, bool drop_cache, mct_bytes_fn on_bytes, void *ud,
                   struct mct_hash *out, struct mct_file *st);
 
+/* mct_hash_path with a static state and read buffer instead of malloc'd
+ * ones: for forked children of the threaded daemon (content.c's share
+ * side), where the allocator may be locked. Not reentrant. */
+int mct_hash_path_static(int dirfd, const char *path, bool drop_cache, mct_bytes_fn on_bytes,
+                         void *ud, struct mct_hash *out, struct mct_file *st);
+
 /* Do two stats describe the same unchanged file: size, mtime, ctime, inode? */
 bool mct_file_same_version(const struct mct_file *a, const struct mct_file *b);

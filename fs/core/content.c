@@ -86,6 +86,9 @@ static void remote_on_bytes(void *ud, uint64_t n)
         _exit(1); /* the parent gave up on us */
 }
 
+/* Forked from the threaded daemon: system calls and static buffers only
+ * (see share.c), hence the static hash state and no progress formatting
+ * here; the parent turns the byte counts into progress. */
 static void remote_child(int wfd, void *ud)
 {
     struct remote_args *a = ud;
@@ -97,7 +100,8 @@ static void remote_child(int wfd, void *ud)
         struct mct_hash h = {0};
         struct mct_file st = {0};
         int r = dir_err ? dir_err
-                        : mct_hash_path(dirfd, a->relpaths[i], true, remote_on_bytes, a, &h, &st);
+                        : mct_hash_path_static(dirfd, a->relpaths[i], true, remote_on_bytes, a, &h,
+                                               &st);
         m.err = r;
         if (r == 0) {
             memcpy(m.hash, h.b, sizeof(m.hash));
@@ -112,11 +116,6 @@ static void remote_child(int wfd, void *ud)
         if (mct_share_child_write(wfd, &m, sizeof(m)) < 0)
             _exit(1);
     }
-}
-
-static int share_timeout_ms(const struct mct_config *cfg)
-{
-    return (int)(cfg->share_timeout_s ? cfg->share_timeout_s : 5) * 1000;
 }
 
 /* Run the child over relpaths; results into hashes/stats/errs (stats may
@@ -140,7 +139,7 @@ static int remote_hash(const struct mct_config *cfg, const char *dir, char *cons
     size_t got = 0;
     while (got < n) {
         struct wire_msg m;
-        r = mct_share_child_read(&c, &m, sizeof(m), share_timeout_ms(cfg));
+        r = mct_share_child_read(&c, &m, sizeof(m), mct_share_timeout_ms(cfg));
         if (r < 0)
             break;
         if (m.kind == MSG_PROGRESS) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * One walk per session folder. Directories are opened relative to their
- * parent's fd (openat + fdopendir + fstatat), so the kernel never resolves
+ * parent's fd (openat + getdents64 + fstatat), so the kernel never resolves
  * a long path twice and a folder renamed mid-walk cannot send us elsewhere.
  * Any error below the root fails the whole scan: a scan that silently
  * skipped an unreadable folder would let a verification pass without the
@@ -31,7 +31,9 @@ void mct_scan_free(struct mct_scan *scan)
 
 /* ---- rsync-style pattern matching ---- */
 
-/* Does the bracket expression at p (p[0] == '[') match c? *end gets the
+/* Does the bracket expression at p (p[0] == '[') match c? fnmatch with
+ * no flags in the C locale (nothing here calls setlocale) is the
+ * single-byte matcher: no allocation, no lock, fine in a forked child. *end gets the
  * character after the closing ']', or NULL when there is none (then '['
  * is literal, as in rsync). */
 static bool class_match(const char *p, char c, const char **end)
@@ -166,8 +168,13 @@ static bool pattern_match(const char *pat, const char *relpath, bool is_dir)
     /* rsync: a pattern ending in slash + three stars also matches the folder itself. */
     size_t plen = strlen(p);
     if (plen > 4 && streq(p + plen - 4, "/***")) {
+        /* Built by hand, not with snprintf: this runs in forked share
+         * children, where stdio is off limits. */
         char dir[4096];
-        snprintf(dir, sizeof(dir), "%s%.*s/", anchored ? "/" : "", (int)(plen - 4), p);
+        size_t k = anchored ? 1 : 0;
+        dir[0] = '/';
+        memcpy(dir + k, p, plen - 4);
+        memcpy(dir + k + plen - 4, "/", 2);
         if (pattern_match(dir, relpath, is_dir))
             return true;
     }
@@ -213,13 +220,6 @@ bool mct_exclude_match(char *const *patterns, const char *relpath, bool is_dir)
 
 /* ---- the walk ---- */
 
-struct walker {
-    char *const *excludes;
-    struct mct_scan *scan;
-    size_t cap;
-    char path[4096]; /* relpath of the folder being walked, "" at the root */
-};
-
 /* The array grows by doubling from 64 entries; a status keeps thousands of
  * small scans at once, so the slack is given back when a scan is done. */
 static void scan_shrink(struct mct_scan *s, size_t cap)
@@ -231,8 +231,7 @@ static void scan_shrink(struct mct_scan *s, size_t cap)
         s->files = nf;
 }
 
-/* Append a copy of f (relpath duplicated) and count it. */
-static int scan_append(struct mct_scan *s, size_t *cap, const struct mct_file *f)
+int mct_scan_add(struct mct_scan *s, size_t *cap, const struct mct_file *f)
 {
     if (s->n_files == *cap) {
         size_t ncap = *cap ? *cap * 2 : 64;
@@ -259,18 +258,16 @@ static int scan_append(struct mct_scan *s, size_t *cap, const struct mct_file *f
     return 0;
 }
 
-static int add_file(struct walker *w, const char *relpath, const struct stat *st)
+static int file_cmp(const void *a, const void *b)
 {
-    struct mct_file f = {
-            .relpath = (char *)relpath,
-            .size = (uint64_t)st->st_size,
-            .mtime = st->st_mtim,
-            .ctime = st->st_ctim,
-            .dev = st->st_dev,
-            .ino = st->st_ino,
-            .mode = st->st_mode & S_IFMT,
-    };
-    return scan_append(w->scan, &w->cap, &f);
+    return strcmp(((const struct mct_file *)a)->relpath, ((const struct mct_file *)b)->relpath);
+}
+
+void mct_scan_done(struct mct_scan *s, size_t cap)
+{
+    if (s->n_files > 1)
+        qsort(s->files, s->n_files, sizeof(*s->files), file_cmp);
+    scan_shrink(s, cap);
 }
 
 int mct_scan_filter(const struct mct_scan *raw, char *const *excludes, struct mct_scan *out)
@@ -280,7 +277,7 @@ int mct_scan_filter(const struct mct_scan *raw, char *const *excludes, struct mc
     for (size_t i = 0; i < raw->n_files; i++) {
         if (mct_exclude_match(excludes, raw->files[i].relpath, false))
             continue;
-        int r = scan_append(out, &cap, &raw->files[i]);
+        int r = mct_scan_add(out, &cap, &raw->files[i]);
         if (r < 0) {
             mct_scan_free(out);
             return r;
@@ -299,9 +296,23 @@ bool mct_is_rig_file(const char *relpath)
            (len >= 4 && strcasecmp(base + len - 4, ".tmp") == 0);
 }
 
-static int walk_dir(struct walker *w, int dfd);
+/*
+ * The walk itself runs in forked children of the threaded daemon too
+ * (share.c), so it allocates nothing and takes no lock: getdents64 into a
+ * buffer per depth instead of readdir's malloc'd DIR, the path in the
+ * walker, each file handed to fn.
+ */
+struct walker {
+    char *const *excludes;
+    char (*dents)[MCT_SCAN_DENTS_BUF]; /* NULL: one malloc'd buffer per folder */
+    mct_scan_file_fn fn;
+    void *ud;
+    char path[MCT_SCAN_PATH_MAX]; /* relpath of the folder being walked, "" at the root */
+};
 
-static int walk_entry(struct walker *w, int dfd, const char *name, size_t base_len)
+static int walk_dir(struct walker *w, int dfd, size_t depth);
+
+static int walk_entry(struct walker *w, int dfd, const char *name, size_t base_len, size_t depth)
 {
     size_t nlen = strlen(name);
     if (base_len + nlen + 2 > sizeof(w->path))
@@ -319,73 +330,89 @@ static int walk_entry(struct walker *w, int dfd, const char *name, size_t base_l
         return 0; /* fifos, sockets, devices: rsync -a would not copy their data either */
     if (any_pattern_match(w->excludes, w->path, is_dir))
         return 0;
-    if (!is_dir)
-        return add_file(w, w->path, &st);
+    if (!is_dir) {
+        struct mct_file f = {
+                .relpath = w->path,
+                .size = (uint64_t)st.st_size,
+                .mtime = st.st_mtim,
+                .ctime = st.st_ctim,
+                .dev = st.st_dev,
+                .ino = st.st_ino,
+                .mode = st.st_mode & S_IFMT,
+        };
+        return w->fn(w->ud, &f);
+    }
 
     int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
-    return walk_dir(w, fd);
+    return walk_dir(w, fd, depth + 1);
 }
 
 /* Takes ownership of dfd. */
-static int walk_dir(struct walker *w, int dfd)
+static int walk_dir(struct walker *w, int dfd, size_t depth)
 {
-    DIR *d = fdopendir(dfd);
-    if (!d) {
-        int r = -errno;
-        close(dfd);
-        return r;
-    }
+    _cleanup_close_ int fd = dfd;
+    _cleanup_free_ char *heap = NULL;
+    /* Unreachable: every level adds at least "/x" to a bounded path. */
+    if (depth >= MCT_SCAN_MAX_DEPTH)
+        return -ENAMETOOLONG;
+    char *buf = w->dents ? w->dents[depth] : (heap = malloc(MCT_SCAN_DENTS_BUF));
+    if (!buf)
+        return -ENOMEM;
     size_t base_len = strlen(w->path);
-    int r = 0;
     for (;;) {
-        errno = 0;
-        struct dirent *de = readdir(d);
-        if (!de) {
-            r = errno ? -errno : 0;
-            break;
+        ssize_t n = getdents64(fd, buf, MCT_SCAN_DENTS_BUF);
+        /* ENOENT: the folder was deleted under us, which readdir() also
+         * reports as its plain end. */
+        if (n < 0)
+            return errno == ENOENT ? 0 : -errno;
+        if (n == 0)
+            return 0;
+        for (ssize_t off = 0; off < n;) {
+            const struct dirent64 *de = (const struct dirent64 *)(buf + off);
+            off += de->d_reclen;
+            if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                continue;
+            int r = walk_entry(w, fd, de->d_name, base_len, depth);
+            w->path[base_len] = '\0';
+            if (r < 0)
+                return r;
         }
-        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-            continue;
-        r = walk_entry(w, dirfd(d), de->d_name, base_len);
-        w->path[base_len] = '\0';
-        if (r < 0)
-            break;
     }
-    closedir(d);
-    return r;
 }
 
-static int file_cmp(const void *a, const void *b)
+int mct_scan_walk(const char *root, char *const *excludes, char (*dents)[MCT_SCAN_DENTS_BUF],
+                  mct_scan_file_fn fn, void *ud)
 {
-    return strcmp(((const struct mct_file *)a)->relpath, ((const struct mct_file *)b)->relpath);
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct walker w = {.excludes = excludes, .dents = dents, .fn = fn, .ud = ud};
+    return walk_dir(&w, fd, 0);
+}
+
+struct collect {
+    struct mct_scan *scan;
+    size_t cap;
+};
+
+static int collect_file(void *ud, const struct mct_file *f)
+{
+    struct collect *c = ud;
+    return mct_scan_add(c->scan, &c->cap, f);
 }
 
 int mct_scan_tree(const char *root, char *const *excludes, struct mct_scan *ret)
 {
     *ret = (struct mct_scan){0};
-    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-
-    struct walker *w = calloc(1, sizeof(*w));
-    if (!w) {
-        close(fd);
-        return -ENOMEM;
-    }
-    w->excludes = excludes;
-    w->scan = ret;
-    int r = walk_dir(w, fd);
-    size_t w_cap = w->cap;
-    free(w);
+    struct collect c = {.scan = ret};
+    int r = mct_scan_walk(root, excludes, NULL, collect_file, &c);
     if (r < 0) {
         mct_scan_free(ret);
         return r;
     }
-    if (ret->n_files > 1)
-        qsort(ret->files, ret->n_files, sizeof(*ret->files), file_cmp);
-    scan_shrink(ret, w_cap);
+    mct_scan_done(ret, c.cap);
     return 0;
 }
 

@@ -51,6 +51,35 @@ bool mct_exclude_match(char *const *patterns, const char *relpath, bool is_dir);
  */
 int mct_scan_tree(const char *root, char *const *excludes, struct mct_scan *ret);
 
+/* A relpath mct_scan_tree lists is shorter than this (-ENAMETOOLONG). */
+#define MCT_SCAN_PATH_MAX 4096
+/* Every folder level adds at least "/x" to the relpath: the deepest walk. */
+#define MCT_SCAN_MAX_DEPTH (MCT_SCAN_PATH_MAX / 2)
+/* getdents64 buffer per level (must hold one entry: ~280 bytes). */
+#define MCT_SCAN_DENTS_BUF 2048
+
+/* Called for every file a walk lists; f->relpath is valid only during the
+ * call. A negative return ends the walk with it. */
+typedef int (*mct_scan_file_fn)(void *ud, const struct mct_file *f);
+
+/*
+ * The walk mct_scan_tree makes, same rules and errors, handing each file
+ * to fn unsorted instead of collecting them. dents: MCT_SCAN_MAX_DEPTH
+ * 8-byte aligned buffers for the directory entries, or NULL to malloc one
+ * per folder. With dents and an fn that allocates nothing, the walk itself
+ * neither allocates nor takes a lock, so a child forked from the threaded
+ * daemon can run it (share.c).
+ */
+int mct_scan_walk(const char *root, char *const *excludes, char (*dents)[MCT_SCAN_DENTS_BUF],
+                  mct_scan_file_fn fn, void *ud);
+
+/* Append a copy of f (relpath duplicated) to s, counting bytes, videos and
+ * the newest mtime as mct_scan_tree does; *cap is the allocated length
+ * (start at 0). -ENOMEM. */
+int mct_scan_add(struct mct_scan *s, size_t *cap, const struct mct_file *f);
+/* After the last mct_scan_add: sort by relpath and give back the slack. */
+void mct_scan_done(struct mct_scan *s, size_t cap);
+
 /* *.lock / *.tmp (any case): files the acquisition software leaves while it
  * writes. Their presence means the rig may be recording into the session. */
 bool mct_is_rig_file(const char *relpath);

@@ -5,6 +5,12 @@
  * and, if it is stuck in the kernel where SIGKILL cannot reach it yet, left
  * to a detached reaper thread so the caller never blocks on waitpid().
  *
+ * The children are forked from the threaded daemon, where another thread
+ * may hold the allocator's, stdio's or syslog's lock at the fork; POSIX
+ * allows such a child only async-signal-safe calls. So everything a child
+ * runs is plain system calls into stack or static buffers (the child is a
+ * private copy): no malloc, no stdio, no log_*, no opendir or realpath.
+ *
  * Test hook: when MCT_TEST_SHARE_DELAY_MS is set in the environment, every
  * child sleeps that many milliseconds before touching anything, which is
  * how the tests make a "hung" share without a real stale NFS mount.
@@ -144,7 +150,7 @@ static unsigned test_delay_ms(void)
     return e ? (unsigned)strtoul(e, NULL, 10) : 0;
 }
 
-static int timeout_ms(const struct mct_config *cfg)
+int mct_share_timeout_ms(const struct mct_config *cfg)
 {
     return (int)(cfg->share_timeout_s ? cfg->share_timeout_s : 5) * 1000;
 }
@@ -274,7 +280,7 @@ struct probe_args {
     const char *mount_point;
     const char *base_path;
     const char *source_base;
-    bool resolve; /* realpath(mount_point) for the parent's mountinfo check */
+    bool resolve; /* resolve mount_point for the parent's mountinfo check */
 };
 
 struct probe_msg {
@@ -292,6 +298,12 @@ static bool path_within(const char *path, const char *dir)
     return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' || streq(dir, "/"));
 }
 
+/* getdents64 needs 8-byte alignment; one call is all the probe makes. */
+union dents_buf {
+    struct dirent64 de;
+    char b[1024];
+};
+
 static int base_readable(const char *base)
 {
     struct stat st;
@@ -299,14 +311,36 @@ static int base_readable(const char *base)
         return errno;
     if (!S_ISDIR(st.st_mode))
         return ENOTDIR;
-    DIR *d = opendir(base);
-    if (!d)
+    _cleanup_close_ int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
         return errno;
-    /* A readdir makes a network filesystem talk to its server. */
-    errno = 0;
-    int r = readdir(d) || !errno ? 0 : errno;
-    closedir(d);
-    return r;
+    /* A readdir makes a network filesystem talk to its server. ENOENT is
+     * a deleted folder's end, as readdir() has it. */
+    union dents_buf buf;
+    return getdents64(fd, buf.b, sizeof(buf.b)) >= 0 || errno == ENOENT ? 0 : errno;
+}
+
+/* realpath() without its malloc and lock: the kernel's name for what path
+ * resolves to (symlinks followed), which is the path as mountinfo lists
+ * it, relative to our root and unescaped. false when it cannot be had. */
+static bool resolve_path(const char *path, char out[PATH_MAX])
+{
+    _cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char link[32] = "/proc/self/fd/", digits[12];
+    size_t nd = 0, len = strlen(link);
+    for (unsigned v = (unsigned)fd; nd == 0 || v; v /= 10)
+        digits[nd++] = (char)('0' + v % 10);
+    while (nd)
+        link[len++] = digits[--nd];
+    link[len] = '\0';
+    ssize_t n = readlink(link, out, PATH_MAX);
+    /* A relative answer ("pipe:[..]") or one cut short is no path. */
+    if (n <= 0 || n >= PATH_MAX || out[0] != '/')
+        return false;
+    out[n] = '\0';
+    return true;
 }
 
 static void probe_child(int wfd, void *ud)
@@ -316,14 +350,14 @@ static void probe_child(int wfd, void *ud)
     struct stat st;
     if (!strempty(a->mount_point) && stat(a->mount_point, &st) < 0)
         m.mount_err = errno;
-    if (a->resolve && realpath(a->mount_point, m.resolved))
+    if (a->resolve && resolve_path(a->mount_point, m.resolved))
         m.resolved_ok = 1;
     m.base_err = base_readable(a->base_path);
     /* The config check compares the paths as written; through a symlink
      * (or a bind mount of a parent) a "share" may still be the source. */
     char src_real[PATH_MAX];
-    if (!m.base_err && !strempty(a->source_base) && realpath(a->base_path, m.base_real) &&
-        realpath(a->source_base, src_real))
+    if (!m.base_err && !strempty(a->source_base) && resolve_path(a->base_path, m.base_real) &&
+        resolve_path(a->source_base, src_real))
         m.inside_source = path_within(m.base_real, src_real) || path_within(src_real, m.base_real);
     mct_write_all(wfd, &m, sizeof(m));
 }
@@ -389,7 +423,7 @@ int mct_share_probe(const struct mct_config *cfg, const struct mct_destination *
         return r;
     }
     struct probe_msg *m = calloc(1, sizeof(*m));
-    r = m ? read_full(c.fd, m, sizeof(*m), timeout_ms(cfg)) : -ENOMEM;
+    r = m ? read_full(c.fd, m, sizeof(*m), mct_share_timeout_ms(cfg)) : -ENOMEM;
     child_finish(&c);
 
     if (r == 0 && a.resolve && !(m->resolved_ok && mountinfo_has(m->resolved) > 0))
@@ -403,185 +437,11 @@ int mct_share_probe(const struct mct_config *cfg, const struct mct_destination *
         snprintf(why, whylen,
                  "destination '%s': %s did not answer within %d s (stale or hung mount)",
                  dest->name, dest->verify_mount ? dest->mount_point : dest->base_path,
-                 timeout_ms(cfg) / 1000);
+                 mct_share_timeout_ms(cfg) / 1000);
     else if (r < 0)
         snprintf(why, whylen, "destination '%s': share probe failed: %s", dest->name, strerror(-r));
     free(m);
     return r;
-}
-
-/* ---- scanning many folders in one child ---- */
-
-/* The wire format: both ends are this binary on this machine, so native
- * layout is fine. Per path a header, then n_files records each followed by
- * relpath_len bytes of relpath. */
-struct wire_head {
-    int32_t err; /* 0 or -errno */
-    uint32_t videos;
-    uint64_t n_files;
-    uint64_t bytes;
-    int64_t newest_s, newest_ns;
-};
-
-struct wire_file {
-    uint64_t size, dev, ino;
-    int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
-    uint32_t mode;
-    uint32_t relpath_len;
-};
-
-#define WIRE_MAX_PATH 65536u
-
-struct scan_args {
-    char *const *paths;
-    size_t n;
-    char *const *excludes;
-};
-
-static int send_files(int wfd, const struct mct_scan *s)
-{
-    _cleanup_buf_ struct mct_buf b = {0};
-    for (size_t i = 0; i < s->n_files; i++) {
-        const struct mct_file *f = &s->files[i];
-        struct wire_file w = {
-                .size = f->size,
-                .dev = (uint64_t)f->dev,
-                .ino = (uint64_t)f->ino,
-                .mtime_s = f->mtime.tv_sec,
-                .mtime_ns = f->mtime.tv_nsec,
-                .ctime_s = f->ctime.tv_sec,
-                .ctime_ns = f->ctime.tv_nsec,
-                .mode = f->mode,
-                .relpath_len = (uint32_t)strlen(f->relpath),
-        };
-        int r = mct_buf_append(&b, (const char *)&w, sizeof(w));
-        if (r == 0)
-            r = mct_buf_append(&b, f->relpath, w.relpath_len);
-        if (r == 0 && b.len >= 65536) {
-            r = mct_write_all(wfd, b.data, b.len);
-            b.len = 0;
-        }
-        if (r < 0)
-            return r;
-    }
-    return b.len ? mct_write_all(wfd, b.data, b.len) : 0;
-}
-
-static void scan_child(int wfd, void *ud)
-{
-    const struct scan_args *a = ud;
-    for (size_t i = 0; i < a->n; i++) {
-        struct mct_scan s;
-        int r = mct_scan_tree(a->paths[i], a->excludes, &s);
-        struct wire_head h = {.err = r};
-        if (r == 0)
-            h = (struct wire_head){
-                    .videos = (uint32_t)s.videos,
-                    .n_files = s.n_files,
-                    .bytes = s.bytes,
-                    .newest_s = s.newest_mtime.tv_sec,
-                    .newest_ns = s.newest_mtime.tv_nsec,
-            };
-        r = mct_write_all(wfd, &h, sizeof(h));
-        if (r == 0 && h.err == 0)
-            r = send_files(wfd, &s);
-        if (h.err == 0)
-            mct_scan_free(&s);
-        if (r < 0)
-            _exit(1); /* the parent gave up on us */
-    }
-}
-
-static int recv_file(int fd, int idle, struct mct_file *f)
-{
-    struct wire_file w;
-    int r = read_full(fd, &w, sizeof(w), idle);
-    if (r < 0)
-        return r;
-    if (w.relpath_len == 0 || w.relpath_len > WIRE_MAX_PATH)
-        return -EIO;
-    char *p = malloc(w.relpath_len + 1);
-    if (!p)
-        return -ENOMEM;
-    r = read_full(fd, p, w.relpath_len, idle);
-    if (r < 0) {
-        free(p);
-        return r;
-    }
-    p[w.relpath_len] = '\0';
-    *f = (struct mct_file){
-            .relpath = p,
-            .size = w.size,
-            .mtime = {.tv_sec = w.mtime_s, .tv_nsec = w.mtime_ns},
-            .ctime = {.tv_sec = w.ctime_s, .tv_nsec = w.ctime_ns},
-            .dev = (dev_t)w.dev,
-            .ino = (ino_t)w.ino,
-            .mode = (mode_t)w.mode,
-    };
-    return 0;
-}
-
-/* One path's result. 0 with *err set (the scan's own outcome), or a
- * transport error after which the stream is unusable. */
-static int recv_scan(int fd, int idle, struct mct_scan *s, int *err)
-{
-    struct wire_head h;
-    int r = read_full(fd, &h, sizeof(h), idle);
-    if (r < 0)
-        return r;
-    *err = h.err;
-    if (h.err != 0)
-        return 0;
-    if (h.n_files > SIZE_MAX / sizeof(struct mct_file))
-        return -EIO;
-    s->files = h.n_files ? calloc(h.n_files, sizeof(*s->files)) : NULL;
-    if (h.n_files && !s->files)
-        return -ENOMEM;
-    for (size_t i = 0; i < h.n_files; i++) {
-        r = recv_file(fd, idle, &s->files[i]);
-        if (r < 0) {
-            mct_scan_free(s);
-            return r;
-        }
-        s->n_files = i + 1;
-    }
-    s->bytes = h.bytes;
-    s->videos = h.videos;
-    s->newest_mtime = (struct timespec){.tv_sec = h.newest_s, .tv_nsec = h.newest_ns};
-    return 0;
-}
-
-int mct_share_scan_many(const struct mct_config *cfg, char *const *paths, size_t n,
-                        struct mct_scan *results, int *errs)
-{
-    for (size_t i = 0; i < n; i++) {
-        results[i] = (struct mct_scan){0};
-        errs[i] = -ETIMEDOUT;
-    }
-    if (n == 0)
-        return 0;
-
-    struct scan_args a = {paths, n, cfg->exclude_patterns};
-    struct child c = {.fd = -1};
-    int r = child_start(&c, scan_child, &a);
-    if (r < 0) {
-        for (size_t i = 0; i < n; i++)
-            errs[i] = r;
-        return r;
-    }
-    int idle = timeout_ms(cfg);
-    bool timed_out = false;
-    for (size_t i = 0; i < n; i++) {
-        r = recv_scan(c.fd, idle, &results[i], &errs[i]);
-        if (r < 0) {
-            for (size_t k = i; k < n; k++)
-                errs[k] = r;
-            timed_out = r == -ETIMEDOUT;
-            break;
-        }
-    }
-    child_finish(&c);
-    return timed_out ? -ETIMEDOUT : 0;
 }
 
 /* ---- the same children for other readers of the share ---- */

@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,12 @@ START_TEST(test_probe_mounted)
     dest.mount_point = link;
     ck_assert_int_eq(mct_share_probe(&cfg, &dest, why, sizeof(why)), 0);
 
+    /* a source that is the share once both are resolved */
+    cfg.source_base_path = link;
+    ck_assert_int_eq(mct_share_probe(&cfg, &dest, why, sizeof(why)), -EINVAL);
+    ck_assert_msg(strstr(why, "overlaps the source") && strstr(why, base), "%s", why);
+    cfg.source_base_path = NULL;
+
     /* base that is a file */
     char file[440];
     snprintf(file, sizeof(file), "%s/afile", mnt);
@@ -288,6 +295,118 @@ START_TEST(test_scan_many_big)
 }
 END_TEST
 
+static void assert_same_scan(const struct mct_scan *a, const struct mct_scan *b)
+{
+    ck_assert_uint_eq(a->n_files, b->n_files);
+    ck_assert_uint_eq(a->bytes, b->bytes);
+    ck_assert_uint_eq(a->videos, b->videos);
+    ck_assert_int_eq(a->newest_mtime.tv_sec, b->newest_mtime.tv_sec);
+    ck_assert_int_eq(a->newest_mtime.tv_nsec, b->newest_mtime.tv_nsec);
+    for (size_t i = 0; i < a->n_files; i++) {
+        const struct mct_file *x = &a->files[i], *y = &b->files[i];
+        ck_assert_str_eq(x->relpath, y->relpath);
+        ck_assert_uint_eq(x->size, y->size);
+        ck_assert_uint_eq(x->dev, y->dev);
+        ck_assert_uint_eq(x->ino, y->ino);
+        ck_assert_uint_eq(x->mode, y->mode);
+        ck_assert_int_eq(x->mtime.tv_sec, y->mtime.tv_sec);
+        ck_assert_int_eq(x->mtime.tv_nsec, y->mtime.tv_nsec);
+        ck_assert_int_eq(x->ctime.tv_sec, y->ctime.tv_sec);
+        ck_assert_int_eq(x->ctime.tv_nsec, y->ctime.tv_nsec);
+    }
+}
+
+/* A relpath longer than a scan allows: 24 folders of 200 characters. */
+static void make_deep(const char *root)
+{
+    ck_assert_int_eq(mct_mkdir_p(root, 0755), 0);
+    char name[201];
+    memset(name, 'd', 200);
+    name[200] = '\0';
+    int fd = open(root, O_RDONLY | O_DIRECTORY);
+    for (int i = 0; i < 24; i++) {
+        ck_assert_int_eq(mkdirat(fd, name, 0755), 0);
+        int sub = openat(fd, name, O_RDONLY | O_DIRECTORY);
+        ck_assert_int_ge(sub, 0);
+        close(fd);
+        fd = sub;
+    }
+    ck_assert_int_eq(mknodat(fd, "f", S_IFREG | 0644, 0), 0);
+    close(fd);
+}
+
+/* The child streams its walk and the parent sorts and counts: the result
+ * must be the one mct_scan_tree gives here, field for field. */
+START_TEST(test_scan_many_matches_tree)
+{
+    setup_dest(false);
+    char *ex[] = {(char *)"*.tmp", (char *)"cache/", (char *)"/top.log", NULL};
+    cfg.exclude_patterns = ex;
+    char t[600], p[700];
+    snprintf(t, sizeof(t), "%s/tree", tmpdir);
+    const char *files[] = {"a.mp4",       "B.MP4",           "top.log",          "x.tmp",
+                           "sub/c.json",  "sub/top.log",     "sub/deeper/d.mp4", "sub/deeper/e.tmp",
+                           "cache/f.mp4", "sub/cache/g.mp4", "z/y/x/w/v.bin"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+        snprintf(p, sizeof(p), "%s/%s", t, files[i]);
+        make_file(p, 10 * i + 1);
+    }
+    const char *dirs[] = {"empty", "sub/empty", "sub/deeper/empty/er"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
+        snprintf(p, sizeof(p), "%s/%s", t, dirs[i]);
+        ck_assert_int_eq(mct_mkdir_p(p, 0755), 0);
+    }
+    snprintf(p, sizeof(p), "%s/sub/fifo", t);
+    ck_assert_int_eq(mkfifo(p, 0644), 0);
+    snprintf(p, sizeof(p), "%s/sub/sock", t);
+    ck_assert_int_eq(mknod(p, S_IFSOCK | 0644, 0), 0);
+    snprintf(p, sizeof(p), "%s/link-file", t);
+    ck_assert_int_eq(symlink("a.mp4", p), 0);
+    snprintf(p, sizeof(p), "%s/sub/link-dir.mp4", t); /* listed, not followed */
+    ck_assert_int_eq(symlink("deeper", p), 0);
+    snprintf(p, sizeof(p), "%s/dangling.tmp", t);
+    ck_assert_int_eq(symlink("nowhere", p), 0);
+    snprintf(p, sizeof(p), "%s/dangling", t);
+    ck_assert_int_eq(symlink("nowhere", p), 0);
+
+    char sub[700], link[700], missing[700], file[700], empty[700], deep[700];
+    snprintf(sub, sizeof(sub), "%s/sub", t);
+    snprintf(link, sizeof(link), "%s/tree-link", tmpdir); /* a root through a symlink */
+    ck_assert_int_eq(symlink(t, link), 0);
+    snprintf(missing, sizeof(missing), "%s/missing", tmpdir);
+    snprintf(file, sizeof(file), "%s/a.mp4", t);
+    snprintf(empty, sizeof(empty), "%s/empty", t);
+    snprintf(deep, sizeof(deep), "%s/deep", tmpdir);
+    make_deep(deep);
+    char *paths[] = {t, sub, link, missing, file, empty, deep, t};
+    enum { N = sizeof(paths) / sizeof(*paths) };
+    struct mct_scan res[N];
+    int errs[N];
+    ck_assert_int_eq(mct_share_scan_many(&cfg, paths, N, res, errs), 0);
+    for (size_t i = 0; i < N; i++) {
+        struct mct_scan local;
+        int r = mct_scan_tree(paths[i], ex, &local);
+        ck_assert_msg(errs[i] == r, "%s: %d != %d", paths[i], errs[i], r);
+        assert_same_scan(&res[i], &local);
+        if (r < 0)
+            ck_assert_ptr_null(res[i].files);
+        mct_scan_free(&local);
+    }
+    ck_assert_int_eq(errs[3], -ENOENT);
+    ck_assert_int_eq(errs[4], -ENOTDIR);
+    ck_assert_int_eq(errs[6], -ENAMETOOLONG);
+    ck_assert_uint_eq(res[5].n_files, 0);
+    /* a.mp4 B.MP4 dangling link-file sub/c.json sub/deeper/d.mp4
+     * sub/link-dir.mp4 sub/top.log z/y/x/w/v.bin */
+    ck_assert_uint_eq(res[0].n_files, 9);
+    ck_assert_uint_eq(res[0].videos, 3);
+    ck_assert_ptr_nonnull(mct_scan_find(&res[0], "sub/link-dir.mp4"));
+    ck_assert_uint_eq(mct_scan_find(&res[0], "link-file")->mode, S_IFLNK);
+    for (size_t i = 0; i < N; i++)
+        mct_scan_free(&res[i]);
+}
+END_TEST
+
 START_TEST(test_scan_many_timeout)
 {
     setup_dest(true);
@@ -327,6 +446,7 @@ static Suite *share_suite(void)
     tcase_add_test(tc, test_probe_timeout);
     tcase_add_test(tc, test_scan_many);
     tcase_add_test(tc, test_scan_many_big);
+    tcase_add_test(tc, test_scan_many_matches_tree);
     tcase_add_test(tc, test_scan_many_timeout);
     suite_add_tcase(s, tc);
     return s;
