@@ -78,8 +78,8 @@ static void handle_free(struct handle *h)
 /* Names and attributes are cached by the kernel for mount.attr_seconds
  * (default 10): without, every stat is a round trip (24x native) and a
  * tree walk pays one per entry. What it costs: a size or time seen through
- * the mount may lag the disk by that long (a read past the cached end
- * still asks us, so no byte is ever cut off), and no status reads the
+ * the mount may lag the disk by that long (open_real reads files changed
+ * within it direct, so no byte is ever cut off), and no status reads the
  * mount. Virtual files stay right: their reads are direct, and a new
  * status or a command's progress makes the kernel forget their
  * attributes (node_forget_session). */
@@ -307,6 +307,18 @@ static int open_real(struct mctfs *fs, const struct node *n, struct fuse_file_in
         return -errno;
     if (!S_ISREG(st.st_mode))
         return -EACCES;
+    /* The kernel may hold a size from up to attr_seconds ago, and a cached
+     * read ends there: the tail of a recording still being written would
+     * be cut off. A file changed within that window (ctime, which touch
+     * cannot set back) is read direct, so every read asks us and sees the
+     * file as it is now. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (now.tv_sec - st.st_ctim.tv_sec <= (time_t)fs->cfg->mount.attr_seconds + 1) {
+        fi->direct_io = 1;
+        fi->keep_cache = 0;
+        return 0;
+    }
     fi->keep_cache = opencache_unchanged(fs->opencache, n->rel, &st);
     return 0;
 }
