@@ -98,7 +98,7 @@ static bool gid_allowed(const struct mct_config *cfg, gid_t gid)
 
 int control_check_access(struct mctfs *fs)
 {
-    const struct fuse_context *ctx = fuse_get_context();
+    const struct fuse_ctx *ctx = mctfs_caller();
     const struct mct_config *cfg = fs->cfg;
 
     if (ctx->uid == fs->owner_uid)
@@ -114,7 +114,7 @@ int control_check_access(struct mctfs *fs)
     /* Supplementary groups come from /proc/PID/task/TID/status of the
      * caller; when they cannot be read, access is refused. */
     gid_t groups[256];
-    int n = fuse_getgroups((int)ARRAY_SIZE(groups), groups);
+    int n = mctfs_caller_groups((int)ARRAY_SIZE(groups), groups);
     if (n < 0)
         return -EACCES;
     for (int i = 0; i < n && i < (int)ARRAY_SIZE(groups); i++)
@@ -269,7 +269,7 @@ static void refresh_after(struct mctfs *fs, const struct mct_session_ref *ref, b
 int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const char *buf, size_t size,
                   off_t off)
 {
-    uid_t uid = fuse_get_context()->uid;
+    uid_t uid = mctfs_caller()->uid;
     enum command cmd;
 
     if (off != 0 || parse_command(buf, size, &cmd) < 0) {

@@ -197,33 +197,33 @@ static void on_status_update(void *ud, const struct mct_session_ref *ref)
 
 static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdline_opts *opts)
 {
-    struct fuse *fuse = fuse_new(args, &mctfs_ops, sizeof(mctfs_ops), fs);
-    if (!fuse)
+    struct fuse_session *se = fuse_session_new(args, &mctfs_ll_ops, sizeof(mctfs_ll_ops), fs);
+    if (!se)
         return log_error_errno(-EINVAL, "cannot set up the FUSE filesystem");
-    if (fuse_mount(fuse, opts->mountpoint) != 0) {
-        fuse_destroy(fuse);
+    if (fuse_session_mount(se, opts->mountpoint) != 0) {
+        fuse_session_destroy(se);
         return log_error_errno(-EIO, "cannot mount on %s", opts->mountpoint);
     }
     if (fuse_daemonize(opts->foreground) != 0) {
-        fuse_unmount(fuse);
-        fuse_destroy(fuse);
+        fuse_session_unmount(se);
+        fuse_session_destroy(se);
         return -EIO;
     }
     /* Detached: stderr is /dev/null now. */
     if (!opts->foreground)
         mct_log_setup("mctfs", true, opts->debug ? LOG_DEBUG : LOG_INFO);
-    fs->fuse = fuse;
+    fs->se = se;
 
     /* Threads only after daemonizing: fork keeps none of them. */
     int r = status_cache_new(fs->cfg, fs->base_fd, STATUS_WORKERS, vfile_render_root_part,
                              on_status_update, fs, &fs->cache);
     if (r < 0) {
-        fuse_unmount(fuse);
-        fuse_destroy(fuse);
+        fs->se = NULL;
+        fuse_session_unmount(se);
+        fuse_session_destroy(se);
         return log_error_errno(r, "cannot start the status workers");
     }
 
-    struct fuse_session *se = fuse_get_session(fuse);
     if (fuse_set_signal_handlers(se) != 0)
         r = log_error_errno(-EIO, "cannot install signal handlers");
     if (r >= 0) {
@@ -239,7 +239,7 @@ static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdli
             fuse_loop_cfg_set_max_threads(lc, opts->max_threads);
             /* > 0: the signal that ended it (SIGTERM from systemd is the
              * ordinary way to stop), < 0: an error. */
-            int lr = fuse_loop_mt(fuse, lc);
+            int lr = fuse_session_loop_mt(se, lc);
             if (lr > 0)
                 log_notice("stopping on signal %d (%s)", lr, strsignal(lr));
             else if (lr < 0)
@@ -251,10 +251,10 @@ static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdli
 
     /* Unmount first, so users are not kept waiting for a worker that is
      * still finishing a status (bounded by the engine's timeouts). */
-    fuse_unmount(fuse);
+    fuse_session_unmount(se);
     status_cache_free(TAKE_PTR(fs->cache));
-    fs->fuse = NULL;
-    fuse_destroy(fuse);
+    fs->se = NULL;
+    fuse_session_destroy(se);
     log_notice("unmounted %s", opts->mountpoint);
     return r;
 }
@@ -276,7 +276,7 @@ int main(int argc, char *argv[])
         usage(stdout, argv[0]);
         printf("FUSE options:\n");
         fuse_cmdline_help();
-        fuse_lib_help(&args);
+        fuse_lowlevel_help();
         ret = 0;
         goto out;
     }
@@ -307,6 +307,7 @@ int main(int argc, char *argv[])
             .owner_gid = getgid(),
             .base_fd = open(cfg->source_base_path, O_PATH | O_DIRECTORY | O_CLOEXEC),
     };
+    mctfs_instance = &fs;
     if (fs.base_fd < 0) {
         log_error_errno(errno, "cannot open %s", cfg->source_base_path);
         goto done;

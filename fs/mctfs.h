@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The mount's shared state. One instance lives for the whole mount and is
- * the FUSE private_data; every part of fs/ gets to it through mctfs_get().
+ * The mount's shared state. One instance lives for the whole mount; every
+ * part of fs/ gets to it through mctfs_get().
  * The engine (fs/core/) knows nothing of this.
  */
 #pragma once
@@ -10,6 +10,7 @@
 #define FUSE_USE_VERSION 312
 
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -28,21 +29,34 @@ struct mctfs {
     int base_fd;     /* O_PATH of cfg->source_base_path; every real path is relative to it */
     uid_t owner_uid; /* who mounted: may write .control */
     gid_t owner_gid;
-    struct fuse *fuse; /* for kernel cache invalidation from worker threads */
+    struct fuse_session *se; /* for kernel cache invalidation from worker threads */
     struct status_cache *cache;
     struct control *control;
     struct opencache *opencache;
 };
 
+/* Set by main() before the mount starts. */
+extern struct mctfs *mctfs_instance;
+
 static inline struct mctfs *mctfs_get(void)
 {
-    return fuse_get_context()->private_data;
+    return mctfs_instance;
 }
 
-/* The FUSE operations (fs/ops.c). */
+/* The operations on paths (fs/ops.c), in libfuse's high-level shape; the
+ * kernel reaches them through the low-level adapter (fs/lowlevel.c). */
 extern const struct fuse_operations mctfs_ops;
+extern const struct fuse_lowlevel_ops mctfs_ll_ops;
 
-/* Drop the kernel's cached attributes of path ("/p001/20250104/.status"),
- * so a new status' size shows at once. Quiet when the kernel does not know
- * the path. Safe from any thread, never from inside a callback on path itself. */
+/* Who made the request being served (valid inside an operation only). */
+const struct fuse_ctx *mctfs_caller(void);
+/* Their supplementary groups, as fuse_req_getgroups(). */
+int mctfs_caller_groups(int size, gid_t list[]);
+
+/* Drop the kernel's cached attributes (and pages, or listing) of path
+ * ("/p001/20250104/.status"), so a new status' size shows at once. Quiet
+ * when the kernel does not know the path. Safe from any thread, never from
+ * inside a callback on path itself. */
 void mctfs_kernel_forget(struct mctfs *fs, const char *path);
+/* path is gone: drop its name from its folder and the folder's listing. */
+void mctfs_kernel_forget_entry(struct mctfs *fs, const char *path);

@@ -104,14 +104,6 @@ int node_resolve(struct mctfs *fs, const char *path, struct node *ret)
     return 0;
 }
 
-void mctfs_kernel_forget(struct mctfs *fs, const char *path)
-{
-    /* -ENOENT: the kernel never looked it up, nothing to forget. Other
-     * errors (unmounting) change nothing either. */
-    if (fs->fuse)
-        (void)fuse_invalidate_path(fs->fuse, path);
-}
-
 void node_forget_session(struct mctfs *fs, const struct mct_session_ref *ref, bool gone)
 {
     _cleanup_free_ char *rel = NULL;
@@ -135,12 +127,14 @@ void node_forget_session(struct mctfs *fs, const struct mct_session_ref *ref, bo
         mctfs_kernel_forget(fs, path);
     }
     if (gone) {
+        /* The session folder, and its participant folder when that went
+         * too (the kernel caches names and listings). */
         snprintf(path, sizeof(path), "/%s", rel);
-        mctfs_kernel_forget(fs, path);
+        mctfs_kernel_forget_entry(fs, path);
         char *slash = strrchr(path, '/');
         if (slash && slash != path) {
             *slash = '\0';
-            mctfs_kernel_forget(fs, path);
+            mctfs_kernel_forget_entry(fs, path);
         }
     }
     for (size_t i = 0; node_root_vfiles[i]; i++) {

@@ -75,34 +75,6 @@ static void handle_free(struct handle *h)
     free(h);
 }
 
-/* Names and attributes are cached by the kernel for mount.attr_seconds
- * (default 10): without, every stat is a round trip (24x native) and a
- * tree walk pays one per entry. What it costs: a size or time seen through
- * the mount may lag the disk by that long (open_real reads files changed
- * within it direct, so no byte is ever cut off), and no status reads the
- * mount. Virtual files stay right: their reads are direct, and a new
- * status or a command's progress makes the kernel forget their
- * attributes (node_forget_session). */
-static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
-{
-    struct mctfs *fs = fuse_get_context()->private_data;
-    cfg->attr_timeout = fs->cfg->mount.attr_seconds;
-    cfg->entry_timeout = fs->cfg->mount.attr_seconds;
-    /* New sessions must appear at once, so no negative caching. */
-    cfg->negative_timeout = 0;
-    /* Reads, writes and releases go by fi->fh: no path building for them. */
-    cfg->nullpath_ok = 1;
-    cfg->use_ino = 0;
-    /* Page caching is decided per open (keep_cache on unchanged real files);
-     * the mount-wide options would also cache the status files. */
-    cfg->kernel_cache = 0;
-    cfg->auto_cache = 0;
-    cfg->direct_io = 0;
-    /* readdirplus makes `find` and `ls` pay for stats they do not use. */
-    conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
-    return fs;
-}
-
 /* After the loop ended: no operation runs any more. */
 static void op_destroy(void *private_data)
 {
@@ -333,7 +305,7 @@ static int open_virtual(struct mctfs *fs, const struct node *n, struct fuse_file
     if (writing) {
         int r = control_check_access(fs);
         if (r < 0) {
-            log_info("uid %u may not write .control of %s/%s", (unsigned)fuse_get_context()->uid,
+            log_info("uid %u may not write .control of %s/%s", (unsigned)mctfs_caller()->uid,
                      n->ref.participant_id, n->ref.session_date);
             return r;
         }
@@ -529,7 +501,6 @@ static int op_fallocate(const char *path, int mode, off_t off, off_t len, struct
 }
 
 const struct fuse_operations mctfs_ops = {
-        .init = op_init,
         .destroy = op_destroy,
         .getattr = op_getattr,
         .access = op_access,

@@ -618,6 +618,12 @@ START_TEST(delete_of_a_safe_session)
     _cleanup_free_ char *safe = vfile("p161", "20240401", ".safe_to_delete");
     ck_assert_str_eq(safe, "yes\n");
 
+    /* Listed first, so the kernel holds both listings when it goes. */
+    char dir[600];
+    mpath(dir, sizeof(dir), "p161");
+    ck_assert(dir_lists(mnt, "p161"));
+    ck_assert(dir_lists(dir, "20240401"));
+
     int err;
     ck_assert_int_eq(control_write("p161", "20240401", "DELETE\n", 7, &err), 7);
 
@@ -642,6 +648,36 @@ START_TEST(delete_of_a_safe_session)
     mpath(path, sizeof(path), ".status");
     _cleanup_free_ char *root = slurp_ok(path, NULL);
     ck_assert_ptr_null(strstr(root, "p161"));
+}
+END_TEST
+
+/* Listings are cached by the kernel for mount.attr_seconds: a session
+ * recorded while mounted is listed once that has passed, and a name typed
+ * in full is found at once. */
+START_TEST(new_sessions_are_listed)
+{
+    session("p171 20240501");
+    mount_mctfs(config_variant("attr1", NULL, NULL, "mount:\n  attr_seconds: 1\n"), NULL);
+    char dir[600];
+    mpath(dir, sizeof(dir), "p171");
+    ck_assert(dir_lists(mnt, "p171"));
+    ck_assert(dir_lists(dir, "20240501"));
+    ck_assert(!dir_lists(dir, "20240502"));
+
+    session("p171 20240502");
+    session("p172 20240502");
+    char path[600];
+    struct stat st;
+    mpath(path, sizeof(path), "p172/20240502/.status");
+    ck_assert_int_eq(stat(path, &st), 0);
+
+    bool listed = false;
+    for (int i = 0; i < 40 && !listed; i++) {
+        listed = dir_lists(dir, "20240502") && dir_lists(mnt, "p172");
+        if (!listed)
+            fl_sleep_ms(100);
+    }
+    ck_assert_msg(listed, "new sessions not listed 4 s after they were made (attr_seconds 1)");
 }
 END_TEST
 
@@ -1078,6 +1114,7 @@ static Suite *mount_suite(void)
     tcase_add_test(tc, sync_then_verified);
     tcase_add_test(tc, sync_progress_is_visible);
     tcase_add_test(tc, delete_of_a_safe_session);
+    tcase_add_test(tc, new_sessions_are_listed);
     tcase_add_test(tc, delete_of_an_unsafe_session_is_eperm);
     tcase_add_test(tc, garbage_is_einval);
     tcase_add_test(tc, other_uid_gets_eacces);

@@ -1,110 +1,157 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The FUSE floor for tools/bench/run: the smallest read-only libfuse
- * high-level passthrough, mounted over the same folder as mctfs with the
- * same cache settings. Whatever it cannot beat in the same run is a limit
- * of FUSE (libfuse 3.14's high-level API, this kernel, this VM), not of
- * mctfs. Not installed, not part of the product.
+ * The FUSE floor for tools/bench/run: the smallest read-only passthrough
+ * on libfuse's low-level API, set up as mctfs is (no OPENDIR, kernel-cached
+ * listings, names and attributes cached for TIMEOUT seconds, keep_cache on
+ * every open, readdirplus off), mounted over the same folder. Whatever it
+ * cannot beat in the same run is a limit of FUSE on this kernel and VM, not
+ * of mctfs. Not installed, not part of the product; it never frees an
+ * inode (a bench run looks up a few tens of thousands).
  *
- *   passthrough SOURCE MOUNTPOINT [fuse options]
+ *   passthrough SOURCE MOUNTPOINT TIMEOUT
  */
+#define _GNU_SOURCE      /* O_PATH */
 #define FUSE_USE_VERSION 314
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fuse.h>
-#include <limits.h>
+#include <fuse_lowlevel.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static int base_fd = -1;
+static double timeout;
 
-/* "/a/b" -> "a/b", "/" -> "." for the *at() calls on base_fd. */
-static const char *rel(const char *path)
+/* An inode number is the address of its relative path ("." the root). */
+static const char *path_of(fuse_ino_t ino)
 {
-    return path[1] ? path + 1 : ".";
+    return ino == FUSE_ROOT_ID ? "." : (const char *)(uintptr_t)ino;
 }
 
-static int pt_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+static void pt_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-    return fstatat(base_fd, rel(path), st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-}
-
-static int pt_readlink(const char *path, char *buf, size_t size)
-{
-    ssize_t k = readlinkat(base_fd, rel(path), buf, size - 1);
-    if (k < 0)
-        return -errno;
-    buf[k] = '\0';
-    return 0;
-}
-
-static int pt_open(const char *path, struct fuse_file_info *fi)
-{
-    int fd = openat(base_fd, rel(path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    fi->fh = (uint64_t)fd;
-    fi->keep_cache = 1; /* what mctfs sets on unchanged files */
-    return 0;
-}
-
-static int pt_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
-{
-    ssize_t k = pread((int)fi->fh, buf, size, off);
-    return k < 0 ? -errno : (int)k;
-}
-
-static int pt_release(const char *path, struct fuse_file_info *fi)
-{
-    close((int)fi->fh);
-    return 0;
-}
-
-static int pt_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
-                      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
-{
-    int fd = openat(base_fd, rel(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return -errno;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", path_of(parent), name);
+    struct fuse_entry_param e = {.attr_timeout = timeout, .entry_timeout = timeout};
+    if (fstatat(base_fd, path, &e.attr, AT_SYMLINK_NOFOLLOW) < 0) {
+        fuse_reply_err(req, errno);
+        return;
     }
+    char *copy = strdup(path);
+    if (!copy) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    e.ino = e.attr.st_ino = (fuse_ino_t)(uintptr_t)copy;
+    fuse_reply_entry(req, &e);
+}
+
+static void pt_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct stat st;
+    if (fstatat(base_fd, path_of(ino), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        fuse_reply_err(req, errno);
+        return;
+    }
+    st.st_ino = ino;
+    fuse_reply_attr(req, &st, timeout);
+}
+
+static void pt_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    fuse_reply_err(req, ENOSYS); /* the kernel opens folders itself from now on */
+}
+
+static void pt_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
+{
+    int fd = openat(base_fd, path_of(ino), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        fuse_reply_err(req, errno);
+        return;
+    }
+    DIR *d = fdopendir(fd);
+    char *buf = malloc(size);
+    if (!d || !buf) {
+        fuse_reply_err(req, ENOMEM);
+        free(buf);
+        if (d)
+            closedir(d);
+        else
+            close(fd);
+        return;
+    }
+    size_t len = 0;
+    off_t i = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        struct stat st = {.st_ino = de->d_ino, .st_mode = DTTOIF(de->d_type)};
-        if (fill(buf, de->d_name, &st, 0, 0))
+        if (i++ < off)
+            continue;
+        struct stat st = {.st_ino = 0xffffffffu, .st_mode = DTTOIF(de->d_type)};
+        size_t n = fuse_add_direntry(req, buf + len, size - len, de->d_name, &st, i);
+        if (n > size - len)
             break;
+        len += n;
     }
     closedir(d);
-    return 0;
+    fuse_reply_buf(req, buf, len);
+    free(buf);
 }
 
-static void *pt_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+static void pt_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    /* As mctfs: readdirplus off, the kernel caches names and attributes
-     * for whatever -o attr_timeout/entry_timeout the bench gives. */
-    conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
-    return NULL;
+    int fd = openat(base_fd, path_of(ino), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        fuse_reply_err(req, errno);
+        return;
+    }
+    fi->fh = (uint64_t)fd;
+    fi->keep_cache = 1;
+    fuse_reply_open(req, fi);
 }
 
-static const struct fuse_operations pt_ops = {
+static void pt_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+    char *buf = malloc(size ? size : 1);
+    ssize_t k = buf ? pread((int)fi->fh, buf, size, off) : -1;
+    if (k < 0)
+        fuse_reply_err(req, buf ? errno : ENOMEM);
+    else
+        fuse_reply_buf(req, buf, (size_t)k);
+    free(buf);
+}
+
+static void pt_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    close((int)fi->fh);
+    fuse_reply_err(req, 0);
+}
+
+static void pt_init(void *userdata, struct fuse_conn_info *conn)
+{
+    conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+    if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT)
+        conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
+}
+
+static const struct fuse_lowlevel_ops pt_ops = {
         .init = pt_init,
+        .lookup = pt_lookup,
         .getattr = pt_getattr,
-        .readlink = pt_readlink,
+        .opendir = pt_opendir,
+        .readdir = pt_readdir,
         .open = pt_open,
         .read = pt_read,
         .release = pt_release,
-        .readdir = pt_readdir,
 };
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: passthrough SOURCE MOUNTPOINT [fuse options]\n");
+    if (argc != 4) {
+        fprintf(stderr, "usage: passthrough SOURCE MOUNTPOINT TIMEOUT\n");
         return 2;
     }
     base_fd = open(argv[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -112,6 +159,18 @@ int main(int argc, char **argv)
         perror(argv[1]);
         return 1;
     }
-    argv[1] = argv[0]; /* fuse_main sees: prog MOUNTPOINT [options] */
-    return fuse_main(argc - 1, argv + 1, &pt_ops, NULL);
+    timeout = atof(argv[3]);
+    char *fuse_argv[] = {argv[0], "-o", "ro,fsname=passthrough", NULL};
+    struct fuse_args args = FUSE_ARGS_INIT(3, fuse_argv);
+    struct fuse_session *se = fuse_session_new(&args, &pt_ops, sizeof(pt_ops), NULL);
+    if (!se || fuse_session_mount(se, argv[2]) != 0)
+        return 1;
+    fuse_set_signal_handlers(se);
+    struct fuse_loop_config *lc = fuse_loop_cfg_create();
+    int r = fuse_session_loop_mt(se, lc);
+    fuse_loop_cfg_destroy(lc);
+    fuse_remove_signal_handlers(se);
+    fuse_session_unmount(se);
+    fuse_session_destroy(se);
+    return r < 0 ? 1 : 0;
 }
