@@ -488,6 +488,14 @@ static int wait_rsync(struct watch *w, int out_fd, int err_fd, struct rsync_io *
         int n = poll(pfd, 2, reaped ? 0 : 200);
         if (n < 0 && errno != EINTR) {
             r = -errno;
+            /* We can no longer watch it: an rsync left running would copy
+             * on unseen. It is still our child (not reaped), so its group
+             * is ours to end. */
+            if (!reaped) {
+                (void)kill(-w->pid, SIGKILL);
+                while (waitpid(w->pid, status, 0) < 0 && errno == EINTR)
+                    ;
+            }
             break;
         }
         if (reaped && n <= 0)
