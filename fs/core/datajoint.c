@@ -359,6 +359,13 @@ static void finish_status(const struct dj_key *k, const char *sqlite_why, const 
 {
     bool unknown = false, no = false;
 
+    /* "Every recording has its rows" holds vacuously when there is no
+     * recording: that is nothing checked, not a pass, so it is not shown
+     * as one (the session is NO through the recording check anyway). */
+    if (st->checks[MCT_DJ_RECORDING] == MCT_NO) {
+        st->checks[MCT_DJ_MULTI_CAMERA_RECORDING] = MCT_UNKNOWN;
+        st->checks[MCT_DJ_SINGLE_CAMERA_VIDEO] = MCT_UNKNOWN;
+    }
     st->reason[0] = '\0';
     for (int c = 0; c < MCT_DJ_N_CHECKS; c++) {
         if (st->checks[c] == MCT_UNKNOWN) {
