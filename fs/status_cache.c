@@ -262,10 +262,6 @@ static bool dir_stat(const struct status_cache *c, const struct entry *e, struct
 
 /* ---- workers ---- */
 
-/* Sessions the root holds statuses of at once (the set-based database
- * queries take 500 a time as well). */
-#define ROOT_CHUNK 500
-
 static void root_render_clear(struct status_root_render *rr)
 {
     for (unsigned i = 0; i < STATUS_SNAP_SLOTS; i++)
@@ -285,7 +281,7 @@ static struct status_snap *compute_root(struct status_cache *c, int64_t started)
     struct status_root_render rr = {};
     size_t off = 0;
     do {
-        size_t k = n - off < ROOT_CHUNK ? n - off : ROOT_CHUNK;
+        size_t k = n - off < MCT_STATUS_CHUNK ? n - off : MCT_STATUS_CHUNK;
         struct mct_session_status *st = NULL;
         r = mct_status_collect(c->cfg, n ? refs + off : NULL, k, 0, &st);
         if (r >= 0) {

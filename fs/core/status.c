@@ -298,12 +298,8 @@ static int collect_destination(const struct mct_config *cfg, const struct mct_de
     return 0;
 }
 
-/* Sessions whose file lists are held at once. Every phase below keeps the
- * lists of all the sessions it is given until they are judged, so status of
- * years of sessions goes in chunks: the memory of one chunk, and still a
- * few set-based database queries per chunk (the DataJoint batch is 500). */
-#define COLLECT_CHUNK 500
-
+/* Every phase below keeps the file lists of all the sessions it is given
+ * until they are judged, hence the chunks (MCT_STATUS_CHUNK). */
 static int collect_chunk(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
                          unsigned flags, struct mct_session_status *st)
 {
@@ -350,8 +346,8 @@ int mct_status_collect(const struct mct_config *cfg, const struct mct_session_re
     if (!st)
         return -ENOMEM;
     int r = 0;
-    for (size_t off = 0; off < n && r == 0; off += COLLECT_CHUNK) {
-        size_t k = n - off < COLLECT_CHUNK ? n - off : COLLECT_CHUNK;
+    for (size_t off = 0; off < n && r == 0; off += MCT_STATUS_CHUNK) {
+        size_t k = n - off < MCT_STATUS_CHUNK ? n - off : MCT_STATUS_CHUNK;
         r = collect_chunk(cfg, refs + off, k, flags, st + off);
     }
     if (r < 0) {

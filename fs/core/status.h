@@ -63,6 +63,11 @@ enum {
     MCT_STATUS_KEEP_FILES = 1 << 0, /* keep source.files and each dest's scan (verify, delete) */
 };
 
+/* Sessions whose file lists are held at once: collection goes in chunks of
+ * this many (a few set-based database queries each; the DataJoint batch is
+ * 500 too), and so does anything holding many statuses (the mount's root). */
+#define MCT_STATUS_CHUNK 500
+
 /*
  * Collect the status of n sessions: one source walk each, one share probe
  * per destination, one child scanning all copies per destination, the

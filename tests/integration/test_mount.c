@@ -171,32 +171,6 @@ static void mount_lab(void)
     mount_mctfs(lab.config, NULL);
 }
 
-/* A copy of the lab's config with every occurrence of from replaced and
- * extra appended; returns its path (static buffer). */
-static const char *config_variant(const char *name, const char *from, const char *to,
-                                  const char *extra)
-{
-    static char path[400];
-    _cleanup_free_ char *text = slurp_ok(lab.config, NULL);
-    struct mct_buf b = {};
-    const char *p = text, *hit;
-    while (from && (hit = strstr(p, from))) {
-        mct_buf_append(&b, p, (size_t)(hit - p));
-        mct_buf_puts(&b, to);
-        p = hit + strlen(from);
-    }
-    mct_buf_puts(&b, p);
-    if (extra)
-        mct_buf_puts(&b, extra);
-    snprintf(path, sizeof(path), "%s/%s.yaml", lab.dir, name);
-    FILE *f = fopen(path, "we");
-    ck_assert_ptr_nonnull(f);
-    fputs(b.data, f);
-    fclose(f);
-    mct_buf_free(&b);
-    return path;
-}
-
 /* ---- fixtures ---- */
 
 static void lab_setup(void)
@@ -393,14 +367,22 @@ START_TEST(stat_size_is_the_content_length)
 }
 END_TEST
 
+/* The first video lab.sh makes in session P D: on disk and through the mount. */
+static void first_video(const char *p, const char *d, char src[600], char via[600])
+{
+    char rel[200];
+    snprintf(rel, sizeof(rel), "%s/%s/trial_%s_093000.22001.mp4", p, d, d);
+    snprintf(src, 600, "%s/%s", lab.data, rel);
+    mpath(via, 600, "%s", rel);
+}
+
 START_TEST(video_bytes_are_identical)
 {
     session("p121 20240121 --videos 2 --size 3000000");
     mount_lab();
 
     char src[600], via[600];
-    snprintf(src, sizeof(src), "%s/p121/20240121/trial_20240121_093000.22001.mp4", lab.data);
-    mpath(via, sizeof(via), "p121/20240121/trial_20240121_093000.22001.mp4");
+    first_video("p121", "20240121", src, via);
 
     size_t n_src, n_via;
     _cleanup_free_ char *a = slurp_ok(src, &n_src);
@@ -436,8 +418,7 @@ START_TEST(a_growing_file_is_read_to_its_end)
     mount_lab();
 
     char src[600], via[600];
-    snprintf(src, sizeof(src), "%s/p122/20240122/trial_20240122_093000.22001.mp4", lab.data);
-    mpath(via, sizeof(via), "p122/20240122/trial_20240122_093000.22001.mp4");
+    first_video("p122", "20240122", src, via);
 
     struct stat st;
     size_t n;
@@ -578,8 +559,8 @@ static void *sync_thread(void *arg)
 START_TEST(sync_progress_is_visible)
 {
     /* Slow rsync down so the copy takes a few seconds. */
-    const char *cfg = config_variant("slow", "    flags: \"-avh\"\n",
-                                     "    flags: \"-avh\"\n    bandwidth_limit: 1000\n", NULL);
+    const char *cfg = fl_config_variant("slow", "    flags: \"-avh\"\n",
+                                        "    flags: \"-avh\"\n    bandwidth_limit: 1000\n", NULL);
     session("p152 20240302 --imported --dj --videos 1 --size 4000000");
     mount_mctfs(cfg, NULL);
 
@@ -657,7 +638,7 @@ END_TEST
 START_TEST(new_sessions_are_listed)
 {
     session("p171 20240501");
-    mount_mctfs(config_variant("attr1", NULL, NULL, "mount:\n  attr_seconds: 1\n"), NULL);
+    mount_mctfs(fl_config_variant("attr1", NULL, NULL, "mount:\n  attr_seconds: 1\n"), NULL);
     char dir[600];
     mpath(dir, sizeof(dir), "p171");
     ck_assert(dir_lists(mnt, "p171"));
@@ -921,7 +902,7 @@ START_TEST(hung_share_does_not_block_the_view)
     pid_t hangfs = spawn_logged(argv, hang_log);
     remember_pid("hangfs", hangfs);
     wait_mounted(hang, hangfs, hang_log);
-    mount_mctfs(config_variant("hung", lab.share, hang, NULL), NULL);
+    mount_mctfs(fl_config_variant("hung", lab.share, hang, NULL), NULL);
 
     /* Listing, lookups and video reads answer at once. */
     int64_t t0 = mct_now_ms();
