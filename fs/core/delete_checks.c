@@ -49,6 +49,10 @@ int mct_delete_check_datajoint(struct mct_deletion *d)
     for (int i = 0; r >= 0 && i < MCT_DJ_N_CHECKS; i++) {
         if (dj->checks[i] != MCT_UNKNOWN)
             continue;
+        /* Without recordings the per-recording checks had nothing to
+         * check (datajoint.c): "no recording rows" above says it all. */
+        if (i > MCT_DJ_RECORDING && dj->checks[MCT_DJ_RECORDING] == MCT_NO)
+            continue;
         r = reason(d, "DataJoint import unknown (%s could not be checked): %s",
                    mct_dj_check_names[i], strempty(dj->reason) ? "no answer" : dj->reason);
         named = true;

@@ -85,6 +85,13 @@ START_TEST(test_refuse_not_imported)
 {
     session("p102 20240102 --imported --copy");
     assert_refused("p102", "20240102", NULL, "not in DataJoint: ");
+    /* No recordings: the per-recording checks had nothing to check, which
+     * is no "could not be checked" (no database trouble). */
+    struct run_result r;
+    ck_assert_int_eq(DELETE(&r, "DELETE\n", "p102", "20240102"), 1);
+    ck_assert_msg(strstr(r.err, "no recording rows") && !strstr(r.err, "could not be checked"),
+                  "stderr:\n%s", r.err);
+    run_result_free(&r);
     /* Imported once, then rows vanished from one table. */
     session("p124 20240124 --imported --dj --copy");
     ck_assert_int_eq(lab_sh(&lab, "dj-delete single_camera_video p124 20240124"), 0);
