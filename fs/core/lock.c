@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "beneath.h"
 #include "log.h"
 #include "operations.h"
 #include "util.h"
@@ -27,23 +28,15 @@ int mct_session_open_dir(const struct mct_config *cfg, const struct mct_session_
     if (r < 0)
         return r;
     /* The base may be a symlink (/data -> /srv/data); below it, every
-     * component must be a real folder. */
+     * component must be a real folder, checked at this very open. */
     fd = open(cfg->source_base_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    for (char *save = NULL, *c = strtok_r(rel, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-        int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (next < 0) {
-            r = -errno;
-            struct stat st;
-            if (r == -ENOTDIR && fstatat(fd, c, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                S_ISLNK(st.st_mode))
-                r = -ELOOP;
-            return r;
-        }
-        close(fd);
-        fd = next;
-    }
+    int sfd = mct_opendir_beneath(fd, rel, 0);
+    if (sfd < 0)
+        return sfd;
+    close(fd);
+    fd = sfd;
     *fd_out = TAKE_FD(fd);
     return 0;
 }
