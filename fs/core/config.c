@@ -107,6 +107,12 @@ static const struct mct_key mount_keys[] = {
         {NULL},
 };
 
+static const struct mct_key service_keys[] = {
+        {"user", K_OPTSTR, CFG(service.user)},
+        {"lock_dir", K_PATH, CFG(service.lock_dir)},
+        {NULL},
+};
+
 static const struct mct_key schema[] = {
         {"backup", K_SECTION, .sub = backup_keys},
         {"datajoint", K_SECTION, .sub = datajoint_keys},
@@ -114,6 +120,7 @@ static const struct mct_key schema[] = {
         {"deletion", K_SECTION, .sub = deletion_keys},
         {"timeouts", K_SECTION, .sub = timeouts_keys},
         {"mount", K_SECTION, .sub = mount_keys},
+        {"service", K_SECTION, .sub = service_keys},
         {NULL},
 };
 
@@ -147,7 +154,8 @@ static int config_new(const char *name, struct mct_config **ret)
         set_default(&cfg->datajoint.sessions_schema, "mocap_sessions") < 0 ||
         set_default(&cfg->datajoint.tracking_schema, "multicamera_tracking") < 0 ||
         set_default(&cfg->deletion_log_path, "/var/log/mctfs/deletions.log") < 0 ||
-        set_default(&cfg->cache_dir, "/var/cache/mctfs") < 0)
+        set_default(&cfg->cache_dir, "/var/cache/mctfs") < 0 ||
+        set_default(&cfg->service.lock_dir, "/run/mctfs/locks") < 0)
         return -ENOMEM;
 
     *ret = TAKE_PTR(cfg);
@@ -365,6 +373,8 @@ void mct_config_free(struct mct_config *cfg)
     free(cfg->recording_db_path);
     free(cfg->deletion_log_path);
     free(cfg->cache_dir);
+    free(cfg->service.user);
+    free(cfg->service.lock_dir);
     free(cfg->mount.allow_uids);
     free(cfg->mount.allow_gids);
     free(cfg);

@@ -78,6 +78,15 @@ struct mct_config {
         gid_t *allow_gids;
         size_t n_allow_gids;
     } mount;
+
+    struct {
+        /* The unprivileged user mctfs and mctctl work as: started as root,
+         * they read the config, then switch to it. NULL = not set. */
+        char *user;
+        /* Session locks, in a folder only that user may write (default
+         * "/run/mctfs/locks"): a lock on /data itself anyone could hold. */
+        char *lock_dir;
+    } service;
 };
 
 /*
