@@ -47,7 +47,7 @@ void fl_setup(void)
     lab_up(&lab);
 }
 
-void fl_teardown(void)
+static void kill_remembered(void)
 {
     DIR *d = opendir(lab.dir);
     struct dirent *de;
@@ -58,7 +58,46 @@ void fl_teardown(void)
     }
     if (d)
         closedir(d);
+}
+
+void fl_teardown(void)
+{
+    kill_remembered();
     lab_down(&lab);
+}
+
+static int fusermount(const char *flags, const char *path);
+
+void fl_setup_bare(void)
+{
+    memset(&lab, 0, sizeof(lab));
+    snprintf(lab.dir, sizeof(lab.dir), "/tmp/mctfs-bare.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(lab.dir));
+}
+
+void fl_teardown_bare(void)
+{
+    if (!lab.dir[0])
+        return;
+    kill_remembered();
+    /* Detach what a failed test left mounted below the dir, deepest first
+     * (mountinfo lists them in mount order), before removing it. */
+    char mps[16][4096], line[8192], prefix[300];
+    size_t n = 0;
+    snprintf(prefix, sizeof(prefix), "%s/", lab.dir);
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    while (f && n < 16 && fgets(line, sizeof(line), f))
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", mps[n]) == 1 && startswith(mps[n], prefix))
+            n++;
+    if (f)
+        fclose(f);
+    while (n--)
+        fusermount("-uz", mps[n]);
+    char *argv[] = {"rm", "-rf", "--one-file-system", lab.dir, NULL};
+    struct run_result r = {};
+    run_argv(argv, NULL, &r);
+    run_result_free(&r);
+    lab.dir[0] = '\0';
 }
 
 static void remember_pid(pid_t pid)
@@ -600,6 +639,36 @@ void fl_hangfs_stop(pid_t pid, const char *dir)
     kill(pid, SIGKILL);
     fl_wait_exit(pid, 10000);
     fusermount("-uz", dir);
+}
+
+pid_t fl_foldfs_start(const char *backing, char *mountpoint, size_t len)
+{
+    char log[450];
+    snprintf(mountpoint, len, "%s/fold.XXXXXX", lab.dir);
+    ck_assert_ptr_nonnull(mkdtemp(mountpoint));
+    snprintf(log, sizeof(log), "%s.log", mountpoint);
+    char *argv[] = {(char *)env_path("FOLDFS"), (char *)backing, mountpoint, "-f", NULL};
+    pid_t pid = fl_spawn(argv, NULL, log, NULL);
+    wait_mounted(mountpoint, pid, log);
+    return pid;
+}
+
+void fl_foldfs_stop(pid_t pid, const char *mountpoint)
+{
+    /* A plain unmount, as the share would be: foldfs must then exit 0. */
+    char log[450];
+    snprintf(log, sizeof(log), "%s.log", mountpoint);
+    int um = fusermount("-u", mountpoint);
+    int status = um == 0 ? fl_wait_exit(pid, 15000) : -1;
+    if (status != 0) {
+        kill(pid, SIGKILL);
+        fl_wait_exit(pid, 10000);
+        fusermount("-uz", mountpoint);
+    }
+    _cleanup_free_ char *out = fl_slurp(log, NULL);
+    ck_assert_msg(um == 0, "fusermount3 -u %s failed:\n%s", mountpoint, out ? out : "");
+    ck_assert_msg(status == 0, "foldfs exited with %d:\n%s", status, out ? out : "");
+    ck_assert(!fl_is_mounted(mountpoint));
 }
 
 int fl_run_suite(Suite *s)

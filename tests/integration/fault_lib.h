@@ -21,6 +21,11 @@ extern struct lab lab;
 /* Fixtures: lab_up / kill what a test left running, unmount, lab_down. */
 void fl_setup(void);
 void fl_teardown(void);
+/* Without the lab's services: lab.dir only, a fresh /tmp dir (no config,
+ * database or share) / kill what a test left running, detach the mounts
+ * below lab.dir, remove it. */
+void fl_setup_bare(void);
+void fl_teardown_bare(void);
 
 void fl_sleep_ms(unsigned ms);
 
@@ -107,6 +112,14 @@ ssize_t fl_control_write(const struct fl_mount *m, const char *p, const char *d,
  * fresh folder under the lab; its pid. */
 pid_t fl_hangfs_start(char *dir, size_t len);
 void fl_hangfs_stop(pid_t pid, const char *dir);
+
+/* foldfs (a passthrough of backing that folds case like the SMB share) on
+ * a fresh mount point folder under lab.dir, written to mountpoint; waits
+ * until it is mounted, and the pid is remembered for the teardown. */
+pid_t fl_foldfs_start(const char *backing, char *mountpoint, size_t len);
+/* fusermount3 -u; asserts it worked and that foldfs exited 0 (else kills
+ * it and detaches the mount first, so nothing is left behind). */
+void fl_foldfs_stop(pid_t pid, const char *mountpoint);
 
 #define fl_assert_starts(s, prefix)                                                                \
     ck_assert_msg(startswith((s), (prefix)), "expected \"%s...\", got \"%s\"", (prefix), (s))
