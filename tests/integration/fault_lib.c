@@ -647,7 +647,14 @@ pid_t fl_foldfs_start(const char *backing, char *mountpoint, size_t len)
     snprintf(mountpoint, len, "%s/fold.XXXXXX", lab.dir);
     ck_assert_ptr_nonnull(mkdtemp(mountpoint));
     snprintf(log, sizeof(log), "%s.log", mountpoint);
-    char *argv[] = {(char *)env_path("FOLDFS"), (char *)backing, mountpoint, "-f", NULL};
+    /* Open to the service user too, with the kernel checking modes. */
+    char *argv[] = {(char *)env_path("FOLDFS"),
+                    (char *)backing,
+                    mountpoint,
+                    "-f",
+                    "-o",
+                    "allow_other,default_permissions",
+                    NULL};
     pid_t pid = fl_spawn(argv, NULL, log, NULL);
     wait_mounted(mountpoint, pid, log);
     return pid;

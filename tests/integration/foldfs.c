@@ -15,6 +15,11 @@
  * mount's own symlinks, so a symlink met here is one to show, never to
  * follow, and ".." never reaches us. st_ino is the backing file's (use_ino),
  * so both spellings of a folder report one (st_dev, st_ino), as on SMB.
+ *
+ * Not like SMB: names fold ASCII only; and GNU mv refuses `mv a A` here
+ * ("are the same file") because the kernel, holding a positive dentry for
+ * "A", fails its RENAME_NOREPLACE before asking us; rename(2) does it, as
+ * rsync and the product do.
  */
 #define FUSE_USE_VERSION 312
 
@@ -172,13 +177,25 @@ static int ok(int ret)
         return err;                                                                                \
     } while (0)
 
+/* A new entry belongs to the caller, as on a local disk (foldfs runs as
+ * root; a service user must be able to reopen what it made). ret passes
+ * through: ownership is best effort, like a share's. */
+static int owned(int ret, const struct res *r)
+{
+    if (ret == 0 && geteuid() == 0) {
+        struct fuse_context *c = fuse_get_context();
+        (void)fchownat(r->dir, r->name, c->uid, c->gid, AT_SYMLINK_NOFOLLOW);
+    }
+    return ret;
+}
+
 /* A new name: EEXIST when it exists in any case, else made as given. */
 #define ON_NEW(path, call)                                                                         \
     do {                                                                                           \
         struct res r;                                                                              \
         int err = lookup(path, &r, false);                                                         \
         if (!err)                                                                                  \
-            err = r.exists ? -EEXIST : ok(call);                                                   \
+            err = r.exists ? -EEXIST : owned(ok(call), &r);                                        \
         done(&r);                                                                                  \
         return err;                                                                                \
     } while (0)
@@ -340,6 +357,8 @@ static int open_entry(const char *path, struct fuse_file_info *fi, bool create, 
     int fd = err ? -1 : openat(r.dir, r.name, flags, mode);
     if (!err && fd < 0)
         err = -errno;
+    else if (!err && !r.exists)
+        owned(0, &r);
     done(&r);
     fi->fh = (uint64_t)fd;
     return err;
