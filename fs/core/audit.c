@@ -10,6 +10,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "operations.h"
+#include "marker.h"
 #include "share.h"
 #include "util.h"
 
@@ -18,6 +19,7 @@
 struct audit_dest {
     const struct mct_config *cfg;
     const struct mct_destination *dest;
+    const struct mct_session_ref *ref;
     const struct mct_manifest *m;
     char *dst;
     struct mct_scan copy;
@@ -58,16 +60,30 @@ static int read_copy(struct audit_dest *a, struct mct_op_result *res)
     int r = mct_share_probe(a->cfg, a->dest, why, sizeof(why));
     if (r < 0)
         return mct_op_fail(res, r, "%s", why[0] ? why : strerror(-r));
-    char *paths[] = {a->dst, NULL};
-    int err = 0;
-    r = mct_share_scan_many(a->cfg, paths, 1, &a->copy, &err);
-    if (err == 0 && r < 0)
-        err = r;
+    struct mct_copy_scan c = {.path = a->dst};
+    r = mct_share_scan_copies(a->cfg, a->dest, &c, 1);
+    int err = c.err == 0 && r < 0 ? r : c.err;
+    struct mct_session_ref other;
+    int m = err == 0 && c.marker ? mct_marker_matches(c.marker, a->ref, &other) : 1;
+    a->copy = c.scan;
+    c.scan = (struct mct_scan){0};
+    mct_copy_scan_done(&c);
     if (err == -ENOENT)
         return mct_op_fail(res, -EIO, "destination '%s': no copy at %s", a->dest->name, a->dst);
+    if (err == -ELOOP || err == -EXDEV)
+        return mct_op_fail(res, -EIO,
+                           "destination '%s': %s is reached through a symlink or another "
+                           "filesystem on the share: not this session's copy",
+                           a->dest->name, a->dst);
     if (err < 0)
         return mct_op_fail(res, err, "destination '%s': cannot read %s: %s", a->dest->name, a->dst,
                            err == -ETIMEDOUT ? "no answer (hung share?)" : strerror(-err));
+    if (m == 0)
+        return mct_op_fail(res, -EIO, "destination '%s': %s holds another session's copy (%s %s)",
+                           a->dest->name, a->dst, other.participant_id, other.session_date);
+    if (m < 0)
+        return mct_op_fail(res, -EIO, "destination '%s': %s has a marker mctfs did not write",
+                           a->dest->name, a->dst);
     return 0;
 }
 
@@ -123,8 +139,8 @@ static int compare(struct audit_dest *a, mct_progress_fn progress, void *ud,
     if (!hashes || !errs)
         return -ENOMEM;
     struct mct_content_progress cp = {.fn = progress, .ud = ud, .label = a->dest->name};
-    int rr =
-            mct_content_hash_share(a->cfg, a->dst, a->jobs, a->n_jobs, a->total, &cp, hashes, errs);
+    int rr = mct_content_hash_share(a->cfg, a->dest, a->dst, a->jobs, a->n_jobs, a->total, &cp,
+                                    hashes, errs);
     int r = 0;
     for (size_t k = 0; r == 0 && k < a->n_jobs; k++) {
         const struct mct_manifest_entry *e = &a->m->entries[a->entry[k]];
@@ -152,7 +168,7 @@ static int audit_one(const struct mct_config *cfg, const struct mct_session_ref 
                      const char *mpath, mct_progress_fn progress, void *ud,
                      struct mct_op_result *res)
 {
-    _cleanup_(audit_dest_done) struct audit_dest a = {.cfg = cfg, .dest = dest, .m = m};
+    _cleanup_(audit_dest_done) struct audit_dest a = {.cfg = cfg, .dest = dest, .ref = ref, .m = m};
     int r = mct_session_dest_path(dest, ref, &a.dst);
     if (r < 0)
         return mct_op_fail(res, r, "destination '%s': cannot build the session's path: %s",

@@ -228,3 +228,50 @@ const char *mct_fd_path(int fd, char *out, size_t len)
     snprintf(out, len, "/proc/self/fd/%d", fd);
     return out;
 }
+
+int mct_beneath_find_symlink(int dirfd, const char *rel, size_t *end)
+{
+    char comp[NAME_MAX + 1];
+    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return -errno;
+    int found = 0;
+    for (const char *p = rel; !found;) {
+        while (*p == '/')
+            p++;
+        size_t n = strcspn(p, "/");
+        if (n == 0 || n > NAME_MAX)
+            break;
+        memcpy(comp, p, n);
+        comp[n] = '\0';
+        if (is_symlink_at(fd, comp)) {
+            *end = (size_t)(p + n - rel);
+            found = 1;
+            break;
+        }
+        int nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (nfd < 0)
+            break;
+        close(fd);
+        fd = nfd;
+        p += n;
+    }
+    close(fd);
+    return found;
+}
+
+const char *mct_fd_path_static(int fd, char *out, size_t len)
+{
+    static const char prefix[] = "/proc/self/fd/";
+    char digits[12];
+    size_t nd = 0, n = sizeof(prefix) - 1;
+    if (len < n + sizeof(digits))
+        return "";
+    memcpy(out, prefix, n);
+    for (unsigned v = (unsigned)fd; nd == 0 || v; v /= 10)
+        digits[nd++] = (char)('0' + v % 10);
+    while (nd)
+        out[n++] = digits[--nd];
+    out[n] = '\0';
+    return out;
+}

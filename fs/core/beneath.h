@@ -55,3 +55,10 @@ void mct_beneath_force_fallback(bool on);
  * start (rsync) reaches a folder we opened and checked, whatever happens
  * to its name afterwards. */
 const char *mct_fd_path(int fd, char *out, size_t len);
+/* The same without stdio, for share children. */
+const char *mct_fd_path_static(int fd, char *out, size_t len);
+
+/* After -ELOOP: the end of the first component of rel that is a symlink
+ * (rel[0..*end) names it), found with the component walk. 1 found, 0 not
+ * (it changed meanwhile), -errno. Allocation-free. */
+int mct_beneath_find_symlink(int dirfd, const char *rel, size_t *end);

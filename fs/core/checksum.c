@@ -6,6 +6,8 @@
  */
 #include "checksum.h"
 
+#include "beneath.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -140,22 +142,29 @@ static int hash_path(int dirfd, const char *path, bool drop_cache, XXH3_state_t 
                      struct mct_file *st)
 {
     struct stat before, after;
-    if (fstatat(dirfd, path, &before, AT_SYMLINK_NOFOLLOW) < 0)
-        return -errno;
+    /* Below dirfd nothing is followed: a folder of the session (or of its
+     * copy) swapped for a symlink must not lead the hash elsewhere. */
+    int r = path[0] == '/' ? (fstatat(dirfd, path, &before, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0)
+                           : mct_stat_beneath(dirfd, path, &before, 0);
+    if (r < 0)
+        return r;
     if (S_ISLNK(before.st_mode))
         return hash_symlink(dirfd, path, &before, out, st);
     if (!S_ISREG(before.st_mode))
         return -EINVAL;
 
-    _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    /* An absolute path is the caller's own (tests, tools), taken as is. */
+    _cleanup_close_ int fd =
+            path[0] == '/' ? openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)
+                           : mct_openat_beneath(dirfd, path, O_RDONLY | O_NOCTTY, 0, 0);
     if (fd < 0)
-        return -errno;
+        return path[0] == '/' ? -errno : fd;
     if (fstat(fd, &before) < 0)
         return -errno;
     if (drop_cache)
         (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    int r = hash_fd(fd, state, buf, on_bytes, ud, out);
+    r = hash_fd(fd, state, buf, on_bytes, ud, out);
     if (r < 0)
         return r;
     if (fstat(fd, &after) < 0)

@@ -72,6 +72,7 @@ struct wire_msg {
 };
 
 struct remote_args {
+    const struct mct_destination *dest;
     const char *dir;
     char *const *relpaths;
     size_t n;
@@ -93,8 +94,8 @@ static void remote_child(int wfd, void *ud)
 {
     struct remote_args *a = ud;
     a->wfd = wfd;
-    int dirfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int dir_err = dirfd < 0 ? -errno : 0;
+    int dirfd = mct_share_open_in_child(a->dest, a->dir, false, NULL);
+    int dir_err = dirfd < 0 ? dirfd : 0;
     for (size_t i = 0; i < a->n; i++) {
         struct wire_msg m = {.kind = MSG_RESULT, .index = i};
         struct mct_hash h = {0};
@@ -120,15 +121,15 @@ static void remote_child(int wfd, void *ud)
 
 /* Run the child over relpaths; results into hashes/stats/errs (stats may
  * be NULL). Progress is reported through pg. */
-static int remote_hash(const struct mct_config *cfg, const char *dir, char *const *relpaths,
-                       size_t n, struct progress *pg, struct mct_hash *hashes,
-                       struct mct_file *stats, int *errs)
+static int remote_hash(const struct mct_config *cfg, const struct mct_destination *dest,
+                       const char *dir, char *const *relpaths, size_t n, struct progress *pg,
+                       struct mct_hash *hashes, struct mct_file *stats, int *errs)
 {
     for (size_t i = 0; i < n; i++)
         errs[i] = -ETIMEDOUT;
     if (n == 0)
         return 0;
-    struct remote_args a = {.dir = dir, .relpaths = relpaths, .n = n, .wfd = -1};
+    struct remote_args a = {.dest = dest, .dir = dir, .relpaths = relpaths, .n = n, .wfd = -1};
     struct mct_share_child c = {.fd = -1};
     int r = mct_share_child_start(&c, remote_child, &a);
     if (r < 0) {
@@ -171,13 +172,14 @@ static int remote_hash(const struct mct_config *cfg, const char *dir, char *cons
     return r < 0 ? r : 0;
 }
 
-int mct_content_hash_share(const struct mct_config *cfg, const char *dir, char *const *relpaths,
-                           size_t n, uint64_t total, const struct mct_content_progress *progress,
-                           struct mct_hash *hashes, int *errs)
+int mct_content_hash_share(const struct mct_config *cfg, const struct mct_destination *dest,
+                           const char *dir, char *const *relpaths, size_t n, uint64_t total,
+                           const struct mct_content_progress *progress, struct mct_hash *hashes,
+                           int *errs)
 {
     struct progress pg = {.p = progress, .total = total, .start_ms = mct_now_ms(), .last_pct = -1};
     progress_report(&pg, true);
-    int r = remote_hash(cfg, dir, relpaths, n, &pg, hashes, NULL, errs);
+    int r = remote_hash(cfg, dest, dir, relpaths, n, &pg, hashes, NULL, errs);
     progress_report(&pg, true);
     return r;
 }
@@ -338,9 +340,10 @@ static int plan(const char *src_dir, const struct mct_scan *source, const char *
 }
 
 int mct_content_compare(const struct mct_config *cfg, const char *src_dir,
-                        const struct mct_scan *source, const char *dst_dir,
-                        const struct mct_scan *copy, struct mct_hashcache *cache,
-                        const struct mct_content_progress *progress, struct mct_content_result *res)
+                        const struct mct_scan *source, const struct mct_destination *dest,
+                        const char *dst_dir, const struct mct_scan *copy,
+                        struct mct_hashcache *cache, const struct mct_content_progress *progress,
+                        struct mct_content_result *res)
 {
     _cleanup_(side_free) struct side src = {0}, dst = {0};
     struct progress pg = {.p = progress, .start_ms = mct_now_ms(), .last_pct = -1};
@@ -357,7 +360,8 @@ int mct_content_compare(const struct mct_config *cfg, const char *src_dir,
     bool threaded = src.n > 0 && pthread_create(&t, NULL, local_thread, &job) == 0;
     if (src.n > 0 && !threaded)
         local_thread(&job); /* no thread to be had: one after the other */
-    int rr = remote_hash(cfg, dst_dir, dst.relpaths, dst.n, &pg, dst.hashes, dst.stats, dst.errs);
+    int rr = remote_hash(cfg, dest, dst_dir, dst.relpaths, dst.n, &pg, dst.hashes, dst.stats,
+                         dst.errs);
     if (threaded)
         local_join(t, &pg);
 

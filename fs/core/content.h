@@ -50,21 +50,23 @@ struct mct_content_progress {
  * copy_err -ETIMEDOUT), -ENOMEM, or -errno when the child cannot start.
  */
 int mct_content_compare(const struct mct_config *cfg, const char *src_dir,
-                        const struct mct_scan *source, const char *dst_dir,
-                        const struct mct_scan *copy, struct mct_hashcache *cache,
-                        const struct mct_content_progress *progress,
+                        const struct mct_scan *source, const struct mct_destination *dest,
+                        const char *dst_dir, const struct mct_scan *copy,
+                        struct mct_hashcache *cache, const struct mct_content_progress *progress,
                         struct mct_content_result *res);
 
 /*
- * Hash n files (relpaths under dir, on a share; total bytes for the
+ * Hash n files (relpaths under dir, a folder of dest reached as
+ * share.h's mct_share_open_in_child does; total bytes for the
  * progress) in a forked child with the
  * share timeout as idle deadline, never from a cache (an audit must read).
  * hashes[i] and errs[i] (0, -ENOENT, -ETIMEDOUT, -errno) filled for each.
  * Returns 0, -ETIMEDOUT, or -errno when the child cannot start.
  */
-int mct_content_hash_share(const struct mct_config *cfg, const char *dir, char *const *relpaths,
-                           size_t n, uint64_t total, const struct mct_content_progress *progress,
-                           struct mct_hash *hashes, int *errs);
+int mct_content_hash_share(const struct mct_config *cfg, const struct mct_destination *dest,
+                           const char *dir, char *const *relpaths, size_t n, uint64_t total,
+                           const struct mct_content_progress *progress, struct mct_hash *hashes,
+                           int *errs);
 
 void mct_content_result_free(struct mct_content_result *res);
 

@@ -17,6 +17,7 @@
 #include "deletion_log.h"
 #include "hashcache.h"
 #include "log.h"
+#include "policy.h"
 #include "operations.h"
 #include "trash.h"
 
@@ -124,20 +125,15 @@ static int deletion_check(struct mct_deletion *d)
         return r;
     if (!d->status)
         return -EIO;
-    if (normal) {
-        r = mct_delete_check_datajoint(d);
-        if (r >= 0)
-            r = mct_delete_check_content(d);
-        if (r >= 0)
-            r = mct_delete_check_destinations(d);
-        if (r >= 0)
-            r = mct_delete_check_copies(d);
-        if (r >= 0)
-            r = mct_delete_check_snapshot(d);
-        if (r < 0)
-            return r;
-    }
-    r = mct_delete_check_rig_idle(d);
+    /* Under checksum the copies are hashed now, which may change their
+     * states; then the same rules as the status decide. */
+    if (normal && (r = mct_delete_check_content(d)) < 0)
+        return r;
+    r = mct_status_decide(d->status);
+    if (r >= 0)
+        r = mct_policy_reasons(d->status, normal ? MCT_RULES_ALL : MCT_RULES_IDLE, &d->reasons);
+    if (r >= 0 && normal)
+        r = mct_delete_check_snapshot(d);
     if (r >= 0)
         r = mct_delete_check_mounts(d);
     if (r < 0)

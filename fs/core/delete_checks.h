@@ -27,20 +27,12 @@ struct mct_deletion {
 };
 
 /* Each adds its reasons to d->reasons; returns 0 or -ENOMEM. */
-int mct_delete_check_datajoint(struct mct_deletion *d);
 /* verify_method checksum: hash both sides of every copy whose sizes match
  * (fresh hash cache entries stand in), and set each destination's state
  * from it; the destination check then counts the verified ones. Writes
  * the session's manifest when a copy matched (best effort). */
 int mct_delete_check_content(struct mct_deletion *d);
-/* At least backup.required_copies destinations verified; else every
- * destination that is not verified is a reason. */
-int mct_delete_check_destinations(struct mct_deletion *d);
-/* Every verified copy holds other files than the source (dev, ino). */
-int mct_delete_check_copies(struct mct_deletion *d);
-/* The snapshot is what the status verified, and nothing unbacked-up. */
+/* The snapshot is what the status verified. */
 int mct_delete_check_snapshot(struct mct_deletion *d);
-/* Age, lock and temporary files. */
-int mct_delete_check_rig_idle(struct mct_deletion *d);
 /* Nothing mounted at or under the session folder. */
 int mct_delete_check_mounts(struct mct_deletion *d);

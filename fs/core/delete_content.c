@@ -36,7 +36,8 @@ static int judge_copy(struct mct_deletion *d, struct mct_dest_status *ds,
 {
     const struct mct_scan *src = &d->status->source;
     struct mct_content_result cr = {0};
-    int r = mct_content_compare(d->cfg, d->source_path, src, ds->path, &ds->scan, cache, NULL, &cr);
+    int r = mct_content_compare(d->cfg, d->source_path, src, ds->dest, ds->path, &ds->scan, cache,
+                                NULL, &cr);
     if (r == -ENOMEM)
         return r;
     if (r < 0) {

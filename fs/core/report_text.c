@@ -156,8 +156,8 @@ int mct_report_range_text(const struct mct_session_status *st, size_t n, bool co
 /* First word of .backup_status: the worst state over enabled destinations. */
 static const char *backup_word(const struct mct_session_status *st)
 {
-    static const enum mct_dest_state order[] = {MCT_DEST_UNREACHABLE, MCT_DEST_MISSING,
-                                                MCT_DEST_UNVERIFIED};
+    static const enum mct_dest_state order[] = {MCT_DEST_UNSAFE, MCT_DEST_UNREACHABLE,
+                                                MCT_DEST_MISSING, MCT_DEST_UNVERIFIED};
     if (st->n_dests == 0)
         return "missing";
     for (size_t o = 0; o < ARRAY_SIZE(order); o++)

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "log.h"
+#include "marker.h"
 #include "util.h"
 
 #define DEFAULT_FLAGS "-avh"
@@ -138,6 +139,10 @@ int mct_rsync_argv(const struct mct_config *cfg, const char *src_dir, const char
         r = mct_strv_push(&argv, strdup(*f));
     for (char **e = cfg->exclude_patterns; r >= 0 && e && *e; e++)
         r = mct_strv_pushf(&argv, "--exclude=%s", *e);
+    /* The copy's marker is ours: never copied from the source, never
+     * touched on the copy. */
+    if (r >= 0)
+        r = mct_strv_pushf(&argv, "--exclude=%s", MCT_MARKER_NAME);
     if (r >= 0 && cfg->rsync_bwlimit_kb > 0)
         r = mct_strv_pushf(&argv, "--bwlimit=%u", cfg->rsync_bwlimit_kb);
     if (r >= 0 && cfg->rsync_timeout_s > 0)
@@ -295,17 +300,26 @@ static void io_free(struct rsync_io *io)
  * ignores SIGPIPE and catches SIGTERM, SIGINT and SIGHUP. */
 static const int default_signals[] = {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD};
 
+/* The folders rsync copies from and to, when we opened and checked them:
+ * it gets them as fds 4 and 5 and their names as /proc/self/fd/4 and 5. */
+struct inherit {
+    int src_fd, dst_fd;
+};
+
+#define SRC_FD_IN_RSYNC 4
+#define DST_FD_IN_RSYNC 5
+
 /* stdin /dev/null, stdout and stderr the pipes, the exec pipe
- * (close-on-exec) at 3, then *efd = 3, and nothing else: rsync must
- * inherit no lock, socket or FUSE fd of ours. */
-static int child_fds(int out_w, int err_w, int *efd)
+ * (close-on-exec) at 3, the folders at 4 and 5, then *efd = 3, and
+ * nothing else: rsync must inherit no lock, socket or FUSE fd of ours. */
+static int child_fds(int out_w, int err_w, int *efd, struct inherit in)
 {
-    /* Each above stdio first, so no dup2 below overwrites the source of
-     * another (a parent started with a standard stream closed). */
+    /* Each above every target first, so no dup2 below overwrites the
+     * source of another (a parent started with a standard stream closed). */
     int e = *efd;
-    int *fds[] = {&out_w, &err_w, &e};
+    int *fds[] = {&out_w, &err_w, &e, &in.src_fd, &in.dst_fd};
     for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
-        if ((*fds[i] = fcntl(*fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
+        if (*fds[i] >= 0 && (*fds[i] = fcntl(*fds[i], F_DUPFD_CLOEXEC, 10)) < 0)
             return -errno;
     /* Not O_CLOEXEC: opened as fd 0, the dup2 is a no-op and must not
      * leave it close-on-exec. */
@@ -313,7 +327,11 @@ static int child_fds(int out_w, int err_w, int *efd)
     if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
         dup2(err_w, STDERR_FILENO) < 0 || dup2(e, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
         return -errno;
-    if (close_range(4, ~0U, 0) < 0)
+    if (in.src_fd >= 0 && dup2(in.src_fd, SRC_FD_IN_RSYNC) < 0)
+        return -errno;
+    if (in.dst_fd >= 0 && dup2(in.dst_fd, DST_FD_IN_RSYNC) < 0)
+        return -errno;
+    if (close_range(DST_FD_IN_RSYNC + 1, ~0U, 0) < 0)
         return -errno;
     *efd = 3;
     return 0;
@@ -324,7 +342,8 @@ static int child_fds(int out_w, int err_w, int *efd)
  * async-signal-safe calls (no malloc, stdio or log). It starts with every
  * signal blocked. Why the exec did not happen goes to efd as an errno.
  */
-static _Noreturn void exec_child(char **argv, pid_t parent, int out_w, int err_w, int efd)
+static _Noreturn void exec_child(char **argv, pid_t parent, int out_w, int err_w, int efd,
+                                 struct inherit in)
 {
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigset_t none;
@@ -343,7 +362,7 @@ static _Noreturn void exec_child(char **argv, pid_t parent, int out_w, int err_w
     if (r == 0 && getppid() != parent)
         _exit(127);
     if (r == 0)
-        r = child_fds(out_w, err_w, &efd);
+        r = child_fds(out_w, err_w, &efd, in);
     if (r == 0) {
         sigemptyset(&none);
         (void)sigprocmask(SIG_SETMASK, &none, NULL);
@@ -355,7 +374,7 @@ static _Noreturn void exec_child(char **argv, pid_t parent, int out_w, int err_w
     _exit(127);
 }
 
-static int spawn_rsync(char **argv, pid_t *pid, int *out_fd, int *err_fd)
+static int spawn_rsync(char **argv, struct inherit in, pid_t *pid, int *out_fd, int *err_fd)
 {
     _cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1, exec_r = -1, exec_w = -1;
     sigset_t all, old;
@@ -376,7 +395,7 @@ static int spawn_rsync(char **argv, pid_t *pid, int *out_fd, int *err_fd)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t parent = getpid(), child = fork();
     if (child == 0)
-        exec_child(argv, parent, out_w, err_w, exec_w);
+        exec_child(argv, parent, out_w, err_w, exec_w, in);
     int r = child < 0 ? -errno : 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r < 0)
@@ -553,6 +572,18 @@ int mct_rsync_run_full(const struct mct_config *cfg, const char *src_dir, const 
                        bool dry_run, mct_progress_fn progress, void *ud, int *exit_code,
                        char **stderr_text)
 {
+    return mct_rsync_run_fds(cfg, -1, src_dir, -1, dst_dir, dry_run, progress, ud, exit_code,
+                             stderr_text);
+}
+
+int mct_rsync_run_fds(const struct mct_config *cfg, int src_fd, const char *src_dir, int dst_fd,
+                      const char *dst_dir, bool dry_run, mct_progress_fn progress, void *ud,
+                      int *exit_code, char **stderr_text)
+{
+    char src_name[32], dst_name[32];
+    snprintf(src_name, sizeof(src_name), "/proc/self/fd/%d", SRC_FD_IN_RSYNC);
+    snprintf(dst_name, sizeof(dst_name), "/proc/self/fd/%d", DST_FD_IN_RSYNC);
+    struct inherit in = {src_fd, dst_fd};
     _cleanup_strv_ char **argv = NULL;
     _cleanup_free_ char *cmdline = NULL;
     _cleanup_(io_free) struct rsync_io io = {.progress = progress, .ud = ud, .last_pct = -1};
@@ -561,11 +592,12 @@ int mct_rsync_run_full(const struct mct_config *cfg, const char *src_dir, const 
     *exit_code = -1;
     if (stderr_text)
         *stderr_text = NULL;
-    r = mct_rsync_argv(cfg, src_dir, dst_dir, dry_run, &argv);
+    r = mct_rsync_argv(cfg, src_fd >= 0 ? src_name : src_dir, dst_fd >= 0 ? dst_name : dst_dir,
+                       dry_run, &argv);
     if (r < 0)
         return r;
     cmdline = argv_to_string(argv);
-    log_info("running %s", cmdline ? cmdline : "rsync");
+    log_info("running %s (%s/ -> %s/)", cmdline ? cmdline : "rsync", src_dir, dst_dir);
 
     struct watch w = {
             .idle_ms = (int64_t)((cfg->rsync_timeout_s ? cfg->rsync_timeout_s : FALLBACK_IDLE_S) +
@@ -574,7 +606,7 @@ int mct_rsync_run_full(const struct mct_config *cfg, const char *src_dir, const 
             .last_output_ms = mct_now_ms(),
             .dst_dir = dst_dir,
     };
-    r = spawn_rsync(argv, &w.pid, &out_fd, &err_fd);
+    r = spawn_rsync(argv, in, &w.pid, &out_fd, &err_fd);
     if (r < 0)
         return log_error_errno(r, "cannot start rsync for %s/ -> %s/", src_dir, dst_dir);
 

@@ -48,6 +48,14 @@ int mct_rsync_run_full(const struct mct_config *cfg, const char *src_dir, const 
                        bool dry_run, mct_progress_fn progress, void *ud, int *exit_code,
                        char **stderr_text);
 
+/* The same for folders we opened and checked: rsync reaches src_fd and
+ * dst_fd (either may be -1, then its path is used) as /proc/self/fd/N of
+ * descriptors it inherits, so a name swapped for a symlink after the
+ * check changes nothing. The paths are for messages. */
+int mct_rsync_run_fds(const struct mct_config *cfg, int src_fd, const char *src_dir, int dst_fd,
+                      const char *dst_dir, bool dry_run, mct_progress_fn progress, void *ud,
+                      int *exit_code, char **stderr_text);
+
 /* The percentage of one --info=progress2 line ("  1,234,567  45%
  * 12.34MB/s    0:00:10 (xfr#1, to-chk=2/4)"), or -1 when it is not one. */
 int mct_rsync_parse_progress(const char *line);

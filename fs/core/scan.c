@@ -382,14 +382,20 @@ static int walk_dir(struct walker *w, int dfd, size_t depth)
     }
 }
 
+int mct_scan_walk_fd(int fd, char *const *excludes, char (*dents)[MCT_SCAN_DENTS_BUF],
+                     mct_scan_file_fn fn, void *ud)
+{
+    struct walker w = {.excludes = excludes, .dents = dents, .fn = fn, .ud = ud};
+    return walk_dir(&w, fd, 0);
+}
+
 int mct_scan_walk(const char *root, char *const *excludes, char (*dents)[MCT_SCAN_DENTS_BUF],
                   mct_scan_file_fn fn, void *ud)
 {
     int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    struct walker w = {.excludes = excludes, .dents = dents, .fn = fn, .ud = ud};
-    return walk_dir(&w, fd, 0);
+    return mct_scan_walk_fd(fd, excludes, dents, fn, ud);
 }
 
 struct collect {
@@ -405,9 +411,19 @@ static int collect_file(void *ud, const struct mct_file *f)
 
 int mct_scan_tree(const char *root, char *const *excludes, struct mct_scan *ret)
 {
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        *ret = (struct mct_scan){0};
+        return -errno;
+    }
+    return mct_scan_tree_fd(fd, excludes, ret);
+}
+
+int mct_scan_tree_fd(int fd, char *const *excludes, struct mct_scan *ret)
+{
     *ret = (struct mct_scan){0};
     struct collect c = {.scan = ret};
-    int r = mct_scan_walk(root, excludes, NULL, collect_file, &c);
+    int r = mct_scan_walk_fd(fd, excludes, NULL, collect_file, &c);
     if (r < 0) {
         mct_scan_free(ret);
         return r;

@@ -50,6 +50,8 @@ bool mct_exclude_match(char *const *patterns, const char *relpath, bool is_dir);
  * skipped. -ENOENT when root does not exist, -ENOTDIR when it is not a dir.
  */
 int mct_scan_tree(const char *root, char *const *excludes, struct mct_scan *ret);
+/* The same for the folder open at fd (taken over and closed). */
+int mct_scan_tree_fd(int fd, char *const *excludes, struct mct_scan *ret);
 
 /* A relpath mct_scan_tree lists is shorter than this (-ENAMETOOLONG). */
 #define MCT_SCAN_PATH_MAX 4096
@@ -72,6 +74,11 @@ typedef int (*mct_scan_file_fn)(void *ud, const struct mct_file *f);
  */
 int mct_scan_walk(const char *root, char *const *excludes, char (*dents)[MCT_SCAN_DENTS_BUF],
                   mct_scan_file_fn fn, void *ud);
+
+/* The same walk of the folder open at fd (an O_DIRECTORY descriptor,
+ * taken over and closed). */
+int mct_scan_walk_fd(int fd, char *const *excludes, char (*dents)[MCT_SCAN_DENTS_BUF],
+                     mct_scan_file_fn fn, void *ud);
 
 /* Append a copy of f (relpath duplicated) to s, counting bytes, videos and
  * the newest mtime as mct_scan_tree does; *cap is the allocated length

@@ -26,7 +26,10 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -89,8 +92,9 @@ static void unescape_octal(const char *s, size_t n, char *out, size_t outlen)
     out[o] = '\0';
 }
 
-/* Is the normalised absolute path the mount point (field 5) of a line? */
-static int mountinfo_has(const char *norm)
+/* Call fn on every line of mountinfo (NUL-terminated, writable) until it
+ * returns non-zero, which is returned; 0 when no line did, -errno. */
+static int mountinfo_each(int (*fn)(char *line, void *ud), void *ud)
 {
     _cleanup_free_ char *text = NULL;
     int r = mct_read_file("/proc/self/mountinfo", 64u << 20, &text);
@@ -98,35 +102,71 @@ static int mountinfo_has(const char *norm)
         return r;
     for (char *line = text; line && *line;) {
         char *nl = strchr(line, '\n');
-        const char *f = line;
-        for (int i = 0; i < 4 && f; i++) {
-            f = strchr(f, ' ');
-            f = f ? f + 1 : NULL;
-        }
-        if (f && (!nl || f < nl)) {
-            size_t n = strcspn(f, " \n");
-            char mp[PATH_MAX];
-            unescape_octal(f, n, mp, sizeof(mp));
-            if (streq(mp, norm))
-                return 1;
-        }
+        if (nl)
+            *nl = '\0';
+        r = fn(line, ud);
+        if (r != 0)
+            return r;
         line = nl ? nl + 1 : NULL;
     }
     return 0;
 }
 
-static int mount_point_lexical(const char *path)
+/* Is the normalised absolute path the mount point (field 5) of a line? */
+static int line_has_mount_point(char *line, void *ud)
+{
+    const char *f = line;
+    for (int i = 0; i < 4 && f; i++) {
+        f = strchr(f, ' ');
+        f = f ? f + 1 : NULL;
+    }
+    if (!f)
+        return 0;
+    char mp[PATH_MAX];
+    unescape_octal(f, strcspn(f, " "), mp, sizeof(mp));
+    return streq(mp, (const char *)ud);
+}
+
+int mct_mountinfo_has(const char *norm)
+{
+    return mountinfo_each(line_has_mount_point, (void *)norm);
+}
+
+struct fstype_query {
+    dev_t dev;
+    char *out;
+    size_t len;
+};
+
+static int line_fstype(char *line, void *ud)
+{
+    struct fstype_query *q = ud;
+    unsigned maj, min;
+    char *sep = strstr(line, " - ");
+    if (!sep || sscanf(line, "%*s %*s %u:%u", &maj, &min) != 2 || makedev(maj, min) != q->dev)
+        return 0;
+    snprintf(q->out, q->len, "%.*s", (int)strcspn(sep + 3, " "), sep + 3);
+    return 1;
+}
+
+int mct_mountinfo_fstype(dev_t dev, char *out, size_t len)
+{
+    struct fstype_query q = {dev, out, len};
+    return mountinfo_each(line_fstype, &q);
+}
+
+int mct_mount_point_listed(const char *path)
 {
     char norm[PATH_MAX];
     int r = normalize_path(path, norm, sizeof(norm));
-    return r < 0 ? r : mountinfo_has(norm);
+    return r < 0 ? r : mct_mountinfo_has(norm);
 }
 
 int mct_is_mount_point(const char *path)
 {
     if (strempty(path))
         return -EINVAL;
-    int r = mount_point_lexical(path);
+    int r = mct_mount_point_listed(path);
     if (r != 0)
         return r;
     /* Only now resolve symlinks: a path listed verbatim (the usual case,
@@ -134,7 +174,7 @@ int mct_is_mount_point(const char *path)
     char real[PATH_MAX];
     if (!realpath(path, real))
         return 0;
-    return mountinfo_has(real);
+    return mct_mountinfo_has(real);
 }
 
 /* ---- children with deadlines ---- */
@@ -220,8 +260,10 @@ typedef void (*child_fn)(int wfd, void *ud);
 static int child_start(struct child *c, child_fn fn, void *ud)
 {
     unsigned delay = test_delay_ms();
+    /* A socket rather than a pipe: a child may hand us a descriptor of
+     * what it opened on the share (SCM_RIGHTS), which share_copy.c uses. */
     int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
         return -errno;
     pid_t pid = fork();
     if (pid < 0) {
@@ -279,176 +321,6 @@ static void child_finish(struct child *c)
     pthread_attr_destroy(&attr);
 }
 
-/* ---- probe ---- */
-
-struct probe_args {
-    const char *mount_point;
-    const char *base_path;
-    const char *source_base;
-    bool resolve; /* resolve mount_point for the parent's mountinfo check */
-};
-
-struct probe_msg {
-    int mount_err;
-    int base_err;
-    int resolved_ok;
-    int inside_source; /* base_path and the source overlap once resolved */
-    char resolved[PATH_MAX];
-    char base_real[PATH_MAX];
-};
-
-static bool path_within(const char *path, const char *dir)
-{
-    size_t n = strlen(dir);
-    return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' || streq(dir, "/"));
-}
-
-/* getdents64 needs 8-byte alignment; one call is all the probe makes. */
-union dents_buf {
-    struct dirent64 de;
-    char b[1024];
-};
-
-static int base_readable(const char *base)
-{
-    struct stat st;
-    if (stat(base, &st) < 0)
-        return errno;
-    if (!S_ISDIR(st.st_mode))
-        return ENOTDIR;
-    _cleanup_close_ int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return errno;
-    /* A readdir makes a network filesystem talk to its server. ENOENT is
-     * a deleted folder's end, as readdir() has it. */
-    union dents_buf buf;
-    return getdents64(fd, buf.b, sizeof(buf.b)) >= 0 || errno == ENOENT ? 0 : errno;
-}
-
-/* realpath() without its malloc and lock: the kernel's name for what path
- * resolves to (symlinks followed), which is the path as mountinfo lists
- * it, relative to our root and unescaped. false when it cannot be had. */
-static bool resolve_path(const char *path, char out[PATH_MAX])
-{
-    _cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    char link[32] = "/proc/self/fd/", digits[12];
-    size_t nd = 0, len = strlen(link);
-    for (unsigned v = (unsigned)fd; nd == 0 || v; v /= 10)
-        digits[nd++] = (char)('0' + v % 10);
-    while (nd)
-        link[len++] = digits[--nd];
-    link[len] = '\0';
-    ssize_t n = readlink(link, out, PATH_MAX);
-    /* A relative answer ("pipe:[..]") or one cut short is no path. */
-    if (n <= 0 || n >= PATH_MAX || out[0] != '/')
-        return false;
-    out[n] = '\0';
-    return true;
-}
-
-static void probe_child(int wfd, void *ud)
-{
-    const struct probe_args *a = ud;
-    struct probe_msg m = {0};
-    struct stat st;
-    if (!strempty(a->mount_point) && stat(a->mount_point, &st) < 0)
-        m.mount_err = errno;
-    if (a->resolve && resolve_path(a->mount_point, m.resolved))
-        m.resolved_ok = 1;
-    m.base_err = base_readable(a->base_path);
-    /* The config check compares the paths as written; through a symlink
-     * (or a bind mount of a parent) a "share" may still be the source. */
-    char src_real[PATH_MAX];
-    if (!m.base_err && !strempty(a->source_base) && resolve_path(a->base_path, m.base_real) &&
-        resolve_path(a->source_base, src_real))
-        m.inside_source = path_within(m.base_real, src_real) || path_within(src_real, m.base_real);
-    mct_write_all(wfd, &m, sizeof(m));
-}
-
-static int probe_explain(const struct mct_destination *dest, const struct probe_msg *m, char *why,
-                         size_t whylen)
-{
-    if (dest->verify_mount && m->mount_err) {
-        snprintf(why, whylen, "destination '%s': cannot access %s: %s", dest->name,
-                 dest->mount_point, strerror(m->mount_err));
-        return -m->mount_err;
-    }
-    if (m->base_err == ENOENT) {
-        snprintf(why, whylen, "destination '%s': %s does not exist", dest->name, dest->base_path);
-        return -ENOENT;
-    }
-    if (m->base_err) {
-        snprintf(why, whylen, "destination '%s': cannot read %s: %s", dest->name, dest->base_path,
-                 strerror(m->base_err));
-        return -m->base_err;
-    }
-    if (m->inside_source) {
-        snprintf(why, whylen,
-                 "destination '%s': %s is %s, which overlaps the source: a copy inside the "
-                 "source is no backup",
-                 dest->name, dest->base_path, m->base_real);
-        return -EINVAL;
-    }
-    snprintf(why, whylen, "destination '%s': %s is reachable", dest->name, dest->base_path);
-    return 0;
-}
-
-int mct_share_probe(const struct mct_config *cfg, const struct mct_destination *dest, char *why,
-                    size_t whylen)
-{
-    char dummy[1];
-    if (!why || !whylen) {
-        why = dummy;
-        whylen = sizeof(dummy);
-    }
-    if (strempty(dest->base_path) || (dest->verify_mount && strempty(dest->mount_point))) {
-        snprintf(why, whylen, "destination '%s': no base_path or mount_point configured",
-                 dest->name);
-        return -EINVAL;
-    }
-    bool listed = false;
-    if (dest->verify_mount) {
-        int r = mount_point_lexical(dest->mount_point);
-        if (r < 0) {
-            snprintf(why, whylen, "cannot read /proc/self/mountinfo: %s", strerror(-r));
-            return r;
-        }
-        listed = r > 0;
-    }
-
-    struct probe_args a = {dest->mount_point, dest->base_path, cfg->source_base_path,
-                           dest->verify_mount && !listed};
-    struct child c = {.fd = -1};
-    int r = child_start(&c, probe_child, &a);
-    if (r < 0) {
-        snprintf(why, whylen, "destination '%s': cannot start the share probe: %s", dest->name,
-                 strerror(-r));
-        return r;
-    }
-    struct probe_msg *m = calloc(1, sizeof(*m));
-    r = m ? read_full(c.fd, m, sizeof(*m), mct_share_timeout_ms(cfg)) : -ENOMEM;
-    child_finish(&c);
-
-    if (r == 0 && a.resolve && !(m->resolved_ok && mountinfo_has(m->resolved) > 0))
-        r = -ENOTCONN;
-    if (r == 0)
-        r = probe_explain(dest, m, why, whylen);
-    else if (r == -ENOTCONN)
-        snprintf(why, whylen, "destination '%s': %s is not a mount point (share not mounted?)",
-                 dest->name, dest->mount_point);
-    else if (r == -ETIMEDOUT)
-        snprintf(why, whylen,
-                 "destination '%s': %s did not answer within %d s (stale or hung mount)",
-                 dest->name, dest->verify_mount ? dest->mount_point : dest->base_path,
-                 mct_share_timeout_ms(cfg) / 1000);
-    else if (r < 0)
-        snprintf(why, whylen, "destination '%s': share probe failed: %s", dest->name, strerror(-r));
-    free(m);
-    return r;
-}
-
 /* ---- the same children for other readers of the share ---- */
 
 int mct_share_child_start(struct mct_share_child *c, mct_share_child_fn fn, void *ud)
@@ -479,4 +351,75 @@ void mct_share_child_finish(struct mct_share_child *c)
 int mct_share_child_write(int wfd, const void *buf, size_t n)
 {
     return mct_write_all(wfd, buf, n);
+}
+
+int mct_share_child_send_fd(int wfd, const void *buf, size_t n, int fd)
+{
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int))];
+    } ctl = {0};
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = n};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (fd >= 0) {
+        msg.msg_control = ctl.b;
+        msg.msg_controllen = sizeof(ctl.b);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    ssize_t k;
+    do
+        k = sendmsg(wfd, &msg, MSG_NOSIGNAL);
+    while (k < 0 && errno == EINTR);
+    if (k < 0)
+        return -errno;
+    /* The descriptor went with the first byte; the rest is plain data. */
+    return (size_t)k < n ? mct_write_all(wfd, (const char *)buf + k, n - (size_t)k) : 0;
+}
+
+int mct_share_child_read_fd(struct mct_share_child *c, void *buf, size_t n, int idle_ms,
+                            int *fd_out)
+{
+    *fd_out = -1;
+    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+    int r;
+    do
+        r = poll(&pfd, 1, idle_ms);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return -errno;
+    if (r == 0)
+        return -ETIMEDOUT;
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct iovec iov = {.iov_base = buf, .iov_len = n};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.b,
+                         .msg_controllen = sizeof(ctl.b)};
+    ssize_t k;
+    do
+        k = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+    while (k < 0 && errno == EINTR);
+    if (k < 0)
+        return -errno;
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
+        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+            memcpy(fd_out, CMSG_DATA(h), sizeof(int));
+    if (k == 0) {
+        closep(fd_out);
+        *fd_out = -1;
+        return -EIO;
+    }
+    r = (size_t)k < n ? read_full(c->fd, (char *)buf + k, n - (size_t)k, idle_ms) : 0;
+    if (r < 0) {
+        closep(fd_out);
+        *fd_out = -1;
+    }
+    return r;
 }

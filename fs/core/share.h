@@ -9,6 +9,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "scan.h"
@@ -19,28 +20,85 @@
  * Comparing st_dev with the parent would miss bind mounts, hence mountinfo.
  */
 int mct_is_mount_point(const char *path);
+/* The same without resolving symlinks (path as written); and is the
+ * normalised absolute path listed? 1, 0 or -errno. */
+int mct_mount_point_listed(const char *path);
+int mct_mountinfo_has(const char *norm);
+/* The filesystem type mountinfo gives for device dev ("ext4",
+ * "fuse.mctfs", ...) into out: 1 found, 0 not listed, -errno. */
+int mct_mountinfo_fstype(dev_t dev, char *out, size_t len);
 
 /*
  * Is the destination usable right now? 0 yes; -ENOTCONN "not mounted"
  * (verify_mount and mount_point is not a mount point); -ETIMEDOUT when a
  * stat of mount_point and base_path does not answer within
- * cfg->share_timeout_s; -ENOENT when base_path does not exist;
+ * cfg->share_timeout_s; -ENOENT when base_path does not exist; -ELOOP
+ * when base_path is reached through a symlink on the share; -EXDEV when
+ * what answers cannot hold a copy: base_path on another filesystem than
+ * the share at mount_point, overlapping the source, on the source's own
+ * filesystem, or an mctfs mount (the source seen through the view);
  * other -errno. why gets a sentence naming the path.
  */
 int mct_share_probe(const struct mct_config *cfg, const struct mct_destination *dest, char *why,
                     size_t whylen);
 
 /*
- * Scan n destination session folders in one forked child (mct_scan_tree
- * with cfg->exclude_patterns on each), streaming the results back. The
- * deadline is an idle timeout: share_timeout_s without a result from the
- * child. results[i] and errs[i] (0, -ENOENT for "no copy", -ETIMEDOUT,
- * -errno) are filled for every i; on a timeout the remaining ones get
- * -ETIMEDOUT. Returns 0, or -ETIMEDOUT if any timed out, or -errno if the
- * child could not be started.
+ * In a share child: open the folder path (absolute, at or below
+ * dest->base_path) from the destination's trusted root, which is its
+ * mount_point when verify_mount and path lies below it, else base_path
+ * itself. Nothing below that root may be a symlink or on another
+ * filesystem: anyone who may write to the share could plant one. With
+ * create, missing folders are made (0755). Returns an O_DIRECTORY fd, or
+ * -ELOOP (path[0..*symlink_end) is the symlink), -EXDEV, -ENOENT, -errno.
+ * Allocation-free.
  */
-int mct_share_scan_many(const struct mct_config *cfg, char *const *paths, size_t n,
-                        struct mct_scan *results, int *errs);
+int mct_share_open_in_child(const struct mct_destination *dest, const char *path, bool create,
+                            size_t *symlink_end);
+
+/* In a share child: the .mctfs-copy text of the folder dirfd into buf
+ * (NUL-terminated, *n bytes). 0, -ENOENT, -EBADMSG (not a regular file,
+ * or too big), -errno. Allocation-free. */
+int mct_share_read_marker(int dirfd, char *buf, size_t len, size_t *n);
+
+/* A session's copy folder on one destination, as a scan saw it. */
+struct mct_copy_scan {
+    const char *path;   /* in: the copy folder (mct_session_dest_path) */
+    char **partners;    /* in, may be NULL: copy folders of local sessions whose ids
+                         * differ from this one's only in case (strv) */
+    int err;            /* 0; -ENOENT no copy; -ELOOP symlink_end; -EXDEV; -ETIMEDOUT; -errno */
+    size_t symlink_end; /* -ELOOP: path[0..symlink_end) is a symlink */
+    dev_t dev;          /* the copy folder itself */
+    ino_t ino;
+    char *marker;         /* the .mctfs-copy text, NULL when there is none */
+    int marker_err;       /* 0, -ENOENT, or why it could not be read */
+    size_t folded;        /* 1 + index of a partner that is this very folder, else 0 */
+    struct mct_scan scan; /* the files, excludes and the marker left out */
+};
+void mct_copy_scan_done(struct mct_copy_scan *c);
+
+/*
+ * Scan n copy folders of dest in one forked child, each resolved with
+ * mct_share_open_in_child, streaming the results back. The deadline is an
+ * idle timeout: share_timeout_s without a result from the child; on a
+ * timeout the remaining ones get -ETIMEDOUT. Returns 0, or -ETIMEDOUT if
+ * any timed out, or -errno if the child could not be started.
+ */
+int mct_share_scan_copies(const struct mct_config *cfg, const struct mct_destination *dest,
+                          struct mct_copy_scan *copies, size_t n);
+
+/*
+ * For sync: make (create) or open the copy folder path of dest in a
+ * child, and hand its descriptor to us, so rsync writes into exactly the
+ * folder that was checked (/proc/self/fd/N) whatever a share user renames
+ * meanwhile. out->fd (or -1), dev, ino, marker, err as in a scan. 0 when
+ * the child answered (see out->err), -ETIMEDOUT, -errno.
+ */
+int mct_share_open_copy(const struct mct_config *cfg, const struct mct_destination *dest,
+                        const char *path, bool create, struct mct_copy_scan *out, int *fd_out);
+
+/* Write text as path's .mctfs-copy (temp file + rename) in a child. */
+int mct_share_write_marker(const struct mct_config *cfg, const struct mct_destination *dest,
+                           const char *path, const char *text);
 
 /*
  * The child-with-a-deadline machinery the probe and the scan use, for
@@ -64,3 +122,9 @@ void mct_share_child_finish(struct mct_share_child *c);
 int mct_share_timeout_ms(const struct mct_config *cfg);
 /* In the child: write all of buf to wfd. -errno. */
 int mct_share_child_write(int wfd, const void *buf, size_t n);
+/* In the child: the same, handing fd along (-1: none). */
+int mct_share_child_send_fd(int wfd, const void *buf, size_t n, int fd);
+/* mct_share_child_read that also takes a descriptor the child sent
+ * (*fd_out, -1 when none came). */
+int mct_share_child_read_fd(struct mct_share_child *c, void *buf, size_t n, int idle_ms,
+                            int *fd_out);

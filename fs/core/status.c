@@ -16,8 +16,11 @@
 #include "hashcache.h"
 #include "log.h"
 #include "operations.h"
+#include "marker.h"
+#include "policy.h"
 #include "share.h"
 
+#include <strings.h>
 #include <time.h>
 
 /* Drop the per-file lists when nobody asked for them (status-range over
@@ -60,55 +63,10 @@ void mct_session_status_free_array(struct mct_session_status *st, size_t n)
         free(st[i].dests);
         mct_strv_free(st[i].reasons);
         mct_strv_free(st[i].local_reasons);
+        mct_strv_free(st[i].unbacked_reasons);
         free(st[i].activity);
     }
     free(st);
-}
-
-/* One reason per rule, naming the first file and how many more. */
-static int push_rule(char ***reasons, const char *what, const char *first, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (n == 1)
-        return mct_strv_pushf(reasons, "%s: %s", what, first);
-    return mct_strv_pushf(reasons, "%s: %s (and %zu more)", what, first, n - 1);
-}
-
-/* The deletion protocol refuses sessions the rig may still be writing and
- * files no copy receives; the status says so too, so that `.safe_to_delete`
- * never says yes to a deletion that would be refused. */
-static int judge_local_files(const struct mct_config *cfg, const struct mct_scan *raw,
-                             struct mct_session_status *st)
-{
-    int64_t min_age_s = (int64_t)cfg->deletion_min_age_minutes * 60;
-    int64_t now = time(NULL);
-    const char *young = NULL, *rig = NULL, *unbacked = NULL;
-    size_t n_young = 0, n_rig = 0, n_unbacked = 0;
-    for (size_t i = 0; i < raw->n_files; i++) {
-        const struct mct_file *f = &raw->files[i];
-        if (now - (int64_t)f->mtime.tv_sec < min_age_s && n_young++ == 0)
-            young = f->relpath;
-        if (mct_is_rig_file(f->relpath)) {
-            if (n_rig++ == 0)
-                rig = f->relpath;
-        } else if (!mct_scan_find(&st->source, f->relpath) && n_unbacked++ == 0) {
-            unbacked = f->relpath;
-        }
-    }
-    _cleanup_free_ char *young_what =
-            mct_strdup_printf("file younger than %u min", cfg->deletion_min_age_minutes);
-    if (!young_what)
-        return -ENOMEM;
-    int r = push_rule(&st->local_reasons, young_what, young, n_young);
-    if (r == 0)
-        r = push_rule(&st->local_reasons,
-                      "lock or temporary file present (the rig may be recording)", rig, n_rig);
-    if (r == 0)
-        r = push_rule(&st->local_reasons,
-                      "not in any backup (excluded from copies by exclude_patterns)", unbacked,
-                      n_unbacked);
-    return r;
 }
 
 /* A deletion refuses a session folder that is a symlink or is reached
@@ -119,9 +77,7 @@ static int judge_folder(const struct mct_config *cfg, struct mct_session_status 
     _cleanup_close_ int fd = -1;
     if (mct_session_open_dir(cfg, &st->ref, &fd) != -ELOOP)
         return 0;
-    return mct_strv_pushf(&st->local_reasons,
-                          "%s is a symlink or is reached through one: not a session folder",
-                          st->source_path);
+    return mct_policy_folder_symlinked(st);
 }
 
 /* One walk per session without excludes; the backed-up view is filtered
@@ -142,7 +98,7 @@ static int collect_sources(const struct mct_config *cfg, struct mct_session_stat
         }
         r = mct_scan_filter(&raw, cfg->exclude_patterns, &st[i].source);
         if (r == 0)
-            r = judge_local_files(cfg, &raw, &st[i]);
+            r = mct_policy_local_files(cfg, &raw, &st[i]);
         if (r == 0)
             r = judge_folder(cfg, &st[i]);
         mct_scan_free(&raw);
@@ -210,23 +166,39 @@ static int judge_content(const struct mct_config *cfg, struct mct_session_status
     return 0;
 }
 
-/* Turn one scanned copy into a state by comparing it with the source. */
+/* Turn one scanned copy into a state: what the share showed of the
+ * folder (policy.h), then the files compared with the source. */
 static int dest_judge(const struct mct_config *cfg, struct mct_session_status *st,
-                      struct mct_dest_status *d)
+                      struct mct_dest_status *d, struct mct_copy_scan *c)
 {
+    d->copy_seen = c->err == 0;
+    d->copy_dev = c->dev;
+    d->copy_ino = c->ino;
+    int r = mct_policy_copy_found(cfg, st, c, d);
+    if (r != 0)
+        return r < 0 ? r : 0;
+    d->scan = c->scan;
+    c->scan = (struct mct_scan){0};
     d->files = d->scan.n_files;
     d->bytes = d->scan.bytes;
     if (!st->source_exists) {
         dest_set(d, MCT_DEST_UNVERIFIED, strdup("no local session to compare with"));
         return 0;
     }
-    int r = mct_verify_compare(&st->source, &d->scan, NULL, NULL, &d->verify);
+    r = mct_verify_compare(&st->source, &d->scan, NULL, NULL, &d->verify);
     if (r < 0)
         return r;
     d->state = d->verify.state;
+    if (d->state == MCT_DEST_VERIFIED) {
+        c->scan = d->scan; /* the policy looks at it through c */
+        r = mct_policy_copy_verified(st, c, d);
+        c->scan = (struct mct_scan){0};
+        if (r < 0)
+            return r;
+    }
     if (d->state == MCT_DEST_VERIFIED && cfg->verify_method == MCT_VERIFY_CHECKSUM)
         return judge_content(cfg, st, d);
-    if (d->state == MCT_DEST_VERIFIED)
+    if (d->state != MCT_DEST_UNVERIFIED || d->detail)
         return 0;
 
     struct mct_verify_result *v = &d->verify;
@@ -246,8 +218,34 @@ static int dest_judge(const struct mct_config *cfg, struct mct_session_status *s
     return 0;
 }
 
+static void copy_scans_free(struct mct_copy_scan *c, size_t n)
+{
+    for (size_t i = 0; c && i < n; i++)
+        mct_copy_scan_done(&c[i]);
+    free(c);
+}
+
+/* Copy folders of the local sessions whose ids differ from st[i]'s only
+ * in case (same day): on a share that ignores case they are one folder. */
+static int case_partners(const struct mct_destination *dest, const struct mct_session_ref *refs,
+                         size_t n, const struct mct_session_ref *ref, char ***out)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (!streq(refs[k].session_date, ref->session_date) ||
+            streq(refs[k].participant_id, ref->participant_id) ||
+            strcasecmp(refs[k].participant_id, ref->participant_id) != 0)
+            continue;
+        char *p = NULL;
+        int r = mct_session_dest_path(dest, &refs[k], &p);
+        if (r < 0 || (r = mct_strv_push(out, p)) < 0)
+            return r;
+    }
+    return 0;
+}
+
 static int collect_destination(const struct mct_config *cfg, const struct mct_destination *dest,
-                               size_t di, struct mct_session_status *st, size_t n, unsigned flags)
+                               size_t di, struct mct_session_status *st, size_t n,
+                               const struct mct_session_ref *day_refs, size_t n_day, unsigned flags)
 {
     for (size_t i = 0; i < n; i++) {
         struct mct_dest_status *d = &st[i].dests[di];
@@ -260,42 +258,51 @@ static int collect_destination(const struct mct_config *cfg, const struct mct_de
     char why[512] = "";
     int r = mct_share_probe(cfg, dest, why, sizeof(why));
     if (r < 0) {
-        /* A mounted share without its base folder holds no copy; anything
-         * else (not mounted, hung, unreadable) means we cannot know. */
-        enum mct_dest_state s = r == -ENOENT ? MCT_DEST_MISSING : MCT_DEST_UNREACHABLE;
+        /* A mounted share without its base folder holds no copy; one that
+         * cannot hold a copy at all is unsafe; anything else (not
+         * mounted, hung, unreadable) means we cannot know. */
+        enum mct_dest_state s = r == -ENOENT                 ? MCT_DEST_MISSING
+                                : r == -ELOOP || r == -EXDEV ? MCT_DEST_UNSAFE
+                                                             : MCT_DEST_UNREACHABLE;
         for (size_t i = 0; i < n; i++)
             dest_set(&st[i].dests[di], s, strdup(why[0] ? why : strerror(-r)));
         return 0;
     }
 
-    _cleanup_free_ char **paths = calloc(n + 1, sizeof(char *));
-    _cleanup_free_ struct mct_scan *scans = calloc(n ? n : 1, sizeof(struct mct_scan));
-    _cleanup_free_ int *errs = calloc(n ? n : 1, sizeof(int));
-    if (!paths || !scans || !errs)
+    struct mct_copy_scan *copies = calloc(n ? n : 1, sizeof(*copies));
+    if (!copies)
         return -ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        paths[i] = st[i].dests[di].path;
-
-    mct_share_scan_many(cfg, paths, n, scans, errs);
-
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        copies[i].path = st[i].dests[di].path;
+        r = case_partners(dest, day_refs, n_day, &st[i].ref, &copies[i].partners);
+    }
+    if (r >= 0)
+        mct_share_scan_copies(cfg, dest, copies, n);
+    for (size_t i = 0; i < n && r >= 0; i++) {
         struct mct_dest_status *d = &st[i].dests[di];
-        d->scan = scans[i];
-        if (errs[i] == -ENOENT)
-            dest_set(d, MCT_DEST_MISSING, mct_strdup_printf("no copy at %s", d->path));
-        else if (errs[i] == -ETIMEDOUT)
-            dest_set(d, MCT_DEST_UNREACHABLE,
-                     mct_strdup_printf("%s did not answer within %u s (stale or hung share?)",
-                                       d->path, cfg->share_timeout_s));
-        else if (errs[i] < 0)
-            dest_set(d, MCT_DEST_UNREACHABLE,
-                     mct_strdup_printf("cannot read %s: %s", d->path, strerror(-errs[i])));
-        else if ((r = dest_judge(cfg, &st[i], d)) < 0)
-            return r;
+        r = dest_judge(cfg, &st[i], d, &copies[i]);
         if (!(flags & MCT_STATUS_KEEP_FILES))
             scan_drop_files(&d->scan);
     }
-    return 0;
+    for (size_t i = 0; i < n; i++)
+        mct_strv_free(copies[i].partners);
+    copy_scans_free(copies, n);
+    return r < 0 ? r : 0;
+}
+
+/* The local sessions of the days in refs, to find ids that differ only in
+ * case; the refs themselves when the source cannot be listed. */
+static int sessions_of_the_days(const struct mct_config *cfg, const struct mct_session_ref *refs,
+                                size_t n, struct mct_session_ref **out, size_t *n_out)
+{
+    const char *first = refs[0].session_date, *last = refs[0].session_date;
+    for (size_t i = 1; i < n; i++) {
+        if (strcmp(refs[i].session_date, first) < 0)
+            first = refs[i].session_date;
+        if (strcmp(refs[i].session_date, last) > 0)
+            last = refs[i].session_date;
+    }
+    return mct_discover_sessions(cfg, first, last, out, n_out);
 }
 
 /* Every phase below keeps the file lists of all the sessions it is given
@@ -325,14 +332,21 @@ static int collect_chunk(const struct mct_config *cfg, const struct mct_session_
             st[i].dj = dj[i];
     }
 
+    _cleanup_free_ struct mct_session_ref *days = NULL;
+    size_t n_days = 0;
+    if (r == 0 && n > 0 && sessions_of_the_days(cfg, refs, n, &days, &n_days) < 0)
+        n_days = 0;
     for (size_t k = 0, di = 0; r == 0 && k < cfg->n_destinations; k++) {
         if (!cfg->destinations[k].enabled)
             continue;
-        r = collect_destination(cfg, &cfg->destinations[k], di++, st, n, flags);
+        r = collect_destination(cfg, &cfg->destinations[k], di++, st, n, days ? days : refs,
+                                days ? n_days : n, flags);
     }
 
     for (size_t i = 0; r == 0 && i < n; i++) {
-        r = mct_status_decide(&st[i]);
+        r = mct_policy_distinct_copies(&st[i]);
+        if (r == 0)
+            r = mct_status_decide(&st[i]);
         if (!(flags & MCT_STATUS_KEEP_FILES))
             scan_drop_files(&st[i].source);
     }
@@ -355,89 +369,5 @@ int mct_status_collect(const struct mct_config *cfg, const struct mct_session_re
         return r;
     }
     *ret = st;
-    return 0;
-}
-
-/* At least k destinations (k = required_copies, default all) in a "yes"
- * state: YES; could be with the unreachable ones: UNKNOWN; else NO. */
-static size_t required(const struct mct_session_status *st)
-{
-    size_t k = st->required_copies;
-    return k == 0 || k > st->n_dests ? st->n_dests : k;
-}
-
-static enum mct_tristate enough_dests(const struct mct_session_status *st,
-                                      bool (*yes)(enum mct_dest_state))
-{
-    if (st->n_dests == 0)
-        return MCT_NO;
-    size_t n_yes = 0, n_unknown = 0;
-    for (size_t i = 0; i < st->n_dests; i++) {
-        if (yes(st->dests[i].state))
-            n_yes++;
-        else if (st->dests[i].state == MCT_DEST_UNREACHABLE)
-            n_unknown++;
-    }
-    if (n_yes >= required(st))
-        return MCT_YES;
-    return n_yes + n_unknown >= required(st) ? MCT_UNKNOWN : MCT_NO;
-}
-
-static bool has_copy(enum mct_dest_state s)
-{
-    return s == MCT_DEST_UNVERIFIED || s == MCT_DEST_VERIFIED;
-}
-
-static bool is_verified(enum mct_dest_state s)
-{
-    return s == MCT_DEST_VERIFIED;
-}
-
-int mct_status_decide(struct mct_session_status *st)
-{
-    mct_strv_free(st->reasons);
-    st->reasons = NULL;
-    st->backup = enough_dests(st, has_copy);
-    st->verified = enough_dests(st, is_verified);
-    if (!st->source_exists)
-        st->verified = MCT_NO;
-
-    int r = 0;
-    if (!st->source_exists)
-        r = mct_strv_pushf(&st->reasons, "no local session at %s", st->source_path);
-    else if (st->source.n_files == 0)
-        r = mct_strv_pushf(&st->reasons, "local session %s holds no files", st->source_path);
-
-    for (char **l = st->local_reasons; r == 0 && l && *l; l++)
-        r = mct_strv_push(&st->reasons, strdup(*l));
-
-    if (r == 0 && st->dj.state == MCT_NO)
-        r = mct_strv_pushf(&st->reasons, "not in DataJoint: %s", st->dj.reason);
-    else if (r == 0 && st->dj.state != MCT_YES)
-        r = mct_strv_pushf(&st->reasons, "DataJoint state unknown: %s", st->dj.reason);
-
-    if (r == 0 && st->n_dests == 0)
-        r = mct_strv_pushf(&st->reasons, "no backup destination is enabled");
-    /* Reasons are blockers: with enough verified copies the other
-     * destinations' states are in the report, not here. */
-    bool enough = st->verified == MCT_YES;
-    if (r == 0 && !enough && st->n_dests > 0 && required(st) < st->n_dests)
-        r = mct_strv_pushf(&st->reasons,
-                           "fewer than %zu of %zu destinations hold a verified copy "
-                           "(backup.required_copies)",
-                           required(st), st->n_dests);
-    for (size_t i = 0; r == 0 && !enough && i < st->n_dests; i++) {
-        const struct mct_dest_status *d = &st->dests[i];
-        if (d->state == MCT_DEST_VERIFIED)
-            continue;
-        r = mct_strv_pushf(&st->reasons, "destination '%s' %s: %s", d->dest->name,
-                           mct_dest_state_name(d->state), d->detail ? d->detail : "no details");
-    }
-    if (r < 0)
-        return r;
-
-    /* Unknown anywhere is a reason above, so "no reasons" is the verdict. */
-    st->safe_to_delete = st->source_exists && mct_strv_length(st->reasons) == 0 &&
-                         st->dj.state == MCT_YES && st->verified == MCT_YES;
     return 0;
 }

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "datajoint.h"
@@ -39,6 +40,9 @@ struct mct_dest_status {
     struct mct_verify_result verify; /* filled when both sides were scanned */
     struct mct_scan scan;            /* the copy's files; kept only with MCT_STATUS_KEEP_FILES */
     enum mct_content_state content;  /* checksum method only */
+    bool copy_seen;                  /* the copy folder answered: copy_dev/copy_ino are its */
+    dev_t copy_dev;
+    ino_t copy_ino;
 };
 
 struct mct_session_status {
@@ -53,10 +57,11 @@ struct mct_session_status {
     enum mct_tristate backup;   /* at least required_copies destinations have a copy */
     enum mct_tristate verified; /* at least required_copies destinations verified */
     bool safe_to_delete;
-    char **local_reasons; /* strv: the deletion protocol's rules on local files (young
-                           * files, lock and tmp files, files no copy receives) */
-    char **reasons;       /* strv: every reason it is not safe (empty when safe) */
-    char *activity;       /* set by the mount: "syncing 42%", NULL when idle */
+    char **local_reasons;    /* strv: the rig is not done with it (young files, lock and
+                              * tmp files, a symlinked folder): policy.h IDLE */
+    char **unbacked_reasons; /* strv: local files no copy receives: policy.h BACKUP */
+    char **reasons;          /* strv: every reason it is not safe (empty when safe) */
+    char *activity;          /* set by the mount: "syncing 42%", NULL when idle */
 };
 
 enum {

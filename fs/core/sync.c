@@ -9,13 +9,16 @@
  * go to the hash cache, and the session's manifest is written for a later
  * `mctctl audit`.
  */
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "content.h"
 #include "hashcache.h"
 #include "log.h"
 #include "manifest.h"
+#include "marker.h"
 #include "operations.h"
+#include "policy.h"
 #include "share.h"
 #include "util.h"
 
@@ -89,9 +92,11 @@ static int fail_unreachable(struct mct_op_result *res, const struct mct_destinat
     return mct_op_fail(res, err, "destination '%s': %s", dest->name, why_or_errno(why, err));
 }
 
-/* The session's folder, checked to exist, and its lock. */
+/* The session's folder, checked to exist, its lock, and the folder
+ * itself opened without following a symlink (*dir_fd): everything after
+ * reads the session through it. */
 static int open_session(const struct mct_config *cfg, const struct mct_session_ref *ref,
-                        struct mct_op_result *res, char **src, int *lock_fd)
+                        struct mct_op_result *res, char **src, int *lock_fd, int *dir_fd)
 {
     const char *p = ref->participant_id, *d = ref->session_date;
     struct stat st;
@@ -116,6 +121,12 @@ static int open_session(const struct mct_config *cfg, const struct mct_session_r
         return mct_op_fail(res, r, "no local session at %s", *src);
     if (r < 0)
         return mct_op_fail(res, r, "cannot lock %s: %s", *src, strerror(-r));
+    r = mct_session_open_dir(cfg, ref, dir_fd);
+    if (r == -ELOOP)
+        return mct_op_fail(res, r,
+                           "%s is a symlink or is reached through one: not a session folder", *src);
+    if (r < 0)
+        return mct_op_fail(res, r, "cannot open %s: %s", *src, strerror(-r));
     return 0;
 }
 
@@ -127,10 +138,13 @@ static int check_destinations(const struct mct_config *cfg, struct mct_op_result
     return 0;
 }
 
-static int scan_source(const struct mct_config *cfg, const char *src, struct mct_op_result *res,
-                       struct mct_scan *scan)
+static int scan_source(const struct mct_config *cfg, const char *src, int src_fd,
+                       struct mct_op_result *res, struct mct_scan *scan)
 {
-    int r = mct_scan_tree(src, cfg->exclude_patterns, scan);
+    /* A fresh open of the folder, not a dup: a dup would share the
+     * directory offset the previous walk left at the end. */
+    int fd = openat(src_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int r = fd < 0 ? -errno : mct_scan_tree_fd(fd, cfg->exclude_patterns, scan);
     if (r < 0)
         return mct_op_fail(res, r, "cannot scan %s: %s", src, strerror(-r));
     return 0;
@@ -210,26 +224,31 @@ static int report_verdict(struct mct_op_result *res, const struct mct_destinatio
             dest->name, dst, vr->n_missing, vr->n_mismatched);
 }
 
-/* Reads the copy in a forked child (share.h): a hung share costs a timeout. */
-static int scan_copy(const struct mct_config *cfg, const struct mct_destination *dest, char *dst,
-                     struct mct_op_result *res, struct mct_scan *copy)
+/* Reads the copy in a forked child (share.h): a hung share costs a
+ * timeout. The folder must be this session's copy (policy.h): whatever
+ * decided its state without comparing files is the failure. */
+static int scan_copy(const struct mct_config *cfg, const struct mct_destination *dest,
+                     struct mct_session_status *tmp, struct mct_dest_status *d,
+                     struct mct_op_result *res, struct mct_copy_scan *copy)
 {
-    char *paths[] = {dst, NULL};
-    int err = 0;
-    int r = mct_share_scan_many(cfg, paths, 1, copy, &err);
-
-    if (r < 0 && err == 0)
-        err = r;
-    if (err == -ENOENT)
-        return mct_op_fail(res, err, "destination '%s': no copy at %s", dest->name, dst);
-    if (err == -ETIMEDOUT)
-        return mct_op_fail(res, err,
+    copy->path = d->path;
+    int r = mct_share_scan_copies(cfg, dest, copy, 1);
+    if (r < 0 && copy->err == 0)
+        copy->err = r;
+    r = mct_policy_copy_found(cfg, tmp, copy, d);
+    if (r < 0)
+        return mct_op_fail(res, r, "out of memory");
+    if (r == 0)
+        return 0;
+    if (d->state == MCT_DEST_MISSING)
+        return mct_op_fail(res, -ENOENT, "destination '%s': no copy at %s", dest->name, d->path);
+    if (copy->err == -ETIMEDOUT)
+        return mct_op_fail(res, -ETIMEDOUT,
                            "destination '%s': reading %s did not answer within %us (hung share?)",
-                           dest->name, dst, cfg->share_timeout_s);
-    if (err < 0)
-        return mct_op_fail(res, err, "destination '%s': cannot read %s: %s", dest->name, dst,
-                           strerror(-err));
-    return 0;
+                           dest->name, d->path, cfg->share_timeout_s);
+    return mct_op_fail(res, d->state == MCT_DEST_UNSAFE ? -EPERM : copy->err,
+                       "destination '%s': %s %s", dest->name, mct_dest_state_name(d->state),
+                       d->detail ? d->detail : "");
 }
 
 /* What one verification run shares across destinations. */
@@ -290,7 +309,7 @@ static int verify_content(const struct mct_config *cfg, const struct mct_destina
     _cleanup_(content_result_freep) struct mct_content_result cr = {0};
     struct mct_content_progress cp = {.fn = progress, .ud = ud, .label = dest->name};
     char size[32], hashed[32];
-    int r = mct_content_compare(cfg, src, source, dst, copy, run->cache, &cp, &cr);
+    int r = mct_content_compare(cfg, src, source, dest, dst, copy, run->cache, &cp, &cr);
     if (r == -ENOMEM)
         return mct_op_fail(res, r, "destination '%s': out of memory comparing %s", dest->name, dst);
     report_content_files(res, &cr);
@@ -324,37 +343,70 @@ static int verify_content(const struct mct_config *cfg, const struct mct_destina
     return r < 0 ? mct_op_fail(res, r, "out of memory") : 0;
 }
 
+static void copy_scan_freep(struct mct_copy_scan *c)
+{
+    mct_copy_scan_done(c);
+}
+
+static void dest_status_freep(struct mct_dest_status *d)
+{
+    free(d->path);
+    free(d->detail);
+}
+
+/* The probe failed: unsafe (a symlink, not a copy) or unreachable. */
+static int fail_probe(struct mct_op_result *res, const struct mct_destination *dest,
+                      const char *what, const char *why, int err)
+{
+    bool unsafe = err == -ELOOP || err == -EXDEV;
+    mct_op_say(res, "destination '%s': not %s (%s)", dest->name, what,
+               unsafe ? "unsafe" : "unreachable");
+    return fail_unreachable(res, dest, why, unsafe ? -EPERM : err);
+}
+
 static int verify_one(const struct mct_config *cfg, const struct mct_session_ref *ref,
                       const struct mct_destination *dest, const char *src,
                       const struct mct_scan *source, struct verify_run *run,
                       mct_progress_fn progress, void *ud, struct mct_op_result *res)
 {
-    _cleanup_free_ char *dst = NULL;
-    _cleanup_(scan_freep) struct mct_scan copy = {0};
+    _cleanup_(dest_status_freep) struct mct_dest_status d = {.dest = dest};
+    _cleanup_(copy_scan_freep) struct mct_copy_scan copy = {0};
     _cleanup_(verify_result_freep) struct mct_verify_result vr = {0};
     struct verify_progress vp = {.fn = progress, .ud = ud, .dest_name = dest->name, .last = -1};
+    /* What the rules look at: this session and its source, borrowed. */
+    struct mct_session_status tmp = {.ref = *ref, .source = *source, .source_exists = true};
     char why[512] = "";
     int r;
 
-    r = mct_session_dest_path(dest, ref, &dst);
+    r = mct_session_dest_path(dest, ref, &d.path);
     if (r < 0)
         return mct_op_fail(res, r, "destination '%s': cannot build the session's path: %s",
                            dest->name, strerror(-r));
+    const char *dst = d.path;
     verify_progress_report(&vp, 0);
     r = mct_share_probe(cfg, dest, why, sizeof(why));
-    if (r < 0) {
-        mct_op_say(res, "destination '%s': not verified (unreachable)", dest->name);
-        return fail_unreachable(res, dest, why, r);
-    }
-    r = scan_copy(cfg, dest, dst, res, &copy);
+    if (r < 0)
+        return fail_probe(res, dest, "verified", why, r);
+    r = scan_copy(cfg, dest, &tmp, &d, res, &copy);
     if (r < 0)
         return r;
-    r = mct_verify_compare(source, &copy, on_compare_progress, &vp, &vr);
+    r = mct_verify_compare(source, &copy.scan, on_compare_progress, &vp, &vr);
     if (r < 0)
         return mct_op_fail(res, r, "destination '%s': cannot compare with %s: %s", dest->name, dst,
                            strerror(-r));
-    if (run->method == MCT_VERIFY_CHECKSUM && copy.n_files > 0)
-        return verify_content(cfg, dest, src, dst, source, &copy, &vr, run, progress, ud, res);
+    if (vr.state == MCT_DEST_VERIFIED && vr.n_missing == 0 && vr.n_mismatched == 0) {
+        d.state = MCT_DEST_VERIFIED;
+        r = mct_policy_copy_verified(&tmp, &copy, &d);
+        if (r < 0)
+            return mct_op_fail(res, r, "out of memory");
+        if (d.state != MCT_DEST_VERIFIED) {
+            mct_op_say(res, "destination '%s': NOT verified: %s", dest->name, d.detail);
+            return mct_op_fail(res, d.state == MCT_DEST_UNSAFE ? -EPERM : -EIO,
+                               "destination '%s': %s", dest->name, d.detail);
+        }
+    }
+    if (run->method == MCT_VERIFY_CHECKSUM && copy.scan.n_files > 0)
+        return verify_content(cfg, dest, src, dst, source, &copy.scan, &vr, run, progress, ud, res);
     verify_progress_report(&vp, 100);
     return report_verdict(res, dest, dst, source, &vr);
 }
@@ -402,17 +454,17 @@ int mct_verify_session_method(const struct mct_config *cfg, const struct mct_ses
                               struct mct_op_result *res)
 {
     _cleanup_free_ char *src = NULL;
-    _cleanup_close_ int lock_fd = -1;
+    _cleanup_close_ int lock_fd = -1, src_fd = -1;
     _cleanup_(scan_freep) struct mct_scan source = {0};
     struct verify_run run;
     int r, first = 0;
 
     if ((r = check_destinations(cfg, res)) < 0)
         return r;
-    r = open_session(cfg, ref, res, &src, &lock_fd);
+    r = open_session(cfg, ref, res, &src, &lock_fd, &src_fd);
     if (r < 0)
         return r;
-    r = scan_source(cfg, src, res, &source);
+    r = scan_source(cfg, src, src_fd, res, &source);
     if (r < 0)
         return r;
     r = verify_run_open(cfg, ref, method, &run);
@@ -432,6 +484,13 @@ int mct_verify_session_method(const struct mct_config *cfg, const struct mct_ses
 
 /* ---- sync ------------------------------------------------------------- */
 
+/* What one rsync copies: the folders as opened (-1: use the path) and
+ * their paths for messages. */
+struct sync_target {
+    const char *src, *dst;
+    int src_fd, dst_fd;
+};
+
 static void report_rsync_stderr(struct mct_op_result *res, const char *text)
 {
     size_t n = 0;
@@ -447,12 +506,13 @@ static void report_rsync_stderr(struct mct_op_result *res, const char *text)
 }
 
 static int run_rsync(const struct mct_config *cfg, const struct mct_destination *dest,
-                     const char *src, const char *dst, bool dry_run, mct_progress_fn progress,
-                     void *ud, struct mct_op_result *res)
+                     const struct sync_target *t, bool dry_run, mct_progress_fn progress, void *ud,
+                     struct mct_op_result *res)
 {
     _cleanup_free_ char *errtext = NULL;
     int code = -1;
-    int r = mct_rsync_run_full(cfg, src, dst, dry_run, progress, ud, &code, &errtext);
+    int r = mct_rsync_run_fds(cfg, t->src_fd, t->src, t->dst_fd, t->dst, dry_run, progress, ud,
+                              &code, &errtext);
 
     if (r == -EIO) {
         const char *e = errtext ? errtext : "";
@@ -461,28 +521,93 @@ static int run_rsync(const struct mct_config *cfg, const struct mct_destination 
         report_rsync_stderr(res, e);
         return mct_op_fail(res, r,
                            "destination '%s': rsync exited %d: %s (copying %s/ to %s/)%s%.*s",
-                           dest->name, code, mct_rsync_exit_meaning(code), src, dst, *e ? ": " : "",
-                           (int)strcspn(e, "\n"), e);
+                           dest->name, code, mct_rsync_exit_meaning(code), t->src, t->dst,
+                           *e ? ": " : "", (int)strcspn(e, "\n"), e);
     }
     if (r < 0)
         return mct_op_fail(res, r, "destination '%s': cannot run rsync for %s/: %s", dest->name,
-                           src, strerror(-r));
+                           t->src, strerror(-r));
     if (dry_run)
         mct_op_say(
                 res,
                 "destination '%s': dry run of %s/ -> %s/ passed (rsync exited 0), nothing copied",
-                dest->name, src, dst);
+                dest->name, t->src, t->dst);
     else
         mct_op_say(res, "destination '%s': copied %s/ to %s/ (rsync exited 0: success)", dest->name,
-                   src, dst);
+                   t->src, t->dst);
     return 0;
 }
 
+/* The copy folder as the share child found it: ours to write into, or
+ * the reason not to (nothing is written then). */
+static int check_copy_folder(const struct mct_destination *dest, const struct mct_session_ref *ref,
+                             const char *dst, const struct mct_copy_scan *c,
+                             struct mct_op_result *res)
+{
+    const char *name = dest->name;
+    if (c->err == -ELOOP)
+        return mct_op_fail(res, -EPERM,
+                           "destination '%s': unsafe: symlink at %.*s on the share; not syncing "
+                           "through it (remove it on the share)",
+                           name, (int)(c->symlink_end ? c->symlink_end : strlen(dst)), dst);
+    if (c->err == -EXDEV)
+        return mct_op_fail(res, -EPERM,
+                           "destination '%s': %s is on another filesystem than the share; not "
+                           "syncing into it",
+                           name, dst);
+    if (c->err == -ETIMEDOUT)
+        return mct_op_fail(res, -ETIMEDOUT,
+                           "destination '%s': creating %s did not answer (hung share?)", name, dst);
+    if (c->err < 0)
+        return mct_op_fail(res, c->err, "destination '%s': cannot create %s: %s", name, dst,
+                           strerror(-c->err));
+    struct mct_session_ref other;
+    int m = c->marker ? mct_marker_matches(c->marker, ref, &other) : 1;
+    if (m == 0)
+        return mct_op_fail(res, -EPERM,
+                           "destination '%s': %s holds another session's copy (%s %s): not "
+                           "syncing %s %s into it (on a share that ignores case, ids that differ "
+                           "only in case are one folder)",
+                           name, dst, other.participant_id, other.session_date, ref->participant_id,
+                           ref->session_date);
+    if (m < 0 || (!c->marker && c->marker_err != -ENOENT))
+        return mct_op_fail(res, -EPERM,
+                           "destination '%s': %s/%s is not a marker mctfs wrote; not syncing "
+                           "into a folder whose owner is unknown",
+                           name, dst, MCT_MARKER_FILE);
+    return 0;
+}
+
+/* After rsync: is the copy folder still the one it wrote into? */
+static int check_copy_unchanged(const struct mct_config *cfg, const struct mct_destination *dest,
+                                const char *dst, const struct mct_copy_scan *before,
+                                struct mct_op_result *res)
+{
+    _cleanup_(copy_scan_freep) struct mct_copy_scan now = {0};
+    _cleanup_close_ int fd = -1;
+    char why[512] = "";
+    /* The share may have gone while rsync ran (then it wrote into what
+     * was unmounted, never onto the local disk): say that first. */
+    int r = mct_share_probe(cfg, dest, why, sizeof(why));
+    if (r < 0)
+        return fail_probe(res, dest, "verified", why, r);
+    r = mct_share_open_copy(cfg, dest, dst, false, &now, &fd);
+    if (r == 0 && now.err == 0 && now.dev == before->dev && now.ino == before->ino)
+        return 0;
+    return mct_op_fail(res, -EIO,
+                       "destination '%s': the copy folder %s is not the folder rsync wrote into "
+                       "any more (replaced on the share during the sync)",
+                       dest->name, dst);
+}
+
 static int sync_one(const struct mct_config *cfg, const struct mct_session_ref *ref,
-                    const struct mct_destination *dest, const char *src, bool dry_run,
-                    mct_progress_fn progress, void *ud, struct mct_op_result *res)
+                    const struct mct_destination *dest, const char *src, int src_fd,
+                    const struct mct_scan *source, bool dry_run, mct_progress_fn progress, void *ud,
+                    struct mct_op_result *res)
 {
     _cleanup_free_ char *dst = NULL;
+    _cleanup_(copy_scan_freep) struct mct_copy_scan folder = {0};
+    _cleanup_close_ int dst_fd = -1;
     char why[512] = "";
     int r;
 
@@ -493,27 +618,42 @@ static int sync_one(const struct mct_config *cfg, const struct mct_session_ref *
     /* Never copy into an unmounted share: it would fill the local disk and
      * later "verify" against a copy that is not on the network. */
     r = mct_share_probe(cfg, dest, why, sizeof(why));
-    if (r < 0) {
-        mct_op_say(res, "destination '%s': not synced (unreachable)", dest->name);
-        return fail_unreachable(res, dest, why, r);
+    if (r < 0)
+        return fail_probe(res, dest, "synced", why, r);
+    /* Made and opened in a share child (a share that hangs now costs a
+     * timeout), handed to us, and written through: rsync gets this very
+     * folder whatever a share user renames meanwhile. */
+    r = mct_share_open_copy(cfg, dest, dst, !dry_run, &folder, &dst_fd);
+    if (r < 0)
+        folder.err = r;
+    if (!(dry_run && folder.err == -ENOENT)) {
+        r = check_copy_folder(dest, ref, dst, &folder, res);
+        if (r < 0)
+            return r;
     }
-    /* Right after a good probe; a share that hangs in between wedges this
-     * mkdir, which is the residual risk we accept. */
-    if (!dry_run && (r = mct_mkdir_p(dst, 0755)) < 0)
-        return mct_op_fail(res, r, "destination '%s': cannot create %s: %s", dest->name, dst,
-                           strerror(-r));
-    return run_rsync(cfg, dest, src, dst, dry_run, progress, ud, res);
+    if (!dry_run && !folder.marker) {
+        _cleanup_free_ char *text = mct_marker_format(ref, src, source->n_files, source->bytes);
+        r = text ? mct_share_write_marker(cfg, dest, dst, text) : -ENOMEM;
+        if (r < 0)
+            return mct_op_fail(res, r, "destination '%s': cannot write %s/%s: %s", dest->name, dst,
+                               MCT_MARKER_FILE, strerror(-r));
+    }
+    struct sync_target t = {.src = src, .dst = dst, .src_fd = src_fd, .dst_fd = dst_fd};
+    r = run_rsync(cfg, dest, &t, dry_run, progress, ud, res);
+    if (r < 0 || dry_run)
+        return r;
+    return check_copy_unchanged(cfg, dest, dst, &folder, res);
 }
 
 static int verify_after_sync(const struct mct_config *cfg, const struct mct_session_ref *ref,
-                             const struct mct_destination *dest, const char *src,
+                             const struct mct_destination *dest, const char *src, int src_fd,
                              struct verify_run *run, mct_progress_fn progress, void *ud,
                              struct mct_op_result *res)
 {
     /* Scanned again for each destination: files still growing since the
      * previous rsync must show up as differences, not pass. */
     _cleanup_(scan_freep) struct mct_scan source = {0};
-    int r = scan_source(cfg, src, res, &source);
+    int r = scan_source(cfg, src, src_fd, res, &source);
     if (r < 0)
         return r;
     return verify_one(cfg, ref, dest, src, &source, run, progress, ud, res);
@@ -533,14 +673,19 @@ int mct_sync_session(const struct mct_config *cfg, const struct mct_session_ref 
                      mct_progress_fn progress, void *ud, struct mct_op_result *res)
 {
     _cleanup_free_ char *src = NULL;
-    _cleanup_close_ int lock_fd = -1;
+    _cleanup_close_ int lock_fd = -1, src_fd = -1;
+    _cleanup_(scan_freep) struct mct_scan source = {0};
     bool verify = cfg->verify_after_sync && !dry_run;
     struct verify_run run;
     int r, first = 0;
 
     if ((r = check_flags(cfg, res)) < 0 || (r = check_destinations(cfg, res)) < 0)
         return r;
-    r = open_session(cfg, ref, res, &src, &lock_fd);
+    r = open_session(cfg, ref, res, &src, &lock_fd, &src_fd);
+    if (r < 0)
+        return r;
+    /* For the markers: what is being copied. */
+    r = scan_source(cfg, src, src_fd, res, &source);
     if (r < 0)
         return r;
     r = verify_run_open(cfg, ref, cfg->verify_method, &run);
@@ -551,9 +696,9 @@ int mct_sync_session(const struct mct_config *cfg, const struct mct_session_ref 
         const struct mct_destination *dest = &cfg->destinations[i];
         if (!dest->enabled)
             continue;
-        r = sync_one(cfg, ref, dest, src, dry_run, progress, ud, res);
+        r = sync_one(cfg, ref, dest, src, src_fd, &source, dry_run, progress, ud, res);
         if (r == 0 && verify)
-            r = verify_after_sync(cfg, ref, dest, src, &run, progress, ud, res);
+            r = verify_after_sync(cfg, ref, dest, src, src_fd, &run, progress, ud, res);
         if (r < 0 && first == 0)
             first = r;
     }

@@ -22,6 +22,8 @@ const char *mct_dest_state_name(enum mct_dest_state s)
         return "unverified";
     case MCT_DEST_VERIFIED:
         return "verified";
+    case MCT_DEST_UNSAFE:
+        return "unsafe";
     }
     return "unknown";
 }

@@ -18,6 +18,9 @@ enum mct_dest_state {
     MCT_DEST_MISSING,     /* share fine, no copy of this session */
     MCT_DEST_UNVERIFIED,  /* copy exists but files are missing or differ */
     MCT_DEST_VERIFIED,    /* every source file present with the same size */
+    MCT_DEST_UNSAFE,      /* what answers cannot count as this session's copy: a symlink on
+                           * the way, another session's marker, the source itself, a folder
+                           * counted twice */
 };
 
 const char *mct_dest_state_name(enum mct_dest_state s); /* "unreachable", ... */

@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -63,7 +64,9 @@ static void config_checksum(void)
     config_edit("verify_method: \"size\"", "verify_method: \"checksum\"");
 }
 
-/* A second destination: a plain folder under the lab (verify_mount: false). */
+/* A second destination: a tmpfs of its own (a folder on the source's
+ * filesystem is no copy), checked without verify_mount. lab.sh down
+ * unmounts it with the rest of the lab. */
 static void config_second_destination(const char *required)
 {
     _cleanup_free_ char *to = mct_strdup_printf("    - name: \"second\"\n"
@@ -74,7 +77,10 @@ static void config_second_destination(const char *required)
                                                 "  source:\n",
                                                 lab.dir, lab.dir, required);
     config_edit("  source:\n", to);
+    _cleanup_free_ char *mnt = mct_strdup_printf("%s/second", lab.dir);
     _cleanup_free_ char *base = mct_strdup_printf("%s/second/backup", lab.dir);
+    ck_assert_int_eq(mct_mkdir_p(mnt, 0755), 0);
+    ck_assert_int_eq(mount("second", mnt, "tmpfs", 0, "size=64m"), 0);
     ck_assert_int_eq(mct_mkdir_p(base, 0755), 0);
 }
 
@@ -94,6 +100,7 @@ static void copy_to_second(const char *p, const char *d)
     struct run_result r;
     ck_assert_int_eq(run_argv(argv, NULL, &r), 0);
     run_result_free(&r);
+    ck_assert_int_eq(lab_sh(&lab, "marker %s %s %s", p, d, dst), 0);
 }
 
 /* Overwrite one byte in place: same size, and the mtime put back. */

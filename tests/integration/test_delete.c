@@ -127,7 +127,7 @@ START_TEST(test_refuse_copy_short)
     snprintf(f, sizeof(f), "%s/trial_20240105_093000.22001.mp4", dst);
     ck_assert_int_eq(truncate(f, 1999), 0);
     assert_refused("p105", "20240105", NULL,
-                   "copy differs: trial_20240105_093000.22001.mp4 size 2000 vs 1999");
+                   "trial_20240105_093000.22001.mp4: source 2000 bytes, copy 1999");
 }
 END_TEST
 
@@ -139,7 +139,7 @@ START_TEST(test_refuse_grown_after_sync)
     /* Grown, with an old mtime, so the size alone must catch it. */
     append_old(src, "trial_20240106_093000.22002.mp4", "x");
     assert_refused("p106", "20240106", NULL,
-                   "copy differs: trial_20240106_093000.22002.mp4 size 2001 vs 2000");
+                   "trial_20240106_093000.22002.mp4: source 2001 bytes, copy 2000");
 }
 END_TEST
 
@@ -158,11 +158,12 @@ START_TEST(test_refuse_lock_and_tmp_files)
     lab_source_path(&lab, "p108", "20240108", src, sizeof(src));
     append_old(src, "acquisition.lock", "");
     assert_refused("p108", "20240108", NULL,
-                   "lock file present (the rig may be recording): "
+                   "lock or temporary file present (the rig may be recording): "
                    "acquisition.lock");
     append_old(src, "frames.tmp", "");
     assert_refused("p108", "20240108", NULL,
-                   "temporary file present (the rig may be recording): frames.tmp");
+                   "lock or temporary file present (the rig may be recording): "
+                   "acquisition.lock (and 1 more)");
 }
 END_TEST
 
@@ -189,7 +190,7 @@ START_TEST(test_refuse_database_down)
     session("p110 20240110 --imported --dj --copy");
     ck_assert_int_eq(lab_sh(&lab, "db-stop"), 0);
     lab_undo = "db-start";
-    assert_refused("p110", "20240110", NULL, "DataJoint import unknown");
+    assert_refused("p110", "20240110", NULL, "DataJoint state unknown");
 }
 END_TEST
 
@@ -491,7 +492,8 @@ END_TEST
 
 START_TEST(test_refuse_copy_is_source)
 {
-    /* A "share" that is a bind mount of the source: every file "matches". */
+    /* A "share" that is a bind mount of the source: every file "matches",
+     * but it is the source's own filesystem. */
     session("p120 20240120 --imported --dj");
     char bind[600];
     snprintf(bind, sizeof(bind), "%s/bindshare", lab.dir);
@@ -500,7 +502,8 @@ START_TEST(test_refuse_copy_is_source)
     config_replace(lab.dest_base, bind); /* base_path first: it contains the mount point */
     config_replace(lab.share, bind);
     config_replace("\"{session_date}/{participant_id}\"", "\"{participant_id}/{session_date}\"");
-    assert_refused("p120", "20240120", NULL, "is the source itself");
+    assert_refused("p120", "20240120", NULL, "not a copy: ");
+    assert_refused("p120", "20240120", NULL, "is on the source's own filesystem");
     config_restore();
     ck_assert_int_eq(umount2(bind, MNT_DETACH), 0);
 }

@@ -7,6 +7,7 @@
  * journal says, the view shows what is really on disk, nothing is lost.
  */
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -193,6 +194,17 @@ static size_t rsyncs_naming(const char *p, const char *d, bool kill_them)
         bool named = false;
         for (size_t i = strlen(cmd) + 1; i < len && !named; i += strlen(cmd + i) + 1)
             named = strstr(cmd + i, p) && strstr(cmd + i, d);
+        /* rsync gets the session folders as inherited descriptors
+         * (/proc/self/fd/4 and 5): what they point to names them. */
+        for (int fd = 4; fd <= 5 && !named; fd++) {
+            char link[300], target[PATH_MAX];
+            snprintf(link, sizeof(link), "/proc/%ld/fd/%d", pid, fd);
+            ssize_t k = readlink(link, target, sizeof(target) - 1);
+            if (k > 0) {
+                target[k] = '\0';
+                named = strstr(target, p) && strstr(target, d);
+            }
+        }
         if (!streq(argv0, "rsync") || !named)
             continue;
         n++;

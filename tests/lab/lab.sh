@@ -312,7 +312,18 @@ cmd_session() {
     if ((copy)); then
         mkdir -p "$DEST/$d/$p"
         rsync -a "$dir/" "$DEST/$d/$p/"
+        cmd_marker "$p" "$d"
     fi
+}
+
+# The copy marker mctctl sync writes (.mctfs-copy): a copy counts for a
+# session only when its marker names it. The lab's copies are made as a
+# sync would have made them.
+cmd_marker() {
+    (($# >= 2)) || die "usage: marker P D [FOLDER]"
+    local p=$1 d=$2 folder=${3:-$DEST/$2/$1}
+    printf '# mctfs copy marker (lab.sh)\nformat: 1\nparticipant_id: %s\nsession_date: %s\n' \
+        "$p" "$d" >"$folder/.mctfs-copy"
 }
 
 # Participant and session rows are reused when they exist, so running
@@ -411,6 +422,7 @@ cmd_bulk() {
         truncate -s "$size" "${names[@]}"
         touch -d "3 hours ago" "${names[@]}"
         cp -a "$dir/." "$DEST/$d/$p/"
+        cmd_marker "$p" "$d"
         recdb_sql "$p" "$iso" "$dir" "$base" $((i % 2 == 0)) >>"$recsql"
         if ((i % 2 == 0)); then dj_sql "$p" "$iso" "$base" $((files - 1)) >>"$djsql"; fi
     done
@@ -450,6 +462,7 @@ up) cmd_up ;;
 down) cmd_down ;;
 session) cmd_session "$@" ;;
 bulk) cmd_bulk "$@" ;;
+marker) cmd_marker "$@" ;;
 dj-delete) cmd_dj_delete "$@" ;;
 sql) sql_root -e "$*" ;;
 sqlite) sqlite3 "$RECDB" "$*" ;;
@@ -457,5 +470,5 @@ db-stop) db_stop ;;
 db-start) db_start ;;
 share-umount) umount -l "$SHARE" ;;
 share-mount) share_mount ;;
-*) die "usage: lab.sh up|down|session|bulk|dj-delete|sql|sqlite|db-stop|db-start|share-umount|share-mount" ;;
+*) die "usage: lab.sh up|down|session|bulk|marker|dj-delete|sql|sqlite|db-stop|db-start|share-umount|share-mount" ;;
 esac

@@ -385,6 +385,14 @@ static void on_progress(void *ud, const char *phase, int percent, const char *de
     ck_assert_ptr_nonnull(strstr(detail, "ETA"));
 }
 
+/* The copy side lives in a plain folder: a destination rooted there. */
+static const struct mct_destination *dst_dest(const struct scans *s)
+{
+    static struct mct_destination d;
+    d = (struct mct_destination){.name = (char *)"dst", .base_path = (char *)s->dst_dir};
+    return &d;
+}
+
 /* res->files point into s->src: free s after res. */
 static void compare(const struct mct_config *cfg, struct mct_hashcache *cache, struct scans *s,
                     struct mct_content_result *res)
@@ -392,8 +400,9 @@ static void compare(const struct mct_config *cfg, struct mct_hashcache *cache, s
     *s = (struct scans){0};
     scan_pair(s);
     struct mct_content_progress p = {.fn = on_progress, .label = "dst"};
-    ck_assert_int_eq(
-            mct_content_compare(cfg, s->src_dir, &s->src, s->dst_dir, &s->dst, cache, &p, res), 0);
+    ck_assert_int_eq(mct_content_compare(cfg, s->src_dir, &s->src, dst_dest(s), s->dst_dir, &s->dst,
+                                         cache, &p, res),
+                     0);
 }
 
 START_TEST(test_content_flipped_byte_and_cache)
@@ -452,8 +461,9 @@ START_TEST(test_content_missing_copy_folder)
     _cleanup_free_ char *cmd = mct_strdup_printf("rm -rf '%s'", s.dst_dir);
     ck_assert_int_eq(system(cmd), 0);
     struct mct_content_result res;
-    ck_assert_int_eq(
-            mct_content_compare(cfg, s.src_dir, &s.src, s.dst_dir, &s.dst, NULL, NULL, &res), 0);
+    ck_assert_int_eq(mct_content_compare(cfg, s.src_dir, &s.src, dst_dest(&s), s.dst_dir, &s.dst,
+                                         NULL, NULL, &res),
+                     0);
     ck_assert_uint_eq(res.n_errors, 3);
     ck_assert_int_eq(res.files[0].copy_err, -ENOENT);
     _cleanup_free_ char *sum = mct_content_summary(&res);

@@ -123,6 +123,7 @@ START_TEST(test_argv_full)
                                        "-z",
                                        "--exclude=*.tmp",
                                        "--exclude=*.lock",
+                                       "--exclude=/.mctfs-copy",
                                        "--bwlimit=500",
                                        "--timeout=60",
                                        "--info=progress2",
@@ -144,8 +145,15 @@ START_TEST(test_argv_dry_run_no_limits)
     cfg.rsync_timeout_s = 0;
 
     ck_assert_int_eq(mct_rsync_argv(&cfg, "/src", "/dst", true, &argv), 0);
-    static const char *const want[] = {
-            "rsync", "-avh", "--info=progress2", "--dry-run", "--", "/src/", "/dst/", NULL};
+    static const char *const want[] = {"rsync",
+                                       "-avh",
+                                       "--exclude=/.mctfs-copy",
+                                       "--info=progress2",
+                                       "--dry-run",
+                                       "--",
+                                       "/src/",
+                                       "/dst/",
+                                       NULL};
     assert_argv(argv, want);
 }
 END_TEST
