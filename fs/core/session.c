@@ -101,7 +101,9 @@ void mct_normalize_participant_id(const char *id, char *out, size_t outlen)
         return;
     }
     const char *src = id;
-    if ((id[0] == 'p' || id[0] == 'P' || id[0] == 't' || id[0] == 'T') && id[1]) {
+    /* Exactly the GUI's rule: a lower-case p or t only. P105 is another
+     * participant than p105 and must never borrow its rows. */
+    if ((id[0] == 'p' || id[0] == 't') && id[1]) {
         bool digits = true;
         for (const char *p = id + 1; *p; p++)
             if (!isdigit((unsigned char)*p))

@@ -29,7 +29,7 @@ bool mct_session_date_valid(const char *date);
 int mct_session_ref_init(struct mct_session_ref *ref, const char *participant_id,
                          const char *session_date, char *err, size_t errlen);
 
-/* "p001" -> "001", "t1234" -> "1234" (p/t, case-insensitive, followed only by
+/* "p001" -> "001", "t1234" -> "1234" (a lower-case p or t followed only by
  * digits); anything else is copied unchanged. */
 void mct_normalize_participant_id(const char *id, char *out, size_t outlen);
 
