@@ -100,57 +100,50 @@ static int put_hex(struct sink *k, const char *prefix, unsigned char c)
 
 /* ---- encoders ---- */
 
+/* The escapes both encodings share; NULL for any other character. */
+static const char *short_escape(uint32_t cp)
+{
+    switch (cp) {
+    case '\\':
+        return "\\\\";
+    case '\n':
+        return "\\n";
+    case '\t':
+        return "\\t";
+    case '\r':
+        return "\\r";
+    default:
+        return NULL;
+    }
+}
+
 /* The escape of one character that needs one: len bytes at p with code
  * point cp, or (len 0) the invalid byte at p. */
 static int text_escape(struct sink *k, const unsigned char *p, size_t len, uint32_t cp)
 {
-    if (len == 0)
-        return put_hex(k, "\\x", p[0]);
-    if (len > 1) {
-        int r = 0;
-        for (size_t i = 0; r == 0 && i < len; i++)
-            r = put_hex(k, "\\x", p[i]);
-        return r;
-    }
-    switch (cp) {
-    case '\\':
-        return sink_put(k, "\\\\", 2, false);
-    case '\n':
-        return sink_put(k, "\\n", 2, false);
-    case '\t':
-        return sink_put(k, "\\t", 2, false);
-    case '\r':
-        return sink_put(k, "\\r", 2, false);
-    default:
-        return put_hex(k, "\\x", (unsigned char)cp);
-    }
+    const char *e = len == 1 ? short_escape(cp) : NULL;
+    if (e)
+        return sink_put(k, e, strlen(e), false);
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < (len ? len : 1); i++)
+        r = put_hex(k, "\\x", p[i]);
+    return r;
 }
 
 static int json_escape(struct sink *k, const unsigned char *p, size_t len, uint32_t cp)
 {
     if (len == 0)
         return put_hex(k, "\\udc", p[0]);
-    switch (cp) {
-    case '"':
-        return sink_put(k, "\\\"", 2, false);
-    case '\\':
-        return sink_put(k, "\\\\", 2, false);
-    case '\n':
-        return sink_put(k, "\\n", 2, false);
-    case '\t':
-        return sink_put(k, "\\t", 2, false);
-    case '\r':
-        return sink_put(k, "\\r", 2, false);
-    default: {
-        char e[8] = {'\\',
-                     'u',
-                     hex_digits[cp >> 12 & 15],
-                     hex_digits[cp >> 8 & 15],
-                     hex_digits[cp >> 4 & 15],
-                     hex_digits[cp & 15]};
-        return sink_put(k, e, 6, false);
-    }
-    }
+    const char *e = cp == '"' ? "\\\"" : short_escape(cp);
+    if (e)
+        return sink_put(k, e, strlen(e), false);
+    char u[6] = {'\\',
+                 'u',
+                 hex_digits[cp >> 12 & 15],
+                 hex_digits[cp >> 8 & 15],
+                 hex_digits[cp >> 4 & 15],
+                 hex_digits[cp & 15]};
+    return sink_put(k, u, sizeof(u), false);
 }
 
 static bool text_needs(uint32_t cp, size_t len)
@@ -247,23 +240,12 @@ size_t mct_esc_text_fixed(char *out, size_t size, const char *s, size_t n)
 
 /* ---- decoders ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* n hex digits at s, or -1. */
 static long hex_number(const char *s, size_t n)
 {
     long v = 0;
     for (size_t i = 0; i < n; i++) {
-        int d = hexval(s[i]);
+        int d = mct_unhexchar(s[i]);
         if (d < 0)
             return -1;
         v = v << 4 | d;

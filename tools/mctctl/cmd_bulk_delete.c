@@ -8,7 +8,6 @@
  * goes to stderr and stdout gets one JSON document of every session's
  * outcome.
  */
-#include <pwd.h>
 #include <unistd.h>
 
 #include "mctctl.h"
@@ -61,17 +60,6 @@ static const char *outcome_name(const struct bulk *b, enum outcome o)
     return o == OUT_DELETED && b->dry_run ? "would-delete" : outcome_names[o];
 }
 
-static void who_am_i(char *out, size_t len)
-{
-    struct passwd pw, *res = NULL;
-    char buf[1024];
-    uid_t uid = getuid();
-    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-        snprintf(out, len, "%s (uid %u)", res->pw_name, (unsigned)uid);
-    else
-        snprintf(out, len, "uid %u", (unsigned)uid);
-}
-
 /* Print the safe sessions; returns how many there are. */
 static size_t list_safe(const struct bulk *b, uint64_t *total)
 {
@@ -105,8 +93,8 @@ static size_t list_safe(const struct bulk *b, uint64_t *total)
 static size_t delete_each(struct bulk *b, size_t n_safe, uint64_t *freed)
 {
     const struct mctctl_ctx *ctx = b->ctx;
-    char who[300];
-    who_am_i(who, sizeof(who));
+    char who[MCT_USER_MAX];
+    mct_describe_user(getuid(), who, sizeof(who));
     size_t k = 0, failed = 0;
     *freed = 0;
     for (size_t i = 0; i < b->n; i++) {

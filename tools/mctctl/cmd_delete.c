@@ -7,7 +7,6 @@
  * re-checks everything at that moment.
  */
 #include <getopt.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include "mctctl.h"
@@ -43,18 +42,6 @@ static int parse_args(int argc, char **argv, struct delete_args *a)
     if (cli_session_args("delete", argv[optind], argv[optind + 1], &a->ref) < 0)
         return EXIT_USAGE;
     return EXIT_OK;
-}
-
-/* "name (uid N)" of the real user, for the deletion log. */
-static void who_am_i(char *out, size_t len)
-{
-    struct passwd pw, *res = NULL;
-    char buf[1024];
-    uid_t uid = getuid();
-    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-        snprintf(out, len, "%s (uid %u)", res->pw_name, (unsigned)uid);
-    else
-        snprintf(out, len, "uid %u", (unsigned)uid);
 }
 
 static void print_lines(char *const *lines)
@@ -136,8 +123,8 @@ int cmd_delete(int argc, char **argv, struct mctctl_ctx *ctx)
     int ex = parse_args(argc, argv, &a);
     if (ex != EXIT_OK)
         return ex;
-    char who[300];
-    who_am_i(who, sizeof(who));
+    char who[MCT_USER_MAX];
+    mct_describe_user(getuid(), who, sizeof(who));
     if (a.force)
         warn_force(ctx);
 
