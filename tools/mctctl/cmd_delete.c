@@ -46,8 +46,10 @@ static int parse_args(int argc, char **argv, struct delete_args *a)
 
 static void print_lines(char *const *lines)
 {
-    for (size_t i = 0; lines && lines[i]; i++)
-        printf("%s\n", lines[i]);
+    for (size_t i = 0; lines && lines[i]; i++) {
+        cli_put(stdout, lines[i]);
+        putchar('\n');
+    }
     fflush(stdout);
 }
 
@@ -58,8 +60,11 @@ static void print_refusal(const struct mctctl_ctx *ctx, const struct mct_session
 {
     fprintf(stderr, "%sRefused to delete %s %s%s:\n", cli_red(ctx), ref->participant_id,
             ref->session_date, cli_reset(ctx));
-    for (size_t i = 0; reasons && reasons[i]; i++)
-        fprintf(stderr, "  %s✗ %s%s\n", cli_red(ctx), reasons[i], cli_reset(ctx));
+    for (size_t i = 0; reasons && reasons[i]; i++) {
+        fprintf(stderr, "  %s✗ ", cli_red(ctx));
+        cli_put(stderr, reasons[i]);
+        fprintf(stderr, "%s\n", cli_reset(ctx));
+    }
     if (!reasons || !reasons[0])
         fprintf(stderr, "  ✗ %s\n", strerror(-r));
     if (dry_pass)
