@@ -176,7 +176,7 @@ START_TEST(escape_sequences_stay_off_the_terminal)
 {
     fl_session("pe01 " DATE " --imported --dj --copy");
     odd_file("pe01", "red\x1b[31mALERT\x1b]0;owned\x07.txt");
-    odd_file("pe01", "c1\xc2\x9b"
+    odd_file("pe01", "zc1\xc2\x9b"
                      "31mcsi.txt");
     struct run_result r;
 
@@ -184,8 +184,8 @@ START_TEST(escape_sequences_stay_off_the_terminal)
     assert_no_byte(r.out, 0x1b, "mctctl status");
     assert_no_byte(r.err, 0x1b, "mctctl status (stderr)");
     fl_assert_has(r.out, "Safe to delete: NO");
-    ck_assert(strstr(r.out, "c1\\xc2\\x9b31mcsi.txt") ||
-              strstr(r.out, "red\\x1b[31mALERT\\x1b]0;owned\\x07.txt"));
+    /* The first missing file is named. */
+    fl_assert_has(r.out, "red\\x1b[31mALERT\\x1b]0;owned\\x07.txt");
     run_result_free(&r);
 
     ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "verify", "pe01", DATE, NULL), 1);
@@ -193,7 +193,7 @@ START_TEST(escape_sequences_stay_off_the_terminal)
     assert_no_byte(r.err, 0x1b, "mctctl verify (stderr)");
     ck_assert_msg(!strstr(r.out, "\xc2\x9b") && !strstr(r.err, "\xc2\x9b"), "C1 CSI printed");
     fl_assert_has(r.out, "red\\x1b[31mALERT\\x1b]0;owned\\x07.txt");
-    fl_assert_has(r.out, "c1\\xc2\\x9b31mcsi.txt");
+    fl_assert_has(r.out, "zc1\\xc2\\x9b31mcsi.txt");
     run_result_free(&r);
 
     ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "delete", "--dry-run", "pe01", DATE, NULL), 1);
