@@ -10,30 +10,8 @@
 #include <stdbool.h>
 
 #include "escape.h"
+#include "../utf8_oracle.h"
 #include "fuzz.h"
-
-static bool utf8_valid(const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned c = p[i];
-        size_t len = c < 0x80                 ? 1
-                     : c >= 0xc2 && c <= 0xdf ? 2
-                     : c >= 0xe0 && c <= 0xef ? 3
-                     : c >= 0xf0 && c <= 0xf4 ? 4
-                                              : 0;
-        if (len == 0 || i + len > n)
-            return false;
-        unsigned b1 = len > 1 ? p[i + 1] : 0x80;
-        if ((c == 0xe0 && b1 < 0xa0) || (c == 0xed && b1 > 0x9f) || (c == 0xf0 && b1 < 0x90) ||
-            (c == 0xf4 && b1 > 0x8f))
-            return false;
-        for (size_t k = 1; k < len; k++)
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-        i += len;
-    }
-    return true;
-}
 
 static bool clean(const char *s, size_t n, bool json)
 {
@@ -46,7 +24,7 @@ static bool clean(const char *s, size_t n, bool json)
         else if (json && c == '"')
             return false;
     }
-    return utf8_valid((const unsigned char *)s, n);
+    return utf8_oracle_valid((const unsigned char *)s, n);
 }
 
 static void round_trip(const char *in, size_t n, bool json)
