@@ -24,8 +24,8 @@
  *       for every other C0 control and for DEL; \uXXXX for the characters
  *       text escapes above; and \udcHH for each byte HH of invalid UTF-8,
  *       which is Python's surrogateescape: os.fsencode(json.loads(s))
- *       gives the original bytes back. The result is printable ASCII
- *       and valid UTF-8 only.
+ *       gives the original bytes back. The result holds no control
+ *       character and is valid UTF-8.
  *
  * Functions return 0 or -ENOMEM unless they say otherwise.
  */
