@@ -4,9 +4,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <time.h>
 
+#include "escape.h"
 #include "log.h"
 #include "node.h"
 #include "operations.h"
@@ -33,6 +33,7 @@ struct record {
     bool have_last;
     char when[40];
     uid_t uid;
+    char user[MCT_USER_MAX]; /* mct_describe_user(uid), as in the deletion log */
     enum command command;
     const char *outcome; /* "ok", "refused", "busy", "failed" */
     char *message;
@@ -171,16 +172,6 @@ static void on_progress(void *ud, const char *phase, int percent, const char *de
     status_cache_set_activity(p->fs->cache, p->ref, activity);
 }
 
-static char *describe_user(uid_t uid)
-{
-    struct passwd pw, *found = NULL;
-    char buf[1024];
-
-    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found)
-        return mct_strdup_printf("uid %u (%s)", (unsigned)uid, found->pw_name);
-    return mct_strdup_printf("uid %u", (unsigned)uid);
-}
-
 static int run(struct mctfs *fs, const struct mct_session_ref *ref, enum command cmd, uid_t uid,
                struct mct_op_result *res)
 {
@@ -192,12 +183,13 @@ static int run(struct mctfs *fs, const struct mct_session_ref *ref, enum command
     case CMD_VERIFY:
         return mct_verify_session(fs->cfg, ref, on_progress, &p, res);
     case CMD_DELETE: {
-        _cleanup_free_ char *who = describe_user(uid);
+        char who[MCT_USER_MAX];
+        mct_describe_user(uid, who, sizeof(who));
         struct mct_delete_request req = {
                 .ref = *ref,
                 .mode = MCT_DELETE_NORMAL,
                 .dry_run = false, /* the write itself is the confirmation */
-                .who = who ? who : "unknown user",
+                .who = who,
                 .via = "mctfs",
         };
         return mct_delete_session(fs->cfg, &req, res);
@@ -244,6 +236,7 @@ static void record_result(struct record *rec, enum command cmd, uid_t uid, int r
     strftime(rec->when, sizeof(rec->when), "%Y-%m-%dT%H:%M:%S%z", &tm);
     rec->have_last = true;
     rec->uid = uid;
+    mct_describe_user(uid, rec->user, sizeof(rec->user));
     rec->command = cmd;
     rec->outcome = outcome_of(r);
     free(rec->message);
@@ -327,6 +320,17 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
     return ret;
 }
 
+/* The message quotes file names: escaped, it stays on its line and cannot
+ * add one ("outcome: ok"). */
+static int render_last(const struct record *rec, struct mct_buf *out)
+{
+    _cleanup_esc_pool_ struct mct_esc_pool e = {0};
+    mct_buf_printf(out, "time: %s\nuid: %u\nuser: %s\ncommand: %s\noutcome: %s\nmessage: %s\n",
+                   rec->when, (unsigned)rec->uid, mct_esc_pool_text(&e, rec->user),
+                   command_names[rec->command], rec->outcome, mct_esc_pool_text(&e, rec->message));
+    return out->error ? out->error : e.error;
+}
+
 int control_render(struct mctfs *fs, const struct mct_session_ref *ref, struct mct_buf *out)
 {
     struct control *c = fs->control;
@@ -342,9 +346,7 @@ int control_render(struct mctfs *fs, const struct mct_session_ref *ref, struct m
         if (r >= 0 && !rec->have_last)
             r = mct_buf_puts(out, "no command yet: write SYNC, VERIFY or DELETE\n");
         else if (r >= 0)
-            r = mct_buf_printf(out, "time: %s\nuid: %u\ncommand: %s\noutcome: %s\nmessage: %s\n",
-                               rec->when, (unsigned)rec->uid, command_names[rec->command],
-                               rec->outcome, rec->message ? rec->message : "");
+            r = render_last(rec, out);
     }
     pthread_mutex_unlock(&c->lock);
     return r;

@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "control.h"
+#include "escape.h"
 #include "report.h"
 #include "status_cache.h"
 
@@ -20,7 +21,9 @@ static int render_root_text(const struct mct_session_status *st, size_t n, const
                             struct mct_buf *out)
 {
     if (note) {
-        int r = mct_buf_printf(out, "%s\n", note);
+        /* Escaped as every string of a status is (report.h). */
+        mct_esc_text_str(out, note);
+        int r = mct_buf_puts(out, "\n");
         if (r < 0)
             return r;
     }

@@ -32,26 +32,15 @@ void mct_hash_hex(const struct mct_hash *h, char out[MCT_HASH_HEX_LEN + 1])
     out[MCT_HASH_HEX_LEN] = '\0';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int mct_hash_parse(const char *hex, struct mct_hash *h)
 {
     for (size_t i = 0; i < sizeof(h->b); i++) {
-        int hi = hexval(hex[2 * i]), lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
+        int hi = mct_unhexchar(hex[2 * i]), lo = hi < 0 ? -1 : mct_unhexchar(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -EINVAL;
         h->b[i] = (unsigned char)(hi << 4 | lo);
     }
-    return hexval(hex[MCT_HASH_HEX_LEN]) < 0 ? 0 : -EINVAL;
+    return mct_unhexchar(hex[MCT_HASH_HEX_LEN]) < 0 ? 0 : -EINVAL;
 }
 
 bool mct_hash_eq(const struct mct_hash *a, const struct mct_hash *b)

@@ -131,23 +131,27 @@ static int format_reasons(char *const *reasons, struct mct_buf *out)
     return r < 0 ? r : mct_buf_puts(out, "]");
 }
 
-static void user_name(const char *who, char *out, size_t len)
+void mct_describe_user(uid_t uid, char *out, size_t len)
 {
-    if (!strempty(who)) {
-        snprintf(out, len, "%s", who);
-        return;
-    }
     struct passwd pw, *res = NULL;
     char buf[1024];
-    if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) == 0 && res)
-        snprintf(out, len, "%s", res->pw_name);
+    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+        snprintf(out, len, "%s (uid %u)", res->pw_name, (unsigned)uid);
     else
-        snprintf(out, len, "uid %u", (unsigned)getuid());
+        snprintf(out, len, "uid %u", (unsigned)uid);
+}
+
+static void user_name(const char *who, char *out, size_t len)
+{
+    if (!strempty(who))
+        snprintf(out, len, "%s", who);
+    else
+        mct_describe_user(getuid(), out, len);
 }
 
 int mct_dlog_format(const struct mct_dlog_info *info, struct mct_buf *out)
 {
-    char when[32], user[256], host[256] = "";
+    char when[32], user[MCT_USER_MAX], host[256] = "";
     mct_dlog_iso_time(time(NULL), when, sizeof(when));
     user_name(info->who, user, sizeof(user));
     if (gethostname(host, sizeof(host) - 1) < 0)

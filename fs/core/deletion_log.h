@@ -2,7 +2,10 @@
 /*
  * The deletion log (deletion.log_path): one JSON object per line, appended
  * with O_APPEND and fsync'd, so a deletion is never carried out without
- * its record on disk. Private to delete.c and trash.c.
+ * its record on disk. Every string is JSON-escaped (escape.h): a reason
+ * quoting a name with a newline or bytes that are not UTF-8 still makes
+ * one line of valid UTF-8 JSON. Private to delete.c and trash.c, but for
+ * mct_describe_user() (operations.h), which names the user everywhere.
  */
 #pragma once
 

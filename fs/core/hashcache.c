@@ -2,9 +2,12 @@
 /*
  * The hash cache file, one line per file:
  *   HEX32 SIZE MTIME_S MTIME_NS CTIME_S CTIME_NS INODE KIND PATH
- * after a "mctfs-hashcache 1" header. Lines that do not parse are skipped
- * (a torn write costs only those entries). Paths with a newline are never
- * stored. Sessions hold tens to thousands of files: a sorted array with
+ * after a "mctfs-hashcache 2" header, PATH escaped as text (escape.h), so
+ * any name (a newline, a backslash, bytes that are not UTF-8) has its
+ * line and reads back as itself. A file with another header (version 1
+ * wrote paths raw) is ignored and rewritten: the cache only saves time.
+ * Lines that do not parse are skipped (a torn write costs only those
+ * entries). Sessions hold tens to thousands of files: a sorted array with
  * binary search is enough.
  */
 #include "hashcache.h"
@@ -13,10 +16,11 @@
 #include <inttypes.h>
 #include <sys/stat.h>
 
+#include "escape.h"
 #include "log.h"
 #include "util.h"
 
-#define HEADER          "mctfs-hashcache 1\n"
+#define HEADER          "mctfs-hashcache 2\n"
 #define CACHE_MAX_BYTES (256u << 20)
 
 struct entry {
@@ -103,7 +107,9 @@ static void parse_line(struct mct_hashcache *c, char *line)
         off == 0 || line[off] != '/')
         return;
     struct mct_hash h;
-    if (mct_hash_parse(hex, &h) < 0)
+    _cleanup_buf_ struct mct_buf path = {0};
+    if (mct_hash_parse(hex, &h) < 0 || mct_unesc_text(line + off, strlen(line + off), &path) < 0 ||
+        strlen(path.data) != path.len)
         return;
     struct mct_file st = {
             .size = size,
@@ -112,7 +118,7 @@ static void parse_line(struct mct_hashcache *c, char *line)
             .ino = (ino_t)ino,
             .mode = (mode_t)kind,
     };
-    (void)add(c, line + off, &st, &h, false);
+    (void)add(c, path.data, &st, &h, false);
 }
 
 static void load(struct mct_hashcache *c)
@@ -173,7 +179,7 @@ bool mct_hashcache_lookup(struct mct_hashcache *c, const char *path, const struc
 int mct_hashcache_store(struct mct_hashcache *c, const char *path, const struct mct_file *st,
                         const struct mct_hash *h)
 {
-    if (!c || strchr(path, '\n') || path[0] != '/')
+    if (!c || path[0] != '/')
         return 0;
     struct entry *e = find(c, path);
     if (e) {
@@ -188,6 +194,7 @@ int mct_hashcache_store(struct mct_hashcache *c, const char *path, const struct 
 
 static int write_entries(FILE *f, const struct mct_hashcache *c)
 {
+    _cleanup_buf_ struct mct_buf path = {0};
     fputs(HEADER, f);
     for (size_t i = 0; i < c->n; i++) {
         const struct entry *e = &c->e[i];
@@ -195,12 +202,15 @@ static int write_entries(FILE *f, const struct mct_hashcache *c)
             continue;
         char hex[MCT_HASH_HEX_LEN + 1];
         mct_hash_hex(&e->hash, hex);
+        path.len = 0;
+        if (mct_esc_text_str(&path, e->path) < 0)
+            return -ENOMEM;
         fprintf(f,
                 "%s %" PRIu64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRIu64
                 " %o %s\n",
                 hex, e->st.size, (int64_t)e->st.mtime.tv_sec, (int64_t)e->st.mtime.tv_nsec,
                 (int64_t)e->st.ctime.tv_sec, (int64_t)e->st.ctime.tv_nsec, (uint64_t)e->st.ino,
-                (unsigned)e->st.mode, e->path);
+                (unsigned)e->st.mode, path.data);
     }
     return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
 }

@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <stdarg.h>
 
+#include "escape.h"
+
 static const char *log_ident = "mctfs";
 static bool log_to_syslog;
 static int log_max_level = LOG_NOTICE;
@@ -28,11 +30,16 @@ int mct_log_full(int level, int err, const char *fmt, ...)
     if (level > log_max_level)
         return -e;
 
-    char msg[2048];
+    char raw[2048], msg[4 * sizeof(raw)];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int n = vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    /* Messages name files, and a file name may hold a newline or an ESC:
+     * escaped, one message stays one line and forges none. No malloc, so
+     * that logging works when memory is short. */
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1;
+    mct_esc_text_fixed(msg, sizeof(msg), raw, len);
 
     if (log_to_syslog) {
         if (e)

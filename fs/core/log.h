@@ -2,7 +2,9 @@
 /*
  * One logging module for the engine, mctctl and the mount: stderr when
  * interactive, syslog when the mount runs as a daemon. Messages carry the
- * errno they are about, as systemd's log_*_errno() do.
+ * errno they are about, as systemd's log_*_errno() do. A message is
+ * escaped as text (escape.h) on its way out: whatever it quotes, one
+ * message is one line, with no control character in it.
  */
 #pragma once
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "rsync.h"
@@ -80,9 +81,15 @@ struct mct_delete_request {
     struct mct_session_ref ref;
     enum mct_delete_mode mode;
     bool dry_run;
-    const char *who; /* user name (and uid) for the log */
+    const char *who; /* mct_describe_user() of who asked, for the log */
     const char *via; /* "mctctl" or "mctfs" */
 };
+
+/* "name (uid N)", or "uid N" when uid has no passwd entry: the one way
+ * the deletion log and the mount's .control name a user, whether the
+ * deletion came through mctctl or the mount. */
+#define MCT_USER_MAX 300
+void mct_describe_user(uid_t uid, char *out, size_t len);
 
 /*
  * The deletion protocol (issue 3): lock, re-check everything now, refuse

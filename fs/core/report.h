@@ -2,7 +2,9 @@
 /*
  * Rendering statuses: the text report of `mctctl status`, the status-range
  * table, their JSON forms, and the one-line virtual files of the mount.
- * Pure functions of a struct mct_session_status: no I/O.
+ * Pure functions of a struct mct_session_status: no I/O. Every string of
+ * a status (names, paths, reasons) is escaped as escape.h says, the text
+ * way in text and the JSON way in JSON: a file name cannot add a line.
  */
 #pragma once
 
@@ -40,10 +42,12 @@ void mct_report_sessions_json_items(const struct mct_session_status *st, size_t 
 int mct_report_sessions_json_end(size_t total, struct mct_buf *out);
 /* ".backup_status": "verified|unverified|missing|unreachable|syncing N%|verifying N%" + details. */
 int mct_report_backup_status(const struct mct_session_status *st, struct mct_buf *out);
-/* ".safe_to_delete": "yes\n" or "no: reason; reason\n". */
+/* ".safe_to_delete": "yes\n" or "no: reason; reason\n", one line whatever
+ * the reasons hold. */
 int mct_report_safe_to_delete(const struct mct_session_status *st, struct mct_buf *out);
 
-/* JSON string literal with escapes, quotes included. */
+/* JSON string literal, quotes included, escaped as escape.h says: any
+ * bytes (a name that is not UTF-8 too) make valid JSON. */
 int mct_json_string(struct mct_buf *out, const char *s);
 /* JSON array of the first max strings of v (NULL: []). */
 int mct_json_strv(struct mct_buf *out, char *const *v, size_t max);

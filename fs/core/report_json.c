@@ -6,38 +6,17 @@
  */
 #include "report.h"
 
+#include "escape.h"
+
 /* Lists of files in a destination are capped: a status is a summary, and
  * `mctctl verify` lists every file. */
 #define JSON_MAX_FILES 100
 
 int mct_json_string(struct mct_buf *out, const char *s)
 {
-    int r = mct_buf_puts(out, "\"");
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); r == 0 && *p; p++) {
-        switch (*p) {
-        case '"':
-            r = mct_buf_puts(out, "\\\"");
-            break;
-        case '\\':
-            r = mct_buf_puts(out, "\\\\");
-            break;
-        case '\n':
-            r = mct_buf_puts(out, "\\n");
-            break;
-        case '\t':
-            r = mct_buf_puts(out, "\\t");
-            break;
-        case '\r':
-            r = mct_buf_puts(out, "\\r");
-            break;
-        default:
-            if (*p < 0x20)
-                r = mct_buf_printf(out, "\\u%04x", *p);
-            else
-                r = mct_buf_append(out, (const char *)p, 1);
-        }
-    }
-    return r < 0 ? r : mct_buf_puts(out, "\"");
+    mct_buf_puts(out, "\"");
+    mct_esc_json_str(out, s);
+    return mct_buf_puts(out, "\"");
 }
 
 static const char *json_tristate(enum mct_tristate t)

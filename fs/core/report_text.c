@@ -2,9 +2,13 @@
 /*
  * Plain-text renderings: the `mctctl status` report (also the mount's
  * .status), the status-range table, and the one-line virtual files.
- * Colour is ANSI and only on request; the mount never asks for it.
+ * Colour is ANSI and only on request; the mount never asks for it. Every
+ * string of the status goes through esc(): the colours are the only
+ * control characters these renderings hold.
  */
 #include "report.h"
+
+#include "escape.h"
 
 #define C_GREEN  "\033[32m"
 #define C_RED    "\033[31m"
@@ -29,12 +33,24 @@ static const char *reset(bool color)
     return color ? C_RESET : "";
 }
 
+/* The text escape of s, alive as long as the pool. */
+static const char *esc(struct mct_esc_pool *e, const char *s)
+{
+    return mct_esc_pool_text(e, s);
+}
+
+static int done(const struct mct_buf *out, const struct mct_esc_pool *e)
+{
+    return out->error ? out->error : e->error;
+}
+
 static enum mct_tristate dest_tristate(enum mct_dest_state s)
 {
     return s == MCT_DEST_VERIFIED ? MCT_YES : s == MCT_DEST_UNREACHABLE ? MCT_UNKNOWN : MCT_NO;
 }
 
-static void report_datajoint(const struct mct_session_status *st, bool color, struct mct_buf *out)
+static void report_datajoint(const struct mct_session_status *st, bool color,
+                             struct mct_esc_pool *e, struct mct_buf *out)
 {
     const struct mct_dj_status *dj = &st->dj;
     const char *word = dj->state == MCT_YES  ? "fully imported"
@@ -46,13 +62,14 @@ static void report_datajoint(const struct mct_session_status *st, bool color, st
         mct_buf_printf(out, "  %s%s%s %s\n", mark_color(dj->checks[c], color), mark(dj->checks[c]),
                        reset(color), mct_dj_check_names[c]);
     if (dj->state != MCT_YES && dj->reason[0])
-        mct_buf_printf(out, "  reason: %s\n", dj->reason);
+        mct_buf_printf(out, "  reason: %s\n", esc(e, dj->reason));
 }
 
-static void report_source(const struct mct_session_status *st, struct mct_buf *out)
+static void report_source(const struct mct_session_status *st, struct mct_esc_pool *e,
+                          struct mct_buf *out)
 {
     char size[32];
-    mct_buf_printf(out, "Source:        %s\n", st->source_path ? st->source_path : "?");
+    mct_buf_printf(out, "Source:        %s\n", st->source_path ? esc(e, st->source_path) : "?");
     if (st->source_exists)
         mct_buf_printf(out, "  files: %zu   size: %s (%llu bytes)   videos: %zu\n",
                        st->source.n_files, mct_format_bytes(st->source.bytes, size, sizeof(size)),
@@ -62,12 +79,12 @@ static void report_source(const struct mct_session_status *st, struct mct_buf *o
 }
 
 static void report_destination(const struct mct_session_status *st, const struct mct_dest_status *d,
-                               bool color, struct mct_buf *out)
+                               bool color, struct mct_esc_pool *e, struct mct_buf *out)
 {
     char size[32];
     enum mct_tristate t = dest_tristate(d->state);
-    mct_buf_printf(out, "Destination:   %s\n", d->dest->name);
-    mct_buf_printf(out, "  path: %s\n", d->path ? d->path : "?");
+    mct_buf_printf(out, "Destination:   %s\n", esc(e, d->dest->name));
+    mct_buf_printf(out, "  path: %s\n", d->path ? esc(e, d->path) : "?");
     mct_buf_printf(out, "  state: %s%s %s%s\n", mark_color(t, color), mark(t),
                    mct_dest_state_name(d->state), reset(color));
     if (d->state == MCT_DEST_VERIFIED || d->state == MCT_DEST_UNVERIFIED) {
@@ -80,30 +97,31 @@ static void report_destination(const struct mct_session_status *st, const struct
                            st->source.n_files == d->files ? " (counts match)" : " (counts differ)");
     }
     if (d->detail)
-        mct_buf_printf(out, "  detail: %s\n", d->detail);
+        mct_buf_printf(out, "  detail: %s\n", esc(e, d->detail));
 }
 
 int mct_report_session_text(const struct mct_session_status *st, bool color, struct mct_buf *out)
 {
-    mct_buf_printf(out, "%sSession %s %s%s\n", color ? C_BOLD : "", st->ref.participant_id,
-                   st->ref.session_date, reset(color));
+    _cleanup_esc_pool_ struct mct_esc_pool e = {0};
+    mct_buf_printf(out, "%sSession %s %s%s\n", color ? C_BOLD : "", esc(&e, st->ref.participant_id),
+                   esc(&e, st->ref.session_date), reset(color));
     if (st->activity)
-        mct_buf_printf(out, "Activity:      %s\n", st->activity);
-    report_datajoint(st, color, out);
-    report_source(st, out);
+        mct_buf_printf(out, "Activity:      %s\n", esc(&e, st->activity));
+    report_datajoint(st, color, &e, out);
+    report_source(st, &e, out);
     if (st->n_dests == 0)
         mct_buf_puts(out, "Destination:   none enabled\n");
     for (size_t i = 0; i < st->n_dests; i++)
-        report_destination(st, &st->dests[i], color, out);
+        report_destination(st, &st->dests[i], color, &e, out);
 
     if (st->safe_to_delete) {
         mct_buf_printf(out, "Safe to delete: %sYES%s\n", color ? C_GREEN : "", reset(color));
     } else {
         mct_buf_printf(out, "Safe to delete: %sNO%s\n", color ? C_RED : "", reset(color));
         for (char **r = st->reasons; r && *r; r++)
-            mct_buf_printf(out, "  - %s\n", *r);
+            mct_buf_printf(out, "  - %s\n", esc(&e, *r));
     }
-    return out->error;
+    return done(out, &e);
 }
 
 void mct_report_range_text_head(struct mct_buf *out)
@@ -117,6 +135,7 @@ void mct_report_range_text_head(struct mct_buf *out)
 void mct_report_range_text_rows(const struct mct_session_status *st, size_t n, bool color,
                                 struct mct_range_totals *tot, struct mct_buf *out)
 {
+    _cleanup_esc_pool_ struct mct_esc_pool e = {0};
     for (size_t i = 0; i < n; i++) {
         const struct mct_session_status *s = &st[i];
         enum mct_tristate safe = s->safe_to_delete ? MCT_YES : MCT_NO;
@@ -127,12 +146,14 @@ void mct_report_range_text_rows(const struct mct_session_status *st, size_t n, b
         }
         /* Pad by hand: the marks are multi-byte UTF-8, printf counts bytes. */
         mct_buf_printf(out, "%-10s  %-12s  %6zu  %s%s%s   %s%s%s       %s%s%s         %s%s%s\n",
-                       s->ref.session_date, s->ref.participant_id, s->source.videos,
-                       mark_color(s->dj.state, color), mark(s->dj.state), reset(color),
-                       mark_color(s->backup, color), mark(s->backup), reset(color),
+                       esc(&e, s->ref.session_date), esc(&e, s->ref.participant_id),
+                       s->source.videos, mark_color(s->dj.state, color), mark(s->dj.state),
+                       reset(color), mark_color(s->backup, color), mark(s->backup), reset(color),
                        mark_color(s->verified, color), mark(s->verified), reset(color),
                        mark_color(safe, color), mark(safe), reset(color));
     }
+    if (e.error && !out->error)
+        out->error = e.error; /* sticky, as the buffer's own */
 }
 
 int mct_report_range_text_end(const struct mct_range_totals *tot, struct mct_buf *out)
@@ -169,24 +190,27 @@ static const char *backup_word(const struct mct_session_status *st)
 
 int mct_report_backup_status(const struct mct_session_status *st, struct mct_buf *out)
 {
+    _cleanup_esc_pool_ struct mct_esc_pool e = {0};
     char size[32];
-    mct_buf_puts(out, st->activity ? st->activity : backup_word(st));
+    mct_buf_puts(out, st->activity ? esc(&e, st->activity) : backup_word(st));
     if (st->n_dests == 0)
         mct_buf_puts(out, " (no backup destination is enabled)");
     for (size_t i = 0; i < st->n_dests; i++) {
         const struct mct_dest_status *d = &st->dests[i];
-        mct_buf_printf(out, "%s %s: %s", i == 0 ? " —" : ";", d->dest->name,
+        mct_buf_printf(out, "%s %s: %s", i == 0 ? " —" : ";", esc(&e, d->dest->name),
                        mct_dest_state_name(d->state));
         if (d->state == MCT_DEST_VERIFIED || d->state == MCT_DEST_UNVERIFIED)
             mct_buf_printf(out, ", %zu/%zu files, %s", d->files, st->source.n_files,
                            mct_format_bytes(d->bytes, size, sizeof(size)));
         if (d->detail)
-            mct_buf_printf(out, " (%s)", d->detail);
+            mct_buf_printf(out, " (%s)", esc(&e, d->detail));
     }
     mct_buf_puts(out, "\n");
-    return out->error;
+    return done(out, &e);
 }
 
+/* The first line is exactly "yes" or starts with "no" (scripts run `grep
+ * -qx yes`), and it is the only line: every reason is escaped. */
 int mct_report_safe_to_delete(const struct mct_session_status *st, struct mct_buf *out)
 {
     if (st->safe_to_delete && !st->activity) {
@@ -196,11 +220,14 @@ int mct_report_safe_to_delete(const struct mct_session_status *st, struct mct_bu
     mct_buf_puts(out, "no: ");
     bool first = true;
     if (st->activity) {
-        mct_buf_printf(out, "%s in progress", st->activity);
+        mct_esc_text_str(out, st->activity);
+        mct_buf_puts(out, " in progress");
         first = false;
     }
-    for (char **r = st->reasons; r && *r; r++, first = false)
-        mct_buf_printf(out, "%s%s", first ? "" : "; ", *r);
+    for (char **r = st->reasons; r && *r; r++, first = false) {
+        mct_buf_puts(out, first ? "" : "; ");
+        mct_esc_text_str(out, *r);
+    }
     if (first)
         mct_buf_puts(out, "status unknown");
     mct_buf_puts(out, "\n");

@@ -76,6 +76,9 @@ static inline bool startswith(const char *s, const char *prefix)
 
 bool endswith(const char *s, const char *suffix);
 
+/* The value of a hex digit (either case), or -1. */
+int mct_unhexchar(char c);
+
 /* Growable, always NUL-terminated buffer (data may be NULL while len == 0).
  * An allocation failure is sticky: later appends do nothing and return it,
  * so a renderer may append freely and check only its last call. */

@@ -282,6 +282,64 @@ START_TEST(test_cache_untrusted_corrupt_missing)
 }
 END_TEST
 
+/* Any name a user can give a file has its entry: a newline, a tab, a
+ * backslash (and a backslash before an 'n', which must stay apart from
+ * the newline), bytes that are not UTF-8. */
+START_TEST(test_cache_any_name)
+{
+    _cleanup_config_ struct mct_config *cfg = cache_config();
+    struct mct_session_ref ref;
+    ck_assert_int_eq(mct_session_ref_init(&ref, "p001", "20250104", NULL, 0), 0);
+    static const char *const names[] = {"a\nyes\noutcome: ok", "a\\nyes\\noutcome: ok",
+                                        "tab\there",           "\xff\xfe",
+                                        "back\\slash",         "cr\r",
+                                        "esc\x1b[31m",         "plain"};
+    char *paths[ARRAY_SIZE(names)];
+    struct mct_file st[ARRAY_SIZE(names)];
+    struct mct_hash h[ARRAY_SIZE(names)], got;
+    struct mct_hashcache *c = NULL;
+    ck_assert_int_eq(mct_hashcache_open(cfg, &ref, &c), 0);
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        put(names[i], names[i], strlen(names[i]));
+        paths[i] = at(names[i]);
+        st[i] = stat_of(paths[i]);
+        mct_hash_buffer(names[i], strlen(names[i]), &h[i]);
+        ck_assert_int_eq(mct_hashcache_store(c, paths[i], &st[i], &h[i]), 0);
+    }
+    ck_assert_int_eq(mct_hashcache_save(c), 0);
+    mct_hashcache_free(c);
+
+    ck_assert_int_eq(mct_hashcache_open(cfg, &ref, &c), 0);
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        ck_assert_msg(mct_hashcache_lookup(c, paths[i], &st[i], &got), "no entry for %zu", i);
+        ck_assert(mct_hash_eq(&h[i], &got));
+    }
+    mct_hashcache_free(c);
+
+    /* One line per entry, whatever the names hold. */
+    _cleanup_free_ char *file = mct_hashcache_path(cfg, &ref);
+    _cleanup_free_ char *text = NULL;
+    ck_assert_int_eq(mct_read_file(file, 1 << 20, &text), 0);
+    size_t lines = 0;
+    for (const char *p = text; (p = strchr(p, '\n')); p++)
+        lines++;
+    ck_assert_uint_eq(lines, 1 + ARRAY_SIZE(names));
+    ck_assert(startswith(text, "mctfs-hashcache 2\n"));
+
+    /* A cache of the first format (paths raw) is not read: rebuilt. */
+    text[strlen("mctfs-hashcache ")] = '1';
+    FILE *f = fopen(file, "w");
+    fputs(text, f);
+    fclose(f);
+    ck_assert_int_eq(mct_hashcache_open(cfg, &ref, &c), 0);
+    ck_assert(!mct_hashcache_lookup(c, paths[ARRAY_SIZE(names) - 1], &st[ARRAY_SIZE(names) - 1],
+                                    &got));
+    mct_hashcache_free(c);
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        free(paths[i]);
+}
+END_TEST
+
 /* ---- manifests ---- */
 
 START_TEST(test_manifest_roundtrip)
@@ -516,6 +574,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_hash_symlink_and_errors);
     tcase_add_test(tc, test_cache_roundtrip_and_freshness);
     tcase_add_test(tc, test_cache_untrusted_corrupt_missing);
+    tcase_add_test(tc, test_cache_any_name);
     tcase_add_test(tc, test_manifest_roundtrip);
     tcase_add_test(tc, test_manifest_path_next_to_log);
     tcase_add_test(tc, test_content_flipped_byte_and_cache);

@@ -269,6 +269,47 @@ START_TEST(json_shape)
 }
 END_TEST
 
+/* Names reach every rendering through paths, details and reasons: a
+ * newline, an ESC or a byte that is not UTF-8 in them is escaped in each
+ * text (one line stays one line) and each JSON document. */
+START_TEST(names_escaped_in_every_rendering)
+{
+    struct mct_session_status *st = make_status(1);
+    free(st->source_path);
+    st->source_path = strdup("/data/p001/20250104\xff");
+    st->dests[0].state = MCT_DEST_UNVERIFIED;
+    st->dests[0].detail = strdup("1 of 5 files missing (e.g. a\nyes\noutcome: ok)");
+    mct_status_decide(st);
+    ck_assert_int_eq(mct_strv_push(&st->reasons, strdup("copy missing: red\x1b[31m")), 0);
+    st->activity = NULL;
+
+    _cleanup_free_ char *safe = render(mct_report_safe_to_delete, st);
+    ck_assert(startswith(safe, "no: "));
+    ck_assert_ptr_eq(strchr(safe, '\n'), safe + strlen(safe) - 1);
+    ck_assert_ptr_nonnull(strstr(safe, "(e.g. a\\nyes\\noutcome: ok)"));
+    ck_assert_ptr_nonnull(strstr(safe, "copy missing: red\\x1b[31m"));
+
+    _cleanup_free_ char *backup = render(mct_report_backup_status, st);
+    ck_assert_ptr_eq(strchr(backup, '\n'), backup + strlen(backup) - 1);
+
+    struct mct_buf text = {0};
+    ck_assert_int_eq(mct_report_session_text(st, false, &text), 0);
+    for (size_t i = 0; i < text.len; i++)
+        if ((unsigned char)text.data[i] < 0x20 && text.data[i] != '\n')
+            ck_abort_msg("control byte 0x%02x in:\n%s", text.data[i], text.data);
+    ck_assert_ptr_null(strchr(text.data, '\xff'));
+    ck_assert_ptr_nonnull(strstr(text.data, "Source:        /data/p001/20250104\\xff\n"));
+    ck_assert_ptr_nonnull(strstr(text.data, "  - copy missing: red\\x1b[31m\n"));
+    mct_buf_free(&text);
+
+    _cleanup_free_ char *json = render(mct_report_session_json, st);
+    ck_assert_ptr_nonnull(strstr(json, "\"path\":\"/data/p001/20250104\\udcff\""));
+    ck_assert_ptr_nonnull(strstr(json, "red\\u001b[31m"));
+    ck_assert_ptr_nonnull(strstr(json, "a\\nyes\\noutcome: ok"));
+    mct_session_status_free_array(st, 1);
+}
+END_TEST
+
 START_TEST(json_string_escapes_control_bytes)
 {
     struct mct_buf b = {0};
@@ -297,6 +338,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, range_rendered_in_parts_equals_whole);
     tcase_add_test(tc, json_shape);
     tcase_add_test(tc, json_string_escapes_control_bytes);
+    tcase_add_test(tc, names_escaped_in_every_rendering);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,17 +6,20 @@
 #include <getopt.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "mctctl.h"
 #include "operations.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+    _cleanup_buf_ struct mct_buf b = {0};
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "mctctl %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'mctctl %s --help'.\n", cmd);
+    mct_buf_vprintf(&b, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "mctctl %s: ", cmd);
+    cli_put(stderr, b.data);
+    fprintf(stderr, "\nTry 'mctctl %s --help'.\n", cmd);
     return EXIT_USAGE;
 }
 
@@ -137,27 +140,40 @@ void cli_progress(void *ud, const char *phase, int percent, const char *detail)
         last_phase = phase;
         last_percent = -1;
     }
+    /* The detail names a destination (bytes/s and ETA when hashing):
+     * escaped, and on a terminal cut to 60 bytes at a whole character. */
+    char shown[1024];
+    mct_esc_text_fixed(shown, ctx && ctx->interactive ? 61 : sizeof(shown), detail ? detail : "",
+                       detail ? strlen(detail) : 0);
     if (ctx && ctx->interactive) {
         int width = 30, filled = percent * width / 100;
-        /* The detail (bytes/s and ETA when hashing) after the bar; \033[K
-         * clears what a longer previous line left. */
-        fprintf(stderr, "\r%-10s [%.*s%*s] %3d%% %.60s\033[K", phase, filled,
-                "##############################", width - filled, "", percent,
-                detail ? detail : "");
+        /* \033[K clears what a longer previous line left. */
+        fprintf(stderr, "\r%-10s [%.*s%*s] %3d%% %s\033[K", phase, filled,
+                "##############################", width - filled, "", percent, shown);
         if (percent == 100)
             fputc('\n', stderr);
         fflush(stderr);
     } else if (percent / 10 != last_percent / 10 || (percent == 100 && last_percent != 100)) {
-        fprintf(stderr, "%s %d%%%s%s\n", phase, percent, detail && *detail ? " " : "",
-                detail && *detail ? detail : "");
+        fprintf(stderr, "%s %d%%%s%s\n", phase, percent, *shown ? " " : "", shown);
     }
     last_percent = percent;
 }
 
+void cli_put(FILE *f, const char *s)
+{
+    _cleanup_free_ char *e = mct_esc_text_dup(s);
+    fputs(e ? e : "(out of memory)", f);
+}
+
 void cli_print_op_result(const struct mctctl_ctx *ctx, const struct mct_op_result *res)
 {
-    for (char **l = res->lines; l && *l; l++)
-        printf("%s\n", *l);
-    for (char **r = res->reasons; r && *r; r++)
-        fprintf(stderr, "%s✗ %s%s\n", cli_red(ctx), *r, cli_reset(ctx));
+    for (char **l = res->lines; l && *l; l++) {
+        cli_put(stdout, *l);
+        putchar('\n');
+    }
+    for (char **r = res->reasons; r && *r; r++) {
+        fprintf(stderr, "%s✗ ", cli_red(ctx));
+        cli_put(stderr, *r);
+        fprintf(stderr, "%s\n", cli_reset(ctx));
+    }
 }

@@ -8,7 +8,6 @@
  * goes to stderr and stdout gets one JSON document of every session's
  * outcome.
  */
-#include <pwd.h>
 #include <unistd.h>
 
 #include "mctctl.h"
@@ -61,17 +60,6 @@ static const char *outcome_name(const struct bulk *b, enum outcome o)
     return o == OUT_DELETED && b->dry_run ? "would-delete" : outcome_names[o];
 }
 
-static void who_am_i(char *out, size_t len)
-{
-    struct passwd pw, *res = NULL;
-    char buf[1024];
-    uid_t uid = getuid();
-    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-        snprintf(out, len, "%s (uid %u)", res->pw_name, (unsigned)uid);
-    else
-        snprintf(out, len, "uid %u", (unsigned)uid);
-}
-
 /* Print the safe sessions; returns how many there are. */
 static size_t list_safe(const struct bulk *b, uint64_t *total)
 {
@@ -84,9 +72,11 @@ static size_t list_safe(const struct bulk *b, uint64_t *total)
             continue;
         if (n_safe++ == 0)
             fprintf(b->human, "%sSafe to delete:%s\n", cli_bold(b->ctx), cli_reset(b->ctx));
-        fprintf(b->human, "  %s  %-12s %6zu files  %8s  %s\n", st[i].ref.session_date,
+        fprintf(b->human, "  %s  %-12s %6zu files  %8s  ", st[i].ref.session_date,
                 st[i].ref.participant_id, st[i].source.n_files,
-                mct_format_bytes(st[i].source.bytes, size, sizeof(size)), st[i].source_path);
+                mct_format_bytes(st[i].source.bytes, size, sizeof(size)));
+        cli_put(b->human, st[i].source_path);
+        fputc('\n', b->human);
         *total += st[i].source.bytes;
     }
     if (b->n > n_safe)
@@ -94,10 +84,13 @@ static size_t list_safe(const struct bulk *b, uint64_t *total)
                 "Skipping %zu session(s) that are not safe to delete ('mctctl status P D' says "
                 "why):\n",
                 b->n - n_safe);
-    for (size_t i = 0; i < b->n; i++)
-        if (!st[i].safe_to_delete)
-            fprintf(b->human, "  %s  %-12s %s\n", st[i].ref.session_date, st[i].ref.participant_id,
-                    st[i].reasons && st[i].reasons[0] ? st[i].reasons[0] : "not safe");
+    for (size_t i = 0; i < b->n; i++) {
+        if (st[i].safe_to_delete)
+            continue;
+        fprintf(b->human, "  %s  %-12s ", st[i].ref.session_date, st[i].ref.participant_id);
+        cli_put(b->human, st[i].reasons && st[i].reasons[0] ? st[i].reasons[0] : "not safe");
+        fputc('\n', b->human);
+    }
     return n_safe;
 }
 
@@ -105,8 +98,8 @@ static size_t list_safe(const struct bulk *b, uint64_t *total)
 static size_t delete_each(struct bulk *b, size_t n_safe, uint64_t *freed)
 {
     const struct mctctl_ctx *ctx = b->ctx;
-    char who[300];
-    who_am_i(who, sizeof(who));
+    char who[MCT_USER_MAX];
+    mct_describe_user(getuid(), who, sizeof(who));
     size_t k = 0, failed = 0;
     *freed = 0;
     for (size_t i = 0; i < b->n; i++) {
@@ -132,8 +125,10 @@ static size_t delete_each(struct bulk *b, size_t n_safe, uint64_t *freed)
         } else {
             failed++;
             fprintf(b->human, "%srefused:%s", cli_red(ctx), cli_reset(ctx));
-            for (size_t j = 0; res->reasons && res->reasons[j]; j++)
-                fprintf(b->human, "%s %s", j ? ";" : "", res->reasons[j]);
+            for (size_t j = 0; res->reasons && res->reasons[j]; j++) {
+                fputs(j ? "; " : " ", b->human);
+                cli_put(b->human, res->reasons[j]);
+            }
             if (!res->reasons || !res->reasons[0])
                 fprintf(b->human, " %s", strerror(-r));
             fprintf(b->human, "\n");
@@ -218,15 +213,18 @@ int cmd_bulk_delete(int argc, char **argv, struct mctctl_ctx *ctx)
     /* Finish or undo interrupted deletions first, so the list is true. */
     struct mct_op_result rec = {0};
     (void)mct_trash_recover(ctx->cfg, &rec);
-    for (size_t i = 0; rec.lines && rec.lines[i]; i++)
-        fprintf(b.human, "%s\n", rec.lines[i]);
+    for (size_t i = 0; rec.lines && rec.lines[i]; i++) {
+        cli_put(b.human, rec.lines[i]);
+        fputc('\n', b.human);
+    }
     mct_op_result_free(&rec);
 
     _cleanup_free_ struct mct_session_ref *refs = NULL;
     int r = mct_discover_sessions(ctx->cfg, b.start, b.end, &refs, &b.n);
     if (r < 0) {
-        fprintf(stderr, "mctctl bulk-delete: cannot list the sessions under %s: %s\n",
-                ctx->cfg->source_base_path, strerror(-r));
+        fprintf(stderr, "mctctl bulk-delete: cannot list the sessions under ");
+        cli_put(stderr, ctx->cfg->source_base_path);
+        fprintf(stderr, ": %s\n", strerror(-r));
         return EXIT_FAILED;
     }
     if (b.n == 0) {

@@ -7,7 +7,6 @@
  * re-checks everything at that moment.
  */
 #include <getopt.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include "mctctl.h"
@@ -45,22 +44,12 @@ static int parse_args(int argc, char **argv, struct delete_args *a)
     return EXIT_OK;
 }
 
-/* "name (uid N)" of the real user, for the deletion log. */
-static void who_am_i(char *out, size_t len)
-{
-    struct passwd pw, *res = NULL;
-    char buf[1024];
-    uid_t uid = getuid();
-    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-        snprintf(out, len, "%s (uid %u)", res->pw_name, (unsigned)uid);
-    else
-        snprintf(out, len, "uid %u", (unsigned)uid);
-}
-
 static void print_lines(char *const *lines)
 {
-    for (size_t i = 0; lines && lines[i]; i++)
-        printf("%s\n", lines[i]);
+    for (size_t i = 0; lines && lines[i]; i++) {
+        cli_put(stdout, lines[i]);
+        putchar('\n');
+    }
     fflush(stdout);
 }
 
@@ -71,8 +60,11 @@ static void print_refusal(const struct mctctl_ctx *ctx, const struct mct_session
 {
     fprintf(stderr, "%sRefused to delete %s %s%s:\n", cli_red(ctx), ref->participant_id,
             ref->session_date, cli_reset(ctx));
-    for (size_t i = 0; reasons && reasons[i]; i++)
-        fprintf(stderr, "  %s✗ %s%s\n", cli_red(ctx), reasons[i], cli_reset(ctx));
+    for (size_t i = 0; reasons && reasons[i]; i++) {
+        fprintf(stderr, "  %s✗ ", cli_red(ctx));
+        cli_put(stderr, reasons[i]);
+        fprintf(stderr, "%s\n", cli_reset(ctx));
+    }
     if (!reasons || !reasons[0])
         fprintf(stderr, "  ✗ %s\n", strerror(-r));
     if (dry_pass)
@@ -136,8 +128,8 @@ int cmd_delete(int argc, char **argv, struct mctctl_ctx *ctx)
     int ex = parse_args(argc, argv, &a);
     if (ex != EXIT_OK)
         return ex;
-    char who[300];
-    who_am_i(who, sizeof(who));
+    char who[MCT_USER_MAX];
+    mct_describe_user(getuid(), who, sizeof(who));
     if (a.force)
         warn_force(ctx);
 

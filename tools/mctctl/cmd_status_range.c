@@ -3,6 +3,7 @@
  * mctctl status-range [--start-date D] [--end-date D]: the overview table
  * of every session on local disk (sessions already deleted do not appear).
  */
+#include "escape.h"
 #include "log.h"
 #include "mctctl.h"
 #include "report.h"
@@ -33,10 +34,11 @@ int cmd_status_range(int argc, char **argv, struct mctctl_ctx *ctx)
     _cleanup_buf_ struct mct_buf out = {0};
     if (ctx->json)
         mct_report_sessions_json(st, n, &out);
-    else if (n == 0)
-        mct_buf_printf(&out, "No sessions on local disk under %s%s.\n", ctx->cfg->source_base_path,
-                       start || end ? " in that range" : "");
-    else
+    else if (n == 0) {
+        mct_buf_puts(&out, "No sessions on local disk under ");
+        mct_esc_text_str(&out, ctx->cfg->source_base_path);
+        mct_buf_printf(&out, "%s.\n", start || end ? " in that range" : "");
+    } else
         mct_report_range_text(st, n, ctx->color, &out);
     mct_session_status_free_array(st, n);
     if (out.error)

@@ -132,11 +132,21 @@ static int parse_leading_options(int argc, char **argv, struct global_opts *g)
         } else if (streq(a, "--version")) {
             g->version = true;
         } else {
-            fprintf(stderr, "mctctl: unknown option '%s'\nTry 'mctctl --help'.\n", a);
+            fputs("mctctl: unknown option '", stderr);
+            cli_put(stderr, a);
+            fputs("'\nTry 'mctctl --help'.\n", stderr);
             return -1;
         }
     }
     return i;
+}
+
+/* The message quotes the file's name and what is wrong in it. */
+static void config_error(const char *err, int r)
+{
+    fputs("mctctl: ", stderr);
+    cli_put(stderr, err[0] ? err : strerror(-r));
+    fputc('\n', stderr);
 }
 
 static int load_config(const char *explicit_path, struct mct_config **ret)
@@ -145,12 +155,12 @@ static int load_config(const char *explicit_path, struct mct_config **ret)
     _cleanup_free_ char *path = NULL;
     int r = mct_config_find(explicit_path, &path, err, sizeof(err));
     if (r < 0) {
-        fprintf(stderr, "mctctl: %s\n", err[0] ? err : strerror(-r));
+        config_error(err, r);
         return r;
     }
     r = mct_config_load(path, ret, err, sizeof(err));
     if (r < 0)
-        fprintf(stderr, "mctctl: %s\n", err[0] ? err : strerror(-r));
+        config_error(err, r);
     return r;
 }
 
@@ -173,7 +183,9 @@ int main(int argc, char **argv)
     }
     const struct mctctl_command *cmd = find_command(argv[cmd_index]);
     if (!cmd) {
-        fprintf(stderr, "mctctl: '%s' is not a command. See 'mctctl --help'.\n", argv[cmd_index]);
+        fputs("mctctl: '", stderr);
+        cli_put(stderr, argv[cmd_index]);
+        fputs("' is not a command. See 'mctctl --help'.\n", stderr);
         return EXIT_USAGE;
     }
     if (g.help)

@@ -59,7 +59,8 @@ int cli_date_arg(const char *cmd, const char *option, const char *value);
  * not NULL. Returns EXIT_OK or EXIT_USAGE (message printed). */
 int cli_parse_range(int argc, char **argv, const char *cmd, const char **start, const char **end,
                     bool *dry_run);
-/* Print "mctctl CMD: message\nTry 'mctctl CMD --help'." to stderr; returns EXIT_USAGE. */
+/* Print "mctctl CMD: message\nTry 'mctctl CMD --help'." to stderr, the
+ * message escaped (it may quote an argument); returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) _printf_(2, 3);
 /* Print the command's usage and help to stdout; returns EXIT_OK. */
 int cli_command_help(const char *cmd);
@@ -78,6 +79,11 @@ const char *cli_reset(const struct mctctl_ctx *ctx);
 /* A progress callback (mct_progress_fn) for engine operations: a live bar
  * on a terminal (stderr), a plain line per 10% otherwise. ud = ctx. */
 void cli_progress(void *ud, const char *phase, int percent, const char *detail);
-/* Print an op's lines to stdout and reasons to stderr. */
+/* Print s escaped as text (escape.h): what the engine says quotes file
+ * names, and a name must not colour the terminal, move its cursor or add
+ * a line. Every string from the engine or the user goes out through it;
+ * mctctl's own words and colours do not. */
+void cli_put(FILE *f, const char *s);
+/* Print an op's lines to stdout and reasons to stderr, escaped. */
 struct mct_op_result;
 void cli_print_op_result(const struct mctctl_ctx *ctx, const struct mct_op_result *res);
