@@ -72,13 +72,6 @@ static int set_state(struct mct_dest_status *d, enum mct_dest_state state, char 
 static int copy_identity(const struct mct_session_status *st, const struct mct_copy_scan *c,
                          struct mct_dest_status *d)
 {
-    if (c->folded && c->partners)
-        return set_state(d, MCT_DEST_UNSAFE,
-                         mct_strdup_printf("one folder on the share with %s (the share ignores "
-                                           "case): two sessions of the same day whose ids differ "
-                                           "only in case cannot both be copied there; rename one "
-                                           "participant's folder",
-                                           c->partners[c->folded - 1]));
     struct mct_session_ref other;
     int m = c->marker ? mct_marker_matches(c->marker, &st->ref, &other) : 0;
     if (c->marker && m < 0)
@@ -91,6 +84,13 @@ static int copy_identity(const struct mct_session_status *st, const struct mct_c
                          mct_strdup_printf("holds another session's copy (%s %s, says %s/%s)",
                                            other.participant_id, other.session_date, c->path,
                                            MCT_MARKER_FILE));
+    if (c->folded && c->partners)
+        return set_state(d, MCT_DEST_UNSAFE,
+                         mct_strdup_printf("one folder on the share with %s (the share ignores "
+                                           "case): two sessions of the same day whose ids differ "
+                                           "only in case cannot both be copied there; rename one "
+                                           "participant's folder",
+                                           c->partners[c->folded - 1]));
     if (!c->marker && c->marker_err != -ENOENT && c->marker_err != 0)
         return set_state(d, MCT_DEST_UNSAFE,
                          mct_strdup_printf("cannot read %s/%s: %s", c->path, MCT_MARKER_FILE,

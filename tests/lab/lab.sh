@@ -355,7 +355,7 @@ recdb_sql() {
 
 # The GUI's normalisation: p/t followed only by digits loses the letter.
 normalize() {
-    if [[ "$1" =~ ^[pPtT][0-9]+$ ]]; then echo "${1:1}"; else echo "$1"; fi
+    if [[ "$1" =~ ^[pt][0-9]+$ ]]; then echo "${1:1}"; else echo "$1"; fi
 }
 
 # One rig records one participant at a time, so real recording timestamps
