@@ -2,9 +2,13 @@
 /*
  * The FUSE operations: thin entry points that resolve the path to a node
  * and dispatch on its kind. Real files are served from an O_PATH fd of the
- * source base with *at() calls on relative paths (symlinks are shown, never
- * followed); every change to them is -EROFS. Virtual files come from vfile.c
- * and control.c. No policy lives here.
+ * source base, every path resolved below it at the moment of use without
+ * following a symlink anywhere (beneath.h): a folder the rig user swaps for
+ * a symlink after the kernel cached it gives ELOOP, never what it points
+ * to. Symlinks are shown, never followed; every change is -EROFS. Opens
+ * check the caller against the disk as it is now (access.c) and count
+ * against the caller's descriptor cap (fdcap.c). Virtual files come from
+ * vfile.c and control.c. No policy lives here.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,8 +17,12 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 
+#include "access.h"
+#include "beneath.h"
 #include "control.h"
+#include "fdcap.h"
 #include "log.h"
 #include "mctfs.h"
 #include "node.h"
@@ -24,7 +32,9 @@
 /* What fi->fh points to. */
 struct handle {
     enum node_kind kind;
-    int fd;                       /* real files */
+    int fd;       /* real files */
+    bool counted; /* the fd counts against uid's cap */
+    uid_t uid;
     struct vfile_content content; /* virtual files: rendered once at open */
     struct mct_session_ref ref;   /* .control */
     struct handle *prev, *next;   /* in open_handles */
@@ -71,6 +81,8 @@ static void handle_free(struct handle *h)
     pthread_mutex_unlock(&open_handles_lock);
     if (h->fd >= 0)
         close(h->fd);
+    if (h->counted)
+        fdcap_put(mctfs_get()->fdcap, h->uid);
     vfile_content_release(&h->content);
     free(h);
 }
@@ -80,6 +92,36 @@ static void op_destroy(void *private_data)
 {
     while (open_handles)
         handle_free(open_handles);
+}
+
+/* The caller of the request being served, for access.c. */
+struct caller {
+    struct access_cred cred;
+    gid_t groups[256];
+};
+
+static void load_caller_groups(struct access_cred *c)
+{
+    struct caller *who = c->userdata;
+    int n = mctfs_caller_groups((int)ARRAY_SIZE(who->groups), who->groups);
+    /* Unknown (the caller is gone, or in another pid namespace): only the
+     * primary group counts, which can only refuse more. */
+    c->groups = who->groups;
+    c->n_groups = n < 0                              ? 0
+                  : n > (int)ARRAY_SIZE(who->groups) ? ARRAY_SIZE(who->groups)
+                                                     : (size_t)n;
+}
+
+static struct access_cred *caller_cred(struct caller *who)
+{
+    const struct fuse_ctx *ctx = mctfs_caller();
+    who->cred = (struct access_cred){
+            .uid = ctx->uid,
+            .gid = ctx->gid,
+            .load_groups = load_caller_groups,
+            .userdata = who,
+    };
+    return &who->cred;
 }
 
 static void fill_virtual_stat(struct mctfs *fs, enum node_kind kind, size_t len,
@@ -128,7 +170,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     if (n.kind == NODE_HIDDEN)
         return -ENOENT;
     if (n.kind == NODE_REAL)
-        return fstatat(fs->base_fd, n.rel, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+        return mct_stat_beneath(fs->base_fd, n.rel, st, 0);
 
     struct vfile_content c;
     r = vfile_render(fs, &n, false, &c);
@@ -149,10 +191,18 @@ static int op_access(const char *path, int mask)
     switch (n.kind) {
     case NODE_HIDDEN:
         return -ENOENT;
-    case NODE_REAL:
+    case NODE_REAL: {
+        /* Only without default_permissions does the kernel ask: the
+         * caller's rights, not ours. */
         if (mask & W_OK)
             return -EROFS;
-        return faccessat(fs->base_fd, n.rel, mask, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+        struct caller who;
+        int fd = access_open_beneath(fs->base_fd, n.rel, O_PATH, caller_cred(&who), mask, NULL);
+        if (fd < 0)
+            return fd;
+        close(fd);
+        return 0;
+    }
     case NODE_CONTROL:
         return (mask & W_OK) ? control_check_access(fs) : 0;
     default:
@@ -160,20 +210,35 @@ static int op_access(const char *path, int mask)
     }
 }
 
+/* path as a real node: -ENOENT for the hidden trash, not_real for a
+ * virtual file. */
+static int resolve_real(struct mctfs *fs, const char *path, struct node *n, int not_real)
+{
+    int r = node_resolve(fs, path, n);
+    if (r < 0)
+        return r;
+    if (n->kind == NODE_HIDDEN)
+        return -ENOENT;
+    return n->kind == NODE_REAL ? 0 : not_real;
+}
+
 static int op_readlink(const char *path, char *buf, size_t size)
 {
     struct mctfs *fs = mctfs_get();
     struct node n;
-    int r = node_resolve(fs, path, &n);
+    int r = resolve_real(fs, path, &n, -EINVAL);
     if (r < 0)
         return r;
-    if (n.kind != NODE_REAL)
-        return n.kind == NODE_HIDDEN ? -ENOENT : -EINVAL;
     if (size == 0)
         return -EINVAL;
-    ssize_t k = readlinkat(fs->base_fd, n.rel, buf, size - 1);
+    /* O_PATH|O_NOFOLLOW opens the link itself; nothing on the way to it
+     * may be one. */
+    _cleanup_close_ int fd = mct_openat_beneath(fs->base_fd, n.rel, O_PATH | O_NOFOLLOW, 0, 0);
+    if (fd < 0)
+        return fd;
+    ssize_t k = readlinkat(fd, "", buf, size - 1);
     if (k < 0)
-        return -errno;
+        return errno == ENOENT ? -EINVAL : -errno; /* not a link */
     buf[k] = '\0';
     return 0;
 }
@@ -189,20 +254,19 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 {
     struct mctfs *fs = mctfs_get();
     struct node n;
-    int r = node_resolve(fs, path, &n);
+    int r = resolve_real(fs, path, &n, -ENOTDIR);
     if (r < 0)
         return r;
-    if (n.kind == NODE_HIDDEN)
-        return -ENOENT;
-    if (n.kind != NODE_REAL)
-        return -ENOTDIR;
 
     struct dirhandle *dh = calloc(1, sizeof(*dh));
     if (!dh)
         return -ENOMEM;
-    dh->fd = openat(fs->base_fd, n.rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* The caller's right to read it (and reach it) as the disk says now. */
+    struct caller who;
+    dh->fd = access_open_beneath(fs->base_fd, n.rel, O_RDONLY | O_DIRECTORY, caller_cred(&who),
+                                 R_OK, NULL);
     if (dh->fd < 0) {
-        r = -errno;
+        r = dh->fd;
         free(dh);
         return r;
     }
@@ -270,13 +334,23 @@ static int open_real(struct mctfs *fs, const struct node *n, struct fuse_file_in
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
         return -EROFS;
 
-    /* O_NONBLOCK: a FIFO in the source must not hold a FUSE thread. */
-    h->fd = openat(fs->base_fd, n->rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (h->fd < 0)
-        return -errno;
+    /* Counted before it exists, so the daemon's reserve is never touched;
+     * root and the owner are limited by the total only. */
+    struct caller who;
+    struct access_cred *c = caller_cred(&who);
+    int r = fdcap_take(fs->fdcap, c->uid, c->uid == 0 || c->uid == fs->owner_uid);
+    if (r < 0)
+        return r;
+    h->counted = true;
+    h->uid = c->uid;
+
+    /* O_NONBLOCK: a FIFO in the source must not hold a FUSE thread. The
+     * caller's rights are checked on what was opened: a chmod or setfacl
+     * bites at the next open, whatever the kernel still caches. */
     struct stat st;
-    if (fstat(h->fd, &st) < 0)
-        return -errno;
+    h->fd = access_open_beneath(fs->base_fd, n->rel, O_RDONLY | O_NONBLOCK, c, R_OK, &st);
+    if (h->fd < 0)
+        return h->fd;
     if (!S_ISREG(st.st_mode))
         return -EACCES;
     /* The kernel may hold a size from up to attr_seconds ago, and a cached
@@ -423,6 +497,90 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     return size == 0 ? 0 : -EINVAL;
 }
 
+/* Extended attributes, read-only: the ACLs (so the kernel, with
+ * FUSE_CAP_POSIX_ACL, enforces them as on the disk) and user.* ones. Not
+ * trusted.* (root's only: mctfs runs as root, viewers must not see them)
+ * nor security.* (capabilities and labels of the source are not the
+ * mount's). A symlink has none. */
+static bool xattr_shown(const char *name)
+{
+    return startswith(name, "user.") || streq(name, "system.posix_acl_access") ||
+           streq(name, "system.posix_acl_default");
+}
+
+/* An O_PATH fd of a real node's path and its stat; -ENODATA for a node
+ * that has no attributes (virtual files, symlinks). */
+static int xattr_target(const char *path, struct stat *st)
+{
+    struct mctfs *fs = mctfs_get();
+    struct node n;
+    int r = resolve_real(fs, path, &n, -ENODATA);
+    if (r < 0)
+        return r;
+    int fd = mct_openat_beneath(fs->base_fd, n.rel, O_PATH | O_NOFOLLOW, 0, 0);
+    if (fd < 0)
+        return fd;
+    r = fstat(fd, st) < 0 ? -errno : S_ISLNK(st->st_mode) ? -ENODATA : 0;
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+static int op_getxattr(const char *path, const char *name, char *value, size_t size)
+{
+    char proc[64];
+    struct stat st;
+    if (!xattr_shown(name))
+        return -ENODATA;
+    _cleanup_close_ int fd = xattr_target(path, &st);
+    if (fd < 0)
+        return fd;
+    /* user.* needs read permission, as on the disk (the ACLs do not). */
+    struct caller who;
+    int r;
+    if (startswith(name, "user.") && (r = access_check_fd(caller_cred(&who), fd, &st, R_OK)) < 0)
+        return r;
+    /* An O_PATH fd has no fgetxattr(): its /proc link is the same inode. */
+    ssize_t n = getxattr(mct_fd_path(fd, proc, sizeof(proc)), name, value, size);
+    return n < 0 ? (errno == ENOTSUP ? -ENODATA : -errno) : (int)n;
+}
+
+static int op_listxattr(const char *path, char *list, size_t size)
+{
+    char proc[64];
+    struct stat st;
+    _cleanup_close_ int fd = xattr_target(path, &st);
+    if (fd == -ENODATA)
+        return 0;
+    if (fd < 0)
+        return fd;
+    mct_fd_path(fd, proc, sizeof(proc));
+    ssize_t n = listxattr(proc, NULL, 0);
+    if (n <= 0)
+        return n < 0 ? (errno == ENOTSUP ? 0 : -errno) : 0;
+    _cleanup_free_ char *all = malloc((size_t)n);
+    if (!all)
+        return -ENOMEM;
+    n = listxattr(proc, all, (size_t)n);
+    if (n < 0)
+        return errno == ERANGE ? -EAGAIN : -errno; /* grew meanwhile */
+
+    size_t len = 0;
+    for (char *p = all; p < all + n; p += strlen(p) + 1) {
+        if (!xattr_shown(p))
+            continue;
+        size_t k = strlen(p) + 1;
+        if (size && len + k <= size)
+            memcpy(list + len, p, k);
+        else if (size)
+            return -ERANGE;
+        len += k;
+    }
+    return (int)len;
+}
+
 static int op_statfs(const char *path, struct statvfs *st)
 {
     return fstatvfs(mctfs_get()->base_fd, st) < 0 ? -errno : 0;
@@ -526,6 +684,8 @@ const struct fuse_operations mctfs_ops = {
         .utimens = op_utimens,
         .create = op_create,
         .setxattr = op_setxattr,
+        .getxattr = op_getxattr,
+        .listxattr = op_listxattr,
         .removexattr = op_removexattr,
         .fallocate = op_fallocate,
 };
