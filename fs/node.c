@@ -106,6 +106,16 @@ int node_resolve(struct mctfs *fs, const char *path, struct node *ret)
     return 0;
 }
 
+int node_resolve_real(struct mctfs *fs, const char *path, struct node *ret, int not_real)
+{
+    int r = node_resolve(fs, path, ret);
+    if (r < 0)
+        return r;
+    if (ret->kind == NODE_HIDDEN)
+        return -ENOENT;
+    return ret->kind == NODE_REAL ? 0 : not_real;
+}
+
 void node_forget_session(struct mctfs *fs, const struct mct_session_ref *ref, bool gone)
 {
     _cleanup_free_ char *rel = NULL;

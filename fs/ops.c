@@ -17,10 +17,10 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/xattr.h>
 
 #include "access.h"
 #include "beneath.h"
+#include "caller.h"
 #include "control.h"
 #include "fdcap.h"
 #include "log.h"
@@ -28,6 +28,7 @@
 #include "node.h"
 #include "opencache.h"
 #include "vfile.h"
+#include "xattr.h"
 
 /* What fi->fh points to. */
 struct handle {
@@ -92,36 +93,6 @@ static void op_destroy(void *private_data)
 {
     while (open_handles)
         handle_free(open_handles);
-}
-
-/* The caller of the request being served, for access.c. */
-struct caller {
-    struct access_cred cred;
-    gid_t groups[256];
-};
-
-static void load_caller_groups(struct access_cred *c)
-{
-    struct caller *who = c->userdata;
-    int n = mctfs_caller_groups((int)ARRAY_SIZE(who->groups), who->groups);
-    /* Unknown (the caller is gone, or in another pid namespace): only the
-     * primary group counts, which can only refuse more. */
-    c->groups = who->groups;
-    c->n_groups = n < 0                              ? 0
-                  : n > (int)ARRAY_SIZE(who->groups) ? ARRAY_SIZE(who->groups)
-                                                     : (size_t)n;
-}
-
-static struct access_cred *caller_cred(struct caller *who)
-{
-    const struct fuse_ctx *ctx = mctfs_caller();
-    who->cred = (struct access_cred){
-            .uid = ctx->uid,
-            .gid = ctx->gid,
-            .load_groups = load_caller_groups,
-            .userdata = who,
-    };
-    return &who->cred;
 }
 
 static void fill_virtual_stat(struct mctfs *fs, enum node_kind kind, size_t len,
@@ -210,23 +181,11 @@ static int op_access(const char *path, int mask)
     }
 }
 
-/* path as a real node: -ENOENT for the hidden trash, not_real for a
- * virtual file. */
-static int resolve_real(struct mctfs *fs, const char *path, struct node *n, int not_real)
-{
-    int r = node_resolve(fs, path, n);
-    if (r < 0)
-        return r;
-    if (n->kind == NODE_HIDDEN)
-        return -ENOENT;
-    return n->kind == NODE_REAL ? 0 : not_real;
-}
-
 static int op_readlink(const char *path, char *buf, size_t size)
 {
     struct mctfs *fs = mctfs_get();
     struct node n;
-    int r = resolve_real(fs, path, &n, -EINVAL);
+    int r = node_resolve_real(fs, path, &n, -EINVAL);
     if (r < 0)
         return r;
     if (size == 0)
@@ -254,7 +213,7 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 {
     struct mctfs *fs = mctfs_get();
     struct node n;
-    int r = resolve_real(fs, path, &n, -ENOTDIR);
+    int r = node_resolve_real(fs, path, &n, -ENOTDIR);
     if (r < 0)
         return r;
 
@@ -497,90 +456,6 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     return size == 0 ? 0 : -EINVAL;
 }
 
-/* Extended attributes, read-only: the ACLs (so the kernel, with
- * FUSE_CAP_POSIX_ACL, enforces them as on the disk) and user.* ones. Not
- * trusted.* (root's only: mctfs runs as root, viewers must not see them)
- * nor security.* (capabilities and labels of the source are not the
- * mount's). A symlink has none. */
-static bool xattr_shown(const char *name)
-{
-    return startswith(name, "user.") || streq(name, "system.posix_acl_access") ||
-           streq(name, "system.posix_acl_default");
-}
-
-/* An O_PATH fd of a real node's path and its stat; -ENODATA for a node
- * that has no attributes (virtual files, symlinks). */
-static int xattr_target(const char *path, struct stat *st)
-{
-    struct mctfs *fs = mctfs_get();
-    struct node n;
-    int r = resolve_real(fs, path, &n, -ENODATA);
-    if (r < 0)
-        return r;
-    int fd = mct_openat_beneath(fs->base_fd, n.rel, O_PATH | O_NOFOLLOW, 0, 0);
-    if (fd < 0)
-        return fd;
-    r = fstat(fd, st) < 0 ? -errno : S_ISLNK(st->st_mode) ? -ENODATA : 0;
-    if (r < 0) {
-        close(fd);
-        return r;
-    }
-    return fd;
-}
-
-static int op_getxattr(const char *path, const char *name, char *value, size_t size)
-{
-    char proc[64];
-    struct stat st;
-    if (!xattr_shown(name))
-        return -ENODATA;
-    _cleanup_close_ int fd = xattr_target(path, &st);
-    if (fd < 0)
-        return fd;
-    /* user.* needs read permission, as on the disk (the ACLs do not). */
-    struct caller who;
-    int r;
-    if (startswith(name, "user.") && (r = access_check_fd(caller_cred(&who), fd, &st, R_OK)) < 0)
-        return r;
-    /* An O_PATH fd has no fgetxattr(): its /proc link is the same inode. */
-    ssize_t n = getxattr(mct_fd_path(fd, proc, sizeof(proc)), name, value, size);
-    return n < 0 ? (errno == ENOTSUP ? -ENODATA : -errno) : (int)n;
-}
-
-static int op_listxattr(const char *path, char *list, size_t size)
-{
-    char proc[64];
-    struct stat st;
-    _cleanup_close_ int fd = xattr_target(path, &st);
-    if (fd == -ENODATA)
-        return 0;
-    if (fd < 0)
-        return fd;
-    mct_fd_path(fd, proc, sizeof(proc));
-    ssize_t n = listxattr(proc, NULL, 0);
-    if (n <= 0)
-        return n < 0 ? (errno == ENOTSUP ? 0 : -errno) : 0;
-    _cleanup_free_ char *all = malloc((size_t)n);
-    if (!all)
-        return -ENOMEM;
-    n = listxattr(proc, all, (size_t)n);
-    if (n < 0)
-        return errno == ERANGE ? -EAGAIN : -errno; /* grew meanwhile */
-
-    size_t len = 0;
-    for (char *p = all; p < all + n; p += strlen(p) + 1) {
-        if (!xattr_shown(p))
-            continue;
-        size_t k = strlen(p) + 1;
-        if (size && len + k <= size)
-            memcpy(list + len, p, k);
-        else if (size)
-            return -ERANGE;
-        len += k;
-    }
-    return (int)len;
-}
-
 static int op_statfs(const char *path, struct statvfs *st)
 {
     return fstatvfs(mctfs_get()->base_fd, st) < 0 ? -errno : 0;
@@ -684,8 +559,8 @@ const struct fuse_operations mctfs_ops = {
         .utimens = op_utimens,
         .create = op_create,
         .setxattr = op_setxattr,
-        .getxattr = op_getxattr,
-        .listxattr = op_listxattr,
+        .getxattr = mctfs_getxattr,
+        .listxattr = mctfs_listxattr,
         .removexattr = op_removexattr,
         .fallocate = op_fallocate,
 };
