@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include "listing.h"
 #include "log.h"
 #include "mctfs.h"
 #include "util.h"
@@ -308,48 +309,35 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 #define UNKNOWN_INO 0xffffffffu /* libfuse's FUSE_UNKNOWN_INO, not exported */
 
-struct listing {
+struct reply {
     fuse_req_t req;
     char *buf;
     size_t size, len;
-    off_t skip, index;
 };
 
-static int list_one(void *ud, const char *name, const struct stat *st, off_t off,
-                    enum fuse_fill_dir_flags flags)
+static bool list_one(void *ud, const char *name, mode_t type, off_t next)
 {
-    struct listing *l = ud;
-    l->index++;
-    if (l->index <= l->skip)
-        return 0;
+    struct reply *l = ud;
     /* Inode numbers are ours (stat says so), not the disk's, and 0 would
      * make readdir(3) skip the entry: the "unknown" number, as libfuse's
      * high-level API gives. */
-    struct stat entry = {.st_ino = UNKNOWN_INO, .st_mode = st->st_mode};
-    size_t n = fuse_add_direntry(l->req, l->buf + l->len, l->size - l->len, name, &entry, l->index);
+    struct stat entry = {.st_ino = UNKNOWN_INO, .st_mode = type};
+    size_t n = fuse_add_direntry(l->req, l->buf + l->len, l->size - l->len, name, &entry, next);
     if (n > l->size - l->len)
-        return 1; /* full: the kernel asks again from this offset */
+        return false; /* full: the kernel asks again from the last next */
     l->len += n;
-    return 0;
+    return true;
 }
 
-/* Stateless: every call lists the folder again and answers from offset
- * off (the kernel reads a listing into its cache in one or two calls). */
+/* The folder is read at offset 0 and the rest of the sequence served from
+ * that (listing.c); fh is 0, the kernel opens folders itself. */
 static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi)
 {
     begin(req);
-    const char *path = path_of(ino);
-    struct fuse_file_info dfi = {};
-    int r = mctfs_ops.opendir(path, &dfi);
-    if (r < 0) {
-        fuse_reply_err(req, -r);
-        return;
-    }
     _cleanup_free_ char *buf = malloc(size);
-    struct listing l = {.req = req, .buf = buf, .size = size, .skip = off};
-    r = buf ? mctfs_ops.readdir(path, &l, list_one, 0, &dfi, 0) : -ENOMEM;
-    mctfs_ops.releasedir(path, &dfi);
+    struct reply l = {.req = req, .buf = buf, .size = size};
+    int r = buf ? listings_serve(mctfs_get()->listings, path_of(ino), off, list_one, &l) : -ENOMEM;
     if (r < 0)
         fuse_reply_err(req, -r);
     else
@@ -444,6 +432,34 @@ static void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
     fuse_reply_err(req, EROFS);
 }
 
+/* Size 0 asks for the size; otherwise the value, or ERANGE when it does
+ * not fit (fuse_reply_xattr / fuse_reply_buf, as the kernel expects). */
+static void reply_xattr(fuse_req_t req, int r, const char *buf, size_t size)
+{
+    if (r < 0)
+        fuse_reply_err(req, -r);
+    else if (size == 0)
+        fuse_reply_xattr(req, (size_t)r);
+    else
+        fuse_reply_buf(req, buf, (size_t)r);
+}
+
+static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+    begin(req);
+    _cleanup_free_ char *buf = size ? malloc(size) : NULL;
+    int r = size && !buf ? -ENOMEM : mctfs_ops.getxattr(path_of(ino), name, buf, size);
+    reply_xattr(req, r, buf, size);
+}
+
+static void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+    begin(req);
+    _cleanup_free_ char *buf = size ? malloc(size) : NULL;
+    int r = size && !buf ? -ENOMEM : mctfs_ops.listxattr(path_of(ino), buf, size);
+    reply_xattr(req, r, buf, size);
+}
+
 static void ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
     fuse_reply_err(req, EROFS);
@@ -472,6 +488,12 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
      * direct. Folder listings are still dropped when a lookup or stat after
      * attr_seconds shows a new mtime. */
     conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+    /* The kernel enforces the source's ACLs as it does the modes
+     * (default_permissions, which this capability implies anyway), reading
+     * them through getxattr. It caches them with the attributes, for up to
+     * attr_seconds: opens are checked again against the disk (access.c). */
+    if (conn->capable & FUSE_CAP_POSIX_ACL)
+        conn->want |= FUSE_CAP_POSIX_ACL;
 }
 
 static void ll_destroy(void *userdata)
@@ -505,6 +527,8 @@ const struct fuse_lowlevel_ops mctfs_ll_ops = {
         .link = ll_link,
         .create = ll_create,
         .setxattr = ll_setxattr,
+        .getxattr = ll_getxattr,
+        .listxattr = ll_listxattr,
         .removexattr = ll_removexattr,
         .fallocate = ll_fallocate,
 };

@@ -20,6 +20,8 @@
 
 #include "config.h"
 #include "control.h"
+#include "fdcap.h"
+#include "listing.h"
 #include "log.h"
 #include "node.h"
 #include "opencache.h"
@@ -312,15 +314,26 @@ int main(int argc, char *argv[])
         log_error_errno(errno, "cannot open %s", cfg->source_base_path);
         goto done;
     }
-    if (control_new(&fs.control) < 0 || opencache_new(&fs.opencache) < 0) {
+    /* Every real file open through the mount holds a descriptor: the
+     * limit goes to the hard one, and viewers get a share of it
+     * (fdcap.h). */
+    long nofile = mct_raise_nofile();
+    if (nofile < 0) {
+        log_warning_errno((int)nofile, "cannot read the descriptor limit");
+        nofile = 1024;
+    }
+    if (control_new(&fs.control) < 0 || opencache_new(&fs.opencache) < 0 ||
+        fdcap_new(nofile, FDCAP_PER_UID, FDCAP_RESERVE, &fs.fdcap) < 0 ||
+        listings_new(&fs.listings) < 0) {
         log_error_errno(-ENOMEM, "out of memory");
         goto done;
     }
 
     recover_trash(cfg);
 
-    /* The kernel enforces the real files' modes for other users (with
-     * allow_other), as on the source itself. */
+    /* The kernel enforces the real files' modes (and ACLs, see ll_init)
+     * for other users (with allow_other), as on the source itself, from
+     * attributes it caches; opens are checked against the disk again. */
     if (fuse_opt_add_arg(&args, "-odefault_permissions,fsname=mctfs,subtype=mctfs") != 0)
         goto done;
     ret = run(&fs, &args, &opts) < 0 ? 1 : 0;
@@ -328,6 +341,8 @@ int main(int argc, char *argv[])
 done:
     control_free(fs.control);
     opencache_free(fs.opencache);
+    fdcap_free(fs.fdcap);
+    listings_free(fs.listings);
     if (fs.base_fd >= 0)
         close(fs.base_fd);
     mct_config_free(cfg);

@@ -23,6 +23,8 @@
 struct status_cache;
 struct control;
 struct opencache;
+struct fdcap;
+struct listings;
 
 struct mctfs {
     struct mct_config *cfg;
@@ -33,6 +35,8 @@ struct mctfs {
     struct status_cache *cache;
     struct control *control;
     struct opencache *opencache;
+    struct fdcap *fdcap;       /* real files open, per user (fdcap.h) */
+    struct listings *listings; /* folders being listed (listing.h) */
 };
 
 /* Set by main() before the mount starts. */

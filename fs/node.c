@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "beneath.h"
 #include "util.h"
 
 const char *const node_root_vfiles[] = {".status", ".status.json", NULL};
@@ -89,8 +90,9 @@ int node_resolve(struct mctfs *fs, const char *path, struct node *ret)
 
         /* The virtual files exist only while their folder does. */
         struct stat st;
-        if (fstatat(fs->base_fd, ret->session_rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
-            return -errno;
+        int r = mct_stat_beneath(fs->base_fd, ret->session_rel, &st, 0);
+        if (r < 0)
+            return r;
         if (!S_ISDIR(st.st_mode))
             return -ENOENT;
         ret->kind = session_kinds[i];
@@ -102,6 +104,16 @@ int node_resolve(struct mctfs *fs, const char *path, struct node *ret)
     if (ret->session)
         strcpy(ret->session_rel, ret->rel);
     return 0;
+}
+
+int node_resolve_real(struct mctfs *fs, const char *path, struct node *ret, int not_real)
+{
+    int r = node_resolve(fs, path, ret);
+    if (r < 0)
+        return r;
+    if (ret->kind == NODE_HIDDEN)
+        return -ENOENT;
+    return ret->kind == NODE_REAL ? 0 : not_real;
 }
 
 void node_forget_session(struct mctfs *fs, const struct mct_session_ref *ref, bool gone)

@@ -49,6 +49,10 @@ static inline bool node_is_session_vfile(enum node_kind k)
  * session virtual file whose folder does not exist, -ENAMETOOLONG. */
 int node_resolve(struct mctfs *fs, const char *path, struct node *ret);
 
+/* node_resolve() for an operation on real files only: -ENOENT for the
+ * hidden trash, not_real for a virtual file. */
+int node_resolve_real(struct mctfs *fs, const char *path, struct node *ret, int not_real);
+
 /* Does the folder at rel (relative to the base) hold sessions' virtual
  * files? Fills ref when it does. */
 bool node_rel_is_session(struct mctfs *fs, const char *rel, struct mct_session_ref *ref);

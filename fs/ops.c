@@ -2,9 +2,13 @@
 /*
  * The FUSE operations: thin entry points that resolve the path to a node
  * and dispatch on its kind. Real files are served from an O_PATH fd of the
- * source base with *at() calls on relative paths (symlinks are shown, never
- * followed); every change to them is -EROFS. Virtual files come from vfile.c
- * and control.c. No policy lives here.
+ * source base, every path resolved below it at the moment of use without
+ * following a symlink anywhere (beneath.h): a folder the rig user swaps for
+ * a symlink after the kernel cached it gives ELOOP, never what it points
+ * to. Symlinks are shown, never followed; every change is -EROFS. Opens
+ * check the caller against the disk as it is now (access.c) and count
+ * against the caller's descriptor cap (fdcap.c). Virtual files come from
+ * vfile.c and control.c. No policy lives here.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,17 +18,24 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include "access.h"
+#include "beneath.h"
+#include "caller.h"
 #include "control.h"
+#include "fdcap.h"
 #include "log.h"
 #include "mctfs.h"
 #include "node.h"
 #include "opencache.h"
 #include "vfile.h"
+#include "xattr.h"
 
 /* What fi->fh points to. */
 struct handle {
     enum node_kind kind;
-    int fd;                       /* real files */
+    int fd;       /* real files */
+    bool counted; /* the fd counts against uid's cap */
+    uid_t uid;
     struct vfile_content content; /* virtual files: rendered once at open */
     struct mct_session_ref ref;   /* .control */
     struct handle *prev, *next;   /* in open_handles */
@@ -71,6 +82,8 @@ static void handle_free(struct handle *h)
     pthread_mutex_unlock(&open_handles_lock);
     if (h->fd >= 0)
         close(h->fd);
+    if (h->counted)
+        fdcap_put(mctfs_get()->fdcap, h->uid);
     vfile_content_release(&h->content);
     free(h);
 }
@@ -128,7 +141,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     if (n.kind == NODE_HIDDEN)
         return -ENOENT;
     if (n.kind == NODE_REAL)
-        return fstatat(fs->base_fd, n.rel, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+        return mct_stat_beneath(fs->base_fd, n.rel, st, 0);
 
     struct vfile_content c;
     r = vfile_render(fs, &n, false, &c);
@@ -149,10 +162,18 @@ static int op_access(const char *path, int mask)
     switch (n.kind) {
     case NODE_HIDDEN:
         return -ENOENT;
-    case NODE_REAL:
+    case NODE_REAL: {
+        /* Only without default_permissions does the kernel ask: the
+         * caller's rights, not ours. */
         if (mask & W_OK)
             return -EROFS;
-        return faccessat(fs->base_fd, n.rel, mask, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+        struct caller who;
+        int fd = access_open_beneath(fs->base_fd, n.rel, O_PATH, caller_cred(&who), mask, NULL);
+        if (fd < 0)
+            return fd;
+        close(fd);
+        return 0;
+    }
     case NODE_CONTROL:
         return (mask & W_OK) ? control_check_access(fs) : 0;
     default:
@@ -164,16 +185,19 @@ static int op_readlink(const char *path, char *buf, size_t size)
 {
     struct mctfs *fs = mctfs_get();
     struct node n;
-    int r = node_resolve(fs, path, &n);
+    int r = node_resolve_real(fs, path, &n, -EINVAL);
     if (r < 0)
         return r;
-    if (n.kind != NODE_REAL)
-        return n.kind == NODE_HIDDEN ? -ENOENT : -EINVAL;
     if (size == 0)
         return -EINVAL;
-    ssize_t k = readlinkat(fs->base_fd, n.rel, buf, size - 1);
+    /* O_PATH|O_NOFOLLOW opens the link itself; nothing on the way to it
+     * may be one. */
+    _cleanup_close_ int fd = mct_openat_beneath(fs->base_fd, n.rel, O_PATH | O_NOFOLLOW, 0, 0);
+    if (fd < 0)
+        return fd;
+    ssize_t k = readlinkat(fd, "", buf, size - 1);
     if (k < 0)
-        return -errno;
+        return errno == ENOENT ? -EINVAL : -errno; /* not a link */
     buf[k] = '\0';
     return 0;
 }
@@ -189,20 +213,19 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 {
     struct mctfs *fs = mctfs_get();
     struct node n;
-    int r = node_resolve(fs, path, &n);
+    int r = node_resolve_real(fs, path, &n, -ENOTDIR);
     if (r < 0)
         return r;
-    if (n.kind == NODE_HIDDEN)
-        return -ENOENT;
-    if (n.kind != NODE_REAL)
-        return -ENOTDIR;
 
     struct dirhandle *dh = calloc(1, sizeof(*dh));
     if (!dh)
         return -ENOMEM;
-    dh->fd = openat(fs->base_fd, n.rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* The caller's right to read it (and reach it) as the disk says now. */
+    struct caller who;
+    dh->fd = access_open_beneath(fs->base_fd, n.rel, O_RDONLY | O_DIRECTORY, caller_cred(&who),
+                                 R_OK, NULL);
     if (dh->fd < 0) {
-        r = -errno;
+        r = dh->fd;
         free(dh);
         return r;
     }
@@ -270,13 +293,23 @@ static int open_real(struct mctfs *fs, const struct node *n, struct fuse_file_in
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
         return -EROFS;
 
-    /* O_NONBLOCK: a FIFO in the source must not hold a FUSE thread. */
-    h->fd = openat(fs->base_fd, n->rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (h->fd < 0)
-        return -errno;
+    /* Counted before it exists, so the daemon's reserve is never touched;
+     * root and the owner are limited by the total only. */
+    struct caller who;
+    struct access_cred *c = caller_cred(&who);
+    int r = fdcap_take(fs->fdcap, c->uid, c->uid == 0 || c->uid == fs->owner_uid);
+    if (r < 0)
+        return r;
+    h->counted = true;
+    h->uid = c->uid;
+
+    /* O_NONBLOCK: a FIFO in the source must not hold a FUSE thread. The
+     * caller's rights are checked on what was opened: a chmod or setfacl
+     * bites at the next open, whatever the kernel still caches. */
     struct stat st;
-    if (fstat(h->fd, &st) < 0)
-        return -errno;
+    h->fd = access_open_beneath(fs->base_fd, n->rel, O_RDONLY | O_NONBLOCK, c, R_OK, &st);
+    if (h->fd < 0)
+        return h->fd;
     if (!S_ISREG(st.st_mode))
         return -EACCES;
     /* The kernel may hold a size from up to attr_seconds ago, and a cached
@@ -526,6 +559,8 @@ const struct fuse_operations mctfs_ops = {
         .utimens = op_utimens,
         .create = op_create,
         .setxattr = op_setxattr,
+        .getxattr = mctfs_getxattr,
+        .listxattr = mctfs_listxattr,
         .removexattr = op_removexattr,
         .fallocate = op_fallocate,
 };

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "beneath.h"
 #include "log.h"
 #include "scan.h"
 
@@ -257,7 +258,7 @@ static bool timespec_eq(const struct timespec *a, const struct timespec *b)
 /* Stat the session folder (a cheap local call; the root has none). */
 static bool dir_stat(const struct status_cache *c, const struct entry *e, struct stat *st)
 {
-    return !e->root && fstatat(c->base_fd, e->rel, st, AT_SYMLINK_NOFOLLOW) == 0;
+    return !e->root && mct_stat_beneath(c->base_fd, e->rel, st, 0) == 0;
 }
 
 /* ---- workers ---- */

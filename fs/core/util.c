@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "util.h"
 
+#include <limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <time.h>
@@ -210,6 +212,20 @@ int mct_mkdir_p(const char *path, unsigned mode)
     if (mkdir(p, mode) < 0 && errno != EEXIST)
         return -errno;
     return 0;
+}
+
+long mct_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return -errno;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        /* RLIM_INFINITY is refused (above fs.nr_open): keep what we have. */
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) < 0)
+            return -errno;
+    }
+    return rl.rlim_cur > (rlim_t)LONG_MAX ? LONG_MAX : (long)rl.rlim_cur;
 }
 
 int64_t mct_now_ms(void)

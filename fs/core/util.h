@@ -123,6 +123,12 @@ int64_t mct_now_ms(void);
 /* Human-readable size ("1.5G", "200K", "12B") into out. */
 const char *mct_format_bytes(uint64_t bytes, char *out, size_t len);
 
+/* Raise this process's RLIMIT_NOFILE soft limit to its hard limit: a
+ * daemon that holds an fd per open file must not stop at the 1,024 that
+ * shells and systemd start programs with (nothing here uses select(2)).
+ * Returns the soft limit now in force, or -errno. */
+long mct_raise_nofile(void);
+
 /* write(2) all of buf, retrying on EINTR and short writes; -errno. */
 int mct_write_all(int fd, const void *buf, size_t n);
 

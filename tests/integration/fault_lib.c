@@ -540,7 +540,8 @@ static void wait_mounted(const char *path, pid_t pid, const char *log)
     }
 }
 
-void fl_mount(struct fl_mount *m, const char *config, char *const env_add[])
+void fl_mount_with(struct fl_mount *m, const char *config, const char *options,
+                   char *const env_add[])
 {
     snprintf(m->dir, sizeof(m->dir), "%s/mnt.XXXXXX", lab.dir);
     ck_assert_ptr_nonnull(mkdtemp(m->dir));
@@ -550,9 +551,16 @@ void fl_mount(struct fl_mount *m, const char *config, char *const env_add[])
                     (char *)(config ? config : lab.config),
                     m->dir,
                     "-f",
+                    options ? "-o" : NULL,
+                    (char *)options,
                     NULL};
     m->pid = fl_spawn(argv, NULL, m->log, env_add);
     wait_mounted(m->dir, m->pid, m->log);
+}
+
+void fl_mount(struct fl_mount *m, const char *config, char *const env_add[])
+{
+    fl_mount_with(m, config, NULL, env_add);
 }
 
 static int fusermount(const char *flags, const char *path)

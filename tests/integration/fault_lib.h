@@ -94,6 +94,9 @@ struct fl_mount {
 bool fl_is_mounted(const char *path);
 /* mctfs -c CONFIG DIR -f on a fresh DIR under the lab (env: as fl_spawn). */
 void fl_mount(struct fl_mount *m, const char *config, char *const env_add[]);
+/* The same with mctfs's -o OPTIONS ("allow_other"; NULL: none). */
+void fl_mount_with(struct fl_mount *m, const char *config, const char *options,
+                   char *const env_add[]);
 /* fusermount3 -u, expect mctfs to exit 0. */
 void fl_unmount(struct fl_mount *m);
 /* After mctfs died: detach the dead mount. */

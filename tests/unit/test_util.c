@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -207,6 +208,21 @@ START_TEST(test_now_ms)
 }
 END_TEST
 
+START_TEST(test_raise_nofile)
+{
+    struct rlimit rl;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    rl.rlim_cur = rl.rlim_max > 64 ? 64 : rl.rlim_max;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    long n = mct_raise_nofile();
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    ck_assert_int_eq(n, (long)rl.rlim_cur);
+    ck_assert(rl.rlim_cur == rl.rlim_max);
+    /* Already at the hard limit: nothing changes. */
+    ck_assert_int_eq(mct_raise_nofile(), n);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
@@ -220,6 +236,7 @@ static Suite *util_suite(void)
     tcase_add_test(tc, test_read_file);
     tcase_add_test(tc, test_read_regular_file);
     tcase_add_test(tc, test_now_ms);
+    tcase_add_test(tc, test_raise_nofile);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Folder listings served by offset (fs/listing.c) over a fake folder
+ * (a fake mctfs_ops): read once per sequence, sequences never mixed, an
+ * offset whose listing went still served; and the descriptor caps
+ * (fs/fdcap.c). */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "fdcap.h"
+#include "listing.h"
+#include "mctfs.h"
+#include "util.h"
+
+/* ---- a fake folder of n_names entries ---- */
+
+static int n_names = 1000;
+static int reads;     /* folders read whole */
+static int open_err;  /* opendir's answer */
+static int name_base; /* changes the names, as a folder changed on disk */
+
+static int fake_opendir(const char *path, struct fuse_file_info *fi)
+{
+    return open_err;
+}
+
+static int fake_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+                        struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+    reads++;
+    for (int i = 0; i < n_names; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "f%06d", name_base + i);
+        struct stat st = {.st_mode = i % 2 ? S_IFDIR : S_IFREG};
+        if (filler(buf, name, &st, 0, 0))
+            break;
+    }
+    return 0;
+}
+
+static int fake_releasedir(const char *path, struct fuse_file_info *fi)
+{
+    return 0;
+}
+
+const struct fuse_operations mctfs_ops = {
+        .opendir = fake_opendir,
+        .readdir = fake_readdir,
+        .releasedir = fake_releasedir,
+};
+
+/* ---- a reply of at most room entries ---- */
+
+struct reply {
+    int room, got;
+    char first[32], last[32];
+    mode_t last_type;
+    off_t next;
+};
+
+static bool take(void *ud, const char *name, mode_t type, off_t next)
+{
+    struct reply *r = ud;
+    if (r->got == r->room)
+        return false;
+    if (r->got++ == 0)
+        snprintf(r->first, sizeof(r->first), "%s", name);
+    snprintf(r->last, sizeof(r->last), "%s", name);
+    r->last_type = type;
+    r->next = next;
+    return true;
+}
+
+/* A whole READDIR sequence from off 0, room entries per reply: the entries
+ * seen; the names must follow each other. */
+static int list_all(struct listings *ls, const char *path, int room)
+{
+    off_t off = 0;
+    int seen = 0;
+    for (;;) {
+        struct reply r = {.room = room};
+        ck_assert_int_eq(listings_serve(ls, path, off, take, &r), 0);
+        if (r.got == 0)
+            return seen;
+        char want[32];
+        snprintf(want, sizeof(want), "f%06d", name_base + seen);
+        ck_assert_str_eq(r.first, want);
+        seen += r.got;
+        off = r.next;
+    }
+}
+
+static void reset(void)
+{
+    n_names = 1000;
+    reads = 0;
+    open_err = 0;
+    name_base = 0;
+}
+
+START_TEST(test_read_once_per_sequence)
+{
+    struct listings *ls;
+    reset();
+    ck_assert_int_eq(listings_new(&ls), 0);
+    ck_assert_int_eq(list_all(ls, "/a", 7), 1000);
+    ck_assert_int_eq(reads, 1);
+    ck_assert_int_eq(list_all(ls, "/a", 1000), 1000);
+    ck_assert_int_eq(reads, 2);
+    listings_free(ls);
+}
+END_TEST
+
+START_TEST(test_types_and_errors)
+{
+    struct listings *ls;
+    reset();
+    ck_assert_int_eq(listings_new(&ls), 0);
+    struct reply r = {.room = 2};
+    ck_assert_int_eq(listings_serve(ls, "/a", 0, take, &r), 0);
+    ck_assert_int_eq(r.got, 2);
+    ck_assert(S_ISDIR(r.last_type));
+    open_err = -ELOOP;
+    struct reply e = {.room = 2};
+    ck_assert_int_eq(listings_serve(ls, "/b", 0, take, &e), -ELOOP);
+    ck_assert_int_eq(e.got, 0);
+    listings_free(ls);
+}
+END_TEST
+
+START_TEST(test_sequences_do_not_mix)
+{
+    struct listings *ls;
+    reset();
+    ck_assert_int_eq(listings_new(&ls), 0);
+    /* A reads half, the folder changes, B lists it all, A goes on: A
+     * still sees the folder as it was when A started. */
+    struct reply a = {.room = 500};
+    ck_assert_int_eq(listings_serve(ls, "/a", 0, take, &a), 0);
+    name_base = 5000;
+    ck_assert_int_eq(list_all(ls, "/a", 100), 1000);
+    struct reply a2 = {.room = 1000};
+    ck_assert_int_eq(listings_serve(ls, "/a", a.next, take, &a2), 0);
+    ck_assert_int_eq(a2.got, 500);
+    ck_assert_str_eq(a2.first, "f000500");
+    ck_assert_str_eq(a2.last, "f000999");
+    /* An offset of /a is not one of /b. */
+    struct reply b = {.room = 1};
+    int before = reads;
+    ck_assert_int_eq(listings_serve(ls, "/b", a.next, take, &b), 0);
+    ck_assert_int_eq(reads, before + 1);
+    listings_free(ls);
+}
+END_TEST
+
+START_TEST(test_offset_of_a_dropped_listing)
+{
+    struct listings *ls;
+    reset();
+    ck_assert_int_eq(listings_new(&ls), 0);
+    struct reply a = {.room = 10};
+    ck_assert_int_eq(listings_serve(ls, "/a", 0, take, &a), 0);
+    listings_free(ls);
+    /* A new table (as after the listing expired): read again, skip to it. */
+    ck_assert_int_eq(listings_new(&ls), 0);
+    struct reply b = {.room = 5};
+    ck_assert_int_eq(listings_serve(ls, "/a", a.next, take, &b), 0);
+    ck_assert_str_eq(b.first, "f000010");
+    ck_assert_int_eq(reads, 2);
+    struct reply c = {.room = 5};
+    ck_assert_int_eq(listings_serve(ls, "/a", b.next, take, &c), 0);
+    ck_assert_str_eq(c.first, "f000015");
+    ck_assert_int_eq(reads, 2);
+    listings_free(ls);
+}
+END_TEST
+
+START_TEST(test_fdcap)
+{
+    struct fdcap *c;
+    ck_assert_int_eq(fdcap_new(1024, 3, 128, &c), 0);
+    ck_assert_int_eq(fdcap_total(c), 896);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(fdcap_take(c, 1000, false), 0);
+    ck_assert_int_eq(fdcap_take(c, 1000, false), -EMFILE);
+    /* Others are not held back by one user. */
+    ck_assert_int_eq(fdcap_take(c, 1001, false), 0);
+    fdcap_put(c, 1000);
+    ck_assert_int_eq(fdcap_take(c, 1000, false), 0);
+    /* Unlimited callers stop at the total only. */
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(fdcap_take(c, 0, true), 0);
+    fdcap_free(c);
+
+    ck_assert_int_eq(fdcap_new(200, 1000, 128, &c), 0);
+    ck_assert_int_eq(fdcap_total(c), 72);
+    for (int i = 0; i < 72; i++)
+        ck_assert_int_eq(fdcap_take(c, (uid_t)i, i == 0), 0);
+    ck_assert_int_eq(fdcap_take(c, 0, true), -EMFILE);
+    ck_assert_int_eq(fdcap_take(c, 500, false), -EMFILE);
+    fdcap_put(c, 7);
+    ck_assert_int_eq(fdcap_take(c, 500, false), 0);
+    fdcap_free(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("listing");
+    TCase *tc = tcase_create("listing");
+    tcase_add_test(tc, test_read_once_per_sequence);
+    tcase_add_test(tc, test_types_and_errors);
+    tcase_add_test(tc, test_sequences_do_not_mix);
+    tcase_add_test(tc, test_offset_of_a_dropped_listing);
+    tcase_add_test(tc, test_fdcap);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
