@@ -83,9 +83,11 @@ int mct_delete_check_content(struct mct_deletion *d)
     struct mct_manifest m = {0};
     for (size_t i = 0; r == 0 && i < d->status->n_dests; i++) {
         struct mct_dest_status *ds = &d->status->dests[i];
-        /* Only copies that passed the size check are worth reading. */
-        if (ds->verify.state == MCT_DEST_VERIFIED && ds->state != MCT_DEST_UNREACHABLE &&
-            ds->state != MCT_DEST_MISSING)
+        /* Only copies whose one open question is their content are worth
+         * reading: the status judged them by the hash cache (content
+         * set). A copy the rules refused for anything else (no marker,
+         * another session's, the source itself) stays refused. */
+        if (ds->verify.state == MCT_DEST_VERIFIED && ds->content != MCT_CONTENT_NOT_CHECKED)
             r = judge_copy(d, ds, cache, &m);
     }
     (void)mct_hashcache_save(cache);
