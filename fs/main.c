@@ -152,11 +152,19 @@ static bool fuse_conf_allows_other(void)
     return false;
 }
 
-/* Not root, the mount goes through fusermount3, which refuses allow_other
- * unless /etc/fuse.conf permits it; say so before it fails obscurely. */
-static int check_allow_other(const struct fuse_args *args)
+/* Not root, the mount goes through fusermount3 after libfuse opened
+ * /dev/fuse itself, and fusermount3 refuses allow_other unless
+ * /etc/fuse.conf permits it: say so before either fails obscurely. */
+static int check_user_mount(const struct fuse_args *args)
 {
-    if (geteuid() == 0 || !has_mount_option(args, "allow_other") || fuse_conf_allows_other())
+    if (geteuid() == 0)
+        return 0;
+    if (access("/dev/fuse", R_OK | W_OK) < 0)
+        return log_error_errno(errno,
+                               "mctfs runs as uid %u and cannot open /dev/fuse (it is usually "
+                               "mode 0666, as udev makes it: chmod 0666 /dev/fuse)",
+                               (unsigned)geteuid());
+    if (!has_mount_option(args, "allow_other") || fuse_conf_allows_other())
         return 0;
     return log_error_errno(-EPERM,
                            "-o allow_other: mctfs runs as uid %u, and fusermount3 lets a user "
@@ -363,7 +371,7 @@ int main(int argc, char *argv[])
         ret = 2;
         goto out;
     }
-    if (check_allow_other(&args) < 0) {
+    if (check_user_mount(&args) < 0) {
         mct_config_free(cfg);
         ret = 2;
         goto out;
