@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include "config.h"
@@ -265,6 +266,64 @@ START_TEST(recursive_view_answers_unknown_in_time)
 }
 END_TEST
 
+/* A plain table can be made as slow: a generated session_date that costs
+ * ~70 ms a row (measured: 200 rows, 14.7 s in the sqlite3 shell). The
+ * progress handler ends the query at database_seconds. */
+static void make_endless_recdb(const char *db)
+{
+    ck_assert_int_eq(fl_shell("cp '%s' '%s.orig'", db, db), 0);
+    ck_assert_int_eq(
+            fl_shell(
+                    "sqlite3 '%s' \"DROP TABLE imported; DROP TABLE sessions; "
+                    "CREATE TABLE sessions (id INTEGER NOT NULL PRIMARY KEY, session_path VARCHAR, "
+                    "participant_id INTEGER); "
+                    "CREATE TABLE imported (id INTEGER NOT NULL PRIMARY KEY, session_id INTEGER); "
+                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 400) "
+                    "INSERT INTO sessions (id, participant_id) SELECT x, "
+                    "(SELECT id FROM participants WHERE name = 'p202') FROM c; "
+                    "INSERT INTO imported (session_id) SELECT id FROM sessions; "
+                    /* Added last: an insert would compute it too. */
+                    "ALTER TABLE sessions ADD COLUMN session_date AS "
+                    "(substr(hex(zeroblob(20000000 + id)), 1, 0) || '2024-01-01');\"",
+                    db),
+            0);
+}
+
+START_TEST(endless_query_stops_at_database_seconds)
+{
+    char db[400];
+    snprintf(db, sizeof(db), "%s/recordings.db", lab.data);
+    make_endless_recdb(db);
+    struct run_result r = {};
+    int64_t ms = timed_status("p202", "20240101", &r);
+    printf("status with an endless query: %lld ms, exit %d\n", (long long)ms, r.status);
+    ck_assert_msg(ms < 3000, "status took %lld ms", (long long)ms);
+    fl_assert_has(r.out, "recordings.db: no answer within 2s (timeouts.database_seconds)");
+    fl_assert_has(r.out, "Safe to delete: NO");
+    run_result_free(&r);
+
+    /* The mount's workers stop as well: a status within the deadline, and
+     * SIGTERM ends the process (it used to unmount and spin on). */
+    const char *cfg = fl_config_variant("nocache", NULL, NULL, "mount:\n  cache_seconds: 0\n");
+    struct fl_mount m;
+    fl_mount(&m, cfg, NULL);
+    int64_t t0 = mct_now_ms();
+    _cleanup_free_ char *safe = fl_vfile(&m, "p202", "20240101", ".safe_to_delete");
+    ms = mct_now_ms() - t0;
+    printf("mount: .safe_to_delete with an endless query: %lld ms\n", (long long)ms);
+    fl_assert_starts(safe, "no: ");
+    kill(m.pid, SIGTERM);
+    t0 = mct_now_ms();
+    int status = fl_wait_exit(m.pid, 10000);
+    printf("mount: exit %d %lld ms after SIGTERM\n", status, (long long)(mct_now_ms() - t0));
+    ck_assert_int_eq(status, 0);
+    m.pid = -1;
+    if (fl_is_mounted(m.dir))
+        fl_unmount_dead(&m);
+    ck_assert_int_eq(fl_shell("mv '%s.orig' '%s'", db, db), 0);
+}
+END_TEST
+
 START_TEST(fifo_recordings_db_answers_unknown_at_once)
 {
     char db[400];
@@ -429,6 +488,7 @@ static Suite *privilege_suite(void)
     tcase_add_test(tc, password_file_others_may_write_is_refused);
     tcase_add_test(tc, rsync_flags_outside_the_allowlist_are_refused);
     tcase_add_test(tc, recursive_view_answers_unknown_in_time);
+    tcase_add_test(tc, endless_query_stops_at_database_seconds);
     tcase_add_test(tc, fifo_recordings_db_answers_unknown_at_once);
     tcase_add_test(tc, root_without_service_user_is_refused);
     tcase_add_test(tc, mctctl_as_root_runs_as_the_service_user);
