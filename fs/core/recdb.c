@@ -90,7 +90,7 @@ static const char *file_kind(mode_t m)
            : S_ISFIFO(m)              ? "a FIFO"
            : S_ISSOCK(m)              ? "a socket"
            : S_ISCHR(m) || S_ISBLK(m) ? "a device"
-                                      : "not a regular file";
+                                      : "something else";
 }
 
 static int recdb_fail(const struct recdb *r, int rc, char *why, size_t whylen)
@@ -157,7 +157,7 @@ static int recdb_open(const struct mct_config *cfg, struct recdb *r, char *why, 
         return -errno;
     }
     if (!S_ISREG(st.st_mode)) {
-        snprintf(why, whylen, "%s: %s is %s, not a regular file", r->name, r->path,
+        snprintf(why, whylen, "recording database %s: %s, not a regular file", r->path,
                  file_kind(st.st_mode));
         return -EBADFD;
     }
