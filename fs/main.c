@@ -360,10 +360,6 @@ int main(int argc, char *argv[])
         ret = 2;
         goto out;
     }
-    /* Who started us owns the virtual files and may write .control, as
-     * before: root, when it started us and we became service.user. */
-    uid_t owner_uid = getuid();
-    gid_t owner_gid = getgid();
     char err[1024] = "";
     if (mct_privilege_drop(cfg, options.allow_root, "mctfs", err, sizeof(err)) < 0) {
         log_error("%s", err);
@@ -379,8 +375,10 @@ int main(int argc, char *argv[])
 
     struct mctfs fs = {
             .cfg = cfg,
-            .owner_uid = owner_uid,
-            .owner_gid = owner_gid,
+            /* Whoever the mount runs as (the service user, whether systemd
+             * or root started us) owns it and may write .control. */
+            .owner_uid = getuid(),
+            .owner_gid = getgid(),
             .base_fd = open(cfg->source_base_path, O_PATH | O_DIRECTORY | O_CLOEXEC),
     };
     mctfs_instance = &fs;

@@ -52,7 +52,7 @@ int mct_privilege_drop(const struct mct_config *cfg, bool allow_root, const char
         if (root_allowed(allow_root))
             return 0;
         snprintf(err, errlen,
-                 "%s refuses to run as root: it reads folders other users write (the recordings, "
+                 "refusing to run as root: %s reads folders other users write (the recordings, "
                  "the share) and runs rsync in them, so a flaw there would give them root. Set "
                  "service.user in %s to the unprivileged user to run as (see the admin guide), "
                  "or run it as that user; --allow-root (or %s=1) runs it as root anyway",

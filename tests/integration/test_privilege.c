@@ -347,7 +347,7 @@ START_TEST(root_without_service_user_is_refused)
     unsetenv("MCTFS_ALLOW_ROOT");
     struct run_result r = {};
     ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "status", "p202", "20240101", NULL), 2);
-    fl_assert_starts(r.err, "mctctl: mctctl refuses to run as root");
+    fl_assert_starts(r.err, "mctctl: refusing to run as root: mctctl reads folders");
     fl_assert_has(r.err, "Set service.user in ");
     fl_assert_has(r.err, "--allow-root");
     run_result_free(&r);
@@ -368,7 +368,7 @@ START_TEST(root_without_service_user_is_refused)
     int status = fl_wait_exit(pid, 10000);
     _cleanup_free_ char *out = fl_slurp(log, NULL);
     ck_assert_msg(status == 2, "mctfs exited %d:\n%s", status, out ? out : "");
-    fl_assert_has(out, "mctfs refuses to run as root");
+    fl_assert_has(out, "refusing to run as root: mctfs reads folders");
     ck_assert(!fl_is_mounted(dir));
 }
 END_TEST
@@ -393,6 +393,38 @@ START_TEST(mctctl_as_root_runs_as_the_service_user)
     ck_assert_uint_eq(st.st_uid, user_uid);
     _cleanup_free_ char *digest = fl_tree_digest(dst);
     ck_assert_msg(strlen(digest) > 0, "nothing copied to %s", dst);
+
+    /* And every check works as that user. */
+    ck_assert_int_eq(fl_mctctl(service_config(), NULL, &r, "status", "p202", "20240101", NULL), 0);
+    fl_assert_has(r.out, "Safe to delete: YES");
+    run_result_free(&r);
+}
+END_TEST
+
+/* A user who may not read the service's password file brings DJ_PASS. */
+START_TEST(unreadable_password_file_gives_way_to_dj_pass)
+{
+    char pf[400], to[480];
+    snprintf(pf, sizeof(pf), "%s/dj-password-root", lab.dir);
+    fl_write_file(pf, "djpass\n");
+    ck_assert_int_eq(chmod(pf, 0600), 0);
+    snprintf(to, sizeof(to), "  password_file: \"%s\"\n", pf);
+    const char *cfg = fl_config_variant("pwroot", "  password: \"djpass\"\n", to, NULL);
+    char *argv[] = {
+            "setpriv", "--reuid=" USER, "--regid=" USER, "--init-groups", (char *)getenv("MCTCTL"),
+            "-c",      (char *)cfg,     "status",        "p202",          "20240101",
+            NULL};
+    struct run_result r = {};
+    unsetenv("DJ_PASS");
+    ck_assert_int_eq(run_argv(argv, NULL, &r), 2);
+    fl_assert_has(r.err, "datajoint.password_file: cannot read");
+    fl_assert_has(r.err, "Permission denied");
+    run_result_free(&r);
+    setenv("DJ_PASS", "djpass", 1);
+    ck_assert_int_eq(run_argv(argv, NULL, &r), 0);
+    fl_assert_has(r.out, "Safe to delete: YES");
+    run_result_free(&r);
+    unsetenv("DJ_PASS");
 }
 END_TEST
 
@@ -446,7 +478,9 @@ START_TEST(mctfs_as_root_mounts_as_the_service_user)
     char *cat[] = {"setpriv", "--reuid=" USER, "--regid=" USER, "--init-groups", "cat", path, NULL};
     struct run_result r = {};
     ck_assert_int_eq(run_argv(cat, NULL, &r), 0);
-    ck_assert_msg(streq(r.out, "yes\n") || startswith(r.out, "no: "), "%s", r.out);
+    /* Every check ran as the service user: the recording database (through
+     * /proc/self/fd), DataJoint, the share. */
+    ck_assert_str_eq(r.out, "yes\n");
     run_result_free(&r);
     fl_unmount(&m);
 }
@@ -491,6 +525,7 @@ static Suite *privilege_suite(void)
     tcase_add_test(tc, fifo_recordings_db_answers_unknown_at_once);
     tcase_add_test(tc, root_without_service_user_is_refused);
     tcase_add_test(tc, mctctl_as_root_runs_as_the_service_user);
+    tcase_add_test(tc, unreadable_password_file_gives_way_to_dj_pass);
     tcase_add_test(tc, mctfs_as_root_mounts_as_the_service_user);
     tcase_add_test(tc, mctfs_allow_other_without_user_allow_other);
     suite_add_tcase(s, tc);
