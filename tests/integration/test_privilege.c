@@ -178,15 +178,22 @@ START_TEST(config_of_another_user_is_refused)
 }
 END_TEST
 
+/* The lab's config with the password in LAB/NAME (mode mode) instead;
+ * the file's path in pf. */
+static const char *password_file_config(const char *name, mode_t mode, char *pf, size_t len)
+{
+    char to[480];
+    snprintf(pf, len, "%s/%s", lab.dir, name);
+    fl_write_file(pf, "djpass\n");
+    ck_assert_int_eq(chmod(pf, mode), 0);
+    snprintf(to, sizeof(to), "  password_file: \"%s\"\n", pf);
+    return fl_config_variant(name, "  password: \"djpass\"\n", to, NULL);
+}
+
 START_TEST(password_file_others_may_write_is_refused)
 {
-    char pf[400], to[480];
-    snprintf(pf, sizeof(pf), "%s/dj-password", lab.dir);
-    fl_write_file(pf, "djpass\n");
-    snprintf(to, sizeof(to), "  password_file: \"%s\"\n", pf);
-    const char *cfg = fl_config_variant("pwfile", "  password: \"djpass\"\n", to, NULL);
-
-    ck_assert_int_eq(chmod(pf, 0666), 0);
+    char pf[400];
+    const char *cfg = password_file_config("dj-password", 0666, pf, sizeof(pf));
     struct run_result r = {};
     ck_assert_int_eq(fl_mctctl(cfg, NULL, &r, "status", "p202", "20240101", NULL), 2);
     fl_assert_has(r.err, "datajoint.password_file: password file ");
@@ -404,12 +411,8 @@ END_TEST
 /* A user who may not read the service's password file brings DJ_PASS. */
 START_TEST(unreadable_password_file_gives_way_to_dj_pass)
 {
-    char pf[400], to[480];
-    snprintf(pf, sizeof(pf), "%s/dj-password-root", lab.dir);
-    fl_write_file(pf, "djpass\n");
-    ck_assert_int_eq(chmod(pf, 0600), 0);
-    snprintf(to, sizeof(to), "  password_file: \"%s\"\n", pf);
-    const char *cfg = fl_config_variant("pwroot", "  password: \"djpass\"\n", to, NULL);
+    char pf[400];
+    const char *cfg = password_file_config("dj-password-root", 0600, pf, sizeof(pf));
     char *argv[] = {
             "setpriv", "--reuid=" USER, "--regid=" USER, "--init-groups", (char *)getenv("MCTCTL"),
             "-c",      (char *)cfg,     "status",        "p202",          "20240101",
