@@ -75,8 +75,9 @@ int mct_privilege_drop(const struct mct_config *cfg, bool allow_root, const char
     }
     if (initgroups(pw.pw_name, pw.pw_gid) < 0 || setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) < 0 ||
         setresuid(pw.pw_uid, pw.pw_uid, pw.pw_uid) < 0) {
-        snprintf(err, errlen, "cannot switch to service.user '%s': %s", name, strerror(errno));
-        return -errno;
+        r = -errno;
+        snprintf(err, errlen, "cannot switch to service.user '%s': %s", name, strerror(-r));
+        return r;
     }
     r = verify_dropped(pw.pw_uid, pw.pw_gid, err, errlen);
     if (r < 0)

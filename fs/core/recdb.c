@@ -152,9 +152,9 @@ static int recdb_open(const struct mct_config *cfg, struct recdb *r, char *why, 
      * waiting for a writer. */
     fd = open(r->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0 || fstat(fd, &st) < 0) {
-        snprintf(why, whylen, "recording database %s: unable to open: %s", r->path,
-                 strerror(errno));
-        return -errno;
+        int e = errno;
+        snprintf(why, whylen, "recording database %s: unable to open: %s", r->path, strerror(e));
+        return -e;
     }
     if (!S_ISREG(st.st_mode)) {
         snprintf(why, whylen, "recording database %s: %s, not a regular file", r->path,
