@@ -26,6 +26,7 @@
 #include "node.h"
 #include "opencache.h"
 #include "operations.h"
+#include "privilege.h"
 #include "status_cache.h"
 #include "vfile.h"
 
@@ -39,6 +40,7 @@ enum {
 
 struct options {
     char *config; /* strdup'd by fuse_opt_parse: ours to free */
+    int allow_root;
 };
 
 #define OPTION(t, p)                                                                               \
@@ -49,6 +51,7 @@ static const struct fuse_opt option_spec[] = {
         OPTION("-c %s", config),
         OPTION("--config=%s", config),
         OPTION("--config %s", config),
+        OPTION("--allow-root", allow_root),
         FUSE_OPT_KEY("kernel_cache", KEY_CACHE_OPTION),
         FUSE_OPT_KEY("auto_cache", KEY_CACHE_OPTION),
         FUSE_OPT_END,
@@ -77,6 +80,8 @@ static void usage(FILE *f, const char *prog)
             "\n"
             "    -c, --config=FILE      configuration (default: $MCTFS_CONFIG,\n"
             "                           ./backup_config.yaml, " MCT_DEFAULT_CONFIG ")\n"
+            "    --allow-root           run as root when service.user is not set (not\n"
+            "                           advised: see mctfs(8))\n"
             "    -h, --help             this help\n"
             "    -V, --version          the version\n"
             "\n",
@@ -105,7 +110,7 @@ static int check_absolute(const struct mct_config *cfg)
 static int load_config(const char *explicit_path, struct mct_config **ret)
 {
     _cleanup_free_ char *path = NULL;
-    char err[1024] = "";
+    char err[2048] = "";
 
     int r = mct_config_find(explicit_path, &path, err, sizeof(err));
     if (r < 0)
@@ -114,6 +119,60 @@ static int load_config(const char *explicit_path, struct mct_config **ret)
     if (r < 0)
         return log_error("%s", *err ? err : "cannot load the configuration"), r;
     return 0;
+}
+
+/* Does -o name one of the options (comma-separated) the mount gets? */
+static bool has_mount_option(const struct fuse_args *args, const char *opt)
+{
+    for (int i = 0; i < args->argc; i++) {
+        const char *a = args->argv[i];
+        if (startswith(a, "-o") && a[2])
+            a += 2;
+        else if (streq(a, "-o") && i + 1 < args->argc)
+            a = args->argv[++i];
+        else
+            continue;
+        for (const char *p = a; *p; p += strcspn(p, ","), p += *p == ',') {
+            size_t n = strcspn(p, ",");
+            if (n == strlen(opt) && strncmp(p, opt, n) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+static bool fuse_conf_allows_other(void)
+{
+    _cleanup_free_ char *text = NULL;
+    if (mct_read_regular_file("/etc/fuse.conf", 64 * 1024, &text) < 0)
+        return false;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        line += strspn(line, " \t");
+        if (strncmp(line, "user_allow_other", 16) == 0 && !line[16 + strspn(line + 16, " \t")])
+            return true;
+    }
+    return false;
+}
+
+/* Not root, the mount goes through fusermount3 after libfuse opened
+ * /dev/fuse itself, and fusermount3 refuses allow_other unless
+ * /etc/fuse.conf permits it: say so before either fails obscurely. */
+static int check_user_mount(const struct fuse_args *args)
+{
+    if (geteuid() == 0)
+        return 0;
+    if (access("/dev/fuse", R_OK | W_OK) < 0)
+        return log_error_errno(errno,
+                               "mctfs runs as uid %u and cannot open /dev/fuse (it is usually "
+                               "mode 0666, as udev makes it: chmod 0666 /dev/fuse)",
+                               (unsigned)geteuid());
+    if (!has_mount_option(args, "allow_other") || fuse_conf_allows_other())
+        return 0;
+    return log_error_errno(-EPERM,
+                           "-o allow_other: mctfs runs as uid %u, and fusermount3 lets a user "
+                           "mount with allow_other only when /etc/fuse.conf has a line "
+                           "'user_allow_other' (add it, or mount without allow_other)",
+                           (unsigned)geteuid());
 }
 
 static void recover_trash(const struct mct_config *cfg)
@@ -302,9 +361,23 @@ int main(int argc, char *argv[])
         ret = 2;
         goto out;
     }
+    char err[1024] = "";
+    if (mct_privilege_drop(cfg, options.allow_root, "mctfs", err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        mct_config_free(cfg);
+        ret = 2;
+        goto out;
+    }
+    if (check_user_mount(&args) < 0) {
+        mct_config_free(cfg);
+        ret = 2;
+        goto out;
+    }
 
     struct mctfs fs = {
             .cfg = cfg,
+            /* Whoever the mount runs as (the service user, whether systemd
+             * or root started us) owns it and may write .control. */
             .owner_uid = getuid(),
             .owner_gid = getgid(),
             .base_fd = open(cfg->source_base_path, O_PATH | O_DIRECTORY | O_CLOEXEC),

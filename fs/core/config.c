@@ -8,8 +8,10 @@
 #include "config.h"
 #include "log.h"
 #include "config_yaml.h"
+#include "trust.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -204,8 +206,10 @@ static int apply_env(struct mct_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-int mct_config_parse_string(const char *name, const char *yaml, struct mct_config **ret, char *err,
-                            size_t errlen)
+/* config_st: the fstat of the file yaml was read from, for the checks of
+ * the files it names (NULL for a string that came from no file). */
+static int parse_string(const char *name, const char *yaml, const struct stat *config_st,
+                        struct mct_config **ret, char *err, size_t errlen)
 {
     _cleanup_config_ struct mct_config *cfg = NULL;
     char dummy[1];
@@ -216,7 +220,7 @@ int mct_config_parse_string(const char *name, const char *yaml, struct mct_confi
     int r = config_new(name ? name : "<string>", &cfg);
     if (r < 0)
         return r;
-    r = mct_config_parse_yaml(cfg, schema, cfg->path, yaml, err, errlen);
+    r = mct_config_parse_yaml(cfg, schema, cfg->path, yaml, config_st, err, errlen);
     if (r < 0)
         return r;
     if (!cfg->recording_db_path) {
@@ -229,6 +233,12 @@ int mct_config_parse_string(const char *name, const char *yaml, struct mct_confi
         return r;
     *ret = TAKE_PTR(cfg);
     return 0;
+}
+
+int mct_config_parse_string(const char *name, const char *yaml, struct mct_config **ret, char *err,
+                            size_t errlen)
+{
+    return parse_string(name, yaml, NULL, ret, err, errlen);
 }
 
 /* A file holding the DataJoint password must not be readable by every
@@ -258,24 +268,46 @@ static void warn_readable_password(const struct mct_config *cfg, const struct st
 
 int mct_config_load(const char *path, struct mct_config **ret, char *err, size_t errlen)
 {
+    _cleanup_config_ struct mct_config *cfg = NULL;
     _cleanup_free_ char *text = NULL;
-    int r = mct_read_regular_file(path, CONFIG_MAX_BYTES, &text);
+    char dummy[1];
+    if (!err || errlen == 0) {
+        err = dummy;
+        errlen = sizeof(dummy);
+    }
+    /* The one in the current folder is never a symlink: a link to a file
+     * root owns would pass the owner check below. */
+    bool local = streq(path, MCT_LOCAL_CONFIG);
+    struct stat st = {0};
+    int r = mct_read_regular_file_stat(path, local ? O_NOFOLLOW : 0, CONFIG_MAX_BYTES, &text, &st);
     if (r < 0) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s: cannot read config: %s", path, mct_read_strerror(r));
+        snprintf(err, errlen, "%s: cannot read config: %s", path, mct_read_strerror(r));
         return r;
     }
     /* libyaml would stop at a NUL and ignore the rest of the file. */
-    struct stat st = {0};
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (off_t)strlen(text) != st.st_size) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s: not a text file (contains a NUL byte)", path);
+    if ((off_t)strlen(text) != st.st_size) {
+        snprintf(err, errlen, "%s: not a text file (contains a NUL byte)", path);
         return -EINVAL;
     }
-    r = mct_config_parse_string(path, text, ret, err, errlen);
-    if (r >= 0)
-        warn_readable_password(*ret, &st);
-    return r;
+    /* The same rule mct_config_find() applied, now on the file read. */
+    char why[256];
+    if (local && mct_trust_check_local(getuid(), &st, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s: %s; refusing to use it", path, why);
+        return -EPERM;
+    }
+    r = parse_string(path, text, &st, &cfg, err, errlen);
+    if (r < 0)
+        return r;
+    /* Known only now: who the service user is. The password file (if any)
+     * was read only after the same check (config_yaml.c). */
+    struct mct_trust t;
+    mct_trust_init(&t, cfg->service.user);
+    r = mct_trust_check(&t, path, "config", &st, err, errlen);
+    if (r < 0)
+        return r;
+    warn_readable_password(cfg, &st);
+    *ret = TAKE_PTR(cfg);
+    return 0;
 }
 
 /*
@@ -306,9 +338,34 @@ static int found(const char *path, char **ret)
     return *ret ? 0 : -ENOMEM;
 }
 
+/*
+ * 1 when ./backup_config.yaml is there and ours to use, 0 to look further.
+ * Anyone may have written into the folder we were started in (a session
+ * folder, /tmp): like git's safe.directory, only a file the caller owns and
+ * nobody else may write is taken; any other is skipped, saying so.
+ */
+static int probe_local(void)
+{
+    _cleanup_close_ int fd =
+            open(MCT_LOCAL_CONFIG, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    char why[256];
+
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    if (fd < 0)
+        snprintf(why, sizeof(why), "%s", errno == ELOOP ? "a symlink" : strerror(errno));
+    else if (fstat(fd, &st) < 0)
+        snprintf(why, sizeof(why), "%s", strerror(errno));
+    else if (mct_trust_check_local(getuid(), &st, why, sizeof(why)) == 0)
+        return 1;
+    log_warning("ignoring %s: %s", MCT_LOCAL_CONFIG, why);
+    return 0;
+}
+
 int mct_config_find(const char *explicit_path, char **ret, char *err, size_t errlen)
 {
-    static const char local[] = "./backup_config.yaml";
+    static const char local[] = MCT_LOCAL_CONFIG;
     char dummy[1];
     if (!err || errlen == 0) {
         err = dummy;
@@ -327,10 +384,9 @@ int mct_config_find(const char *explicit_path, char **ret, char *err, size_t err
         int r = probe(e, "from $MCTFS_CONFIG", true, err, errlen);
         return r < 0 ? r : found(e, ret);
     }
-    int r = probe(local, "current directory", false, err, errlen);
-    if (r != 0)
-        return r < 0 ? r : found(local, ret);
-    r = probe(MCT_DEFAULT_CONFIG, "default", false, err, errlen);
+    if (probe_local())
+        return found(local, ret);
+    int r = probe(MCT_DEFAULT_CONFIG, "default", false, err, errlen);
     if (r != 0)
         return r < 0 ? r : found(MCT_DEFAULT_CONFIG, ret);
     snprintf(err, errlen, "no config file found (tried %s and %s); use -c or set $MCTFS_CONFIG",

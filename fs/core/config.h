@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #define MCT_DEFAULT_CONFIG "/etc/mctfs/backup_config.yaml"
+#define MCT_LOCAL_CONFIG   "./backup_config.yaml"
 
 struct mct_destination {
     char *name;
@@ -91,15 +92,20 @@ struct mct_config {
 
 /*
  * Which file to load: explicit (-c) if given, then $MCTFS_CONFIG, then
- * ./backup_config.yaml, then MCT_DEFAULT_CONFIG. *ret is malloc'd.
- * -ENOENT (with a message listing what was tried in err) when none exists.
+ * ./backup_config.yaml when the caller owns it and nobody else may write
+ * it (else skipped with a warning), then MCT_DEFAULT_CONFIG. *ret is
+ * malloc'd. -ENOENT (with a message listing what was tried in err) when
+ * none exists.
  */
 int mct_config_find(const char *explicit_path, char **ret, char *err, size_t errlen);
 
 /*
  * Parse path, apply defaults and the DJ_HOST/DJ_PORT/DJ_USER/DJ_PASS
  * environment overrides, validate. On failure returns -EINVAL (or -errno
- * for I/O) and writes "FILE:LINE: message" into err.
+ * for I/O) and writes "FILE:LINE: message" into err. The file and its
+ * datajoint.password_file must be owned by root, service.user or the
+ * caller and not writable by group or others (trust.h): else -EPERM, err
+ * saying what to chown or chmod.
  */
 int mct_config_load(const char *path, struct mct_config **ret, char *err, size_t errlen);
 

@@ -6,11 +6,14 @@
  * only be an error: a typo must never fall back to a default.
  */
 #include "config_yaml.h"
+#include "rsync.h"
 #include "session.h"
+#include "trust.h"
 #include "util.h"
 
 #include <limits.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 /* uid_t and gid_t lists share one parser. */
@@ -23,7 +26,8 @@ struct ctx {
     struct mct_config *cfg;
     char *err;
     size_t errlen;
-    size_t *dest_lines; /* line of each destination's base_path */
+    size_t *dest_lines;           /* line of each destination's base_path */
+    const struct stat *config_st; /* of the file being parsed; NULL: a string */
 };
 
 static _printf_(3, 4) int fail(const struct ctx *c, size_t line, const char *fmt, ...)
@@ -185,26 +189,16 @@ static int parse_path(const struct ctx *c, const yaml_node_t *v, const char *pat
     return *ret ? 0 : -ENOMEM;
 }
 
-/* The flags are split on whitespace and become rsync arguments: a word that
- * is not an option would be an extra source, and deleting options would let
- * a sync destroy the only copy. */
+/* The flags are split on whitespace and become rsync arguments run as
+ * whoever reads the config: only what a backup needs is allowed (rsync.c). */
 static int check_rsync_flags(const struct ctx *c, const yaml_node_t *v, const char *path,
                              const char *s)
 {
-    for (const char *p = s + strspn(s, " \t"); *p; p += strspn(p, " \t")) {
-        size_t n = strcspn(p, " \t");
-        _cleanup_free_ char *word = strndup(p, n);
-        if (!word)
-            return -ENOMEM;
-        if (*word != '-')
-            return fail(c, line_of(v), "%s: '%s' is not an option (every word must start with '-')",
-                        path, word);
-        if (streq(word, "--del") || startswith(word, "--delete") ||
-            startswith(word, "--remove-source-files") || startswith(word, "--remove-sent-files"))
-            return fail(c, line_of(v), "%s: '%s' is not allowed: it deletes files", path, word);
-        p += n;
-    }
-    return 0;
+    char why[1024];
+    int r = mct_rsync_flags_check(s, why, sizeof(why));
+    if (r == -EINVAL)
+        return fail(c, line_of(v), "%s: %s", path, why);
+    return r;
 }
 
 static int parse_string_kind(const struct ctx *c, const yaml_node_t *v, const struct mct_key *k,
@@ -497,6 +491,9 @@ static int check_required_copies(const struct ctx *c)
                 cfg->required_copies, enabled, enabled);
 }
 
+/* The password file is read as root before we switch to the service user:
+ * it must be as trusted as the config, and the config itself is checked
+ * first (its owner may only be known from service.user, hence here). */
 static int read_password_file(const struct ctx *c)
 {
     struct mct_config *cfg = c->cfg;
@@ -506,11 +503,35 @@ static int read_password_file(const struct ctx *c)
     size_t line = line_at(c, "datajoint", "password_file", NULL);
     if (cfg->datajoint.password)
         return fail(c, line, "datajoint: set password or password_file, not both");
+
+    struct mct_trust t;
+    char why[768];
+    mct_trust_init(&t, cfg->service.user);
+    if (c->config_st &&
+        mct_trust_check(&t, c->name, "config", c->config_st, why, sizeof(why)) < 0) {
+        if (c->err && c->errlen)
+            snprintf(c->err, c->errlen, "%s", why);
+        return -EPERM;
+    }
+
     char *pw = NULL;
-    int r = mct_read_regular_file(pf, 64 * 1024, &pw);
+    struct stat st;
+    int r = mct_read_regular_file_stat(pf, 0, 64 * 1024, &pw, &st);
+    /* A user who may not read the service's password file brings their
+     * own in DJ_PASS, which wins anyway (config.c). */
+    if (r == -EACCES && !strempty(getenv("DJ_PASS")))
+        return 0;
     if (r < 0)
         return fail(c, line, "datajoint.password_file: cannot read '%s': %s", pf,
                     mct_read_strerror(r));
+    if (c->config_st &&
+        (mct_trust_check(&t, pf, "password file", &st, why, sizeof(why)) < 0 ||
+         mct_trust_check_named_by(&t, pf, &st, c->name, c->config_st, why, sizeof(why)) < 0)) {
+        explicit_bzero(pw, strlen(pw));
+        free(pw);
+        fail(c, line, "datajoint.password_file: %s", why);
+        return -EPERM;
+    }
     size_t n = strlen(pw);
     while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
         pw[--n] = '\0';
@@ -564,7 +585,7 @@ static int walk(struct ctx *c)
 }
 
 int mct_config_parse_yaml(struct mct_config *cfg, const struct mct_key *schema, const char *name,
-                          const char *yaml, char *err, size_t errlen)
+                          const char *yaml, const struct stat *config_st, char *err, size_t errlen)
 {
     _cleanup_(yaml_parser_deletep) yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))
@@ -572,7 +593,12 @@ int mct_config_parse_yaml(struct mct_config *cfg, const struct mct_key *schema, 
     yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, strlen(yaml));
 
     _cleanup_free_ size_t *dest_lines = NULL;
-    struct ctx c = {.name = name, .schema = schema, .cfg = cfg, .err = err, .errlen = errlen};
+    struct ctx c = {.name = name,
+                    .schema = schema,
+                    .cfg = cfg,
+                    .err = err,
+                    .errlen = errlen,
+                    .config_st = config_st};
     yaml_document_t doc, extra;
     if (!yaml_parser_load(&parser, &doc))
         return syntax_error(&c, &parser);

@@ -40,8 +40,11 @@ struct mct_key {
 /*
  * Parse yaml over cfg, which already holds the defaults. Also checks what
  * needs a line number: the source/destination overlap, password vs
- * password_file, and reads datajoint.password_file.
+ * password_file, and reads datajoint.password_file. config_st is the fstat
+ * of the file yaml came from: when given, the config and the password file
+ * must pass trust.h's ownership rules before the password file is read.
  * -EINVAL with "NAME:LINE: message" in err.
  */
+struct stat;
 int mct_config_parse_yaml(struct mct_config *cfg, const struct mct_key *schema, const char *name,
-                          const char *yaml, char *err, size_t errlen);
+                          const char *yaml, const struct stat *config_st, char *err, size_t errlen);

@@ -29,60 +29,191 @@
 
 /* ---- flags ------------------------------------------------------------ */
 
-static bool long_flag_refused(const char *arg)
-{
-    static const char *const refused[] = {
-            "--del", "--remove-source-files", "--remove-sent-files",
-            "--rsh", "--rsync-path",          "--remote-option",
-    };
-    size_t len = strcspn(arg, "=");
+/*
+ * What backup.rsync.flags may hold: an allowlist, since rsync runs as
+ * whoever reads the config and many of its options write or read files of
+ * the config writer's choosing (--log-file, --write-batch, --temp-dir,
+ * --partial-dir, --backup-dir, --files-from, --filter merge files), run
+ * programs (-e, --rsync-path), change owners or modes (--chown, --chmod:
+ * a setuid copy on the share), follow symlinks out of /data (-L,
+ * --copy-links, -k), delete (--delete*, --remove-source-files) or make the
+ * copy differ from the source in ways verification then has to catch
+ * (--update, --inplace, --append, --existing). What stays is how to copy
+ * (what to preserve, compression, checksums, bandwidth, timeouts) and what
+ * to print.
+ */
 
-    if (len >= strlen("--delete") && strncmp(arg, "--delete", strlen("--delete")) == 0)
-        return true;
-    for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
-        if (strlen(refused[i]) == len && strncmp(arg, refused[i], len) == 0)
-            return true;
-    return false;
+/* Letters that may stand in a cluster such as "-avzhP": none of them takes
+ * an argument. -a -v -h -z -P -q -r -l -p -t -g -o -D -H -S -W -c, and -x
+ * (stay on one filesystem), -A/-X (ACLs, xattrs), -i (itemize). */
+static const char short_allowed[] = "avhzPqrlptgoDHSWcxAXi";
+
+enum value_kind {
+    V_NONE,  /* --name only */
+    V_UINT,  /* --name=123 */
+    V_INT,   /* --name=-1 too */
+    V_RATE,  /* --bwlimit=100, 1.5M, 500k */
+    V_LEVEL, /* --compress-level=0..9 */
+    V_INFO,  /* --info=progress2,stats2: letters, digits, commas */
+    V_ANY,   /* --exclude=PATTERN: any non-empty word */
+};
+
+static const struct {
+    const char *name;
+    enum value_kind value;
+} long_allowed[] = {
+        {"--archive", V_NONE},
+        {"--recursive", V_NONE},
+        {"--links", V_NONE},
+        {"--perms", V_NONE},
+        {"--times", V_NONE},
+        {"--group", V_NONE},
+        {"--owner", V_NONE},
+        {"--devices", V_NONE},
+        {"--specials", V_NONE},
+        {"--hard-links", V_NONE},
+        {"--acls", V_NONE},
+        {"--xattrs", V_NONE},
+        {"--sparse", V_NONE},
+        {"--whole-file", V_NONE},
+        {"--checksum", V_NONE},
+        {"--size-only", V_NONE},
+        {"--numeric-ids", V_NONE},
+        {"--one-file-system", V_NONE},
+        {"--omit-dir-times", V_NONE},
+        {"--no-perms", V_NONE},
+        {"--no-owner", V_NONE},
+        {"--no-group", V_NONE},
+        {"--partial", V_NONE},
+        {"--delay-updates", V_NONE},
+        {"--compress", V_NONE},
+        {"--compress-level", V_LEVEL},
+        {"--bwlimit", V_RATE},
+        {"--timeout", V_UINT},
+        {"--contimeout", V_UINT},
+        {"--modify-window", V_INT},
+        {"--exclude", V_ANY},
+        {"--verbose", V_NONE},
+        {"--quiet", V_NONE},
+        {"--human-readable", V_NONE},
+        {"--progress", V_NONE},
+        {"--stats", V_NONE},
+        {"--itemize-changes", V_NONE},
+        {"--info", V_INFO},
+};
+
+static const char *value_hint(enum value_kind k)
+{
+    switch (k) {
+    case V_UINT:
+    case V_INT:
+    case V_LEVEL:
+        return "=N";
+    case V_RATE:
+        return "=RATE";
+    case V_INFO:
+        return "=FLAGS";
+    case V_ANY:
+        return "=PATTERN";
+    default:
+        return "";
+    }
 }
 
-/* In a cluster such as "-avz", the letters after one that takes an argument
- * are that argument, not options. */
-static bool short_cluster_refused(const char *arg, char *bad)
+static bool value_valid(enum value_kind k, const char *v)
 {
-    for (const char *p = arg + 1; *p; p++) {
-        if (*p == 'e' || *p == 'M') {
-            *bad = *p;
-            return true;
-        }
-        if (strchr("BfT@", *p))
-            return false;
+    size_t n = strlen(v);
+
+    switch (k) {
+    case V_UINT:
+        return n > 0 && n <= 9 && strspn(v, "0123456789") == n;
+    case V_INT:
+        if (*v == '-')
+            v++, n--;
+        return n > 0 && n <= 9 && strspn(v, "0123456789") == n;
+    case V_LEVEL:
+        return n == 1 && isdigit((unsigned char)*v);
+    case V_RATE: {
+        size_t d = strspn(v, "0123456789.");
+        return d > 0 && d <= 12 && (v[d] == '\0' || (strchr("KMGkmg", v[d]) && !v[d + 1]));
     }
-    return false;
+    case V_INFO:
+        return n > 0 &&
+               strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,") == n;
+    case V_ANY:
+        return n > 0;
+    default:
+        return false;
+    }
+}
+
+/* "(allowed: -a -v ..., --archive, ...)" for messages. */
+static void allowed_list(char *out, size_t len)
+{
+    struct mct_buf b = {0};
+
+    mct_buf_puts(&b, "allowed: ");
+    for (const char *c = short_allowed; *c; c++)
+        mct_buf_printf(&b, "-%c ", *c);
+    for (size_t i = 0; i < ARRAY_SIZE(long_allowed); i++)
+        mct_buf_printf(&b, "%s%s%s", long_allowed[i].name, value_hint(long_allowed[i].value),
+                       i + 1 < ARRAY_SIZE(long_allowed) ? " " : "");
+    snprintf(out, len, "%s", b.data ? b.data : "");
+    mct_buf_free(&b);
+}
+
+static int refuse(const char *word, const char *detail, char *why, size_t whylen)
+{
+    char list[1024];
+
+    allowed_list(list, sizeof(list));
+    snprintf(why, whylen, "'%s' is not allowed%s (%s)", word, detail, list);
+    return -EINVAL;
+}
+
+static int check_long(const char *arg, char *why, size_t whylen)
+{
+    size_t len = strcspn(arg, "=");
+    const char *value = arg[len] == '=' ? arg + len + 1 : NULL;
+
+    for (size_t i = 0; i < ARRAY_SIZE(long_allowed); i++) {
+        enum value_kind k = long_allowed[i].value;
+        if (strlen(long_allowed[i].name) != len || strncmp(arg, long_allowed[i].name, len) != 0)
+            continue;
+        if (k == V_NONE && value)
+            return refuse(arg, ": it takes no value", why, whylen);
+        if (k != V_NONE && !value) {
+            char detail[96];
+            snprintf(detail, sizeof(detail), ": write it as %s%s", long_allowed[i].name,
+                     value_hint(k));
+            return refuse(arg, detail, why, whylen);
+        }
+        if (k != V_NONE && !value_valid(k, value))
+            return refuse(arg, ": bad value", why, whylen);
+        return 0;
+    }
+    return refuse(arg, "", why, whylen);
 }
 
 static int check_one_flag(const char *arg, char *why, size_t whylen)
 {
-    char bad = 0;
-
     if (streq(arg, "--") || arg[0] != '-' || streq(arg, "-")) {
         snprintf(why, whylen,
-                 "rsync_flags: '%s' is not an option (write options as --name=value; "
+                 "'%s' is not an option (write options as --name=value; "
                  "use exclude_patterns for excludes)",
                  arg);
         return -EINVAL;
     }
-    if (startswith(arg, "--") && long_flag_refused(arg)) {
-        snprintf(why, whylen,
-                 "rsync_flags: '%s' is refused: a sync must never delete anything "
-                 "or run a remote shell",
-                 arg);
-        return -EINVAL;
-    }
-    if (!startswith(arg, "--") && short_cluster_refused(arg, &bad)) {
-        snprintf(why, whylen, "rsync_flags: '-%c' (in '%s') is refused: a sync never %s", bad, arg,
-                 bad == 'e' ? "runs a remote shell" : "passes options to another rsync");
-        return -EINVAL;
-    }
+    if (startswith(arg, "--"))
+        return check_long(arg, why, whylen);
+    /* A cluster is checked letter by letter: "-avze" hides -e. */
+    for (const char *p = arg + 1; *p; p++)
+        if (!strchr(short_allowed, *p)) {
+            char word[32], detail[64];
+            snprintf(word, sizeof(word), "-%c", *p);
+            snprintf(detail, sizeof(detail), " (in '%.40s')", arg);
+            return refuse(word, streq(word, arg) ? "" : detail, why, whylen);
+        }
     return 0;
 }
 
@@ -124,12 +255,13 @@ int mct_rsync_argv(const struct mct_config *cfg, const char *src_dir, const char
 {
     _cleanup_strv_ char **argv = NULL;
     _cleanup_strv_ char **flags = NULL;
-    char why[512];
+    char why[1024];
     int r;
 
     r = mct_rsync_flags_check(cfg->rsync_flags, why, sizeof(why));
     if (r < 0)
-        return log_error_errno(r, "%s: %s", cfg->path ? cfg->path : "config", why);
+        return log_error_errno(r, "%s: backup.rsync.flags: %s", cfg->path ? cfg->path : "config",
+                               why);
     r = split_flags(cfg->rsync_flags ? cfg->rsync_flags : DEFAULT_FLAGS, &flags);
     if (r < 0)
         return r;

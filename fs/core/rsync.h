@@ -13,10 +13,11 @@
 
 typedef void (*mct_progress_fn)(void *ud, const char *phase, int percent, const char *detail);
 
-/* Is this rsync_flags string acceptable? A sync must never remove
- * anything or run a remote shell: --del/--delete*, --remove-source-files,
- * -e/--rsh, --rsync-path, -M/--remote-option, a bare "--" and words that
- * are not options are refused. 0, or -EINVAL with a sentence in why. */
+/* Is this rsync_flags string acceptable? Only the options on rsync.c's
+ * allowlist (how to copy, what to print; short clusters letter by letter,
+ * values checked) pass: everything else, a bare "--" and words that are
+ * not options are refused. 0, or -EINVAL with "'WORD' is not allowed
+ * (allowed: ...)" in why. */
 int mct_rsync_flags_check(const char *flags, char *why, size_t whylen);
 
 /* Build the argv (strv, NULL-terminated) for copying src_dir's contents

@@ -287,22 +287,30 @@ int mct_read_file(const char *path, size_t max, char **ret)
     return read_all(fd, max, ret);
 }
 
-int mct_read_regular_file(const char *path, size_t max, char **ret)
+int mct_read_regular_file_stat(const char *path, int oflags, size_t max, char **ret,
+                               struct stat *st)
 {
     /* O_NONBLOCK: opening a FIFO that no one writes to would wait for a
-     * writer forever. Symlinks are followed, as a plain open does. */
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+     * writer forever. Symlinks are followed unless oflags has O_NOFOLLOW. */
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | oflags);
     if (fd < 0)
         return -errno;
-    struct stat st;
-    if (fstat(fd, &st) < 0)
+    struct stat buf;
+    if (!st)
+        st = &buf;
+    if (fstat(fd, st) < 0)
         return -errno;
-    if (S_ISDIR(st.st_mode))
+    if (S_ISDIR(st->st_mode))
         return -EISDIR;
     /* A FIFO, socket or device: a read could block or never end. */
-    if (!S_ISREG(st.st_mode))
+    if (!S_ISREG(st->st_mode))
         return -EBADFD;
     return read_all(fd, max, ret);
+}
+
+int mct_read_regular_file(const char *path, size_t max, char **ret)
+{
+    return mct_read_regular_file_stat(path, 0, max, ret, NULL);
 }
 
 const char *mct_read_strerror(int r)

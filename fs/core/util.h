@@ -138,5 +138,11 @@ int mct_read_file(const char *path, size_t max, char **ret);
  * must be a regular file (symlinks followed), else -EISDIR or -EBADFD,
  * never a read that waits for a FIFO's writer or a device. */
 int mct_read_regular_file(const char *path, size_t max, char **ret);
+/* The same, with extra open flags (O_NOFOLLOW) and the fstat of the very
+ * file that was read in *st (may be NULL): what is checked is what was read. */
+struct stat;
+int mct_read_regular_file_stat(const char *path, int oflags, size_t max, char **ret,
+                               struct stat *st);
 /* strerror() for mct_read_regular_file's errors ("not a regular file"). */
 const char *mct_read_strerror(int r);
+

@@ -142,8 +142,14 @@ fi
 check "mctfs.service: no option that hides its mount from the host" \
     bash -c '! grep -nE "^(ProtectSystem|ProtectHome|PrivateTmp|PrivateDevices|PrivateMounts|ReadWritePaths|ReadOnlyPaths|InaccessiblePaths|TemporaryFileSystem|BindPaths|BindReadOnlyPaths|ProtectKernelTunables|ProtectKernelModules|ProtectKernelLogs|ProtectControlGroups|ProtectProc|MountFlags|LogNamespace|RootDirectory|RootImage)=" "$1"' \
     _ "$unitdir/mctfs.service"
-for k in NoNewPrivileges=yes "DeviceAllow=/dev/fuse rw" Restart=on-failure "ExecStop=-/bin/fusermount3 -u /mctfs" RequiresMountsFor=/data; do
+for k in User=mctfs "DeviceAllow=/dev/fuse rw" Restart=on-failure "ExecStop=-/bin/fusermount3 -u /mctfs" RequiresMountsFor=/data LimitNOFILE=524288; do
     check "mctfs.service: $k" grep -qxF "$k" "$unitdir/mctfs.service"
+done
+# It mounts through the setuid fusermount3: NoNewPrivileges= would stop it.
+check "mctfs.service: no NoNewPrivileges= (fusermount3 is setuid)" \
+    bash -c '! grep -q "^NoNewPrivileges=" "$1"' _ "$unitdir/mctfs.service"
+for k in User=mctfs NoNewPrivileges=yes CapabilityBoundingSet= LimitNOFILE=524288; do
+    check "mctctl-batch.service: $k" grep -qxF "$k" "$unitdir/mctctl-batch.service"
 done
 check "mctctl-batch.timer: OnCalendar=*-*-* 02:30, Persistent=true" \
     bash -c 'grep -qxF "OnCalendar=*-*-* 02:30" "$1" && grep -qxF "Persistent=true" "$1"' _ "$unitdir/mctctl-batch.timer"
@@ -187,10 +193,10 @@ check "every command in mctctl.1 and the completion${missing[*]:+; missing: ${mi
 
 missing=()
 for o in --config --verbose --version --json --no-color --help --dry-run --force-unverified \
-    --start-date --end-date --checksum --days; do
+    --start-date --end-date --checksum --days --allow-root; do
     grep -qF -- "$(roff "$o")" "$man/man1/mctctl.1" || missing+=("$o")
 done
-for o in --config --help --version; do
+for o in --config --help --version --allow-root; do
     grep -qF -- "$(roff "$o")" "$man/man8/mctfs.8" || missing+=("mctfs.8:$o")
 done
 check "every option documented${missing[*]:+; missing: ${missing[*]}}" test ${#missing[@]} -eq 0
@@ -198,10 +204,11 @@ check "every option documented${missing[*]:+; missing: ${missing[*]}}" test ${#m
 missing=()
 for w in EPERM EBUSY EINVAL EACCES EIO EROFS ENOENT SYNC VERIFY DELETE \
     .status .status.json .backup_status .safe_to_delete .control \
-    MCTFS_CONFIG DJ_HOST DJ_PORT DJ_USER DJ_PASS verified unverified missing unreachable; do
+    MCTFS_CONFIG MCTFS_ALLOW_ROOT DJ_HOST DJ_PORT DJ_USER DJ_PASS verified unverified missing unreachable \
+    user_allow_other service.user; do
     grep -qF -- "$(roff "$w")" "$man/man8/mctfs.8" || missing+=("mctfs.8:$w")
 done
-for w in MCTFS_CONFIG DJ_HOST DJ_PORT DJ_USER DJ_PASS NO_COLOR MCTCTL_BATCH_DAYS "EXIT STATUS"; do
+for w in MCTFS_CONFIG MCTFS_ALLOW_ROOT DJ_HOST DJ_PORT DJ_USER DJ_PASS NO_COLOR MCTCTL_BATCH_DAYS "EXIT STATUS" service.user; do
     grep -qF -- "$(roff "$w")" "$man/man1/mctctl.1" || missing+=("mctctl.1:$w")
 done
 check "virtual files, control commands, errnos, environment documented${missing[*]:+; missing: ${missing[*]}}" \

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "mctctl.h"
+#include "privilege.h"
 
 static const struct mctctl_command commands[] = {
         {"sync", cmd_sync, "sync PARTICIPANT DATE [--dry-run]",
@@ -77,6 +78,8 @@ static void main_help(FILE *f)
             "                     bulk-delete)\n"
             "  --no-color         no colour (also NO_COLOR=1, or when not a terminal)\n"
             "  -v, --verbose      more log output\n"
+            "  --allow-root       run as root when service.user is not set (not advised:\n"
+            "                     see mctctl(1))\n"
             "  -h, --help         this help; 'mctctl COMMAND --help' for a command\n"
             "  --version          print the version\n",
             MCT_DEFAULT_CONFIG);
@@ -84,12 +87,12 @@ static void main_help(FILE *f)
 
 struct global_opts {
     const char *config;
-    bool json, no_color, help, version;
+    bool json, no_color, help, version, allow_root;
     int verbose;
 };
 
-/* Remove the output options wherever they stand (before "--"), so commands
- * see only their own arguments. */
+/* Remove the output options and --allow-root wherever they stand (before
+ * "--"), so commands see only their own arguments. */
 static int strip_output_options(int *argc, char **argv, struct global_opts *g)
 {
     int w = 1;
@@ -104,6 +107,8 @@ static int strip_output_options(int *argc, char **argv, struct global_opts *g)
             g->no_color = true;
         else if (!rest && (streq(a, "--help") || streq(a, "-h")))
             g->help = true;
+        else if (!rest && streq(a, "--allow-root"))
+            g->allow_root = true;
         else
             argv[w++] = argv[i];
     }
@@ -149,19 +154,28 @@ static void config_error(const char *err, int r)
     fputc('\n', stderr);
 }
 
-static int load_config(const char *explicit_path, struct mct_config **ret)
+/* The config and its password file are read as whoever started us (root
+ * included); then, when that is root, we become service.user for good,
+ * before any command touches /data, a share or a database. */
+static int load_config(const char *explicit_path, bool allow_root, struct mct_config **ret)
 {
-    char err[1024] = "";
+    char err[2048] = "";
     _cleanup_free_ char *path = NULL;
+    _cleanup_config_ struct mct_config *cfg = NULL;
     int r = mct_config_find(explicit_path, &path, err, sizeof(err));
     if (r < 0) {
         config_error(err, r);
         return r;
     }
-    r = mct_config_load(path, ret, err, sizeof(err));
-    if (r < 0)
+    r = mct_config_load(path, &cfg, err, sizeof(err));
+    if (r >= 0)
+        r = mct_privilege_drop(cfg, allow_root, "mctctl", err, sizeof(err));
+    if (r < 0) {
         config_error(err, r);
-    return r;
+        return r;
+    }
+    *ret = TAKE_PTR(cfg);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -198,7 +212,8 @@ int main(int argc, char **argv)
             .color = !g.no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO),
             .interactive = isatty(STDERR_FILENO),
     };
-    if (load_config(g.config, &ctx.cfg) < 0)
+    (void)mct_raise_nofile();
+    if (load_config(g.config, g.allow_root, &ctx.cfg) < 0)
         return EXIT_USAGE;
 
     int r = cmd->fn(argc - cmd_index, argv + cmd_index, &ctx);

@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Ground others control, and root: a config planted in the folder mctctl
+ * is started from, configs and password files other users may write,
+ * rsync flags that write files of the config writer's choosing, a
+ * recordings.db made to never answer (a recursive view, a FIFO), and
+ * mctfs/mctctl started as root, with and without service.user. The rig
+ * user is played by a real unprivileged user made for the test.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "fault_lib.h"
+
+#define USER "mctpriv1"
+
+static uid_t user_uid;
+static gid_t user_gid;
+/* /dev/fuse's mode before the test: 0666 on a usual system (udev), but a
+ * container may make it root's alone, and a user's mount needs it. */
+static mode_t fuse_dev_mode;
+
+/* useradd/userdel take a lock on /etc/passwd that a parallel test may
+ * hold for a moment: try a few times. */
+static int shell_retry(const char *cmd)
+{
+    int r = -1;
+    for (int i = 0; i < 20 && r != 0; i++) {
+        r = fl_shell("%s", cmd);
+        if (r != 0)
+            fl_sleep_ms(250);
+    }
+    return r;
+}
+
+static void setup_all(void)
+{
+    fl_setup();
+    fl_shell("userdel " USER " >/dev/null 2>&1");
+    ck_assert_int_eq(shell_retry("useradd -M -s /usr/sbin/nologin " USER), 0);
+    struct passwd *pw = getpwnam(USER);
+    ck_assert_ptr_nonnull(pw);
+    user_uid = pw->pw_uid;
+    user_gid = pw->pw_gid;
+    /* The lab is root's and 0700: the service user must reach the data
+     * (world-readable), the database socket and the share (its own). */
+    ck_assert_int_eq(chmod(lab.dir, 0755), 0);
+    ck_assert_int_eq(fl_shell("chown -R %s: '%s'", USER, lab.dest_base), 0);
+    struct stat st;
+    ck_assert_int_eq(stat("/dev/fuse", &st), 0);
+    fuse_dev_mode = st.st_mode & 07777;
+    if ((fuse_dev_mode & 0006) != 0006)
+        ck_assert_int_eq(chmod("/dev/fuse", 0666), 0);
+    fl_session("p201 20240101 --imported --dj");
+    fl_session("p202 20240101 --imported --dj --copy");
+}
+
+static void teardown_all(void)
+{
+    if (fuse_dev_mode)
+        chmod("/dev/fuse", fuse_dev_mode);
+    fl_teardown();
+    shell_retry("userdel " USER);
+}
+
+/* The lab's config with the rsync flags replaced. */
+static const char *with_flags(const char *name, const char *flags)
+{
+    char to[1024];
+    snprintf(to, sizeof(to), "    flags: \"%s\"\n", flags);
+    return fl_config_variant(name, "    flags: \"-avh\"\n", to, NULL);
+}
+
+/* The line of the lab's config that holds the rsync flags. */
+static size_t flags_line(void)
+{
+    _cleanup_free_ char *text = fl_slurp(lab.config, NULL);
+    ck_assert_ptr_nonnull(text);
+    char *at = strstr(text, "\n    flags:");
+    ck_assert_ptr_nonnull(at);
+    size_t line = 2;
+    for (char *p = text; p < at; p++)
+        line += *p == '\n';
+    return line;
+}
+
+static void run_in(const char *dir, char *const argv[], struct run_result *r)
+{
+    char cwd[4096];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+    ck_assert_int_eq(chdir(dir), 0);
+    run_argv(argv, NULL, r);
+    ck_assert_int_eq(chdir(cwd), 0);
+}
+
+/* Finding 1: a config planted by another user in the folder root starts
+ * mctctl from is never loaded. Its flags would make rsync write a marker
+ * file (the exploit wrote an executable); the marker never appears. */
+START_TEST(planted_local_config_is_never_loaded)
+{
+    char src[400], planted[480], marker[400];
+    lab_source_path(&lab, "p201", "20240101", src, sizeof(src));
+    snprintf(marker, sizeof(marker), "%s/planted-marker", lab.dir);
+    snprintf(planted, sizeof(planted), "%s/backup_config.yaml", src);
+    _cleanup_free_ char *text = fl_slurp(with_flags("planted", "-avh"), NULL);
+    /* Even a planted config whose flags would pass must not be read. */
+    fl_write_file(planted, text);
+    ck_assert_int_eq(chown(planted, user_uid, user_gid), 0);
+    ck_assert_int_eq(chown(src, user_uid, user_gid), 0);
+
+    unsetenv("MCTFS_CONFIG");
+    char *argv[] = {(char *)getenv("MCTCTL"), "sync", "p201", "20240101", NULL};
+    struct run_result r = {};
+    run_in(src, argv, &r);
+    fl_assert_has(r.err, "ignoring ./backup_config.yaml: owned by uid");
+    fl_assert_has(r.err, "(" USER "), not by you");
+    /* Nothing to fall back on here but /etc: a usage error, no sync. */
+    if (access(MCT_DEFAULT_CONFIG, F_OK) != 0) {
+        ck_assert_int_eq(r.status, 2);
+        fl_assert_has(r.err, "no config file found");
+    }
+    run_result_free(&r);
+    char dst[400];
+    lab_dest_path(&lab, "p201", "20240101", dst, sizeof(dst));
+    ck_assert_msg(!fl_exists(dst), "the planted config synced %s", dst);
+
+    /* And one that would write the marker: never read either. */
+    char flags[480];
+    snprintf(flags, sizeof(flags), "-avh --log-file=%s --log-file-format=%%n", marker);
+    _cleanup_free_ char *evil = fl_slurp(with_flags("evil", flags), NULL);
+    fl_write_file(planted, evil);
+    ck_assert_int_eq(chown(planted, user_uid, user_gid), 0);
+    run_in(src, argv, &r);
+    fl_assert_has(r.err, "ignoring ./backup_config.yaml");
+    fl_assert_lacks(r.err, "backup.rsync.flags");
+    run_result_free(&r);
+
+    /* With -c, the named config is used and the planted one ignored. */
+    char *argv_c[] = {(char *)getenv("MCTCTL"), "-c", lab.config, "sync", "p201", "20240101", NULL};
+    run_in(src, argv_c, &r);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    run_result_free(&r);
+    ck_assert_msg(!fl_exists(marker), "rsync wrote %s: the planted config was used", marker);
+    unlink(planted);
+}
+END_TEST
+
+/* A -c config another user owns, or anyone may write: exit 2, naming it. */
+START_TEST(config_of_another_user_is_refused)
+{
+    const char *cfg = fl_config_variant("foreign", NULL, NULL, NULL);
+    ck_assert_int_eq(chown(cfg, user_uid, user_gid), 0);
+    struct run_result r = {};
+    ck_assert_int_eq(fl_mctctl(cfg, NULL, &r, "status", "p202", "20240101", NULL), 2);
+    char want[600];
+    snprintf(want, sizeof(want), "mctctl: config %s is owned by uid %u (" USER ")", cfg,
+             (unsigned)user_uid);
+    fl_assert_starts(r.err, want);
+    fl_assert_has(r.err, "run 'chown root ");
+    run_result_free(&r);
+
+    ck_assert_int_eq(chown(cfg, 0, 0), 0);
+    ck_assert_int_eq(chmod(cfg, 0666), 0);
+    ck_assert_int_eq(fl_mctctl(cfg, NULL, &r, "status", "p202", "20240101", NULL), 2);
+    fl_assert_has(r.err, cfg);
+    fl_assert_has(r.err, "writable by every user (mode 0666)");
+    fl_assert_has(r.err, "chmod go-w");
+    run_result_free(&r);
+
+    ck_assert_int_eq(chmod(cfg, 0620), 0);
+    ck_assert_int_eq(fl_mctctl(cfg, NULL, &r, "status", "p202", "20240101", NULL), 2);
+    fl_assert_has(r.err, "writable by its group");
+    run_result_free(&r);
+}
+END_TEST
+
+/* The lab's config with the password in LAB/NAME (mode mode) instead;
+ * the file's path in pf. */
+static const char *password_file_config(const char *name, mode_t mode, char *pf, size_t len)
+{
+    char to[480];
+    snprintf(pf, len, "%s/%s", lab.dir, name);
+    fl_write_file(pf, "djpass\n");
+    ck_assert_int_eq(chmod(pf, mode), 0);
+    snprintf(to, sizeof(to), "  password_file: \"%s\"\n", pf);
+    return fl_config_variant(name, "  password: \"djpass\"\n", to, NULL);
+}
+
+START_TEST(password_file_others_may_write_is_refused)
+{
+    char pf[400];
+    const char *cfg = password_file_config("dj-password", 0666, pf, sizeof(pf));
+    struct run_result r = {};
+    ck_assert_int_eq(fl_mctctl(cfg, NULL, &r, "status", "p202", "20240101", NULL), 2);
+    fl_assert_has(r.err, "datajoint.password_file: password file ");
+    fl_assert_has(r.err, pf);
+    fl_assert_has(r.err, "chmod go-w");
+    run_result_free(&r);
+
+    ck_assert_int_eq(chown(pf, user_uid, user_gid), 0);
+    ck_assert_int_eq(chmod(pf, 0600), 0);
+    ck_assert_int_eq(fl_mctctl(cfg, NULL, &r, "status", "p202", "20240101", NULL), 2);
+    fl_assert_has(r.err, "owned by uid");
+    run_result_free(&r);
+
+    /* Root's, 0600: used. */
+    ck_assert_int_eq(chown(pf, 0, 0), 0);
+    ck_assert_int_eq(fl_mctctl(cfg, NULL, &r, "status", "p202", "20240101", NULL), 0);
+    fl_assert_lacks(r.out, "DataJoint state unknown");
+    run_result_free(&r);
+}
+END_TEST
+
+/* Flags that let a config write files (the exploit's --log-file), replay
+ * or change owners, or run a program: refused at load, naming the line. */
+START_TEST(rsync_flags_outside_the_allowlist_are_refused)
+{
+    char marker[400];
+    snprintf(marker, sizeof(marker), "%s/flags-marker", lab.dir);
+    const char *words[] = {"--log-file=", "--write-batch=", "--chown=root:root", "-e"};
+    for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
+        char word[480], flags[600], name[32], want[1024];
+        snprintf(word, sizeof(word), "%s%s", words[i],
+                 words[i][strlen(words[i]) - 1] == '=' ? marker : "");
+        snprintf(flags, sizeof(flags), "-avh %s", word);
+        snprintf(name, sizeof(name), "flags%zu", i);
+        const char *cfg = with_flags(name, flags);
+        struct run_result r = {};
+        ck_assert_int_eq(fl_mctctl(cfg, NULL, &r, "sync", "p201", "20240101", NULL), 2);
+        snprintf(want, sizeof(want),
+                 "mctctl: %s:%zu: backup.rsync.flags: '%s' is not allowed (allowed: ", cfg,
+                 flags_line(), word);
+        fl_assert_starts(r.err, want);
+        run_result_free(&r);
+        ck_assert_msg(!fl_exists(marker), "%s was written", marker);
+    }
+}
+END_TEST
+
+static int64_t timed_status(const char *p, const char *d, struct run_result *r)
+{
+    int64_t t0 = mct_now_ms();
+    fl_mctctl(NULL, NULL, r, "status", p, d, NULL);
+    return mct_now_ms() - t0;
+}
+
+/* Finding 2: a recursive view in place of a table ran root's status for
+ * ever. database_seconds is 2 in the lab: unknown within 3 s, saying why. */
+START_TEST(recursive_view_answers_unknown_in_time)
+{
+    char db[400];
+    snprintf(db, sizeof(db), "%s/recordings.db", lab.data);
+    ck_assert_int_eq(fl_shell("cp '%s' '%s.orig'", db, db), 0);
+    ck_assert_int_eq(
+            fl_shell("sqlite3 '%s' \"DROP TABLE sessions; CREATE VIEW sessions AS WITH RECURSIVE "
+                     "c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT x AS id, "
+                     "'2024-01-01' AS session_date, '' AS session_path, x AS participant_id "
+                     "FROM c;\"",
+                     db),
+            0);
+    struct run_result r = {};
+    int64_t ms = timed_status("p202", "20240101", &r);
+    printf("status with a recursive view: %lld ms, exit %d\n", (long long)ms, r.status);
+    ck_assert_msg(ms < 3000, "status took %lld ms", (long long)ms);
+    fl_assert_has(r.out, "recordings.db: 'sessions' is a view, not a table");
+    fl_assert_has(r.out, "Safe to delete: NO");
+    run_result_free(&r);
+    ck_assert_int_eq(fl_shell("mv '%s.orig' '%s'", db, db), 0);
+}
+END_TEST
+
+/* A plain table can be made as slow: a generated session_date that costs
+ * ~70 ms a row (measured: 200 rows, 14.7 s in the sqlite3 shell). The
+ * progress handler ends the query at database_seconds. */
+static void make_endless_recdb(const char *db)
+{
+    ck_assert_int_eq(fl_shell("cp '%s' '%s.orig'", db, db), 0);
+    ck_assert_int_eq(
+            fl_shell(
+                    "sqlite3 '%s' \"DROP TABLE imported; DROP TABLE sessions; "
+                    "CREATE TABLE sessions (id INTEGER NOT NULL PRIMARY KEY, session_path VARCHAR, "
+                    "participant_id INTEGER); "
+                    "CREATE TABLE imported (id INTEGER NOT NULL PRIMARY KEY, session_id INTEGER); "
+                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 400) "
+                    "INSERT INTO sessions (id, participant_id) SELECT x, "
+                    "(SELECT id FROM participants WHERE name = 'p202') FROM c; "
+                    "INSERT INTO imported (session_id) SELECT id FROM sessions; "
+                    /* Added last: an insert would compute it too. */
+                    "ALTER TABLE sessions ADD COLUMN session_date AS "
+                    "(substr(hex(zeroblob(20000000 + id)), 1, 0) || '2024-01-01');\"",
+                    db),
+            0);
+}
+
+START_TEST(endless_query_stops_at_database_seconds)
+{
+    char db[400];
+    snprintf(db, sizeof(db), "%s/recordings.db", lab.data);
+    make_endless_recdb(db);
+    struct run_result r = {};
+    int64_t ms = timed_status("p202", "20240101", &r);
+    printf("status with an endless query: %lld ms, exit %d\n", (long long)ms, r.status);
+    ck_assert_msg(ms < 3000, "status took %lld ms", (long long)ms);
+    fl_assert_has(r.out, "recordings.db: no answer within 2s (timeouts.database_seconds)");
+    fl_assert_has(r.out, "Safe to delete: NO");
+    run_result_free(&r);
+
+    /* The mount's workers stop as well: a status within the deadline, and
+     * SIGTERM ends the process (it used to unmount and spin on). */
+    const char *cfg = fl_config_variant("nocache", NULL, NULL, "mount:\n  cache_seconds: 0\n");
+    struct fl_mount m;
+    fl_mount(&m, cfg, NULL);
+    int64_t t0 = mct_now_ms();
+    _cleanup_free_ char *safe = fl_vfile(&m, "p202", "20240101", ".safe_to_delete");
+    ms = mct_now_ms() - t0;
+    printf("mount: .safe_to_delete with an endless query: %lld ms\n", (long long)ms);
+    fl_assert_starts(safe, "no: ");
+    kill(m.pid, SIGTERM);
+    t0 = mct_now_ms();
+    int status = fl_wait_exit(m.pid, 10000);
+    printf("mount: exit %d %lld ms after SIGTERM\n", status, (long long)(mct_now_ms() - t0));
+    ck_assert_int_eq(status, 0);
+    m.pid = -1;
+    if (fl_is_mounted(m.dir))
+        fl_unmount_dead(&m);
+    ck_assert_int_eq(fl_shell("mv '%s.orig' '%s'", db, db), 0);
+}
+END_TEST
+
+START_TEST(fifo_recordings_db_answers_unknown_at_once)
+{
+    char db[400];
+    snprintf(db, sizeof(db), "%s/recordings.db", lab.data);
+    ck_assert_int_eq(fl_shell("mv '%s' '%s.orig' && mkfifo '%s'", db, db, db), 0);
+    struct run_result r = {};
+    int64_t ms = timed_status("p202", "20240101", &r);
+    printf("status with a FIFO for recordings.db: %lld ms, exit %d\n", (long long)ms, r.status);
+    ck_assert_msg(ms < 1000, "status took %lld ms", (long long)ms);
+    fl_assert_has(r.out, "recordings.db: a FIFO, not a regular file");
+    fl_assert_has(r.out, "Safe to delete: NO");
+    run_result_free(&r);
+    ck_assert_int_eq(fl_shell("rm -f '%s' && mv '%s.orig' '%s'", db, db, db), 0);
+}
+END_TEST
+
+/* Finding 3: root without service.user is refused by both programs, with
+ * what to set; --allow-root and MCTFS_ALLOW_ROOT=1 are the way out. */
+START_TEST(root_without_service_user_is_refused)
+{
+    unsetenv("MCTFS_ALLOW_ROOT");
+    struct run_result r = {};
+    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "status", "p202", "20240101", NULL), 2);
+    fl_assert_starts(r.err, "mctctl: refusing to run as root: mctctl reads folders");
+    fl_assert_has(r.err, "Set service.user in ");
+    fl_assert_has(r.err, "--allow-root");
+    run_result_free(&r);
+    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "--allow-root", "status", "p202", "20240101", NULL),
+                     0);
+    run_result_free(&r);
+    setenv("MCTFS_ALLOW_ROOT", "1", 1);
+    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "status", "p202", "20240101", NULL), 0);
+    run_result_free(&r);
+    unsetenv("MCTFS_ALLOW_ROOT");
+
+    char dir[400], log[420];
+    snprintf(dir, sizeof(dir), "%s/mnt-root", lab.dir);
+    snprintf(log, sizeof(log), "%s.log", dir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    char *argv[] = {(char *)getenv("MCTFS"), "-c", lab.config, dir, "-f", NULL};
+    pid_t pid = fl_spawn(argv, NULL, log, NULL);
+    int status = fl_wait_exit(pid, 10000);
+    _cleanup_free_ char *out = fl_slurp(log, NULL);
+    ck_assert_msg(status == 2, "mctfs exited %d:\n%s", status, out ? out : "");
+    fl_assert_has(out, "refusing to run as root: mctfs reads folders");
+    ck_assert(!fl_is_mounted(dir));
+}
+END_TEST
+
+static const char *service_config(void)
+{
+    return fl_config_variant("service", NULL, NULL, "service:\n  user: " USER "\n");
+}
+
+/* mctctl started by root with service.user: the copy rsync makes on the
+ * share is the service user's (as root, rsync -a would keep root's). */
+START_TEST(mctctl_as_root_runs_as_the_service_user)
+{
+    unsetenv("MCTFS_ALLOW_ROOT");
+    struct run_result r = {};
+    ck_assert_int_eq(fl_mctctl(service_config(), NULL, &r, "sync", "p201", "20240101", NULL), 0);
+    run_result_free(&r);
+    char dst[400];
+    lab_dest_path(&lab, "p201", "20240101", dst, sizeof(dst));
+    struct stat st;
+    ck_assert_int_eq(stat(dst, &st), 0);
+    ck_assert_uint_eq(st.st_uid, user_uid);
+    _cleanup_free_ char *digest = fl_tree_digest(dst);
+    ck_assert_msg(strlen(digest) > 0, "nothing copied to %s", dst);
+
+    /* And every check works as that user. */
+    ck_assert_int_eq(fl_mctctl(service_config(), NULL, &r, "status", "p202", "20240101", NULL), 0);
+    fl_assert_has(r.out, "Safe to delete: YES");
+    run_result_free(&r);
+}
+END_TEST
+
+/* A user who may not read the service's password file brings DJ_PASS. */
+START_TEST(unreadable_password_file_gives_way_to_dj_pass)
+{
+    char pf[400];
+    const char *cfg = password_file_config("dj-password-root", 0600, pf, sizeof(pf));
+    char *argv[] = {
+            "setpriv", "--reuid=" USER, "--regid=" USER, "--init-groups", (char *)getenv("MCTCTL"),
+            "-c",      (char *)cfg,     "status",        "p202",          "20240101",
+            NULL};
+    struct run_result r = {};
+    unsetenv("DJ_PASS");
+    ck_assert_int_eq(run_argv(argv, NULL, &r), 2);
+    fl_assert_has(r.err, "datajoint.password_file: cannot read");
+    fl_assert_has(r.err, "Permission denied");
+    run_result_free(&r);
+    setenv("DJ_PASS", "djpass", 1);
+    ck_assert_int_eq(run_argv(argv, NULL, &r), 0);
+    fl_assert_has(r.out, "Safe to delete: YES");
+    run_result_free(&r);
+    unsetenv("DJ_PASS");
+}
+END_TEST
+
+/* The uid line of /proc/PID/status: "Uid: real effective saved fs". */
+static void assert_runs_as(pid_t pid, uid_t uid)
+{
+    char path[64], want[128];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    _cleanup_free_ char *text = fl_slurp(path, NULL);
+    ck_assert_ptr_nonnull(text);
+    snprintf(want, sizeof(want), "\nUid:\t%u\t%u\t%u\t%u\n", (unsigned)uid, (unsigned)uid,
+             (unsigned)uid, (unsigned)uid);
+    fl_assert_has(text, want);
+    fl_assert_lacks(text, "\nGroups:\t0 ");
+}
+
+/* mctfs started by root with service.user mounts through fusermount3 as
+ * that user (no allow_other: /etc/fuse.conf is left alone) and serves. */
+START_TEST(mctfs_as_root_mounts_as_the_service_user)
+{
+    unsetenv("MCTFS_ALLOW_ROOT");
+    struct fl_mount m = {};
+    snprintf(m.dir, sizeof(m.dir), "%s/mnt-service", lab.dir);
+    snprintf(m.log, sizeof(m.log), "%s.log", m.dir);
+    ck_assert_int_eq(mkdir(m.dir, 0755), 0);
+    ck_assert_int_eq(chown(m.dir, user_uid, user_gid), 0);
+    char *argv[] = {(char *)getenv("MCTFS"), "-c", (char *)service_config(), m.dir, "-f", NULL};
+    m.pid = fl_spawn(argv, NULL, m.log, NULL);
+    int64_t end = mct_now_ms() + 15000;
+    while (!fl_is_mounted(m.dir)) {
+        int status = fl_wait_exit(m.pid, 0);
+        _cleanup_free_ char *out = status >= 0 ? fl_slurp(m.log, NULL) : NULL;
+        ck_assert_msg(status < 0, "mctfs exited %d:\n%s", status, out ? out : "");
+        ck_assert_msg(mct_now_ms() < end, "not mounted within 15 s");
+        fl_sleep_ms(20);
+    }
+    assert_runs_as(m.pid, user_uid);
+
+    /* The kernel says whose mount it is. */
+    _cleanup_free_ char *mi = fl_slurp("/proc/self/mountinfo", NULL);
+    char want[128];
+    snprintf(want, sizeof(want), "user_id=%u,", (unsigned)user_uid);
+    char *line = strstr(mi, m.dir);
+    ck_assert_ptr_nonnull(line);
+    *strchrnul(line, '\n') = '\0';
+    fl_assert_has(line, want);
+
+    /* Served: the service user reads a status file through it. */
+    char path[600];
+    fl_mpath(&m, path, sizeof(path), "p202/20240101/.safe_to_delete");
+    char *cat[] = {"setpriv", "--reuid=" USER, "--regid=" USER, "--init-groups", "cat", path, NULL};
+    struct run_result r = {};
+    ck_assert_int_eq(run_argv(cat, NULL, &r), 0);
+    /* Every check ran as the service user: the recording database (through
+     * /proc/self/fd), DataJoint, the share. */
+    ck_assert_str_eq(r.out, "yes\n");
+    run_result_free(&r);
+    fl_unmount(&m);
+}
+END_TEST
+
+/* allow_other as a user needs user_allow_other: a clear error first. */
+START_TEST(mctfs_allow_other_without_user_allow_other)
+{
+    _cleanup_free_ char *conf = fl_slurp("/etc/fuse.conf", NULL);
+    if (conf && strstr(conf, "\nuser_allow_other")) {
+        printf("/etc/fuse.conf has user_allow_other: nothing to check\n");
+        return;
+    }
+    char dir[400], log[420];
+    snprintf(dir, sizeof(dir), "%s/mnt-other", lab.dir);
+    snprintf(log, sizeof(log), "%s.log", dir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    ck_assert_int_eq(chown(dir, user_uid, user_gid), 0);
+    char *argv[] = {(char *)getenv("MCTFS"), "-c", (char *)service_config(), dir, "-f", "-o",
+                    "allow_other",           NULL};
+    pid_t pid = fl_spawn(argv, NULL, log, NULL);
+    int status = fl_wait_exit(pid, 10000);
+    _cleanup_free_ char *out = fl_slurp(log, NULL);
+    ck_assert_msg(status == 2, "mctfs exited %d:\n%s", status, out ? out : "");
+    fl_assert_has(out, "'user_allow_other' (add it");
+    ck_assert(!fl_is_mounted(dir));
+}
+END_TEST
+
+static Suite *privilege_suite(void)
+{
+    Suite *s = suite_create("privilege");
+    TCase *tc = tcase_create("privilege");
+    tcase_add_unchecked_fixture(tc, setup_all, teardown_all);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, planted_local_config_is_never_loaded);
+    tcase_add_test(tc, config_of_another_user_is_refused);
+    tcase_add_test(tc, password_file_others_may_write_is_refused);
+    tcase_add_test(tc, rsync_flags_outside_the_allowlist_are_refused);
+    tcase_add_test(tc, recursive_view_answers_unknown_in_time);
+    tcase_add_test(tc, endless_query_stops_at_database_seconds);
+    tcase_add_test(tc, fifo_recordings_db_answers_unknown_at_once);
+    tcase_add_test(tc, root_without_service_user_is_refused);
+    tcase_add_test(tc, mctctl_as_root_runs_as_the_service_user);
+    tcase_add_test(tc, unreadable_password_file_gives_way_to_dj_pass);
+    tcase_add_test(tc, mctfs_as_root_mounts_as_the_service_user);
+    tcase_add_test(tc, mctfs_allow_other_without_user_allow_other);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return fl_run_suite(privilege_suite());
+}
