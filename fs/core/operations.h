@@ -3,8 +3,8 @@
  * The commands that change things, as the CLI and the mount's .control
  * file run them: sync (rsync + verification), verify (file by file) and
  * the verified deletion. Each takes the session's lock, which every
- * process honours (flock on the session folder), and fails with -EBUSY
- * when another command holds it.
+ * process honours (flock on a file in service.lock_dir, lock.c), and fails
+ * with -EBUSY when another command holds it.
  */
 #pragma once
 
@@ -16,9 +16,17 @@
 #include "status.h"
 #include "util.h"
 
-/* Take the session's lock without waiting: *fd_out holds it until closed.
- * -EBUSY when held elsewhere, -ENOENT when the session folder is gone. */
+/* Take the session's lock without waiting: *fd_out holds it until closed
+ * (a lock file, not the session folder). -EBUSY when held elsewhere,
+ * -ENOENT when the session folder is gone, -ELOOP when it is a symlink or
+ * reached through one, -EPERM when service.lock_dir (or the lock file) is
+ * not the service user's alone (the log says which and why). */
 int mct_session_lock(const struct mct_config *cfg, const struct mct_session_ref *ref, int *fd_out);
+
+/* The same lock whether or not the session folder exists: the trash's
+ * recovery locks sessions whose folder sits in the trash. */
+int mct_session_lock_ref(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                         int *fd_out);
 
 /* Open the session's folder from the source base one component at a time,
  * never following a symlink below the base: -ELOOP when the session folder
