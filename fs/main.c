@@ -117,7 +117,7 @@ static int load_config(const char *explicit_path, struct mct_config **ret)
 static void recover_trash(const struct mct_config *cfg)
 {
     struct mct_op_result res = {};
-    int r = mct_trash_recover(cfg, &res);
+    int r = mct_trash_recover(cfg, false, &res);
 
     for (size_t i = 0; res.lines && res.lines[i]; i++)
         log_notice("trash: %s", res.lines[i]);

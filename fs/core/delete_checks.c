@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "share.h"
 #include "util.h"
 
 static bool endswith_nocase(const char *s, const char *suffix)
@@ -157,6 +158,64 @@ int mct_delete_check_copies(struct mct_deletion *d)
     for (size_t i = 0; r >= 0 && i < st->n_dests; i++)
         if (st->dests[i].state == MCT_DEST_VERIFIED)
             r = check_copy_scan(d, &st->dests[i], &st->dests[i].scan);
+    return r;
+}
+
+/* The same files with the same sizes? what gets the first difference. */
+static bool same_files(const struct mct_scan *a, const struct mct_scan *b, const char **what)
+{
+    for (size_t i = 0; i < a->n_files || i < b->n_files; i++) {
+        const struct mct_file *x = i < a->n_files ? &a->files[i] : NULL;
+        const struct mct_file *y = i < b->n_files ? &b->files[i] : NULL;
+        if (!x || !y || !streq(x->relpath, y->relpath) || x->size != y->size) {
+            *what = x ? x->relpath : y->relpath;
+            return false;
+        }
+    }
+    return true;
+}
+
+int mct_delete_check_copies_moved(struct mct_deletion *d)
+{
+    const struct mct_session_status *st = d->status;
+    _cleanup_free_ char **paths = calloc(st->n_dests + 1, sizeof(char *));
+    _cleanup_free_ size_t *which = calloc(st->n_dests + 1, sizeof(size_t));
+    _cleanup_free_ struct mct_scan *scans = calloc(st->n_dests + 1, sizeof(struct mct_scan));
+    _cleanup_free_ int *errs = calloc(st->n_dests + 1, sizeof(int));
+    if (!paths || !which || !scans || !errs)
+        return -ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < st->n_dests; i++)
+        if (st->dests[i].state == MCT_DEST_VERIFIED) {
+            which[n] = i;
+            paths[n++] = st->dests[i].path;
+        }
+    if (n == 0)
+        return 0;
+    (void)mct_share_scan_many(d->cfg, paths, n, scans, errs);
+    int r = 0;
+    for (size_t k = 0; r >= 0 && k < n; k++) {
+        const struct mct_dest_status *ds = &st->dests[which[k]];
+        const char *name = ds->dest ? ds->dest->name : "?", *what = NULL;
+        if (errs[k] == -ENOENT)
+            r = reason(d,
+                       "copy vanished when the source moved: the destination shows the source "
+                       "(destination '%s', %s)",
+                       name, ds->path);
+        else if (errs[k] < 0)
+            r = reason(d,
+                       "cannot read the copy at %s again after the source moved (destination "
+                       "'%s'): %s",
+                       ds->path, name,
+                       errs[k] == -ETIMEDOUT ? "the share stopped answering" : strerror(-errs[k]));
+        else if (!same_files(&ds->scan, &scans[k], &what))
+            r = reason(d,
+                       "copy changed when the source moved: the destination shows the source "
+                       "(destination '%s', %s: %s)",
+                       name, ds->path, what);
+    }
+    for (size_t k = 0; k < n; k++)
+        mct_scan_free(&scans[k]);
     return r;
 }
 

@@ -88,6 +88,10 @@ struct mct_delete_request {
     struct mct_session_ref ref;
     enum mct_delete_mode mode;
     bool dry_run;
+    /* A dry pass that a real one follows (mctctl delete's summary before
+     * the typed confirmation): the trash's recovery runs for real. A dry
+     * run the user asked for leaves it false, and changes nothing. */
+    bool recover;
     const char *who; /* user name (and uid) for the log */
     const char *via; /* "mctctl" or "mctfs" */
 };
@@ -102,5 +106,18 @@ int mct_delete_session(const struct mct_config *cfg, const struct mct_delete_req
                        struct mct_op_result *res);
 
 /* Finish or undo what a crashed deletion left in the trash. Reports each
- * entry in res->lines. */
-int mct_trash_recover(const struct mct_config *cfg, struct mct_op_result *res);
+ * entry in res->lines. With dry_run it changes nothing and says what it
+ * would do ("would restore ...", "would finish deleting ..."). A trash
+ * that is not ours (trash.h) is never used: a warning, and -EPERM. */
+int mct_trash_recover(const struct mct_config *cfg, bool dry_run, struct mct_op_result *res);
+
+/* Is an interrupted deletion of ref in the trash (or is the trash not
+ * ours, so nobody can tell)? 1 with *why the sentence for status, 0 no,
+ * -errno. Such a session is never safe to delete. */
+int mct_trash_pending(const struct mct_config *cfg, const struct mct_session_ref *ref, char **why);
+
+/* The sessions with an entry in the trash, dated within [start, end]
+ * (either may be NULL): status-range lists them even when their folder
+ * is gone. *refs malloc'd, unsorted, may repeat a session. */
+int mct_trash_pending_list(const struct mct_config *cfg, const char *start, const char *end,
+                           struct mct_session_ref **refs, size_t *n);

@@ -124,12 +124,25 @@ static int judge_folder(const struct mct_config *cfg, struct mct_session_status 
                           st->source_path);
 }
 
+/* A session with an interrupted deletion in the trash (moved out, maybe
+ * half removed) is not safe whatever its folder holds now. */
+static int judge_trash(const struct mct_config *cfg, struct mct_session_status *st)
+{
+    char *why = NULL;
+    int r = mct_trash_pending(cfg, &st->ref, &why);
+    if (r <= 0)
+        return r == -ENOMEM ? r : 0;
+    return mct_strv_push(&st->local_reasons, why);
+}
+
 /* One walk per session without excludes; the backed-up view is filtered
  * from it in memory, and the rest feeds the local rules. */
 static int collect_sources(const struct mct_config *cfg, struct mct_session_status *st, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int r = mct_session_source_path(cfg, &st[i].ref, &st[i].source_path);
+        if (r == 0)
+            r = judge_trash(cfg, &st[i]);
         if (r < 0)
             return r;
         struct mct_scan raw = {0};

@@ -217,7 +217,7 @@ int cmd_bulk_delete(int argc, char **argv, struct mctctl_ctx *ctx)
 
     /* Finish or undo interrupted deletions first, so the list is true. */
     struct mct_op_result rec = {0};
-    (void)mct_trash_recover(ctx->cfg, &rec);
+    (void)mct_trash_recover(ctx->cfg, b.dry_run, &rec);
     for (size_t i = 0; rec.lines && rec.lines[i]; i++)
         fprintf(b.human, "%s\n", rec.lines[i]);
     mct_op_result_free(&rec);

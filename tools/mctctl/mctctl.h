@@ -78,6 +78,13 @@ const char *cli_reset(const struct mctctl_ctx *ctx);
 /* A progress callback (mct_progress_fn) for engine operations: a live bar
  * on a terminal (stderr), a plain line per 10% otherwise. ud = ctx. */
 void cli_progress(void *ud, const char *phase, int percent, const char *detail);
+/* Add the sessions that have an interrupted deletion in the trash, dated
+ * within [start, end] (either may be NULL) and selected by the prefix
+ * filter, to refs (malloc'd, *n long), once each, sorted: their folder may
+ * be gone, and status must still show them. *pending (may be NULL) gets
+ * how many sessions the trash holds, whether already listed or not. */
+int cli_add_trash_sessions(const struct mct_config *cfg, const char *start, const char *end,
+                           struct mct_session_ref **refs, size_t *n, size_t *pending);
 /* Print an op's lines to stdout and reasons to stderr. */
 struct mct_op_result;
 void cli_print_op_result(const struct mctctl_ctx *ctx, const struct mct_op_result *res);
