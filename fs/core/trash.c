@@ -257,16 +257,19 @@ int mct_trash_move_back(const struct mct_trash_entry *e)
     return mct_trash_forget(e);
 }
 
-int mct_trash_forget(const struct mct_trash_entry *e)
+void mct_trash_drop_temporaries(const struct mct_trash_entry *e)
 {
-    /* Temporary files a crash left behind are ours to drop, under the
-     * session's lock. */
     static const char *const leftovers[] = {".json.tmp", ".snapshot.tmp"};
     for (size_t i = 0; i < ARRAY_SIZE(leftovers); i++) {
         _cleanup_free_ char *tmp = mct_strdup_printf("%s%s", e->name, leftovers[i]);
         if (tmp)
             (void)unlinkat(e->trash->fd, tmp, 0);
     }
+}
+
+int mct_trash_forget(const struct mct_trash_entry *e)
+{
+    mct_trash_drop_temporaries(e);
     int r = mct_tsnap_remove(e->trash->fd, e->name);
     int k = mct_journal_remove(e->trash->fd, e->name);
     return r < 0 ? r : k;

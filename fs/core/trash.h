@@ -93,6 +93,12 @@ int mct_trash_journal_set(const struct mct_trash_entry *e, const char *state);
 /* Drop the snapshot and the journal of an entry whose folder is gone. */
 int mct_trash_forget(const struct mct_trash_entry *e);
 
+/* Drop the temporary files of the entry's journal and snapshot: with the
+ * session's lock held nobody writes them, so whatever is there (a crash's
+ * leftover, or anything else at the name) is stale, and would make every
+ * later write fail (they are created O_EXCL). */
+void mct_trash_drop_temporaries(const struct mct_trash_entry *e);
+
 /* rmdir the session's parent folder if it is empty and is not the
  * source base. 1 when removed, 0 when kept. */
 int mct_trash_rmdir_parent(const struct mct_trash_entry *e);

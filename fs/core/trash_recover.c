@@ -200,6 +200,8 @@ static bool same_ref(const struct mct_session_ref *a, const struct mct_session_r
 static int recover_entry(const struct mct_config *cfg, const struct mct_trash_entry *e, bool dry,
                          struct mct_op_result *res)
 {
+    if (!dry)
+        mct_trash_drop_temporaries(e);
     struct stat st;
     bool has_dir = fstatat(e->trash->fd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0;
     if (has_dir && !S_ISDIR(st.st_mode))
