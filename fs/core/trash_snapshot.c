@@ -58,10 +58,9 @@ static int entry_cmp(const void *a, const void *b)
                   ((const struct mct_tsnap_entry *)b)->relpath);
 }
 
-int mct_tsnap_take(int dir_fd, struct mct_tsnap *s)
+/* Sorted for lookups, or emptied on failure. */
+static int finish(struct mct_tsnap *s, int r)
 {
-    *s = (struct mct_tsnap){0};
-    int r = mct_tree_walk(dir_fd, take_one, s);
     if (r < 0) {
         mct_tsnap_free(s);
         return r;
@@ -69,6 +68,12 @@ int mct_tsnap_take(int dir_fd, struct mct_tsnap *s)
     if (s->n > 1)
         qsort(s->e, s->n, sizeof(*s->e), entry_cmp);
     return 0;
+}
+
+int mct_tsnap_take(int dir_fd, struct mct_tsnap *s)
+{
+    *s = (struct mct_tsnap){0};
+    return finish(s, mct_tree_walk(dir_fd, take_one, s));
 }
 
 const struct mct_tsnap_entry *mct_tsnap_find(const struct mct_tsnap *s, const char *relpath)
@@ -193,13 +198,7 @@ int mct_tsnap_read(int trash_fd, const char *entry, struct mct_tsnap *s)
     }
     if (r >= 0 && !ended)
         r = -EBADMSG; /* cut short */
-    if (r < 0) {
-        mct_tsnap_free(s);
-        return r;
-    }
-    if (s->n > 1)
-        qsort(s->e, s->n, sizeof(*s->e), entry_cmp);
-    return 0;
+    return finish(s, r);
 }
 
 int mct_tsnap_remove(int trash_fd, const char *entry)

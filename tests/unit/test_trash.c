@@ -215,25 +215,35 @@ START_TEST(test_snapshot_odd_names_round_trip)
 }
 END_TEST
 
-/* A file the snapshot does not list goes back; what it lists goes. */
-START_TEST(test_remove_puts_back_what_was_written)
+/* A session P/D holding a.mp4 and sub/b.mp4, moved into the trash, its
+ * snapshot taken as the deletion takes it; the entry's folder, open. */
+static int moved_session(const char *p, const char *d, struct mct_trash *t,
+                         struct mct_trash_entry *e, struct mct_tsnap *snap)
 {
-    _cleanup_free_ char *sess = mct_path_join(tmpdir, "p002/20250105");
+    _cleanup_free_ char *rel = mct_strdup_printf("%s/%s", p, d);
+    _cleanup_free_ char *sess = mct_path_join(tmpdir, rel);
     ck_assert_int_eq(mct_mkdir_p(sess, 0755), 0);
     {
-        _cleanup_close_ int s = open_dir("p002/20250105");
+        _cleanup_close_ int s = open_dir(rel);
         write_at(s, "a.mp4", "aaaa");
         ck_assert_int_eq(mkdirat(s, "sub", 0755), 0);
         _cleanup_close_ int sub = openat(s, "sub", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         write_at(sub, "b.mp4", "bbbb");
     }
+    open_trash(t);
+    move_in(t, e, p, d);
+    int fd = entry_fd(e);
+    ck_assert_int_eq(mct_tsnap_take(fd, snap), 0);
+    return fd;
+}
+
+/* A file the snapshot does not list goes back; what it lists goes. */
+START_TEST(test_remove_puts_back_what_was_written)
+{
     _cleanup_trash_ struct mct_trash t;
-    open_trash(&t);
     _cleanup_trash_entry_ struct mct_trash_entry e = {0};
-    move_in(&t, &e, "p002", "20250105");
     _cleanup_tsnap_ struct mct_tsnap snap = {0};
-    _cleanup_close_ int fd = entry_fd(&e);
-    ck_assert_int_eq(mct_tsnap_take(fd, &snap), 0);
+    _cleanup_close_ int fd = moved_session("p002", "20250105", &t, &e, &snap);
 
     /* Written after the comparison: a new file, a verified one grown. */
     _cleanup_close_ int sub = openat(fd, "sub", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -260,26 +270,18 @@ END_TEST
  * name that is taken there. */
 START_TEST(test_remove_merges_into_new_session)
 {
-    _cleanup_free_ char *sess = mct_path_join(tmpdir, "p003/20250106");
-    ck_assert_int_eq(mct_mkdir_p(sess, 0755), 0);
-    {
-        _cleanup_close_ int s = open_dir("p003/20250106");
-        write_at(s, "a.mp4", "aaaa");
-    }
     _cleanup_trash_ struct mct_trash t;
-    open_trash(&t);
     _cleanup_trash_entry_ struct mct_trash_entry e = {0};
-    move_in(&t, &e, "p003", "20250106");
     _cleanup_tsnap_ struct mct_tsnap snap = {0};
     {
-        _cleanup_close_ int fd = entry_fd(&e);
-        ck_assert_int_eq(mct_tsnap_take(fd, &snap), 0);
+        _cleanup_close_ int fd = moved_session("p003", "20250106", &t, &e, &snap);
         write_at(fd, "late.mp4", "late");
         write_at(fd, "taken.mp4", "mine");
         ck_assert_int_eq(mkdirat(fd, "new", 0755), 0);
         _cleanup_close_ int nd = openat(fd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         write_at(nd, "x", "x");
     }
+    _cleanup_free_ char *sess = mct_path_join(tmpdir, "p003/20250106");
     ck_assert_int_eq(mct_mkdir_p(sess, 0755), 0);
     {
         _cleanup_close_ int s = open_dir("p003/20250106");
@@ -294,6 +296,7 @@ START_TEST(test_remove_merges_into_new_session)
     ck_assert(exists_at(s, "late.mp4"));
     ck_assert(exists_at(s, "new/x"));
     ck_assert(!exists_at(s, "a.mp4"));
+    ck_assert(!exists_at(s, "sub/b.mp4"));
     /* What could not go back stays in the entry, journal and all. */
     ck_assert(exists_at(t.fd, e.name));
     _cleanup_free_ char *jn = mct_strdup_printf("%s.json", e.name);
