@@ -129,6 +129,11 @@ static size_t delete_each(struct bulk *b, size_t n_safe, uint64_t *freed)
             fprintf(b->human, "%s%s%s\n", cli_green(ctx), b->dry_run ? "would delete" : "deleted",
                     cli_reset(ctx));
             *freed += st->source.bytes;
+            /* What the deletion did not remove: files written into the
+             * session meanwhile, put back. */
+            for (char **l = res->lines; l && *l; l++)
+                if (startswith(*l, "  kept ") || startswith(*l, "WARNING: "))
+                    fprintf(b->human, "  %s\n", *l + strspn(*l, " "));
         } else {
             failed++;
             fprintf(b->human, "%srefused:%s", cli_red(ctx), cli_reset(ctx));
