@@ -3,10 +3,11 @@
  * The deletion protocol, the one way anything deletes a session: lock,
  * re-check everything now, refuse on young or *.lock or *.tmp files,
  * snapshot, move into the trash, compare with the snapshot, read every
- * counted copy again, log, remove exactly what was compared. Deleting the rig's only local copy of
- * a recording is the one irreversible act of the product, so every step fails closed: anything
- * unknown is a refusal, and a crash leaves the session whole or a trash
- * entry that mct_trash_recover() finishes.
+ * counted copy again, log, remove exactly what was compared. Deleting the
+ * rig's only local copy of a recording is the one irreversible act of the
+ * product, so every step fails closed: anything unknown is a refusal, and
+ * a crash leaves the session whole or a trash entry that
+ * mct_trash_recover() finishes or restores.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
