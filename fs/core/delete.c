@@ -318,26 +318,15 @@ static int deletion_finish(struct mct_deletion *d, struct mct_trash_entry *e,
                       "mctctl run finishes removing it",
                       e->path, strerror(-r));
     struct stat st;
-    if (!out.kept && lstat(d->source_path, &st) == 0)
+    if (!out.back && lstat(d->source_path, &st) == 0)
         line(d, "WARNING: %s exists again (created after the deletion)", d->source_path);
     /* Its source entries can never be fresh again. */
     mct_hashcache_remove(d->cfg, &d->req->ref);
-    if (!out.kept && mct_trash_rmdir_parent(e) > 0)
+    if (!out.back && mct_trash_rmdir_parent(e) > 0)
         line(d, "  removed the empty folder above %s", d->source_path);
     r = line(d, "Deleted %s/%s: %zu files, %s freed from %s", sess_p(d), sess_d(d), out.files,
              mct_format_bytes(out.bytes, size, sizeof(size)), d->source_path);
-    if (out.kept) {
-        line(d, "  kept %zu files written during the deletion: not verified, back at %s", out.kept,
-             d->source_path);
-        if (out.kept > out.stuck)
-            (void)mct_dlog_append_kept(d->cfg->deletion_log_path, &d->req->ref, d->req->via,
-                                       d->source_path, out.kept - out.stuck);
-    }
-    if (out.stuck)
-        line(d,
-             "WARNING: %zu of them could not go back (their names are taken in %s): they stay "
-             "in %s",
-             out.stuck, d->source_path, e->path);
+    mct_trash_report_kept(d->cfg, e, &out, d->req->via, &d->res->lines);
     return r;
 }
 

@@ -109,6 +109,7 @@ struct mct_trash_removal {
     uint64_t bytes; /* of those regular files */
     size_t kept;    /* files (and symlinks, ...) the snapshot does not list: put back */
     size_t stuck;   /* of those, not put back (a name taken in the session) */
+    bool back;      /* something the snapshot does not list went back (maybe only folders) */
     bool whole;     /* the entry went back whole (the session folder did not exist) */
 };
 
@@ -128,6 +129,12 @@ int mct_trash_remove(const struct mct_trash_entry *e, const struct mct_tsnap *sn
 /* What mct_trash_remove would do, changing nothing. */
 int mct_trash_survey(const struct mct_trash_entry *e, const struct mct_tsnap *snap,
                      struct mct_trash_removal *out);
+
+/* Tell what a removal put back: a line for the user ("  kept N files
+ * written during the deletion: ..."), a warning line for what could not
+ * go back, and the "kept" record of the deletion log (via: who removed). */
+void mct_trash_report_kept(const struct mct_config *cfg, const struct mct_trash_entry *e,
+                           const struct mct_trash_removal *out, const char *via, char ***lines);
 
 /* Test-only fault injection, never set in production: when
  * $MCT_TEST_CRASH_AT names this point ("before-move", "after-move",

@@ -119,25 +119,6 @@ static int recover_log(const struct mct_config *cfg, const struct mct_trash_entr
     return r < 0 ? r : mct_dlog_append(cfg->deletion_log_path, b.data);
 }
 
-/* What the removal put back, for the user and the deletion log. */
-static int report_kept(const struct mct_config *cfg, const struct mct_trash_entry *e,
-                       const struct mct_trash_removal *out, const char *via,
-                       struct mct_op_result *res)
-{
-    if (out->kept > out->stuck)
-        (void)mct_dlog_append_kept(cfg->deletion_log_path, &e->ref, via, e->orig_path,
-                                   out->kept - out->stuck);
-    if (out->kept)
-        report(res, 0, "  kept %zu files written during the deletion: back at %s", out->kept,
-               e->orig_path);
-    if (out->stuck)
-        return report(res, -EEXIST,
-                      "%zu of them could not go back (their names are taken in %s): they stay "
-                      "in %s",
-                      out->stuck, e->orig_path, e->path);
-    return 0;
-}
-
 /* Verified (and maybe logged): the deletion was decided; finish it. */
 static int recover_finish(const struct mct_config *cfg, const struct mct_trash_entry *e,
                           const char *state, bool dry, struct mct_op_result *res)
@@ -186,9 +167,10 @@ static int recover_finish(const struct mct_config *cfg, const struct mct_trash_e
         return report(res, r, "could not finish deleting %s/%s in %s: %s", p, d, e->path,
                       strerror(-r));
     report(res, 0, "finished deleting %s/%s (an interrupted deletion of %s)", p, d, e->orig_path);
-    if (!out.kept)
+    if (!out.back)
         (void)mct_trash_rmdir_parent(e);
-    return report_kept(cfg, e, &out, "recovery", res);
+    mct_trash_report_kept(cfg, e, &out, "recovery", &res->lines);
+    return out.stuck ? -EEXIST : 0;
 }
 
 static bool same_ref(const struct mct_session_ref *a, const struct mct_session_ref *b)

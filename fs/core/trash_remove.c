@@ -9,6 +9,8 @@
 #include <fcntl.h>
 
 #include "beneath.h"
+#include "deletion_log.h"
+#include "log.h"
 #include "trash.h"
 #include "tree.h"
 #include "util.h"
@@ -80,6 +82,7 @@ static int remove_one(void *ud, const struct mct_tree_entry *e)
 struct merge {
     int session_fd;
     size_t stuck;
+    bool moved; /* something went back */
 };
 
 /* Move what is left into the session folder that exists again, entry by
@@ -98,6 +101,7 @@ static int merge_one(void *ud, const struct mct_tree_entry *e)
         return -ENOMEM;
     _cleanup_close_ int dfd = mct_mkdir_beneath(m->session_fd, dir, 0755, 0);
     int r = dfd < 0 ? dfd : mct_trash_rename_noreplace(e->dirfd, e->name, dfd, e->name);
+    m->moved |= r == 0;
     if (r == 0)
         return MCT_TREE_SKIP; /* a folder goes whole */
     if (r == -EEXIST && S_ISDIR(e->st->st_mode))
@@ -119,7 +123,7 @@ static int put_back(const struct mct_trash_entry *e, struct mct_trash_removal *o
         return r;
     r = mct_trash_rename_noreplace(tfd, e->name, pfd, last);
     if (r == 0) {
-        out->whole = true;
+        out->whole = out->back = true;
         (void)fsync(pfd);
         return mct_trash_forget(e);
     }
@@ -135,6 +139,7 @@ static int put_back(const struct mct_trash_entry *e, struct mct_trash_removal *o
     struct merge m = {.session_fd = sfd};
     r = mct_tree_walk(fd, merge_one, &m);
     out->stuck = m.stuck;
+    out->back = m.moved;
     if (r < 0)
         return r;
     (void)fsync(sfd);
@@ -183,4 +188,26 @@ int mct_trash_survey(const struct mct_trash_entry *e, const struct mct_tsnap *sn
     *out = (struct mct_trash_removal){0};
     struct removal rm = {.snap = snap, .dry = true, .out = out};
     return walk_entry(e, &rm);
+}
+
+void mct_trash_report_kept(const struct mct_config *cfg, const struct mct_trash_entry *e,
+                           const struct mct_trash_removal *out, const char *via, char ***lines)
+{
+    if (out->back) {
+        (void)mct_strv_pushf(lines,
+                             "  kept %zu files written during the deletion: not verified, back "
+                             "at %s",
+                             out->kept - out->stuck, e->orig_path);
+        (void)mct_dlog_append_kept(cfg->deletion_log_path, &e->ref, via, e->orig_path,
+                                   out->kept - out->stuck);
+    }
+    if (out->stuck) {
+        log_warning("%zu files written into %s during its deletion could not go back (their "
+                    "names are taken there): they stay in %s",
+                    out->stuck, e->orig_path, e->path);
+        (void)mct_strv_pushf(lines,
+                             "WARNING: %zu files written during the deletion could not go back "
+                             "(their names are taken in %s): they stay in %s",
+                             out->stuck, e->orig_path, e->path);
+    }
 }
