@@ -232,7 +232,7 @@ static int recover_one(const struct mct_config *cfg, const struct mct_trash *t, 
     _cleanup_close_ int lock = -1;
     r = mct_session_lock_ref(cfg, &e.ref, &lock);
     if (r == -EBUSY)
-        return report(res, 0, "deletion of %s/%s in progress in another process",
+        return report(res, 0, "deletion of %s/%s in progress in another command",
                       e.ref.participant_id, e.ref.session_date);
     if (r < 0)
         return report(res, r, "cannot lock %s/%s to recover %s: %s", e.ref.participant_id,

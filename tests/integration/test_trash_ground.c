@@ -17,9 +17,13 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <grp.h>
+#include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "fault_lib.h"
@@ -169,7 +173,10 @@ static pid_t rig_writer(const char *p, const char *d, const char *name)
             "cd '%s' || exit 1; touch '%s/ready'; while [ ! -e '%s/go' ]; do sleep 0.05; "
             "done; echo 'written during the deletion' > '%s'; touch '%s/done'",
             src, rigdir, rigdir, name, rigdir);
-    char *argv[] = {"/usr/sbin/runuser", "-u", RIG, "--", "/bin/sh", "-c", script, NULL};
+    /* setpriv execs the shell itself (runuser would fork it): the pid
+     * the teardown kills is the shell's. */
+    char *argv[] = {"/usr/bin/setpriv", "--reuid=" RIG, "--regid=" RIG, "--clear-groups",
+                    "/bin/sh",          "-c",           script,         NULL};
     pid_t pid = fl_spawn(argv, NULL, log, NULL);
     char ready[450];
     snprintf(ready, sizeof(ready), "%s/ready", rigdir);
@@ -381,19 +388,40 @@ START_TEST(fifo_at_journal_name_never_blocks)
 }
 END_TEST
 
+/* The rig user's process holding flock on dir, until killed (or until the
+ * test that made it ends). */
+static pid_t rig_flock(const char *dir)
+{
+    struct passwd *pw = getpwnam(RIG);
+    ck_assert_ptr_nonnull(pw);
+    int ready[2];
+    ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = -1;
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || setgroups(0, NULL) < 0 ||
+            setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+            setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0 ||
+            (fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0 || flock(fd, LOCK_EX) < 0)
+            _exit(1);
+        (void)!write(ready[1], "1", 1);
+        for (;;)
+            pause();
+    }
+    close(ready[1]);
+    char c;
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    return pid;
+}
+
 START_TEST(foreign_flock_blocks_nothing)
 {
     session("p608 20240608 --imported --dj");
-    char src[512], log[450];
+    char src[512];
     lab_source_path(&lab, "p608", "20240608", src, sizeof(src));
-    snprintf(log, sizeof(log), "%s/flock.log", lab.dir);
-    char *argv[] = {"/usr/sbin/runuser", "-u",  RIG, "--", "/usr/bin/flock", "-x", src,
-                    "/bin/sleep",        "120", NULL};
-    fl_spawn(argv, NULL, log, NULL);
-    _cleanup_free_ char *probe = mct_strdup_printf("flock -n -x '%s' true", src);
-    for (int64_t end = mct_now_ms() + 10000; fl_shell("%s 2>/dev/null", probe) == 0;
-         fl_sleep_ms(50))
-        ck_assert_msg(mct_now_ms() < end, "the rig user's flock never took hold");
+    pid_t holder = rig_flock(src);
 
     _cleanup_free_ char *sync = mctctl_out(0, NULL, NULL, "sync", "p608", "20240608", NULL);
     fl_assert_lacks(sync, "another command is running");
@@ -401,6 +429,8 @@ START_TEST(foreign_flock_blocks_nothing)
     fl_assert_has(del, "Deleted p608/20240608");
     ck_assert(!fl_exists(src));
     ck_assert(fl_trash_empty());
+    ck_assert_int_eq(kill(holder, SIGKILL), 0);
+    ck_assert_int_eq(waitpid(holder, NULL, 0), holder);
 }
 END_TEST
 
