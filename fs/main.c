@@ -178,7 +178,7 @@ static int check_user_mount(const struct fuse_args *args)
 static void recover_trash(const struct mct_config *cfg)
 {
     struct mct_op_result res = {};
-    int r = mct_trash_recover(cfg, &res);
+    int r = mct_trash_recover(cfg, false, &res);
 
     for (size_t i = 0; res.lines && res.lines[i]; i++)
         log_notice("trash: %s", res.lines[i]);

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The deletion protocol (issue 3), the one way anything deletes a
- * session: lock, re-check everything now, refuse on young or *.lock or *.tmp
- * files, snapshot, move into the trash, compare with the snapshot, log,
- * remove. Deleting the rig's only local copy of a recording is the one
- * irreversible act of the product, so every step fails closed: anything
- * unknown is a refusal, and a crash leaves the session whole or a trash
- * entry that mct_trash_recover() finishes.
+ * The deletion protocol, the one way anything deletes a session: lock,
+ * re-check everything now, refuse on young or *.lock or *.tmp files,
+ * snapshot, move into the trash, compare with the snapshot, read every
+ * counted copy again, log, remove exactly what was compared. Deleting the
+ * rig's only local copy of a recording is the one irreversible act of the
+ * product, so every step fails closed: anything unknown is a refusal, and
+ * a crash leaves the session whole or a trash entry that
+ * mct_trash_recover() finishes or restores.
  */
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <syslog.h>
 
@@ -28,6 +28,7 @@ static void deletion_done(struct mct_deletion *d)
         close(d->lock_fd);
     if (d->dir_fd >= 0)
         close(d->dir_fd);
+    mct_trash_done(&d->trash);
     mct_scan_free(&d->snap);
     if (d->status)
         mct_session_status_free_array(d->status, 1);
@@ -69,8 +70,27 @@ static bool same_inode(const struct stat *a, const struct stat *b)
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-/* Take the session lock, and make sure it is held on the very folder that
- * will be moved (a folder replaced meanwhile is not the one we checked). */
+/* The trash, only if it is ours (a dry run makes none), and no earlier
+ * deletion of this session still in it. */
+static int deletion_trash(struct mct_deletion *d)
+{
+    char why[1024];
+    int r = mct_trash_open(d->cfg, !d->req->dry_run, &d->trash, why, sizeof(why));
+    if (r == -ENOENT && d->req->dry_run)
+        return 0;
+    if (r < 0)
+        return refuse(d, r, "%s; nothing deleted", why);
+    _cleanup_free_ char *pending = NULL;
+    r = mct_trash_pending(d->cfg, &d->req->ref, &pending);
+    if (r < 0)
+        return refuse(d, r, "cannot read the trash %s: %s", d->trash.path, strerror(-r));
+    if (r > 0)
+        return refuse(d, -EPERM, "%s", pending);
+    return 0;
+}
+
+/* Take the session lock, then open the very folder that will be moved,
+ * below the source base without following a symlink. */
 static int deletion_lock(struct mct_deletion *d)
 {
     const char *p = sess_p(d), *dt = sess_d(d);
@@ -92,32 +112,25 @@ static int deletion_lock(struct mct_deletion *d)
         return refuse(d, r, "session %s/%s is gone from %s", p, dt, d->source_path);
     if (r < 0)
         return refuse(d, r, "cannot lock %s/%s: %s", p, dt, strerror(-r));
-
-    d->dir_fd = open(d->source_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (d->dir_fd < 0 || fstat(d->dir_fd, &d->dir_st) < 0)
-        return refuse(d, -ENOENT, "session %s/%s is gone from %s", p, dt, d->source_path);
-    struct stat lst;
-    if (fstat(d->lock_fd, &lst) < 0)
-        return refuse(d, -errno, "cannot lock %s/%s: %s", p, dt, strerror(errno));
-    if (S_ISDIR(lst.st_mode)) {
-        if (!same_inode(&lst, &d->dir_st))
-            return refuse(d, -ENOENT, "session folder %s was replaced while it was locked",
-                          d->source_path);
-        return 0;
-    }
-    /* The lock lives elsewhere: also lock the folder itself, because that
-     * lock is what follows it into the trash and keeps recovery away. */
-    if (flock(d->dir_fd, LOCK_EX | LOCK_NB) < 0)
-        return refuse(d, errno == EWOULDBLOCK ? -EBUSY : -errno,
-                      "another command is running on %s/%s", p, dt);
+    r = deletion_trash(d);
+    if (r < 0)
+        return r;
+    r = mct_session_open_dir(d->cfg, &d->req->ref, &d->dir_fd);
+    if (r >= 0 && fstat(d->dir_fd, &d->dir_st) < 0)
+        r = -errno;
+    if (r < 0)
+        return refuse(d, r, "session %s/%s is gone from %s: %s", p, dt, d->source_path,
+                      strerror(-r));
     return 0;
 }
 
 static int deletion_check(struct mct_deletion *d)
 {
     bool normal = d->req->mode == MCT_DELETE_NORMAL;
-    /* The snapshot comes first: the status below must verify exactly it. */
-    int r = mct_scan_tree(d->source_path, NULL, &d->snap);
+    /* The snapshot comes first: the status below must verify exactly it.
+     * It reads the folder that was locked and opened, not its name. */
+    int fd = openat(d->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int r = fd < 0 ? -errno : mct_scan_tree_fd(fd, NULL, &d->snap);
     if (r < 0)
         return refuse(d, -EPERM, "cannot read %s: %s", d->source_path, strerror(-r));
     r = mct_status_collect(d->cfg, &d->req->ref, 1, MCT_STATUS_KEEP_FILES, &d->status);
@@ -227,23 +240,20 @@ static int diff_reason(struct mct_deletion *d, const char *file, const char *wha
     return refuse(d, 0, "session changed during deletion: %s (%s)", file, what);
 }
 
-/* The moved tree against the snapshot: the same folder, the same files,
- * sizes, mtimes and inodes. Differences become reasons. */
-static int compare_moved(struct mct_deletion *d, const struct mct_trash_entry *e)
+/* The files and symlinks of the moved tree against the snapshot of the
+ * checks: the same files, sizes, mtimes and inodes. Differences become
+ * reasons. */
+static int compare_files(struct mct_deletion *d, const struct mct_tsnap *now)
 {
-    struct stat st;
-    if (lstat(e->path, &st) < 0 || !same_inode(&st, &d->dir_st))
-        return refuse(d, 0,
-                      "session changed during deletion: the folder moved is not the "
-                      "one checked");
-    struct mct_scan now = {0};
-    int r = mct_scan_tree(e->path, NULL, &now);
-    if (r < 0)
-        return refuse(d, 0, "cannot read %s after moving it: %s", e->path, strerror(-r));
     size_t i = 0, j = 0;
-    while (r >= 0 && (i < d->snap.n_files || j < now.n_files)) {
+    int r = 0;
+    while (r >= 0 && (i < d->snap.n_files || j < now->n)) {
+        if (j < now->n && now->e[j].type != 'f' && now->e[j].type != 'l') {
+            j++; /* folders and what a scan never lists */
+            continue;
+        }
         const struct mct_file *a = i < d->snap.n_files ? &d->snap.files[i] : NULL;
-        const struct mct_file *b = j < now.n_files ? &now.files[j] : NULL;
+        const struct mct_tsnap_entry *b = j < now->n ? &now->e[j] : NULL;
         int c = !a ? 1 : !b ? -1 : strcmp(a->relpath, b->relpath);
         if (c < 0)
             r = diff_reason(d, a->relpath, "removed");
@@ -253,19 +263,36 @@ static int compare_moved(struct mct_deletion *d, const struct mct_trash_entry *e
             r = diff_reason(d, a->relpath, b->size > a->size ? "grew" : "shrank");
         else if (a->mtime.tv_sec != b->mtime.tv_sec || a->mtime.tv_nsec != b->mtime.tv_nsec)
             r = diff_reason(d, a->relpath, "modified");
-        else if (a->ino != b->ino || a->mode != b->mode)
+        else if ((uint64_t)a->ino != b->ino || mct_tsnap_type(a->mode) != b->type)
             r = diff_reason(d, a->relpath, "replaced");
         i += c <= 0;
         j += c >= 0;
     }
-    mct_scan_free(&now);
     return r;
+}
+
+/* The moved folder is the one checked, and holds what was checked; *now
+ * gets every entry of it, the list of what the removal may remove. */
+static int compare_moved(struct mct_deletion *d, const struct mct_trash_entry *e,
+                         struct mct_tsnap *now)
+{
+    _cleanup_close_ int fd =
+            openat(d->trash.fd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !same_inode(&st, &d->dir_st))
+        return refuse(d, 0,
+                      "session changed during deletion: the folder moved is not the "
+                      "one checked");
+    int r = mct_tsnap_take(fd, now);
+    if (r < 0)
+        return refuse(d, 0, "cannot read %s after moving it: %s", e->path, strerror(-r));
+    return compare_files(d, now);
 }
 
 /* Undo the move after a refusal found after it. */
 static int put_back(struct mct_deletion *d, struct mct_trash_entry *e, int err)
 {
-    (void)mct_trash_journal_set(e, "moved", NULL);
+    (void)mct_trash_journal_set(e, "moved");
     int r = mct_trash_move_back(e);
     if (r < 0)
         refuse(d, 0,
@@ -275,70 +302,92 @@ static int put_back(struct mct_deletion *d, struct mct_trash_entry *e, int err)
     return deletion_refused(d, err);
 }
 
-static int deletion_finish(struct mct_deletion *d, struct mct_trash_entry *e)
+/* Remove what was compared; what was written into the session since
+ * goes back to its place. */
+static int deletion_finish(struct mct_deletion *d, struct mct_trash_entry *e,
+                           const struct mct_tsnap *snap)
 {
     char size[32];
-    int r = mct_trash_remove(e);
+    struct mct_trash_removal out;
+    int r = mct_trash_remove(e, snap, &out);
     if (r < 0)
         return refuse(d, r,
                       "removing %s stopped: %s; the session is out of the view and the next "
                       "mctctl run finishes removing it",
                       e->path, strerror(-r));
     struct stat st;
-    if (lstat(d->source_path, &st) == 0)
+    if (!out.back && lstat(d->source_path, &st) == 0)
         line(d, "WARNING: %s exists again (created after the deletion)", d->source_path);
     /* Its source entries can never be fresh again. */
     mct_hashcache_remove(d->cfg, &d->req->ref);
-    if (mct_trash_rmdir_parent(d->cfg, d->source_path) > 0)
+    if (!out.back && mct_trash_rmdir_parent(e) > 0)
         line(d, "  removed the empty folder above %s", d->source_path);
-    return line(d, "Deleted %s/%s: %zu files, %s freed from %s", sess_p(d), sess_d(d),
-                d->snap.n_files, mct_format_bytes(d->snap.bytes, size, sizeof(size)),
-                d->source_path);
+    r = line(d, "Deleted %s/%s: %zu files, %s freed from %s", sess_p(d), sess_d(d), out.files,
+             mct_format_bytes(out.bytes, size, sizeof(size)), d->source_path);
+    mct_trash_report_kept(d->cfg, e, &out, d->req->via, &d->res->lines);
+    return r;
 }
 
-static int deletion_execute(struct mct_deletion *d)
+static int deletion_log(struct mct_deletion *d, struct mct_trash_entry *e)
 {
-    _cleanup_trash_entry_ struct mct_trash_entry e = {.trash_fd = -1};
-    int r = mct_trash_move_in(d->cfg, &d->req->ref, d->source_path, &e);
-    if (r < 0) {
-        refuse(d, 0, "cannot move %s into the trash under %s: %s; nothing deleted", d->source_path,
-               d->cfg->source_base_path, strerror(-r));
-        return deletion_refused(d, r);
-    }
-    mct_test_crash_point("after-move");
-
-    r = compare_moved(d, &e);
-    if (r < 0 || d->reasons)
-        return put_back(d, &e, r < 0 ? r : -EPERM);
-
     struct mct_dlog_info info;
     _cleanup_buf_ struct mct_buf rec = {0};
     dlog_info(d, "deleted", NULL, &info);
-    r = mct_dlog_format(&info, &rec);
+    int r = mct_dlog_format(&info, &rec);
     if (r >= 0)
-        r = mct_trash_journal_set(&e, "verified", rec.data);
-    if (r < 0) {
-        refuse(d, 0, "cannot record the deletion in the trash journal: %s", strerror(-r));
-        return put_back(d, &e, r);
-    }
-    mct_test_crash_point("after-verify");
-
-    r = mct_dlog_append(d->cfg->deletion_log_path, rec.data);
+        r = mct_dlog_append(d->cfg->deletion_log_path, rec.data);
     if (r < 0) {
         refuse(d, 0, "cannot write deletion log %s: %s; nothing deleted", d->cfg->deletion_log_path,
                strerror(-r));
-        return put_back(d, &e, -EPERM);
+        return put_back(d, e, -EPERM);
     }
     d->logged = true;
     /* Best effort: a journal still saying "verified" only logs twice. */
-    (void)mct_trash_journal_set(&e, "logged", rec.data);
+    (void)mct_trash_journal_set(e, "logged");
     syslog(LOG_NOTICE,
            "mctfs: deleted session %s/%s at %s (%zu files, %llu bytes, mode %s, "
            "via %s, by %s)",
            sess_p(d), sess_d(d), d->source_path, d->snap.n_files, (unsigned long long)d->snap.bytes,
            d->req->mode == MCT_DELETE_NORMAL ? "normal" : "force-unverified",
            d->req->via ? d->req->via : "?", d->req->who ? d->req->who : "?");
-    r = deletion_finish(d, &e);
+    return 0;
+}
+
+static int deletion_execute(struct mct_deletion *d)
+{
+    mct_test_crash_point("before-move");
+    _cleanup_trash_entry_ struct mct_trash_entry e = {0};
+    int r = mct_trash_entry_new(&d->trash, &d->req->ref, &e);
+    if (r >= 0)
+        r = mct_trash_move_in(&e);
+    if (r < 0) {
+        refuse(d, 0, "cannot move %s into the trash %s: %s; nothing deleted", d->source_path,
+               d->trash.path, strerror(-r));
+        return deletion_refused(d, r);
+    }
+    mct_test_crash_point("after-move");
+
+    _cleanup_tsnap_ struct mct_tsnap snap = {0};
+    r = compare_moved(d, &e, &snap);
+    /* A copy that was the source itself left with it. */
+    if (r >= 0 && !d->reasons && d->req->mode == MCT_DELETE_NORMAL)
+        r = mct_delete_check_copies_moved(d);
+    if (r < 0 || d->reasons)
+        return put_back(d, &e, r < 0 ? r : -EPERM);
+
+    r = mct_tsnap_write(d->trash.fd, e.name, &snap);
+    if (r >= 0)
+        r = mct_trash_journal_set(&e, "verified");
+    if (r < 0) {
+        refuse(d, 0, "cannot record the deletion in the trash journal: %s", strerror(-r));
+        return put_back(d, &e, r);
+    }
+    mct_test_crash_point("after-verify");
+
+    r = deletion_log(d, &e);
+    if (r < 0)
+        return r;
+    r = deletion_finish(d, &e, &snap);
     if (d->reasons)
         return deletion_refused(d, r < 0 ? r : -EIO);
     return r;
@@ -353,10 +402,15 @@ int mct_delete_session(const struct mct_config *cfg, const struct mct_delete_req
                               req->ref.participant_id, req->ref.session_date) < 0
                        ? -ENOMEM
                        : -EINVAL;
-    (void)mct_trash_recover(cfg, res);
+    /* A dry run says what recovery would do and changes nothing. */
+    (void)mct_trash_recover(cfg, req->dry_run && !req->recover, res);
 
-    _cleanup_(deletion_done) struct mct_deletion d = {
-            .cfg = cfg, .req = req, .res = res, .lock_fd = -1, .dir_fd = -1};
+    _cleanup_(deletion_done) struct mct_deletion d = {.cfg = cfg,
+                                                      .req = req,
+                                                      .res = res,
+                                                      .lock_fd = -1,
+                                                      .dir_fd = -1,
+                                                      .trash = {.fd = -1, .base_fd = -1}};
     int r = deletion_lock(&d);
     if (r < 0)
         return deletion_refused(&d, r);

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 
+#include "share.h"
 #include "util.h"
 
 static int reason(struct mct_deletion *d, const char *fmt, ...) _printf_(2, 3);
@@ -17,6 +18,59 @@ static int reason(struct mct_deletion *d, const char *fmt, ...)
     va_start(ap, fmt);
     int r = mct_strv_pushv(&d->reasons, fmt, ap);
     va_end(ap);
+    return r;
+}
+
+/* The same files with the same sizes? what gets the first difference. */
+static bool same_files(const struct mct_scan *a, const struct mct_scan *b, const char **what)
+{
+    for (size_t i = 0; i < a->n_files || i < b->n_files; i++) {
+        const struct mct_file *x = i < a->n_files ? &a->files[i] : NULL;
+        const struct mct_file *y = i < b->n_files ? &b->files[i] : NULL;
+        if (!x || !y || !streq(x->relpath, y->relpath) || x->size != y->size) {
+            *what = x ? x->relpath : y->relpath;
+            return false;
+        }
+    }
+    return true;
+}
+
+/* One counted copy read again, as every copy is read (share.h). */
+static int copy_moved(struct mct_deletion *d, const struct mct_dest_status *ds)
+{
+    const char *name = ds->dest ? ds->dest->name : "?", *what = NULL;
+    struct mct_copy_scan c = {.path = ds->path};
+    int r = mct_share_scan_copies(d->cfg, ds->dest, &c, 1);
+    int err = c.err ? c.err : r;
+    if (err == -ENOENT)
+        r = reason(d,
+                   "copy vanished when the source moved: the destination shows the source "
+                   "(destination '%s', %s)",
+                   name, ds->path);
+    else if (err < 0)
+        r = reason(d,
+                   "cannot read the copy at %s again after the source moved (destination "
+                   "'%s'): %s",
+                   ds->path, name,
+                   err == -ETIMEDOUT ? "the share stopped answering" : strerror(-err));
+    else if (!same_files(&ds->scan, &c.scan, &what))
+        r = reason(d,
+                   "copy changed when the source moved: the destination shows the source "
+                   "(destination '%s', %s: %s)",
+                   name, ds->path, what);
+    else
+        r = 0;
+    mct_copy_scan_done(&c);
+    return r;
+}
+
+int mct_delete_check_copies_moved(struct mct_deletion *d)
+{
+    const struct mct_session_status *st = d->status;
+    int r = 0;
+    for (size_t i = 0; r >= 0 && i < st->n_dests; i++)
+        if (st->dests[i].state == MCT_DEST_VERIFIED)
+            r = copy_moved(d, &st->dests[i]);
     return r;
 }
 

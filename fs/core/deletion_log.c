@@ -186,3 +186,18 @@ int mct_dlog_format(const struct mct_dlog_info *info, struct mct_buf *out)
         r = format_reasons(info->reasons, out);
     return r < 0 ? r : mct_buf_puts(out, "}");
 }
+
+int mct_dlog_append_kept(const char *log_path, const struct mct_session_ref *ref, const char *via,
+                         const char *path, size_t n)
+{
+    _cleanup_free_ char *why = mct_strdup_printf(
+            "%zu files written during the deletion were not verified: kept, back at %s", n, path);
+    if (!why)
+        return -ENOMEM;
+    char *reasons[] = {why, NULL};
+    struct mct_dlog_info info = {
+            .ref = ref, .via = via, .path = path, .files = n, .result = "kept", .reasons = reasons};
+    _cleanup_buf_ struct mct_buf b = {0};
+    int r = mct_dlog_format(&info, &b);
+    return r < 0 ? r : mct_dlog_append(log_path, b.data);
+}

@@ -38,6 +38,11 @@ int mct_dlog_check_writable(const char *path, char *why, size_t whylen);
 /* One JSON object (no newline) describing the deletion into out. */
 int mct_dlog_format(const struct mct_dlog_info *info, struct mct_buf *out);
 
+/* The record of files written into a session while it was deleted and
+ * put back instead of removed: result "kept", files = n. */
+int mct_dlog_append_kept(const char *log_path, const struct mct_session_ref *ref, const char *via,
+                         const char *path, size_t n);
+
 /* Append line + '\n' in one write and fsync it. 0 or -errno. */
 int mct_dlog_append(const char *path, const char *line);
 

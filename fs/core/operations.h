@@ -3,8 +3,8 @@
  * The commands that change things, as the CLI and the mount's .control
  * file run them: sync (rsync + verification), verify (file by file) and
  * the verified deletion. Each takes the session's lock, which every
- * process honours (flock on the session folder), and fails with -EBUSY
- * when another command holds it.
+ * process honours (flock on a file in service.lock_dir, lock.c), and fails
+ * with -EBUSY when another command holds it.
  */
 #pragma once
 
@@ -17,9 +17,17 @@
 #include "status.h"
 #include "util.h"
 
-/* Take the session's lock without waiting: *fd_out holds it until closed.
- * -EBUSY when held elsewhere, -ENOENT when the session folder is gone. */
+/* Take the session's lock without waiting: *fd_out holds it until closed
+ * (a lock file, not the session folder). -EBUSY when held elsewhere,
+ * -ENOENT when the session folder is gone, -ELOOP when it is a symlink or
+ * reached through one, -EPERM when service.lock_dir (or the lock file) is
+ * not the service user's alone (the log says which and why). */
 int mct_session_lock(const struct mct_config *cfg, const struct mct_session_ref *ref, int *fd_out);
+
+/* The same lock whether or not the session folder exists: the trash's
+ * recovery locks sessions whose folder sits in the trash. */
+int mct_session_lock_ref(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                         int *fd_out);
 
 /* Open the session's folder from the source base one component at a time,
  * never following a symlink below the base: -ELOOP when the session folder
@@ -81,6 +89,10 @@ struct mct_delete_request {
     struct mct_session_ref ref;
     enum mct_delete_mode mode;
     bool dry_run;
+    /* A dry pass that a real one follows (mctctl delete's summary before
+     * the typed confirmation): the trash's recovery runs for real. A dry
+     * run the user asked for leaves it false, and changes nothing. */
+    bool recover;
     const char *who; /* mct_describe_user() of who asked, for the log */
     const char *via; /* "mctctl" or "mctfs" */
 };
@@ -101,5 +113,18 @@ int mct_delete_session(const struct mct_config *cfg, const struct mct_delete_req
                        struct mct_op_result *res);
 
 /* Finish or undo what a crashed deletion left in the trash. Reports each
- * entry in res->lines. */
-int mct_trash_recover(const struct mct_config *cfg, struct mct_op_result *res);
+ * entry in res->lines. With dry_run it changes nothing and says what it
+ * would do ("would restore ...", "would finish deleting ..."). A trash
+ * that is not ours (trash.h) is never used: a warning, and -EPERM. */
+int mct_trash_recover(const struct mct_config *cfg, bool dry_run, struct mct_op_result *res);
+
+/* Is an interrupted deletion of ref in the trash (or is the trash not
+ * ours, so nobody can tell)? 1 with *why the sentence for status, 0 no,
+ * -errno. Such a session is never safe to delete. */
+int mct_trash_pending(const struct mct_config *cfg, const struct mct_session_ref *ref, char **why);
+
+/* The sessions with an entry in the trash, dated within [start, end]
+ * (either may be NULL): status-range lists them even when their folder
+ * is gone. *refs malloc'd, unsorted, may repeat a session. */
+int mct_trash_pending_list(const struct mct_config *cfg, const char *start, const char *end,
+                           struct mct_session_ref **refs, size_t *n);

@@ -133,10 +133,11 @@ int mct_policy_copy_verified(const struct mct_session_status *st, const struct m
                              struct mct_dest_status *d)
 {
     const char *same = NULL;
-    size_t n_same = 0;
+    size_t n_same = 0, n_ino = 0;
     for (size_t i = 0; i < st->source.n_files; i++) {
         const struct mct_file *f = &st->source.files[i];
         const struct mct_file *k = mct_scan_find(&c->scan, f->relpath);
+        n_ino += k && k->ino == f->ino;
         if (k && k->dev == f->dev && k->ino == f->ino && n_same++ == 0)
             same = f->relpath;
     }
@@ -147,6 +148,16 @@ int mct_policy_copy_verified(const struct mct_session_status *st, const struct m
                                            "bind mount of the source or a destination inside it "
                                            "is no backup",
                                            d->path, same, n_same - 1));
+    /* An overlay or an NFS export of this machine shows the source's files
+     * under its own device but with their inode numbers; a real copy on
+     * another filesystem matching every one of them is no coincidence. */
+    if (st->source.n_files > 0 && n_ino == st->source.n_files)
+        return set_state(d, MCT_DEST_UNSAFE,
+                         mct_strdup_printf("every file of the copy at %s has its source file's "
+                                           "inode number: the source seen through another "
+                                           "filesystem (an overlay, an NFS export of this "
+                                           "machine) is no copy",
+                                           d->path));
     if (!c->marker)
         return set_state(d, MCT_DEST_UNVERIFIED,
                          mct_strdup_printf("files match, but no %s marker says whose copy this "

@@ -69,15 +69,15 @@ void mct_session_status_free_array(struct mct_session_status *st, size_t n)
     free(st);
 }
 
-/* A deletion refuses a session folder that is a symlink or is reached
- * through one (what it points to is outside the source tree), so the
- * status must not call it safe either. */
-static int judge_folder(const struct mct_config *cfg, struct mct_session_status *st)
+/* A session with an interrupted deletion in the trash (moved out, maybe
+ * half removed) is not safe whatever its folder holds now. */
+static int judge_trash(const struct mct_config *cfg, struct mct_session_status *st)
 {
-    _cleanup_close_ int fd = -1;
-    if (mct_session_open_dir(cfg, &st->ref, &fd) != -ELOOP)
-        return 0;
-    return mct_policy_folder_symlinked(st);
+    char *why = NULL;
+    int r = mct_trash_pending(cfg, &st->ref, &why);
+    if (r <= 0)
+        return r == -ENOMEM ? r : 0;
+    return mct_strv_push(&st->local_reasons, why);
 }
 
 /* One walk per session without excludes; the backed-up view is filtered
@@ -86,10 +86,24 @@ static int collect_sources(const struct mct_config *cfg, struct mct_session_stat
 {
     for (size_t i = 0; i < n; i++) {
         int r = mct_session_source_path(cfg, &st[i].ref, &st[i].source_path);
+        if (r == 0)
+            r = judge_trash(cfg, &st[i]);
         if (r < 0)
             return r;
+        /* Read through the folder as opened from the source base without
+         * following a symlink: a session folder that is one, or is reached
+         * through one, is shown as such and its target is never read. */
         struct mct_scan raw = {0};
-        r = mct_scan_tree(st[i].source_path, NULL, &raw);
+        int fd = -1;
+        r = mct_session_open_dir(cfg, &st[i].ref, &fd);
+        if (r == -ELOOP) {
+            st[i].source_exists = true;
+            if (mct_policy_folder_symlinked(&st[i]) < 0)
+                return -ENOMEM;
+            continue;
+        }
+        if (r >= 0)
+            r = mct_scan_tree_fd(fd, NULL, &raw);
         st[i].source_exists = r >= 0;
         if (r < 0) {
             if (r != -ENOENT && r != -ENOTDIR)
@@ -99,8 +113,6 @@ static int collect_sources(const struct mct_config *cfg, struct mct_session_stat
         r = mct_scan_filter(&raw, cfg->exclude_patterns, &st[i].source);
         if (r == 0)
             r = mct_policy_local_files(cfg, &raw, &st[i]);
-        if (r == 0)
-            r = judge_folder(cfg, &st[i]);
         mct_scan_free(&raw);
         if (r < 0)
             return r;

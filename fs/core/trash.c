@@ -1,27 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The trash of the deletion protocol: moving a session out of the view
- * atomically, the journal that lets the next run finish or undo what a
- * crash interrupted, and removing a tree without following symlinks.
+ * The trash of the deletion protocol: opening it only when it is ours,
+ * naming entries, moving a session in and out of it atomically, and the
+ * journal state that lets the next run finish or undo what a crash
+ * interrupted (trash_recover.c). Removing an entry is trash_remove.c.
  */
 #include "trash.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
-#include <stdio.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 
-#include "deletion_log.h"
-#include "log.h"
-#include "operations.h"
-#include "report.h"
+#include "beneath.h"
 #include "trash_journal.h"
-
-#define TRASH_NAME ".mctfs-trash"
+#include "util.h"
 
 void mct_test_crash_point(const char *point)
 {
@@ -33,37 +25,184 @@ void mct_test_crash_point(const char *point)
         raise(SIGSTOP);
 }
 
-void mct_trash_entry_done(struct mct_trash_entry *e)
+void mct_trash_done(struct mct_trash *t)
 {
-    if (e->trash_fd >= 0)
-        close(e->trash_fd);
-    e->trash_fd = -1;
-    free(e->trash_dir);
-    free(e->name);
-    free(e->path);
-    free(e->orig_path);
-    e->trash_dir = e->name = e->path = e->orig_path = NULL;
+    if (t->fd >= 0)
+        close(t->fd);
+    if (t->base_fd >= 0)
+        close(t->base_fd);
+    free(t->path);
+    *t = (struct mct_trash){.fd = -1, .base_fd = -1};
 }
 
-int mct_trash_open(const struct mct_config *cfg, int *fd_out, char **path_out)
+static void say(char *why, size_t len, const char *fmt, ...) _printf_(3, 4);
+static void say(char *why, size_t len, const char *fmt, ...)
 {
-    _cleanup_free_ char *path = mct_path_join(cfg->source_base_path, TRASH_NAME);
-    if (!path)
+    if (!why || !len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, len, fmt, ap);
+    va_end(ap);
+}
+
+/* Ours: a folder of the effective uid, 0700, on the source's filesystem.
+ * Anything else may have been made (or moved in place) by whoever owns
+ * the source base, and a journal in it would tell us what to do. */
+static int trash_check(struct mct_trash *t, char *why, size_t len)
+{
+    if (fstat(t->fd, &t->st) < 0)
+        return -errno;
+    uid_t me = geteuid();
+    mode_t mode = t->st.st_mode & 07777;
+    if (t->st.st_uid == me && mode == 0700 && t->st.st_dev == t->base_st.st_dev)
+        return 0;
+    say(why, len,
+        "deletion trash %s is not ours (owner uid %u, mode %04o%s): it must be a folder of uid "
+        "%u, mode 0700, on the source's filesystem; chown/chmod it or move it aside",
+        t->path, (unsigned)t->st.st_uid, (unsigned)mode,
+        t->st.st_dev != t->base_st.st_dev ? ", on another filesystem" : "", (unsigned)me);
+    return t->st.st_dev != t->base_st.st_dev ? -EXDEV : -EPERM;
+}
+
+int mct_trash_open(const struct mct_config *cfg, bool create, struct mct_trash *t, char *why,
+                   size_t whylen)
+{
+    _cleanup_trash_ struct mct_trash n = {.fd = -1, .base_fd = -1, .cfg = cfg};
+    *t = (struct mct_trash){.fd = -1, .base_fd = -1};
+    say(why, whylen, "%s", "");
+    n.path = mct_path_join(cfg->source_base_path, MCT_TRASH_NAME);
+    if (!n.path)
         return -ENOMEM;
-    if (mkdir(path, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    *fd_out = fd;
-    if (path_out)
-        *path_out = TAKE_PTR(path);
+    /* The base itself may be a symlink (/data -> /srv/data). */
+    n.base_fd = open(cfg->source_base_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (n.base_fd < 0 || fstat(n.base_fd, &n.base_st) < 0) {
+        int r = -errno;
+        say(why, whylen, "cannot open the source base %s: %s", cfg->source_base_path, strerror(-r));
+        return r;
+    }
+    bool made = create && mkdirat(n.base_fd, MCT_TRASH_NAME, 0700) == 0;
+    if (create && !made && errno != EEXIST) {
+        int r = -errno;
+        say(why, whylen, "cannot create the deletion trash %s: %s", n.path, strerror(-r));
+        return r;
+    }
+    n.fd = openat(n.base_fd, MCT_TRASH_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (n.fd < 0) {
+        int r = errno == ENOTDIR ? -ELOOP : -errno;
+        if (r == -ELOOP)
+            say(why, whylen,
+                "deletion trash %s is a symlink or not a folder: move it aside (it is never "
+                "used)",
+                n.path);
+        else
+            say(why, whylen, "cannot open the deletion trash %s: %s", n.path, strerror(-r));
+        return r;
+    }
+    /* A umask may have taken bits off the folder we just made. */
+    struct stat st;
+    if (made && fstat(n.fd, &st) == 0 && st.st_uid == geteuid())
+        (void)fchmod(n.fd, 0700);
+    int r = trash_check(&n, why, whylen);
+    if (r < 0)
+        return r;
+    *t = n;
+    n = (struct mct_trash){.fd = -1, .base_fd = -1};
     return 0;
 }
 
-/* rename without ever replacing: a directory renamed onto an empty one
- * would silently take its place. */
-static int rename_noreplace(int ofd, const char *old, int nfd, const char *new)
+void mct_trash_entry_done(struct mct_trash_entry *e)
+{
+    free(e->name);
+    free(e->rel);
+    free(e->path);
+    free(e->orig_path);
+    *e = (struct mct_trash_entry){0};
+}
+
+static int entry_init(const struct mct_trash *t, const struct mct_session_ref *ref,
+                      const char *name, struct mct_trash_entry *e)
+{
+    _cleanup_trash_entry_ struct mct_trash_entry n = {.trash = t, .ref = *ref};
+    n.name = strdup(name);
+    n.path = mct_path_join(t->path, name);
+    if (!n.name || !n.path)
+        return -ENOMEM;
+    int r = mct_template_expand(t->cfg->source_path_structure, ref, &n.rel);
+    if (r < 0)
+        return r;
+    n.orig_path = mct_path_join(t->cfg->source_base_path, n.rel);
+    if (!n.orig_path)
+        return -ENOMEM;
+    *e = n;
+    n = (struct mct_trash_entry){0};
+    return 0;
+}
+
+int mct_trash_entry_new(const struct mct_trash *t, const struct mct_session_ref *ref,
+                        struct mct_trash_entry *e)
+{
+    _cleanup_free_ char *name =
+            mct_strdup_printf("%s__%s__%lld__%d", ref->participant_id, ref->session_date,
+                              (long long)time(NULL), (int)getpid());
+    return name ? entry_init(t, ref, name, e) : -ENOMEM;
+}
+
+/* Cut s at its last "__" and return what followed, if it is digits. */
+static const char *cut_digits(char *s)
+{
+    char *at = NULL;
+    for (char *p = strstr(s, "__"); p; p = strstr(p + 1, "__"))
+        at = p;
+    if (!at || at == s || !at[2])
+        return NULL;
+    *at = '\0';
+    for (const char *p = at + 2; *p; p++)
+        if (*p < '0' || *p > '9')
+            return NULL;
+    return at + 2;
+}
+
+int mct_trash_entry_parse(const struct mct_trash *t, const char *name, struct mct_trash_entry *e)
+{
+    _cleanup_free_ char *copy = strdup(name);
+    if (!copy)
+        return -ENOMEM;
+    /* From the right: the participant id is what is left, "__" and all. */
+    const char *pid = cut_digits(copy);
+    const char *when = pid ? cut_digits(copy) : NULL;
+    const char *date = when ? cut_digits(copy) : NULL;
+    struct mct_session_ref ref;
+    if (!date || mct_session_ref_init(&ref, copy, date, NULL, 0) < 0)
+        return -EINVAL;
+    return entry_init(t, &ref, name, e);
+}
+
+int mct_trash_session_parent(const struct mct_trash_entry *e, bool create, int *fd_out,
+                             const char **last)
+{
+    const char *slash = strrchr(e->rel, '/');
+    _cleanup_free_ char *dir = slash ? strndup(e->rel, (size_t)(slash - e->rel)) : strdup(".");
+    if (!dir)
+        return -ENOMEM;
+    *last = slash ? slash + 1 : e->rel;
+    int fd = create ? mct_mkdir_beneath(e->trash->base_fd, dir, 0755, 0)
+                    : mct_opendir_beneath(e->trash->base_fd, dir, 0);
+    if (fd < 0)
+        return fd;
+    /* The trash moved into the layout by whoever owns the base is no
+     * session's folder. */
+    struct stat st;
+    if (fstat(fd, &st) < 0 ||
+        (st.st_dev == e->trash->st.st_dev && st.st_ino == e->trash->st.st_ino)) {
+        close(fd);
+        return -ELOOP;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+int mct_trash_rename_noreplace(int ofd, const char *old, int nfd, const char *new)
 {
     if (renameat2(ofd, old, nfd, new, RENAME_NOREPLACE) == 0)
         return 0;
@@ -77,407 +216,81 @@ static int rename_noreplace(int ofd, const char *old, int nfd, const char *new)
     return renameat(ofd, old, nfd, new) < 0 ? -errno : 0;
 }
 
-static int fsync_path(const char *path)
+int mct_trash_journal_set(const struct mct_trash_entry *e, const char *state)
 {
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    return fsync(fd) < 0 ? -errno : 0;
+    return mct_journal_write(e->trash->fd, e->name, &e->ref, state);
 }
 
-static int fsync_parent(const char *path)
+int mct_trash_move_in(const struct mct_trash_entry *e)
 {
-    _cleanup_free_ char *copy = strdup(path);
-    if (!copy)
-        return -ENOMEM;
-    return fsync_path(dirname(copy));
-}
-
-int mct_trash_journal_set(const struct mct_trash_entry *e, const char *state, const char *record)
-{
-    struct mct_journal j = {
-            .ref = e->ref,
-            .path = e->orig_path,
-            .state = (char *)state,
-            .record = (char *)record,
-    };
-    return mct_journal_write(e->trash_fd, e->name, &j);
-}
-
-int mct_trash_move_in(const struct mct_config *cfg, const struct mct_session_ref *ref,
-                      const char *source_path, struct mct_trash_entry *ret)
-{
-    _cleanup_trash_entry_ struct mct_trash_entry e = {.trash_fd = -1, .ref = *ref};
-    int r = mct_trash_open(cfg, &e.trash_fd, &e.trash_dir);
+    _cleanup_close_ int pfd = -1;
+    const char *last;
+    int r = mct_trash_session_parent(e, false, &pfd, &last);
     if (r < 0)
         return r;
-    e.name = mct_strdup_printf("%s__%s__%lld__%d", ref->participant_id, ref->session_date,
-                               (long long)time(NULL), (int)getpid());
-    e.orig_path = strdup(source_path);
-    if (!e.name || !e.orig_path)
-        return -ENOMEM;
-    e.path = mct_path_join(e.trash_dir, e.name);
-    if (!e.path)
-        return -ENOMEM;
-
     /* The journal goes first: a crash right after the rename must find it. */
-    r = mct_trash_journal_set(&e, "moved", NULL);
+    r = mct_trash_journal_set(e, "moved");
     if (r < 0)
         return r;
-    r = rename_noreplace(AT_FDCWD, source_path, e.trash_fd, e.name);
+    r = mct_trash_rename_noreplace(pfd, last, e->trash->fd, e->name);
     if (r < 0) {
-        mct_journal_remove(e.trash_fd, e.name);
+        mct_journal_remove(e->trash->fd, e->name);
         return r;
     }
-    (void)fsync(e.trash_fd);
-    (void)fsync_parent(source_path);
-    *ret = e;
-    e = (struct mct_trash_entry){.trash_fd = -1};
+    (void)fsync(e->trash->fd);
+    (void)fsync(pfd);
     return 0;
 }
 
 int mct_trash_move_back(const struct mct_trash_entry *e)
 {
-    _cleanup_free_ char *parent = strdup(e->orig_path);
+    _cleanup_close_ int pfd = -1;
+    const char *last;
+    /* Another deletion may have removed the emptied participant folder. */
+    int r = mct_trash_session_parent(e, true, &pfd, &last);
+    if (r < 0)
+        return r;
+    r = mct_trash_rename_noreplace(e->trash->fd, e->name, pfd, last);
+    if (r < 0)
+        return r;
+    (void)fsync(pfd);
+    return mct_trash_forget(e);
+}
+
+void mct_trash_drop_temporaries(const struct mct_trash_entry *e)
+{
+    static const char *const leftovers[] = {".json.tmp", ".snapshot.tmp"};
+    for (size_t i = 0; i < ARRAY_SIZE(leftovers); i++) {
+        _cleanup_free_ char *tmp = mct_strdup_printf("%s%s", e->name, leftovers[i]);
+        if (tmp)
+            (void)unlinkat(e->trash->fd, tmp, 0);
+    }
+}
+
+int mct_trash_forget(const struct mct_trash_entry *e)
+{
+    mct_trash_drop_temporaries(e);
+    int r = mct_tsnap_remove(e->trash->fd, e->name);
+    int k = mct_journal_remove(e->trash->fd, e->name);
+    return r < 0 ? r : k;
+}
+
+int mct_trash_rmdir_parent(const struct mct_trash_entry *e)
+{
+    const char *slash = strrchr(e->rel, '/');
+    if (!slash)
+        return 0; /* the parent is the source base */
+    _cleanup_free_ char *parent = strndup(e->rel, (size_t)(slash - e->rel));
     if (!parent)
         return -ENOMEM;
-    /* Another deletion may have removed the emptied participant folder. */
-    int r = mct_mkdir_p(dirname(parent), 0755);
-    if (r < 0)
-        return r;
-    r = rename_noreplace(e->trash_fd, e->name, AT_FDCWD, e->orig_path);
-    if (r < 0)
-        return r;
-    (void)fsync_parent(e->orig_path);
-    return mct_journal_remove(e->trash_fd, e->name);
-}
-
-/* Remove everything under dfd. Entries on another filesystem (something
- * mounted inside the session) are left alone and reported as -EXDEV. */
-static int rm_children(int dfd, dev_t dev)
-{
-    int fd2 = dup(dfd);
-    if (fd2 < 0)
-        return -errno;
-    DIR *d = fdopendir(fd2);
-    if (!d) {
-        close(fd2);
-        return -errno;
-    }
-    int ret = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-            continue;
-        struct stat st;
-        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            if (errno != ENOENT && ret == 0)
-                ret = -errno;
-            continue;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            if (st.st_dev != dev) {
-                ret = ret ? ret : -EXDEV;
-                continue;
-            }
-            int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (cfd < 0) {
-                ret = ret ? ret : -errno;
-                continue;
-            }
-            int r = rm_children(cfd, dev);
-            close(cfd);
-            if (r < 0 && ret == 0)
-                ret = r;
-            if (unlinkat(dfd, de->d_name, AT_REMOVEDIR) < 0 && ret == 0)
-                ret = -errno;
-            continue;
-        }
-        if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT && ret == 0)
-            ret = -errno;
-        mct_test_crash_point("mid-remove");
-    }
-    closedir(d);
-    return ret;
-}
-
-int mct_trash_remove(const struct mct_trash_entry *e)
-{
-    _cleanup_close_ int fd =
-            openat(e->trash_fd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 && errno != ENOENT)
-        return -errno;
-    if (fd >= 0) {
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-            return -errno;
-        int r = rm_children(fd, st.st_dev);
-        if (r < 0)
-            return r;
-        if (unlinkat(e->trash_fd, e->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-            return -errno;
-    }
-    return mct_journal_remove(e->trash_fd, e->name);
-}
-
-static bool same_dir(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
-}
-
-int mct_trash_rmdir_parent(const struct mct_config *cfg, const char *path)
-{
-    _cleanup_free_ char *copy = strdup(path);
-    if (!copy)
-        return -ENOMEM;
-    const char *parent = dirname(copy);
-    if (same_dir(parent, cfg->source_base_path))
-        return 0;
-    if (rmdir(parent) == 0)
+    char *up = strrchr(parent, '/');
+    const char *name = up ? up + 1 : parent;
+    if (up)
+        *up = '\0';
+    _cleanup_close_ int fd = mct_opendir_beneath(e->trash->base_fd, up ? parent : ".", 0);
+    if (fd < 0)
+        return fd == -ENOENT ? 0 : fd;
+    if (unlinkat(fd, name, AT_REMOVEDIR) == 0)
         return 1;
     return errno == ENOTEMPTY || errno == EEXIST || errno == ENOENT ? 0 : -errno;
-}
-
-/* --- finishing or undoing interrupted deletions --- */
-
-/* Add a line to res. err != 0 makes it loud (a warning in the log too)
- * and is returned, so callers can write `return report(res, r, ...)`. */
-static int report(struct mct_op_result *res, int err, const char *fmt, ...) _printf_(3, 4);
-static int report(struct mct_op_result *res, int err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    _cleanup_free_ char *s = NULL;
-    int n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return -ENOMEM;
-    if (err)
-        log_warning("%s", s);
-    int r = mct_strv_push(&res->lines, err ? mct_strdup_printf("WARNING: %s", s) : strdup(s));
-    return err ? err : r;
-}
-
-/* Lock a folder the way the session lock does (flock on the folder,
- * which travels with it through the rename into the trash). -EBUSY: a
- * deletion is working on it right now. */
-static int lock_dir_at(int dfd, const char *name, int *fd_out)
-{
-    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-        close(fd);
-        return r;
-    }
-    *fd_out = fd;
-    return 0;
-}
-
-/* Moved but never compared with its snapshot: put it back. */
-static int recover_moved(const struct mct_trash_entry *e, struct mct_op_result *res)
-{
-    const char *p = e->ref.participant_id, *d = e->ref.session_date;
-    int r = mct_trash_move_back(e);
-    if (r == -EEXIST)
-        return report(res, r,
-                      "interrupted deletion of %s/%s not restored: %s exists again; the "
-                      "interrupted one is kept in %s: compare the two and merge by hand",
-                      p, d, e->orig_path, e->path);
-    if (r < 0)
-        return report(res, r, "could not restore %s/%s from %s to %s: %s", p, d, e->path,
-                      e->orig_path, strerror(-r));
-    return report(res, 0, "restored %s/%s from an interrupted deletion (back at %s)", p, d,
-                  e->orig_path);
-}
-
-/* Append the record the deleter prepared (or, failing that, one made
- * from the entry) marked as finished by recovery. */
-static int recover_log(const struct mct_config *cfg, const struct mct_trash_entry *e,
-                       const char *record)
-{
-    char when[32];
-    mct_dlog_iso_time(time(NULL), when, sizeof(when));
-    _cleanup_buf_ struct mct_buf b = {0};
-    int r;
-    if (record) {
-        r = mct_buf_append(&b, record, strlen(record) - 1); /* reopen the object */
-    } else {
-        struct mct_scan scan = {0};
-        (void)mct_scan_tree(e->path, NULL, &scan);
-        struct mct_dlog_info info = {.ref = &e->ref,
-                                     .via = "recovery",
-                                     .path = e->orig_path,
-                                     .files = scan.n_files,
-                                     .bytes = scan.bytes,
-                                     .result = "deleted"};
-        r = mct_dlog_format(&info, &b);
-        mct_scan_free(&scan);
-        if (r >= 0)
-            b.data[--b.len] = '\0';
-    }
-    if (r >= 0)
-        r = mct_buf_printf(&b, ",\"finished_by\":\"recovery\",\"finished_at\":\"%s\"}", when);
-    return r < 0 ? r : mct_dlog_append(cfg->deletion_log_path, b.data);
-}
-
-/* Verified (and maybe logged): the deletion was decided; finish it. */
-static int recover_finish(const struct mct_config *cfg, const struct mct_trash_entry *e,
-                          const struct mct_journal *j, struct mct_op_result *res)
-{
-    const char *p = e->ref.participant_id, *d = e->ref.session_date;
-    int r;
-    if (streq(j->state, "verified")) {
-        r = recover_log(cfg, e, j->record);
-        if (r < 0)
-            return report(res, r,
-                          "interrupted deletion of %s/%s not finished: cannot write deletion "
-                          "log %s: %s; the session stays in %s",
-                          p, d, cfg->deletion_log_path, strerror(-r), e->path);
-        r = mct_trash_journal_set(e, "logged", j->record);
-        if (r < 0)
-            return report(res, r, "cannot update trash journal %s.json: %s", e->path, strerror(-r));
-    }
-    r = mct_trash_remove(e);
-    if (r < 0)
-        return report(res, r, "could not finish deleting %s/%s in %s: %s", p, d, e->path,
-                      strerror(-r));
-    (void)mct_trash_rmdir_parent(cfg, e->orig_path);
-    return report(res, 0, "finished deleting %s/%s (an interrupted deletion of %s)", p, d,
-                  e->orig_path);
-}
-
-/* The journal exists but its entry does not: the rename never happened
- * (the session is in place) or the removal completed before the crash. */
-static int recover_without_entry(const struct mct_config *cfg, const struct mct_trash_entry *e,
-                                 const struct mct_journal *j, struct mct_op_result *res)
-{
-    /* "verified" without its folder: moved back after a failure, or
-     * removed after it was logged; nothing left to log either way. */
-    if (streq(j->state, "verified"))
-        return mct_journal_remove(e->trash_fd, e->name);
-    if (streq(j->state, "logged"))
-        return recover_finish(cfg, e, j, res);
-
-    _cleanup_close_ int fd = -1;
-    int r = lock_dir_at(AT_FDCWD, e->orig_path, &fd);
-    if (r == -EBUSY)
-        return 0; /* its deleter is between the journal and the rename */
-    struct stat st;
-    if (fstatat(e->trash_fd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-        return 0; /* moved meanwhile: the next run sees it */
-    if (r < 0)
-        return report(res, -ENOENT,
-                      "trash journal %s.json names %s/%s, but neither %s nor the trash entry "
-                      "exists; journal kept",
-                      e->path, j->ref.participant_id, j->ref.session_date, e->orig_path);
-    return mct_journal_remove(e->trash_fd, e->name);
-}
-
-static int recover_one(const struct mct_config *cfg, int trash_fd, const char *trash_dir,
-                       const char *name, struct mct_op_result *res)
-{
-    _cleanup_free_ char *path = mct_path_join(trash_dir, name);
-    if (!path)
-        return -ENOMEM;
-    _cleanup_journal_ struct mct_journal j = {0};
-    int r = mct_journal_read(trash_fd, name, &j);
-    if (r < 0)
-        return report(res, r, "unreadable trash journal %s.json (%s); entry left alone", path,
-                      strerror(-r));
-    struct mct_trash_entry e = {
-            .trash_fd = trash_fd,
-            .trash_dir = (char *)trash_dir,
-            .name = (char *)name,
-            .path = path,
-            .orig_path = j.path,
-            .ref = j.ref,
-    };
-
-    _cleanup_close_ int fd = -1;
-    r = lock_dir_at(trash_fd, name, &fd);
-    if (r == -EBUSY)
-        return report(res, 0, "deletion of %s/%s in progress in another process",
-                      j.ref.participant_id, j.ref.session_date);
-    if (r == -ENOENT)
-        return recover_without_entry(cfg, &e, &j, res);
-    if (r < 0)
-        return report(res, r, "cannot open trash entry %s: %s", path, strerror(-r));
-    if (streq(j.state, "moved"))
-        return recover_moved(&e, res);
-    return recover_finish(cfg, &e, &j, res);
-}
-
-/* Journals by entry name, and entry folders that have none. */
-static int list_trash(int trash_fd, char ***journals, char ***orphans)
-{
-    int fd2 = dup(trash_fd);
-    if (fd2 < 0)
-        return -errno;
-    DIR *d = fdopendir(fd2);
-    if (!d) {
-        close(fd2);
-        return -errno;
-    }
-    int r = 0;
-    struct dirent *de;
-    while (r >= 0 && (de = readdir(d))) {
-        struct stat st;
-        if (de->d_name[0] == '.' || fstatat(trash_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-            continue;
-        if (S_ISREG(st.st_mode) && endswith(de->d_name, ".json"))
-            r = mct_strv_push(journals, strndup(de->d_name, strlen(de->d_name) - strlen(".json")));
-        else if (S_ISDIR(st.st_mode))
-            r = mct_strv_push(orphans, strdup(de->d_name));
-    }
-    closedir(d);
-    return r;
-}
-
-/* A folder without a journal. Checked after the journals were handled,
- * and again under its lock, so a deletion finishing meanwhile is not
- * mistaken for one. */
-static int is_orphan(int trash_fd, const char *name)
-{
-    _cleanup_free_ char *jn = mct_strdup_printf("%s.json", name);
-    if (!jn)
-        return -ENOMEM;
-    _cleanup_close_ int fd = -1;
-    if (lock_dir_at(trash_fd, name, &fd) < 0)
-        return 0;
-    struct stat st;
-    return fstatat(trash_fd, jn, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
-}
-
-int mct_trash_recover(const struct mct_config *cfg, struct mct_op_result *res)
-{
-    _cleanup_free_ char *dir = mct_path_join(cfg->source_base_path, TRASH_NAME);
-    if (!dir)
-        return -ENOMEM;
-    _cleanup_close_ int tfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (tfd < 0)
-        return errno == ENOENT ? 0 : -errno;
-
-    _cleanup_strv_ char **journals = NULL;
-    _cleanup_strv_ char **folders = NULL;
-    int ret = list_trash(tfd, &journals, &folders);
-    for (size_t i = 0; journals && journals[i]; i++) {
-        int r = recover_one(cfg, tfd, dir, journals[i], res);
-        if (r < 0 && ret == 0)
-            ret = r;
-    }
-    for (size_t i = 0; folders && folders[i]; i++) {
-        if (is_orphan(tfd, folders[i]) <= 0)
-            continue;
-        int r = report(res, -EUCLEAN,
-                       "trash entry %s/%s has no journal: left in place; restore or remove it "
-                       "by hand",
-                       dir, folders[i]);
-        if (ret == 0)
-            ret = r;
-    }
-    return ret;
 }

@@ -87,8 +87,10 @@ static void write_unmounted_config(const char *path, const char *mnt)
             "  password: djpass\n"
             "timeouts:\n"
             "  share_seconds: 2\n"
-            "  database_seconds: 2\n",
-            mnt, mnt, lab.data, lab.socket);
+            "  database_seconds: 2\n"
+            "service:\n"
+            "  lock_dir: %s/locks\n",
+            mnt, mnt, lab.data, lab.socket, lab.dir);
     fclose(f);
 }
 

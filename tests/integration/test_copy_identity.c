@@ -261,6 +261,37 @@ START_TEST(the_source_through_a_mount_is_not_a_copy)
 }
 END_TEST
 
+START_TEST(the_source_through_an_overlay_is_not_a_copy)
+{
+    /* An overlay whose lower layer is /data: the session's files under
+     * another device, with a marker in the upper layer. */
+    fl_session("p232 20240122 --imported --dj");
+    char dirs[4][450];
+    const char *names[] = {"ovl-upper", "ovl-work", "ovl", NULL};
+    for (int i = 0; names[i]; i++) {
+        snprintf(dirs[i], sizeof(dirs[i]), "%s/%s", lab.dir, names[i]);
+        ck_assert_int_eq(mkdir(dirs[i], 0755), 0);
+    }
+    _cleanup_free_ char *opts =
+            mct_strdup_printf("lowerdir=%s,upperdir=%s,workdir=%s", lab.data, dirs[0], dirs[1]);
+    ck_assert_int_eq(mount("overlay", dirs[2], "overlay", 0, opts), 0);
+    char marked[600];
+    snprintf(marked, sizeof(marked), "%s/p232/20240122", dirs[2]);
+    ck_assert_int_eq(lab_sh(&lab, "marker p232 20240122 %s", marked), 0);
+    _cleanup_free_ char *mp = mct_strdup_printf("mount_point: \"%s\"", dirs[2]);
+    _cleanup_free_ char *bp = mct_strdup_printf("base_path: \"%s\"", dirs[2]);
+    _cleanup_free_ char *old_mp = mct_strdup_printf("mount_point: \"%s\"", lab.share);
+    _cleanup_free_ char *old_bp = mct_strdup_printf("base_path: \"%s\"", lab.dest_base);
+    const char *from[] = {old_mp, old_bp, "\"{session_date}/{participant_id}\"", NULL};
+    const char *to[] = {mp, bp, "\"{participant_id}/{session_date}\"", NULL};
+    const char *cfg = config_with("overlay", from, to);
+
+    assert_not_safe(cfg, "p232", "20240122", "has its source file's inode number");
+    assert_not_deleted(cfg, "p232", "20240122", "inode number");
+    ck_assert_int_eq(umount2(dirs[2], MNT_DETACH), 0);
+}
+END_TEST
+
 /* A second destination (verify_mount as given) and required_copies 2. */
 static const char *config_two_copies(const char *name, const char *mount_point,
                                      const char *base_path)
@@ -314,6 +345,7 @@ Suite *suite(void)
     tcase_add_test(tc, ids_that_differ_in_case_never_share_a_copy);
     tcase_add_test(tc, upper_case_ids_never_borrow_rows);
     tcase_add_test(tc, the_source_through_a_mount_is_not_a_copy);
+    tcase_add_test(tc, the_source_through_an_overlay_is_not_a_copy);
     tcase_add_test(tc, one_folder_counts_once);
     suite_add_tcase(s, tc);
     return s;

@@ -342,8 +342,16 @@ START_TEST(test_crash_after_move_restored)
     ck_assert(!trash_is_empty());
     run_result_free(&r);
 
-    /* Any later run recovers first, even one about another session. */
+    /* A dry run only says what recovery would do. */
     DELETE(&r, NULL, "p999", "20240101", "--dry-run");
+    ck_assert_msg(strstr(r.out, "would restore p116/20240116 from an interrupted deletion"), "%s",
+                  r.out);
+    ck_assert(!session_exists("p116", "20240116"));
+    ck_assert(!trash_is_empty());
+    run_result_free(&r);
+
+    /* Any later real run recovers first, even one about another session. */
+    DELETE(&r, NULL, "p999", "20240101");
     ck_assert_msg(strstr(r.out, "restored p116/20240116 from an interrupted deletion"), "%s",
                   r.out);
     _cleanup_free_ char *after = session_digest("p116", "20240116");
@@ -369,6 +377,12 @@ START_TEST(test_crash_after_verify_finished)
     run_result_free(&r);
 
     DELETE(&r, NULL, "p117", "20240117", "--dry-run");
+    ck_assert_msg(strstr(r.out, "would finish deleting p117/20240117"), "%s", r.out);
+    ck_assert(!trash_is_empty());
+    ck_assert_int_eq(log_count("p117", "20240117", "deleted"), 0);
+    run_result_free(&r);
+
+    DELETE(&r, NULL, "p117", "20240117");
     ck_assert_msg(strstr(r.out, "finished deleting p117/20240117"), "%s", r.out);
     ck_assert(!session_exists("p117", "20240117"));
     ck_assert(trash_is_empty());

@@ -221,7 +221,7 @@ static char *engine_recover(void)
 {
     _cleanup_config_ struct mct_config *cfg = load_config();
     struct mct_op_result res = {0};
-    mct_trash_recover(cfg, &res);
+    mct_trash_recover(cfg, false, &res);
     struct mct_buf b = {0};
     for (size_t i = 0; res.lines && res.lines[i]; i++)
         mct_buf_printf(&b, "%s\n", res.lines[i]);

@@ -380,9 +380,17 @@ START_TEST(root_without_service_user_is_refused)
 }
 END_TEST
 
+/* The lab's config as the service user's: its locks in a folder of its
+ * own (the lab's is root's, which the service user must refuse). */
 static const char *service_config(void)
 {
-    return fl_config_variant("service", NULL, NULL, "service:\n  user: " USER "\n");
+    _cleanup_free_ char *dir = mct_strdup_printf("%s/locks-" USER, lab.dir);
+    if (mkdir(dir, 0700) == 0)
+        ck_assert_int_eq(chown(dir, user_uid, user_gid), 0);
+    _cleanup_free_ char *from = mct_strdup_printf("  lock_dir: \"%s/locks\"", lab.dir);
+    _cleanup_free_ char *to =
+            mct_strdup_printf("  user: " USER "\n  lock_dir: \"%s/locks-" USER "\"", lab.dir);
+    return fl_config_variant("service", from, to, NULL);
 }
 
 /* mctctl started by root with service.user: the copy rsync makes on the
@@ -391,7 +399,8 @@ START_TEST(mctctl_as_root_runs_as_the_service_user)
 {
     unsetenv("MCTFS_ALLOW_ROOT");
     struct run_result r = {};
-    ck_assert_int_eq(fl_mctctl(service_config(), NULL, &r, "sync", "p201", "20240101", NULL), 0);
+    int rc = fl_mctctl(service_config(), NULL, &r, "sync", "p201", "20240101", NULL);
+    ck_assert_msg(rc == 0, "sync: exit %d\n%s%s", rc, r.out, r.err);
     run_result_free(&r);
     char dst[400];
     lab_dest_path(&lab, "p201", "20240101", dst, sizeof(dst));

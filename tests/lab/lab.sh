@@ -230,6 +230,8 @@ deletion:
 timeouts:
   share_seconds: 2
   database_seconds: 2
+service:
+  lock_dir: "$LAB/locks"
 EOF
     # It holds the DataJoint password: readable by its owner only.
     chmod 600 "$LAB/backup_config.yaml"

@@ -3,7 +3,8 @@
  * The rsync runner and the session lock: argv building (and the flags a
  * sync must refuse), exit meanings, progress2 parsing, real local rsync
  * runs between temp dirs, the idle watchdog against a fake rsync that
- * never speaks, and flock semantics within one process.
+ * never speaks, and the session lock: flock semantics within one process,
+ * a lock file of its own in service.lock_dir that nobody else can take.
  */
 #include <check.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include "util.h"
 
 static char tmpdir[256];
+static char lockdir[300];
 static char *excludes_tmp[] = {"*.tmp", "*.lock", NULL};
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -537,6 +540,8 @@ static struct mct_config lock_config(void)
     struct mct_config cfg = base_config();
     cfg.source_base_path = tmpdir;
     cfg.source_path_structure = "{participant_id}/{session_date}";
+    snprintf(lockdir, sizeof(lockdir), "%s/run/locks", tmpdir);
+    cfg.service.lock_dir = lockdir;
     return cfg;
 }
 
@@ -553,10 +558,17 @@ START_TEST(test_lock_excludes_second_open)
     /* Same process, second open file description: still excluded. */
     ck_assert_int_eq(mct_session_lock(&cfg, &ref_p001, &b), -EBUSY);
     ck_assert_int_eq(b, -1);
+    ck_assert_int_eq(mct_session_lock_ref(&cfg, &ref_p001, &b), -EBUSY);
     close(a);
     ck_assert_int_eq(mct_session_lock(&cfg, &ref_p001, &b), 0);
     ck_assert(fcntl(b, F_GETFD) & FD_CLOEXEC);
     close(b);
+
+    /* The folder was created for it, the service user's alone. */
+    struct stat st;
+    ck_assert_int_eq(stat(lockdir, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0700);
+    ck_assert_int_eq(st.st_uid, geteuid());
 }
 END_TEST
 
@@ -566,6 +578,11 @@ START_TEST(test_lock_missing_session)
     int fd = -1;
     ck_assert_int_eq(mct_session_lock(&cfg, &ref_p001, &fd), -ENOENT);
     ck_assert_int_eq(fd, -1);
+    /* The lock itself needs no folder (recovery locks sessions that are
+     * in the trash), and the failure above released it. */
+    ck_assert_int_eq(mct_session_lock_ref(&cfg, &ref_p001, &fd), 0);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
 }
 END_TEST
 
@@ -580,6 +597,73 @@ START_TEST(test_lock_refuses_symlinked_session)
     ck_assert_int_eq(symlink(target, link), 0);
     ck_assert_int_lt(mct_session_lock(&cfg, &ref_p001, &fd), 0);
     ck_assert_int_eq(fd, -1);
+}
+END_TEST
+
+START_TEST(test_lock_not_on_session_folder)
+{
+    /* Whoever can open the session folder can flock it: that must not
+     * stop a command. */
+    struct mct_config cfg = lock_config();
+    make_dir("p001/20250104");
+    _cleanup_free_ char *dir = tmp_path("p001/20250104");
+    int foreign = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ck_assert_int_ge(foreign, 0);
+    ck_assert_int_eq(flock(foreign, LOCK_EX | LOCK_NB), 0);
+    int fd = -1;
+    ck_assert_int_eq(mct_session_lock(&cfg, &ref_p001, &fd), 0);
+    close(fd);
+    close(foreign);
+}
+END_TEST
+
+START_TEST(test_lock_dir_must_be_ours)
+{
+    struct mct_config cfg = lock_config();
+    make_dir("p001/20250104");
+    make_dir("run/locks");
+    int fd = -1;
+    ck_assert_int_eq(chmod(lockdir, 0777), 0);
+    ck_assert_int_eq(mct_session_lock(&cfg, &ref_p001, &fd), -EPERM);
+    ck_assert_int_eq(chmod(lockdir, 0755), 0);
+    ck_assert_int_eq(mct_session_lock(&cfg, &ref_p001, &fd), 0);
+    close(fd);
+
+    /* A symlink in its place is refused, not followed. */
+    _cleanup_free_ char *moved = tmp_path("run/real");
+    ck_assert_int_eq(rename(lockdir, moved), 0);
+    ck_assert_int_eq(symlink(moved, lockdir), 0);
+    ck_assert_int_lt(mct_session_lock(&cfg, &ref_p001, &fd), 0);
+    ck_assert_int_eq(fd, -1);
+}
+END_TEST
+
+START_TEST(test_lock_names_per_source_tree)
+{
+    /* Two source trees with the same session share a lock folder without
+     * sharing the lock; odd participant ids get names of their own. */
+    struct mct_config a = lock_config(), b = lock_config();
+    _cleanup_free_ char *base_b = tmp_path("other");
+    b.source_base_path = base_b;
+    make_dir("p001/20250104");
+    make_dir("other/p001/20250104");
+    int fa = -1, fb = -1;
+    ck_assert_int_eq(mct_session_lock(&a, &ref_p001, &fa), 0);
+    ck_assert_int_eq(mct_session_lock(&b, &ref_p001, &fb), 0);
+    close(fa);
+    close(fb);
+
+    static const struct mct_session_ref odd1 = {"p%2A1", "20250104"}, odd2 = {"p*1", "20250104"};
+    static const struct mct_session_ref long_id = {
+            "pxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%"
+            "%%%%%%%%%%%%%%%",
+            "20250104"};
+    ck_assert_int_eq(mct_session_lock_ref(&a, &odd1, &fa), 0);
+    ck_assert_int_eq(mct_session_lock_ref(&a, &odd2, &fb), 0);
+    close(fb);
+    ck_assert_int_eq(mct_session_lock_ref(&a, &long_id, &fb), 0);
+    close(fa);
+    close(fb);
 }
 END_TEST
 
@@ -617,6 +701,9 @@ static Suite *rsync_suite(void)
     tcase_add_test(tc, test_lock_excludes_second_open);
     tcase_add_test(tc, test_lock_missing_session);
     tcase_add_test(tc, test_lock_refuses_symlinked_session);
+    tcase_add_test(tc, test_lock_not_on_session_folder);
+    tcase_add_test(tc, test_lock_dir_must_be_ours);
+    tcase_add_test(tc, test_lock_names_per_source_tree);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -165,6 +165,36 @@ void cli_put(FILE *f, const char *s)
     fputs(e ? e : "(out of memory)", f);
 }
 
+static bool ref_in(const struct mct_session_ref *refs, size_t n, const struct mct_session_ref *ref)
+{
+    for (size_t i = 0; i < n; i++)
+        if (mct_session_ref_cmp(&refs[i], ref) == 0)
+            return true;
+    return false;
+}
+
+int cli_add_trash_sessions(const struct mct_config *cfg, const char *start, const char *end,
+                           struct mct_session_ref **refs, size_t *n, size_t *pending)
+{
+    _cleanup_free_ struct mct_session_ref *trash = NULL;
+    size_t n_trash = 0;
+    int r = mct_trash_pending_list(cfg, start, end, &trash, &n_trash);
+    if (pending)
+        *pending = n_trash;
+    for (size_t i = 0; r >= 0 && i < n_trash; i++) {
+        if (!mct_participant_selected(cfg, trash[i].participant_id) || ref_in(*refs, *n, &trash[i]))
+            continue;
+        struct mct_session_ref *grown = realloc(*refs, (*n + 1) * sizeof(**refs));
+        if (!grown)
+            return -ENOMEM;
+        *refs = grown;
+        (*refs)[(*n)++] = trash[i];
+    }
+    if (*n > 1)
+        qsort(*refs, *n, sizeof(**refs), mct_session_ref_cmp);
+    return r;
+}
+
 void cli_print_op_result(const struct mctctl_ctx *ctx, const struct mct_op_result *res)
 {
     for (char **l = res->lines; l && *l; l++) {

@@ -122,6 +122,11 @@ static size_t delete_each(struct bulk *b, size_t n_safe, uint64_t *freed)
             fprintf(b->human, "%s%s%s\n", cli_green(ctx), b->dry_run ? "would delete" : "deleted",
                     cli_reset(ctx));
             *freed += st->source.bytes;
+            /* What the deletion did not remove: files written into the
+             * session meanwhile, put back. */
+            for (char **l = res->lines; l && *l; l++)
+                if (startswith(*l, "  kept ") || startswith(*l, "WARNING: "))
+                    fprintf(b->human, "  %s\n", *l + strspn(*l, " "));
         } else {
             failed++;
             fprintf(b->human, "%srefused:%s", cli_red(ctx), cli_reset(ctx));
@@ -212,7 +217,7 @@ int cmd_bulk_delete(int argc, char **argv, struct mctctl_ctx *ctx)
 
     /* Finish or undo interrupted deletions first, so the list is true. */
     struct mct_op_result rec = {0};
-    (void)mct_trash_recover(ctx->cfg, &rec);
+    (void)mct_trash_recover(ctx->cfg, b.dry_run, &rec);
     for (size_t i = 0; rec.lines && rec.lines[i]; i++) {
         cli_put(b.human, rec.lines[i]);
         fputc('\n', b.human);

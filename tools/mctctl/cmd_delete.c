@@ -116,6 +116,7 @@ static int run_pass(const struct mctctl_ctx *ctx, const struct delete_args *a, b
             .ref = a->ref,
             .mode = a->force ? MCT_DELETE_FORCE_UNVERIFIED : MCT_DELETE_NORMAL,
             .dry_run = dry_run,
+            .recover = !a->dry_run,
             .who = who,
             .via = "mctctl",
     };

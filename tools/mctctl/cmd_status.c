@@ -19,8 +19,9 @@ static bool ref_listed(const struct mct_session_ref *refs, size_t n,
     return false;
 }
 
-/* Every participant of a day: those on local disk, and those the
- * recording database knows (already deleted locally, or never copied in). */
+/* Every participant of a day: those on local disk, those the recording
+ * database knows (already deleted locally, or never copied in), and those
+ * an interrupted deletion left in the trash. */
 static int sessions_of_day(const struct mct_config *cfg, const char *date,
                            struct mct_session_ref **ret, size_t *n_ret)
 {
@@ -49,6 +50,8 @@ static int sessions_of_day(const struct mct_config *cfg, const char *date,
         local[n_local++] = known[i];
     }
     free(known);
+    if (cli_add_trash_sessions(cfg, date, date, &local, &n_local, NULL) < 0)
+        log_warning("cannot list the deletion trash under %s", cfg->source_base_path);
     if (n_local > 1)
         qsort(local, n_local, sizeof(*local), mct_session_ref_cmp);
     *ret = local;

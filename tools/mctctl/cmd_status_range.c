@@ -1,14 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * mctctl status-range [--start-date D] [--end-date D]: the overview table
- * of every session on local disk (sessions already deleted do not appear).
+ * of every session on local disk (sessions already deleted do not appear),
+ * and of every session an interrupted deletion left in the trash.
  */
 #include "escape.h"
 #include "log.h"
 #include "mctctl.h"
+#include "operations.h"
 #include "report.h"
 #include "scan.h"
 #include "status.h"
+
+/* The table has no room for reasons: say which rows are stuck in the trash. */
+static void trash_notes(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
+                        struct mct_buf *out)
+{
+    mct_buf_puts(out, "\nInterrupted deletions (never safe until finished or restored):\n");
+    for (size_t i = 0; i < n; i++) {
+        _cleanup_free_ char *why = NULL;
+        if (mct_trash_pending(cfg, &refs[i], &why) > 0)
+            mct_buf_printf(out, "  %s %s: %s\n", refs[i].session_date, refs[i].participant_id, why);
+    }
+}
 
 int cmd_status_range(int argc, char **argv, struct mctctl_ctx *ctx)
 {
@@ -24,6 +38,10 @@ int cmd_status_range(int argc, char **argv, struct mctctl_ctx *ctx)
         log_error_errno(r, "cannot list sessions under %s", ctx->cfg->source_base_path);
         return EXIT_FAILED;
     }
+    size_t n_trash = 0;
+    r = cli_add_trash_sessions(ctx->cfg, start, end, &refs, &n, &n_trash);
+    if (r < 0)
+        log_warning_errno(r, "cannot list the deletion trash under %s", ctx->cfg->source_base_path);
 
     struct mct_session_status *st = NULL;
     r = mct_status_collect(ctx->cfg, refs, n, 0, &st);
@@ -40,6 +58,8 @@ int cmd_status_range(int argc, char **argv, struct mctctl_ctx *ctx)
         mct_buf_printf(&out, "%s.\n", start || end ? " in that range" : "");
     } else
         mct_report_range_text(st, n, ctx->color, &out);
+    if (!ctx->json && n_trash > 0)
+        trash_notes(ctx->cfg, refs, n, &out);
     mct_session_status_free_array(st, n);
     if (out.error)
         return EXIT_FAILED;

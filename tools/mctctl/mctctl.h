@@ -84,6 +84,13 @@ void cli_progress(void *ud, const char *phase, int percent, const char *detail);
  * a line. Every string from the engine or the user goes out through it;
  * mctctl's own words and colours do not. */
 void cli_put(FILE *f, const char *s);
+/* Add the sessions that have an interrupted deletion in the trash, dated
+ * within [start, end] (either may be NULL) and selected by the prefix
+ * filter, to refs (malloc'd, *n long), once each, sorted: their folder may
+ * be gone, and status must still show them. *pending (may be NULL) gets
+ * how many sessions the trash holds, whether already listed or not. */
+int cli_add_trash_sessions(const struct mct_config *cfg, const char *start, const char *end,
+                           struct mct_session_ref **refs, size_t *n, size_t *pending);
 /* Print an op's lines to stdout and reasons to stderr, escaped. */
 struct mct_op_result;
 void cli_print_op_result(const struct mctctl_ctx *ctx, const struct mct_op_result *res);

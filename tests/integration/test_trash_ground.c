@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The trash, its journals and the session locks sit on ground the rig
+ * user controls: that user owns the source base and every session in it.
+ * Here an unprivileged user (mcttrash1, made for the run) owns the lab's
+ * data and does what such a user can: forge a trash with journals that
+ * name paths outside the source, forged log lines, a FIFO at a journal's
+ * temporary name; hold flock on a session folder; write into a session
+ * (from a shell whose working folder it is) after the deletion compared
+ * it. And what the deletion itself must survive: a tree 700 levels deep,
+ * a kill -9 in the middle of a removal, a dry run with an interrupted
+ * deletion in the trash, a copy that turns out to be the source (a bind
+ * mount) once the source has moved.
+ */
+#include "test_trash_ground_helpers.h"
+
+/* ---- a trash the rig user made ---- */
+
+/* As the rig user: move root's trash aside, make one with an entry of
+ * participant p699 and an old-style journal saying state, path and
+ * record (may be ""), and maybe a FIFO at the journal's temporary name. */
+static void forge_trash(const char *state, const char *path, const char *record, bool fifo)
+{
+    ck_assert_int_eq(mkdir(trash_dir(), 0700) < 0 && errno != EEXIST, 0);
+    const char *e = "p699__20240601__1__1";
+    rig_sh("cd '%s' && mv .mctfs-trash .aside && mkdir -m 700 .mctfs-trash && "
+           "mkdir .mctfs-trash/%s && echo payload > .mctfs-trash/%s/payload.conf && "
+           "cat > .mctfs-trash/%s.json <<'EOF'\n{\n\"participant\": \"p699\",\n"
+           "\"date\": \"20240601\",\n\"path\": \"%s\",\n\"state\": \"%s\",\n\"pid\": 1,\n"
+           "\"time\": 1%s%s\n}\nEOF\n%s%s%s",
+           lab.data, e, e, e, path, state, *record ? ",\n\"record\": " : "", record,
+           fifo ? "mkfifo .mctfs-trash/" : "", fifo ? e : "", fifo ? ".json.tmp" : "");
+}
+
+/* Refused, by a dry run and a real one, for the forged trash; the
+ * status says why. */
+static void assert_forged_trash_refused(const char *p, const char *d)
+{
+    _cleanup_free_ char *before = fl_session_digest(p, d);
+    _cleanup_free_ char *dry = mctctl_out(1, NULL, NULL, "delete", p, d, "--dry-run", NULL);
+    fl_assert_has(dry, "deletion trash ");
+    fl_assert_has(dry, "is not ours (owner uid ");
+    fl_assert_has(dry, "chown/chmod it or move it aside");
+    _cleanup_free_ char *real = mctctl_out(1, NULL, "DELETE\n", "delete", p, d, NULL);
+    fl_assert_has(real, "is not ours");
+    _cleanup_free_ char *after = fl_session_digest(p, d);
+    ck_assert_str_eq(before, after);
+    _cleanup_free_ char *st = mctctl_out(0, NULL, NULL, "status", p, d, NULL);
+    fl_assert_has(st, "Safe to delete: NO");
+    fl_assert_has(st, "is not ours");
+    ck_assert_int_eq(fl_log_count(p, d, "deleted"), 0);
+}
+
+START_TEST(forged_moved_journal_creates_nothing_outside)
+{
+    session("p601 20240601 --imported --dj --copy");
+    char target[500];
+    snprintf(target, sizeof(target), "%s/outside/etc/systemd/system/foo.service.d", lab.dir);
+    forge_trash("moved", target, "", false);
+    assert_forged_trash_refused("p601", "20240601");
+    char outside[450];
+    snprintf(outside, sizeof(outside), "%s/outside", lab.dir);
+    ck_assert_msg(!fl_exists(outside), "%s was created", outside);
+}
+END_TEST
+
+START_TEST(forged_logged_journal_removes_nothing_outside)
+{
+    session("p602 20240602 --imported --dj --copy");
+    char victim[450], path[500];
+    snprintf(victim, sizeof(victim), "%s/victim", lab.dir);
+    ck_assert_int_eq(mkdir(victim, 0755), 0);
+    snprintf(path, sizeof(path), "%s/sub", victim);
+    forge_trash("logged", path, "", false);
+    assert_forged_trash_refused("p602", "20240602");
+    ck_assert_msg(fl_exists(victim), "%s was removed", victim);
+}
+END_TEST
+
+START_TEST(forged_verified_journal_logs_nothing)
+{
+    session("p603 20240603 --imported --dj --copy");
+    char path[500];
+    snprintf(path, sizeof(path), "%s/p699/20240601", lab.data);
+    forge_trash("verified", path,
+                "{\"participant\":\"p001\",\"date\":\"20200101\",\"result\":\"deleted\","
+                "\"forged\":\"by the rig user\"}",
+                false);
+    assert_forged_trash_refused("p603", "20240603");
+    char dlog[400];
+    snprintf(dlog, sizeof(dlog), "%s/deletions.log", lab.dir);
+    _cleanup_free_ char *text = fl_slurp(dlog, NULL);
+    ck_assert_msg(!text || !strstr(text, "forged"), "forged line in the log:\n%s", text);
+    ck_assert_int_eq(fl_log_count("p001", "20200101", NULL), 0);
+}
+END_TEST
+
+/* Our own trash, journals edited as an older version wrote them (a path
+ * and a record): recovery uses neither. */
+START_TEST(own_journal_path_and_record_ignored)
+{
+    session("p604 20240604 --imported --dj --copy");
+    session("p605 20240605 --imported --dj --copy");
+    _cleanup_free_ char *before = fl_session_digest("p604", "20240604");
+    char log[450];
+    pid_t pid = spawn_delete(NULL, "p604", "20240604", "MCT_TEST_CRASH_AT=after-move", log,
+                             sizeof(log));
+    ck_assert_int_eq(fl_wait_exit(pid, 60000), 99);
+    {
+        /* Held, so that the next deletion's recovery leaves p604 alone. */
+        _cleanup_close_ int lock = hold_lock("p604", "20240604");
+        pid = spawn_delete(NULL, "p605", "20240605", "MCT_TEST_CRASH_AT=after-verify", log,
+                           sizeof(log));
+        ck_assert_int_eq(fl_wait_exit(pid, 60000), 99);
+    }
+
+    char outside[450], j[700];
+    snprintf(outside, sizeof(outside), "%s/outside/etc/foo.service.d", lab.dir);
+    snprintf(j, sizeof(j), "%s/%s.json", trash_dir(), entry_of("p604"));
+    _cleanup_free_ char *t1 = mct_strdup_printf("{\n\"participant\": \"p604\",\n\"date\": "
+                                                "\"20240604\",\n\"path\": \"%s\",\n\"state\": "
+                                                "\"moved\"\n}\n",
+                                                outside);
+    fl_write_file(j, t1);
+    snprintf(j, sizeof(j), "%s/%s.json", trash_dir(), entry_of("p605"));
+    fl_write_file(j, "{\n\"participant\": \"p605\",\n\"date\": \"20240605\",\n\"state\": "
+                     "\"verified\",\n\"record\": {\"participant\":\"p605\",\"date\":\"20240605\","
+                     "\"result\":\"deleted\",\"forged\":\"in the journal\"}\n}\n");
+
+    _cleanup_free_ char *out = mctctl_out(1, NULL, NULL, "delete", "p999", "20240101", NULL);
+    fl_assert_has(out, "restored p604/20240604 from an interrupted deletion");
+    fl_assert_has(out, "finished deleting p605/20240605");
+    ck_assert(!fl_exists(outside));
+    _cleanup_free_ char *after = fl_session_digest("p604", "20240604");
+    ck_assert_str_eq(before, after);
+    ck_assert(fl_trash_empty());
+    char dlog[400];
+    snprintf(dlog, sizeof(dlog), "%s/deletions.log", lab.dir);
+    _cleanup_free_ char *text = fl_slurp(dlog, NULL);
+    fl_assert_lacks(text, "forged");
+    ck_assert_int_eq(fl_log_count("p605", "20240605", "deleted"), 1);
+    fl_assert_has(text, "\"finished_by\":\"recovery\"");
+}
+END_TEST
+
+/* A FIFO at a journal's temporary name: nothing may wait for its reader. */
+START_TEST(fifo_at_journal_name_never_blocks)
+{
+    session("p606 20240606 --imported --dj --copy");
+    forge_trash("verified", "/nowhere", "", true);
+    char log[450];
+    pid_t pid = spawn_delete(NULL, "p606", "20240606", NULL, log, sizeof(log));
+    int st = fl_wait_exit(pid, 20000);
+    ck_assert_msg(st >= 0, "DELETE blocked for 20 s on a FIFO in a forged trash");
+    ck_assert_int_eq(st, 1);
+
+    /* In our own trash too (put there by root, or left by anything). */
+    char *argv[] = {"rm", "-rf", "--", (char *)trash_dir(), NULL};
+    run_checked(argv);
+    session("p607 20240607 --imported --dj --copy");
+    pid = spawn_delete(NULL, "p607", "20240607", "MCT_TEST_CRASH_AT=after-verify", log,
+                       sizeof(log));
+    ck_assert_int_eq(fl_wait_exit(pid, 60000), 99);
+    char fifo[700];
+    snprintf(fifo, sizeof(fifo), "%s/%s.json.tmp", trash_dir(), entry_of("p607"));
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    pid = spawn_delete(NULL, "p606", "20240606", NULL, log, sizeof(log));
+    st = fl_wait_exit(pid, 20000);
+    ck_assert_msg(st >= 0, "DELETE blocked for 20 s on a FIFO in our trash");
+    _cleanup_free_ char *out = fl_slurp(log, NULL);
+    ck_assert_msg(st == 0, "exit %d\n%s", st, out);
+    fl_assert_has(out, "finished deleting p607/20240607");
+    ck_assert(fl_trash_empty());
+}
+END_TEST
+
+START_TEST(foreign_flock_blocks_nothing)
+{
+    session("p608 20240608 --imported --dj");
+    char src[512];
+    lab_source_path(&lab, "p608", "20240608", src, sizeof(src));
+    pid_t holder = rig_flock(src);
+
+    _cleanup_free_ char *sync = mctctl_out(0, NULL, NULL, "sync", "p608", "20240608", NULL);
+    fl_assert_lacks(sync, "another command is running");
+    _cleanup_free_ char *del = mctctl_out(0, NULL, "DELETE\n", "delete", "p608", "20240608", NULL);
+    fl_assert_has(del, "Deleted p608/20240608");
+    ck_assert(!fl_exists(src));
+    ck_assert(fl_trash_empty());
+    ck_assert_int_eq(kill(holder, SIGKILL), 0);
+    ck_assert_int_eq(waitpid(holder, NULL, 0), holder);
+}
+END_TEST
+
+START_TEST(file_written_after_comparison_kept)
+{
+    session("p609 20240609 --imported --dj --copy");
+    pid_t writer = rig_writer("p609", "20240609", "late.mp4");
+    char log[450];
+    pid_t pid = spawn_delete(NULL, "p609", "20240609", "MCT_TEST_STOP_AT=after-verify", log,
+                             sizeof(log));
+    wait_stopped(pid);
+    rig_write_go(writer); /* into the trash entry: the shell's folder moved there */
+    ck_assert_int_eq(kill(pid, SIGCONT), 0);
+    int st = fl_wait_exit(pid, 60000);
+    _cleanup_free_ char *out = fl_slurp(log, NULL);
+    ck_assert_msg(st == 0, "exit %d\n%s", st, out);
+    fl_assert_has(out, "Deleted p609/20240609: 5 files");
+    fl_assert_has(out, "kept 1 files written during the deletion");
+
+    char src[512];
+    lab_source_path(&lab, "p609", "20240609", src, sizeof(src));
+    ck_assert_uint_eq(fl_count_entries(src, true), 1);
+    _cleanup_free_ char *dg = fl_tree_digest(src);
+    fl_assert_starts(dg, "f late.mp4 28 ");
+    ck_assert(fl_trash_empty());
+    ck_assert_int_eq(fl_log_count("p609", "20240609", "deleted"), 1);
+    ck_assert_int_eq(fl_log_count("p609", "20240609", "kept"), 1);
+}
+END_TEST
+
+START_TEST(kill_mid_remove_keeps_what_was_written)
+{
+    session("p610 20240610 --imported --dj --copy");
+    pid_t writer = rig_writer("p610", "20240610", "late.mp4");
+    char log[450];
+    pid_t pid =
+            spawn_delete(NULL, "p610", "20240610", "MCT_TEST_STOP_AT=mid-remove", log, sizeof(log));
+    wait_stopped(pid);
+    rig_write_go(writer);
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    ck_assert_int_eq(fl_wait_exit(pid, 10000), 128 + SIGKILL);
+    ck_assert(!fl_trash_empty());
+
+    /* The next real run finishes it: only what was verified goes. */
+    _cleanup_free_ char *out = mctctl_out(-1, NULL, NULL, "delete", "p610", "20240610", NULL);
+    fl_assert_has(out, "finished deleting p610/20240610");
+    fl_assert_has(out, "kept 1 files written during the deletion");
+    char src[512];
+    lab_source_path(&lab, "p610", "20240610", src, sizeof(src));
+    _cleanup_free_ char *dg = fl_tree_digest(src);
+    fl_assert_starts(dg, "f late.mp4 28 ");
+    ck_assert_ptr_eq(strchr(dg, '\n'), dg + strlen(dg) - 1);
+    ck_assert(fl_trash_empty());
+    ck_assert_int_eq(fl_log_count("p610", "20240610", "deleted"), 1);
+}
+END_TEST
+
+START_TEST(tree_700_deep_removed_completely)
+{
+    session("p611 20240611 --imported --dj --copy");
+    char src[512], dst[512];
+    lab_source_path(&lab, "p611", "20240611", src, sizeof(src));
+    lab_dest_path(&lab, "p611", "20240611", dst, sizeof(dst));
+    make_deep(src, 700);
+    make_deep(dst, 700);
+    rig_owns_data();
+    /* The common default: a walk holding a descriptor or two per level
+     * runs out of them at this depth. */
+    struct rlimit l = {.rlim_cur = 1024, .rlim_max = 1024};
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &l), 0);
+    _cleanup_free_ char *out = mctctl_out(0, NULL, "DELETE\n", "delete", "p611", "20240611", NULL);
+    fl_assert_has(out, "Deleted p611/20240611: 6 files");
+    ck_assert(!fl_exists(src));
+    ck_assert(fl_trash_empty());
+    ck_assert_int_eq(fl_log_count("p611", "20240611", "deleted"), 1);
+}
+END_TEST
+
+START_TEST(dry_run_leaves_the_trash_alone)
+{
+    session("p612 20240612 --imported --dj --copy");
+    char log[450];
+    pid_t pid = spawn_delete(NULL, "p612", "20240612", "MCT_TEST_CRASH_AT=after-verify", log,
+                             sizeof(log));
+    ck_assert_int_eq(fl_wait_exit(pid, 60000), 99);
+    _cleanup_free_ char *before = fl_tree_digest(trash_dir());
+    ck_assert(*before);
+
+    _cleanup_free_ char *one =
+            mctctl_out(1, NULL, NULL, "delete", "p999", "20240101", "--dry-run", NULL);
+    fl_assert_has(one, "would finish deleting p612/20240612");
+    _cleanup_free_ char *bulk =
+            mctctl_out(0, NULL, NULL, "bulk-delete", "--dry-run", "--start-date", "20240612",
+                       "--end-date", "20240612", NULL);
+    fl_assert_has(bulk, "would finish deleting p612/20240612");
+    _cleanup_free_ char *after = fl_tree_digest(trash_dir());
+    ck_assert_str_eq(before, after);
+    ck_assert_int_eq(fl_log_count("p612", "20240612", NULL), 0);
+}
+END_TEST
+
+START_TEST(status_shows_a_stuck_deletion)
+{
+    session("p613 20240613 --imported --dj --copy");
+    session("p614 20240614 --imported --dj --copy");
+    char log[450];
+    pid_t pid = spawn_delete(NULL, "p613", "20240613", "MCT_TEST_CRASH_AT=after-verify", log,
+                             sizeof(log));
+    ck_assert_int_eq(fl_wait_exit(pid, 60000), 99);
+    _cleanup_free_ char *st = mctctl_out(0, NULL, NULL, "status", "p613", "20240613", NULL);
+    fl_assert_has(st, "Safe to delete: NO");
+    fl_assert_has(st, "an interrupted deletion is in the trash: ");
+    fl_assert_has(st, "(journal: verified)");
+    _cleanup_free_ char *range = mctctl_out(0, NULL, NULL, "status-range", "--start-date",
+                                            "20240613", "--end-date", "20240613", NULL);
+    fl_assert_has(range, "p613");
+    fl_assert_has(range, "0 safe to delete");
+    fl_assert_has(range, "20240613 p613: an interrupted deletion is in the trash");
+
+    /* Moved out, then copied back by hand: the folder looks whole and
+     * backed up, but half of a deletion is still in the trash. */
+    pid = spawn_delete(NULL, "p614", "20240614", "MCT_TEST_CRASH_AT=after-move", log, sizeof(log));
+    ck_assert_int_eq(fl_wait_exit(pid, 60000), 99);
+    char from[700], to[512];
+    snprintf(from, sizeof(from), "%s/%s", trash_dir(), entry_of("p614"));
+    lab_source_path(&lab, "p614", "20240614", to, sizeof(to));
+    ck_assert_int_eq(fl_shell("cp -a '%s' '%s'", from, to), 0);
+    _cleanup_free_ char *st2 = mctctl_out(0, NULL, NULL, "status", "p614", "20240614", NULL);
+    fl_assert_has(st2, "Safe to delete: NO");
+    fl_assert_has(st2, "(journal: moved)");
+}
+END_TEST
+
+/* The copy's destination is a bind mount of the source base: once the
+ * session has moved into the trash its "copy" is gone with it. */
+START_TEST(copy_that_is_the_source_vanishes)
+{
+    session("p615 20240615 --imported --dj");
+    char bind[450], copy[600], src[512];
+    snprintf(bind, sizeof(bind), "%s/bindshare", lab.dir);
+    ck_assert_int_eq(mkdir(bind, 0755), 0);
+    ck_assert_int_eq(mount("tmpfs", bind, "tmpfs", 0, "size=16m"), 0);
+    snprintf(copy, sizeof(copy), "%s/p615", bind);
+    lab_source_path(&lab, "p615", "20240615", src, sizeof(src));
+    ck_assert_int_eq(mkdir(copy, 0755), 0);
+    ck_assert_int_eq(fl_shell("cp -a '%s' '%s/'", src, copy), 0);
+    char marked[700];
+    snprintf(marked, sizeof(marked), "%s/20240615", copy);
+    ck_assert_int_eq(lab_sh(&lab, "marker p615 20240615 %s", marked), 0);
+    _cleanup_free_ char *text = fl_slurp(lab.config, NULL);
+    _cleanup_free_ char *cfgtext = NULL;
+    {
+        /* Both the mount point and the base: the bind folder; the copy laid
+         * out as the source is. */
+        char from[1000];
+        snprintf(from, sizeof(from), "mount_point: \"%s\"\n      base_path: \"%s\"", lab.share,
+                 lab.dest_base);
+        char *at = strstr(text, from);
+        ck_assert_ptr_nonnull(at);
+        *at = '\0';
+        const char *rest = at + strlen(from);
+        rest = strstr(rest, "path_structure: ");
+        ck_assert_ptr_nonnull(rest);
+        rest = strchr(rest, '\n');
+        cfgtext = mct_strdup_printf("%smount_point: \"%s\"\n      base_path: \"%s\"\n      "
+                                    "path_structure: \"{participant_id}/{session_date}\"%s",
+                                    text, bind, bind, rest);
+    }
+    char config[450];
+    snprintf(config, sizeof(config), "%s/bindshare.yaml", lab.dir);
+    fl_write_file(config, cfgtext);
+    ck_assert_int_eq(chmod(config, 0600), 0);
+    _cleanup_free_ char *st = mctctl_out(0, config, NULL, "status", "p615", "20240615", NULL);
+    fl_assert_has(st, "Safe to delete: YES");
+
+    _cleanup_free_ char *before = fl_session_digest("p615", "20240615");
+    char log[450];
+    pid_t pid = spawn_delete(config, "p615", "20240615", "MCT_TEST_STOP_AT=before-move", log,
+                             sizeof(log));
+    wait_stopped(pid);
+    ck_assert_int_eq(mount(lab.data, bind, NULL, MS_BIND, NULL), 0);
+    ck_assert_int_eq(kill(pid, SIGCONT), 0);
+    int code = fl_wait_exit(pid, 60000);
+    ck_assert_int_eq(umount2(bind, MNT_DETACH), 0);
+    ck_assert_int_eq(umount2(bind, MNT_DETACH), 0);
+    _cleanup_free_ char *out = fl_slurp(log, NULL);
+    ck_assert_msg(code == 1, "exit %d\n%s", code, out);
+    fl_assert_has(out, "copy vanished when the source moved: the destination shows the source");
+    _cleanup_free_ char *after = fl_session_digest("p615", "20240615");
+    ck_assert_str_eq(before, after);
+    ck_assert(fl_trash_empty());
+    ck_assert_int_eq(fl_log_count("p615", "20240615", "deleted"), 0);
+    ck_assert_int_eq(fl_log_count("p615", "20240615", "refused"), 1);
+}
+END_TEST
+
+static Suite *trash_ground_suite(void)
+{
+    Suite *s = suite_create("trash-ground");
+    TCase *tc = tcase_create("rig user");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, reset, NULL);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, forged_moved_journal_creates_nothing_outside);
+    tcase_add_test(tc, forged_logged_journal_removes_nothing_outside);
+    tcase_add_test(tc, forged_verified_journal_logs_nothing);
+    tcase_add_test(tc, own_journal_path_and_record_ignored);
+    tcase_add_test(tc, fifo_at_journal_name_never_blocks);
+    tcase_add_test(tc, foreign_flock_blocks_nothing);
+    tcase_add_test(tc, file_written_after_comparison_kept);
+    tcase_add_test(tc, kill_mid_remove_keeps_what_was_written);
+    tcase_add_test(tc, tree_700_deep_removed_completely);
+    tcase_add_test(tc, dry_run_leaves_the_trash_alone);
+    tcase_add_test(tc, status_shows_a_stuck_deletion);
+    tcase_add_test(tc, copy_that_is_the_source_vanishes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return fl_run_suite(trash_ground_suite());
+}
