@@ -11,7 +11,10 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <grp.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fault_lib.h"
@@ -522,6 +525,59 @@ START_TEST(mctfs_allow_other_without_user_allow_other)
 }
 END_TEST
 
+/* The rig user swaps its session folder with a symlink to a root-only
+ * folder, over and over (renameat2 RENAME_EXCHANGE), while root's syncs
+ * run: whatever a sync's checks saw, rsync reads the folder that was
+ * opened, so nothing of the root-only folder may ever reach the share. */
+START_TEST(a_folder_swapped_during_sync_copies_nothing_else)
+{
+    fl_session("p301 20240301 --imported --dj");
+    char src[512], parent[512], decoy[600], secret[512];
+    lab_source_path(&lab, "p301", "20240301", src, sizeof(src));
+    snprintf(parent, sizeof(parent), "%s/p301", lab.data);
+    snprintf(decoy, sizeof(decoy), "%s/20240301.decoy", parent);
+    snprintf(secret, sizeof(secret), "%s/root-only", lab.dir);
+    ck_assert_int_eq(mkdir(secret, 0700), 0);
+    _cleanup_free_ char *secret_file = mct_strdup_printf("%s/secret-of-root.txt", secret);
+    fl_write_file(secret_file, "root's secret\n");
+    ck_assert_int_eq(symlink(secret, decoy), 0);
+    ck_assert_int_eq(lchown(decoy, user_uid, user_gid), 0);
+    ck_assert_int_eq(fl_shell("chown -R %s: '%s'", USER, parent), 0);
+
+    pid_t swapper = fork();
+    ck_assert_int_ge(swapper, 0);
+    if (swapper == 0) {
+        if (setgroups(0, NULL) < 0 || setresgid(user_gid, user_gid, user_gid) < 0 ||
+            setresuid(user_uid, user_uid, user_uid) < 0)
+            _exit(3);
+        for (;;)
+            (void)renameat2(AT_FDCWD, src, AT_FDCWD, decoy, RENAME_EXCHANGE);
+    }
+    char dst[512];
+    lab_dest_path(&lab, "p301", "20240301", dst, sizeof(dst));
+    _cleanup_free_ char *leaked = mct_strdup_printf("%s/secret-of-root.txt", dst);
+    size_t ok = 0, refused = 0;
+    for (int i = 0; i < 40; i++) {
+        struct run_result r = {};
+        int st = fl_mctctl(NULL, NULL, &r, "sync", "p301", "20240301", NULL);
+        run_result_free(&r);
+        if (st == 0)
+            ok++;
+        else
+            refused++;
+        ck_assert_msg(!fl_exists(leaked), "run %d copied root's file to %s", i, leaked);
+    }
+    kill(swapper, SIGKILL);
+    ck_assert_int_eq(fl_wait_exit(swapper, 5000), 128 + SIGKILL);
+    printf("swap race: %zu syncs copied the session, %zu refused, none copied root's folder\n",
+           ok, refused);
+    /* Put the session back where it belongs for the next test. */
+    struct stat st;
+    if (lstat(src, &st) == 0 && S_ISLNK(st.st_mode))
+        ck_assert_int_eq(renameat2(AT_FDCWD, src, AT_FDCWD, decoy, RENAME_EXCHANGE), 0);
+}
+END_TEST
+
 static Suite *privilege_suite(void)
 {
     Suite *s = suite_create("privilege");
@@ -540,6 +596,7 @@ static Suite *privilege_suite(void)
     tcase_add_test(tc, unreadable_password_file_gives_way_to_dj_pass);
     tcase_add_test(tc, mctfs_as_root_mounts_as_the_service_user);
     tcase_add_test(tc, mctfs_allow_other_without_user_allow_other);
+    tcase_add_test(tc, a_folder_swapped_during_sync_copies_nothing_else);
     suite_add_tcase(s, tc);
     return s;
 }
