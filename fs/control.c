@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "control.h"
+#include "control_parse.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
@@ -12,29 +12,17 @@
 #include "operations.h"
 #include "status_cache.h"
 
-enum command {
-    CMD_SYNC,
-    CMD_VERIFY,
-    CMD_DELETE,
-};
-
-static const char *const command_names[] = {
-        [CMD_SYNC] = "SYNC",
-        [CMD_VERIFY] = "VERIFY",
-        [CMD_DELETE] = "DELETE",
-};
-
 /* Per session: is a command running here, and what did the last one do. */
 struct record {
     struct mct_session_ref ref;
     bool busy;
-    enum command running;
+    enum control_command running;
 
     bool have_last;
     char when[40];
     uid_t uid;
     char user[MCT_USER_MAX]; /* mct_describe_user(uid), as in the deletion log */
-    enum command command;
+    enum control_command command;
     const char *outcome; /* "ok", "refused", "busy", "failed" */
     char *message;
 
@@ -124,36 +112,12 @@ int control_check_access(struct mctfs *fs)
     return -EACCES;
 }
 
-/* ---- parsing ---- */
-
-/* Exactly one command, surrounding whitespace allowed (echo adds '\n'). */
-static int parse_command(const char *buf, size_t size, enum command *ret)
-{
-    if (size == 0 || size > CONTROL_MAX_WRITE || memchr(buf, '\0', size))
-        return -EINVAL;
-
-    const char *start = buf, *end = buf + size;
-    while (start < end && isspace((unsigned char)*start))
-        start++;
-    while (end > start && isspace((unsigned char)end[-1]))
-        end--;
-
-    for (size_t i = 0; i < ARRAY_SIZE(command_names); i++) {
-        size_t n = strlen(command_names[i]);
-        if ((size_t)(end - start) == n && memcmp(start, command_names[i], n) == 0) {
-            *ret = (enum command)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
 /* ---- running ---- */
 
 struct progress_ctx {
     struct mctfs *fs;
     const struct mct_session_ref *ref;
-    enum command command;
+    enum control_command command;
 };
 
 /* Readers of .backup_status see "syncing 42%" or "verifying 42%": the first
@@ -172,8 +136,8 @@ static void on_progress(void *ud, const char *phase, int percent, const char *de
     status_cache_set_activity(p->fs->cache, p->ref, activity);
 }
 
-static int run(struct mctfs *fs, const struct mct_session_ref *ref, enum command cmd, uid_t uid,
-               struct mct_op_result *res)
+static int run(struct mctfs *fs, const struct mct_session_ref *ref, enum control_command cmd,
+               uid_t uid, struct mct_op_result *res)
 {
     struct progress_ctx p = {fs, ref, cmd};
 
@@ -194,6 +158,8 @@ static int run(struct mctfs *fs, const struct mct_session_ref *ref, enum command
         };
         return mct_delete_session(fs->cfg, &req, res);
     }
+    case CMD_COUNT:
+        break;
     }
     return -EINVAL;
 }
@@ -227,7 +193,8 @@ static const char *outcome_of(int r)
     return "failed";
 }
 
-static void record_result(struct record *rec, enum command cmd, uid_t uid, int r, char *message)
+static void record_result(struct record *rec, enum control_command cmd, uid_t uid, int r,
+                          char *message)
 {
     time_t now = time(NULL);
     struct tm tm;
@@ -263,9 +230,9 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
                   off_t off)
 {
     uid_t uid = mctfs_caller()->uid;
-    enum command cmd;
+    enum control_command cmd;
 
-    if (off != 0 || parse_command(buf, size, &cmd) < 0) {
+    if (off != 0 || control_parse(buf, size, &cmd) < 0) {
         log_info("%s/%s/.control: uid %u wrote %zu bytes that are not a command, ignored",
                  ref->participant_id, ref->session_date, (unsigned)uid, size);
         return -EINVAL;
@@ -278,10 +245,11 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
         return -ENOMEM;
     }
     if (rec->busy) {
-        char *msg = mct_strdup_printf("%s is running on this session", command_names[rec->running]);
+        char *msg = mct_strdup_printf("%s is running on this session",
+                                      control_command_names[rec->running]);
         record_result(rec, cmd, uid, -EBUSY, msg);
         pthread_mutex_unlock(&fs->control->lock);
-        log_notice("%s %s/%s by uid %u: busy (%s)", command_names[cmd], ref->participant_id,
+        log_notice("%s %s/%s by uid %u: busy (%s)", control_command_names[cmd], ref->participant_id,
                    ref->session_date, (unsigned)uid, msg ? msg : "");
         return -EBUSY;
     }
@@ -289,7 +257,7 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
     rec->running = cmd;
     pthread_mutex_unlock(&fs->control->lock);
 
-    log_notice("%s %s/%s by uid %u: started", command_names[cmd], ref->participant_id,
+    log_notice("%s %s/%s by uid %u: started", control_command_names[cmd], ref->participant_id,
                ref->session_date, (unsigned)uid);
 
     /* The write returns when the command has finished, so it runs in this
@@ -308,7 +276,7 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
     else
         ret = -EIO; /* sync or verification failed: the message says why */
 
-    log_notice("%s %s/%s by uid %u: %s: %s", command_names[cmd], ref->participant_id,
+    log_notice("%s %s/%s by uid %u: %s: %s", control_command_names[cmd], ref->participant_id,
                ref->session_date, (unsigned)uid, outcome_of(r), msg ? msg : "");
 
     pthread_mutex_lock(&fs->control->lock);
@@ -327,7 +295,8 @@ static int render_last(const struct record *rec, struct mct_buf *out)
     _cleanup_esc_pool_ struct mct_esc_pool e = {0};
     mct_buf_printf(out, "time: %s\nuid: %u\nuser: %s\ncommand: %s\noutcome: %s\nmessage: %s\n",
                    rec->when, (unsigned)rec->uid, mct_esc_pool_text(&e, rec->user),
-                   command_names[rec->command], rec->outcome, mct_esc_pool_text(&e, rec->message));
+                   control_command_names[rec->command], rec->outcome,
+                   mct_esc_pool_text(&e, rec->message));
     return out->error ? out->error : e.error;
 }
 
@@ -342,7 +311,7 @@ int control_render(struct mctfs *fs, const struct mct_session_ref *ref, struct m
         r = -ENOMEM;
     } else {
         if (rec->busy)
-            r = mct_buf_printf(out, "running: %s\n", command_names[rec->running]);
+            r = mct_buf_printf(out, "running: %s\n", control_command_names[rec->running]);
         if (r >= 0 && !rec->have_last)
             r = mct_buf_puts(out, "no command yet: write SYNC, VERIFY or DELETE\n");
         else if (r >= 0)

@@ -14,7 +14,6 @@
 #include "util.h"
 
 /* Longest write accepted: "VERIFY" with generous whitespace. */
-#define CONTROL_MAX_WRITE 64
 
 struct control;
 

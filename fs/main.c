@@ -21,6 +21,8 @@
 #include "config.h"
 #include "control.h"
 #include "fdcap.h"
+#include "ino.h"
+#include "inode.h"
 #include "listing.h"
 #include "log.h"
 #include "node.h"
@@ -297,7 +299,10 @@ static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdli
             fuse_loop_cfg_set_clone_fd(lc, opts->clone_fd);
             if (opts->max_idle_threads != UINT_MAX) /* UINT_MAX: not given */
                 fuse_loop_cfg_set_idle_threads(lc, opts->max_idle_threads);
-            fuse_loop_cfg_set_max_threads(lc, opts->max_threads);
+            /* UINT_MAX: not given; libfuse's default stands (passing it
+             * on made libfuse warn at every mount). */
+            if (opts->max_threads != UINT_MAX)
+                fuse_loop_cfg_set_max_threads(lc, opts->max_threads);
             /* > 0: the signal that ended it (SIGTERM from systemd is the
              * ordinary way to stop), < 0: an error. */
             int lr = fuse_session_loop_mt(se, lc);
@@ -383,8 +388,14 @@ int main(int argc, char *argv[])
             .base_fd = open(cfg->source_base_path, O_PATH | O_DIRECTORY | O_CLOEXEC),
     };
     mctfs_instance = &fs;
-    if (fs.base_fd < 0) {
+    struct stat base_st;
+    if (fs.base_fd < 0 || fstat(fs.base_fd, &base_st) < 0) {
         log_error_errno(errno, "cannot open %s", cfg->source_base_path);
+        goto done;
+    }
+    fs.base_dev = base_st.st_dev;
+    if (inode_table_init() < 0) {
+        log_error_errno(-ENOMEM, "out of memory");
         goto done;
     }
     /* Every real file open through the mount holds a descriptor: the
@@ -412,6 +423,8 @@ int main(int argc, char *argv[])
     ret = run(&fs, &args, &opts) < 0 ? 1 : 0;
 
 done:
+    inode_table_free();
+    ino_table_free();
     control_free(fs.control);
     opencache_free(fs.opencache);
     fdcap_free(fs.fdcap);

@@ -3,7 +3,11 @@
 
 #include <errno.h>
 
+#include "beneath.h"
 #include "control.h"
+#include "handle.h"
+#include "ino.h"
+#include "log.h"
 #include "escape.h"
 #include "report.h"
 #include "status_cache.h"
@@ -155,4 +159,94 @@ int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
     ret->len = b.len;
     ret->data = ret->owned = want_data ? mct_buf_steal(&b) : NULL;
     return 0;
+}
+
+/* The number of the folder n lives in, as the view shows it. */
+static uint64_t folder_ino(struct mctfs *fs, const struct node *n)
+{
+    struct stat st;
+    _cleanup_free_ char *rel = n->session ? node_session_rel(n) : NULL;
+    if (mct_stat_beneath(fs->base_fd, rel ? rel : ".", &st, 0) < 0)
+        return 0;
+    return ino_real(fs->base_dev, &st);
+}
+
+/* .control's mode: everyone may read the last command's outcome; who may
+ * write is what modes can say of mount.allow_uids/allow_gids (the kernel
+ * checks modes first, control_check_access() then checks the lists):
+ * the owner; the group when one group is allowed; everyone when a user or
+ * several groups are, which modes cannot name. */
+static mode_t control_mode(const struct mct_config *cfg)
+{
+    if (cfg->mount.n_allow_uids > 0 || cfg->mount.n_allow_gids > 1)
+        return 0666;
+    return cfg->mount.n_allow_gids == 1 ? 0664 : 0644;
+}
+
+void vfile_fill_stat(struct mctfs *fs, const struct node *n, size_t len,
+                     const struct timespec *mtime, struct stat *st)
+{
+    *st = (struct stat){};
+    bool control = n->kind == NODE_CONTROL;
+    st->st_ino = (ino_t)ino_virtual(folder_ino(fs, n), (unsigned)n->kind);
+    st->st_mode = S_IFREG | (control ? control_mode(fs->cfg) : 0444);
+    st->st_nlink = 1;
+    st->st_uid = fs->owner_uid;
+    st->st_gid = control && fs->cfg->mount.n_allow_gids == 1 ? fs->cfg->mount.allow_gids[0]
+                                                             : fs->owner_gid;
+    st->st_size = (off_t)len;
+    st->st_blksize = 4096;
+    st->st_blocks = (blkcnt_t)((len + 511) / 512);
+    st->st_mtim = st->st_ctim = st->st_atim = *mtime;
+}
+
+int vfile_stat(struct mctfs *fs, const struct node *n, struct stat *st)
+{
+    struct vfile_content c;
+    int r = vfile_render(fs, n, false, &c);
+    if (r < 0)
+        return r;
+    vfile_fill_stat(fs, n, c.len, &c.mtime, st);
+    vfile_content_release(&c);
+    return 0;
+}
+
+int vfile_open(struct mctfs *fs, const struct node *n, struct fuse_file_info *fi, struct handle *h)
+{
+    bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+
+    if (n->kind != NODE_CONTROL && (writing || (fi->flags & O_TRUNC)))
+        return -EACCES;
+    if (writing) {
+        int r = control_check_access(fs);
+        if (r < 0) {
+            log_info("uid %u may not write .control of %s/%s", (unsigned)mctfs_caller()->uid,
+                     n->ref.participant_id, n->ref.session_date);
+            return r;
+        }
+    }
+    h->ref = n->ref;
+
+    /* Direct I/O: every read comes here, so no stale page of an older status
+     * is ever shown, and reads are not cut at a size the kernel cached before
+     * the status changed. The content is fixed for this open, so partial
+     * reads of it are consistent. */
+    fi->direct_io = 1;
+    fi->keep_cache = 0;
+
+    if (n->kind == NODE_CONTROL && writing)
+        return 0;
+    return vfile_render(fs, n, true, &h->content);
+}
+
+int vfile_read(const struct handle *h, char *buf, size_t size, off_t off)
+{
+    const struct vfile_content *c = &h->content;
+    if (off < 0 || (size_t)off >= c->len)
+        return 0;
+    size_t k = c->len - (size_t)off;
+    if (k > size)
+        k = size;
+    memcpy(buf, c->data + off, k);
+    return (int)k;
 }

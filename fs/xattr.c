@@ -24,14 +24,12 @@ static bool xattr_shown(const char *name)
 
 /* An O_PATH fd of a real node's path and its stat; -ENODATA for a node
  * that has no attributes (virtual files, symlinks). */
-static int xattr_target(const char *path, struct stat *st)
+static int xattr_target(struct mctfs *fs, const struct node *n, struct stat *st)
 {
-    struct mctfs *fs = mctfs_get();
-    struct node n;
-    int r = node_resolve_real(fs, path, &n, -ENODATA);
-    if (r < 0)
-        return r;
-    int fd = mct_openat_beneath(fs->base_fd, n.rel, O_PATH | O_NOFOLLOW, 0, 0);
+    int r;
+    if (n->kind != NODE_REAL)
+        return -ENODATA;
+    int fd = mct_openat_beneath(fs->base_fd, n->rel, O_PATH | O_NOFOLLOW, 0, 0);
     if (fd < 0)
         return fd;
     r = fstat(fd, st) < 0 ? -errno : S_ISLNK(st->st_mode) ? -ENODATA : 0;
@@ -42,13 +40,13 @@ static int xattr_target(const char *path, struct stat *st)
     return fd;
 }
 
-int mctfs_getxattr(const char *path, const char *name, char *value, size_t size)
+int xattr_get(struct mctfs *fs, const struct node *node, const char *name, char *value, size_t size)
 {
     char proc[64];
     struct stat st;
     if (!xattr_shown(name))
         return -ENODATA;
-    _cleanup_close_ int fd = xattr_target(path, &st);
+    _cleanup_close_ int fd = xattr_target(fs, node, &st);
     if (fd < 0)
         return fd;
     /* user.* needs read permission, as on the disk (the ACLs do not). */
@@ -61,11 +59,11 @@ int mctfs_getxattr(const char *path, const char *name, char *value, size_t size)
     return n < 0 ? (errno == ENOTSUP ? -ENODATA : -errno) : (int)n;
 }
 
-int mctfs_listxattr(const char *path, char *list, size_t size)
+int xattr_list(struct mctfs *fs, const struct node *node, char *list, size_t size)
 {
     char proc[64];
     struct stat st;
-    _cleanup_close_ int fd = xattr_target(path, &st);
+    _cleanup_close_ int fd = xattr_target(fs, node, &st);
     if (fd == -ENODATA)
         return 0;
     if (fd < 0)

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "inode.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define N_BUCKETS 8192
+
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct inode *buckets[N_BUCKETS];
+static struct inode root_inode;
+/* Node ids are addresses, which come back after a FORGET: the generation
+ * tells a new inode from an old one at the same number. */
+static uint64_t next_generation = 1;
+
+static unsigned rel_hash(const char *rel)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = rel; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % N_BUCKETS;
+}
+
+int inode_table_init(void)
+{
+    root_inode.nlookup = 1;
+    root_inode.hashed = false;
+    return node_root(&root_inode.node);
+}
+
+void inode_table_free(void)
+{
+    pthread_mutex_lock(&table_lock);
+    for (size_t h = 0; h < N_BUCKETS; h++)
+        while (buckets[h]) {
+            struct inode *in = buckets[h];
+            buckets[h] = in->next;
+            node_done(&in->node);
+            free(in);
+        }
+    pthread_mutex_unlock(&table_lock);
+    node_done(&root_inode.node);
+}
+
+fuse_ino_t inode_ino(const struct inode *in)
+{
+    return in == &root_inode ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)in;
+}
+
+struct inode *inode_get(fuse_ino_t ino)
+{
+    return ino == FUSE_ROOT_ID ? &root_inode : (struct inode *)(uintptr_t)ino;
+}
+
+/* With table_lock held. */
+static struct inode *table_find(const char *rel)
+{
+    if (streq(rel, "."))
+        return &root_inode;
+    for (struct inode *in = buckets[rel_hash(rel)]; in; in = in->next)
+        if (streq(in->node.rel, rel))
+            return in;
+    return NULL;
+}
+
+struct inode *inode_ref(struct node *node)
+{
+    /* .control: one inode per lookup (see inode.h). */
+    bool shared = node->kind != NODE_CONTROL;
+    pthread_mutex_lock(&table_lock);
+    struct inode *in = shared ? table_find(node->rel) : NULL;
+    if (in && in->node.kind != node->kind) {
+        /* The same name, now another kind (a session folder's shape
+         * changed with the config? never while mounted): the old inode
+         * stays for the kernel, unfindable; the new one takes the name. */
+        struct inode **p = &buckets[rel_hash(in->node.rel)];
+        while (*p && *p != in)
+            p = &(*p)->next;
+        if (*p)
+            *p = in->next;
+        in->hashed = false;
+        in = NULL;
+    }
+    if (in) {
+        node_done(node);
+    } else {
+        in = calloc(1, sizeof(*in));
+        if (!in) {
+            pthread_mutex_unlock(&table_lock);
+            node_done(node);
+            return NULL;
+        }
+        in->node = *node;
+        in->generation = next_generation++;
+        if (shared) {
+            unsigned h = rel_hash(in->node.rel);
+            in->next = buckets[h];
+            buckets[h] = in;
+            in->hashed = true;
+        }
+    }
+    *node = (struct node){0};
+    in->nlookup++;
+    pthread_mutex_unlock(&table_lock);
+    return in;
+}
+
+void inode_forget(fuse_ino_t ino, uint64_t n)
+{
+    struct inode *in = inode_get(ino);
+    if (in == &root_inode)
+        return;
+    pthread_mutex_lock(&table_lock);
+    in->nlookup = n < in->nlookup ? in->nlookup - n : 0;
+    if (in->nlookup == 0) {
+        if (in->hashed) {
+            struct inode **p = &buckets[rel_hash(in->node.rel)];
+            while (*p && *p != in)
+                p = &(*p)->next;
+            if (*p)
+                *p = in->next;
+        }
+        node_done(&in->node);
+        free(in);
+    }
+    pthread_mutex_unlock(&table_lock);
+}
+
+fuse_ino_t inode_find(const char *rel)
+{
+    pthread_mutex_lock(&table_lock);
+    struct inode *in = table_find(rel);
+    fuse_ino_t ino = in ? inode_ino(in) : 0;
+    pthread_mutex_unlock(&table_lock);
+    return ino;
+}
