@@ -10,7 +10,7 @@
 #include "log.h"
 #include "node.h"
 #include "operations.h"
-#include "status_cache.h"
+#include "model.h"
 
 /* Per session: is a command running here, and what did the last one do. */
 struct record {
@@ -133,7 +133,7 @@ static void on_progress(void *ud, const char *phase, int percent, const char *de
     if (percent > 100)
         percent = 100;
     snprintf(activity, sizeof(activity), "%s %d%%", verifying ? "verifying" : "syncing", percent);
-    status_cache_set_activity(p->fs->cache, p->ref, activity);
+    model_set_activity(p->fs->model, p->ref, activity);
 }
 
 static int run(struct mctfs *fs, const struct mct_session_ref *ref, enum control_command cmd,
@@ -215,14 +215,14 @@ static void record_result(struct record *rec, enum control_command cmd, uid_t ui
  * right after the write returns answers at once with the new state. */
 static void refresh_after(struct mctfs *fs, const struct mct_session_ref *ref, bool gone)
 {
-    status_cache_set_activity(fs->cache, ref, NULL);
-    status_cache_invalidate(fs->cache, ref);
+    model_set_activity(fs->model, ref, NULL);
+    model_invalidate(fs->model, ref);
     node_forget_session(fs, ref, gone);
     if (gone)
         return;
 
     struct status_snap *s = NULL;
-    if (status_cache_get(fs->cache, ref, 0, &s, NULL) >= 0 && s)
+    if (model_get(fs->model, ref, 0, &s, NULL) >= 0 && s)
         status_snap_unref(s);
 }
 

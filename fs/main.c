@@ -29,12 +29,13 @@
 #include "opencache.h"
 #include "operations.h"
 #include "privilege.h"
-#include "status_cache.h"
+#include "model.h"
 #include "vfile.h"
 
-/* Two cores on the rig: three workers keep one free for FUSE while one
- * waits on a slow share. */
-#define STATUS_WORKERS 3
+/* Workers compute what reads queue, every queued session in one
+ * collection; two, so one waiting on a slow share does not hold up a
+ * second batch. The sweeper (model.h) is a thread of its own. */
+#define STATUS_WORKERS 2
 
 enum {
     KEY_CACHE_OPTION,
@@ -278,8 +279,13 @@ static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdli
     fs->se = se;
 
     /* Threads only after daemonizing: fork keeps none of them. */
-    int r = status_cache_new(fs->cfg, fs->base_fd, STATUS_WORKERS, vfile_render_root_part,
-                             on_status_update, fs, &fs->cache);
+    struct model_hooks hooks = {
+            .root_render = vfile_render_root_part,
+            .slot_render = vfile_render_slot,
+            .on_update = on_status_update,
+            .ud = fs,
+    };
+    int r = model_new(fs->cfg, fs->base_fd, STATUS_WORKERS, &hooks, &fs->model);
     if (r < 0) {
         fs->se = NULL;
         fuse_session_unmount(se);
@@ -318,7 +324,7 @@ static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdli
     /* Unmount first, so users are not kept waiting for a worker that is
      * still finishing a status (bounded by the engine's timeouts). */
     fuse_session_unmount(se);
-    status_cache_free(TAKE_PTR(fs->cache));
+    model_free(TAKE_PTR(fs->model));
     fs->se = NULL;
     fuse_session_destroy(se);
     log_notice("unmounted %s", opts->mountpoint);

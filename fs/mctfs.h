@@ -19,7 +19,7 @@
  * the engine's, half-deleted sessions live there: never shown. */
 #define MCTFS_TRASH_NAME ".mctfs-trash"
 
-struct status_cache;
+struct model;
 struct control;
 struct opencache;
 struct fdcap;
@@ -32,7 +32,7 @@ struct mctfs {
     uid_t owner_uid; /* who mounted: may write .control */
     gid_t owner_gid;
     struct fuse_session *se; /* for kernel cache invalidation from worker threads */
-    struct status_cache *cache;
+    struct model *model;
     struct control *control;
     struct opencache *opencache;
     struct fdcap *fdcap;       /* real files open, per user (fdcap.h) */

@@ -10,7 +10,7 @@
 #include "log.h"
 #include "escape.h"
 #include "report.h"
-#include "status_cache.h"
+#include "model.h"
 
 enum {
     SLOT_TEXT,
@@ -76,6 +76,17 @@ static const struct {
         [NODE_SAFE_TO_DELETE] = {SLOT_SAFE, render_safe},
 };
 
+int vfile_render_slot(const struct mct_session_status *st, unsigned slot, struct mct_buf *out)
+{
+    static const status_render_fn by_slot[] = {
+            [SLOT_TEXT] = render_text,
+            [SLOT_JSON] = render_json,
+            [SLOT_BACKUP] = render_backup,
+            [SLOT_SAFE] = render_safe,
+    };
+    return slot < ARRAY_SIZE(by_slot) ? by_slot[slot](st, 1, NULL, out) : -EINVAL;
+}
+
 int vfile_render_root_part(const struct mct_session_status *st, size_t n, bool last,
                            struct status_root_render *rr)
 {
@@ -124,18 +135,15 @@ int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
     bool root = !node_is_session_vfile(node->kind);
     _cleanup_snap_ struct status_snap *snap = NULL;
     _cleanup_free_ char *activity = NULL;
-    /* Only what is read must be fresh (.safe_to_delete) or refreshed. A stat
-     * (ls -la, a file browser) takes the cached size, so listing a tree
-     * neither waits for nor sets off a new computation of every session in
-     * it; reads are direct, and a new status makes the kernel forget the
-     * old size. */
-    unsigned flags = !want_data                          ? STATUS_NO_REFRESH
-                     : node->kind == NODE_SAFE_TO_DELETE ? STATUS_FRESH
-                                                         : 0;
-    int r = status_cache_get(fs->cache, root ? NULL : &node->ref, flags, &snap, &activity);
+    /* A read is never older than cache_seconds (it may wait, bounded). A
+     * stat (ls -la, a file browser) never waits: it takes the newest size,
+     * or a pending one; reads are direct, and a new status makes the kernel
+     * forget the old size. */
+    int r = model_get(fs->model, root ? NULL : &node->ref, want_data ? 0 : MODEL_NO_WAIT, &snap,
+                      &activity);
     if (r < 0)
         return r;
-    ret->mtime = snap->computed_at;
+    ret->mtime = snap->changed_at[renderers[node->kind].slot];
 
     status_render_fn fn = renderers[node->kind].fn;
     if (!activity || root) {
@@ -151,6 +159,7 @@ int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
      * immutable, hence the shallow copy. */
     struct mct_session_status overlay = snap->st[0];
     overlay.activity = activity;
+    clock_gettime(CLOCK_REALTIME, &ret->mtime); /* progress changes it */
 
     _cleanup_buf_ struct mct_buf b = {};
     r = fn(&overlay, 1, snap->placeholder_reason, &b);

@@ -14,11 +14,13 @@
 
 #include "mctfs.h"
 #include "node.h"
-#include "status_cache.h"
+#include "model.h"
 
-/* The root's status files rendered chunk by chunk, for status_cache_new(). */
+/* The root's status files rendered chunk by chunk, and a session's file
+ * of one slot, for the model (model.h). */
 int vfile_render_root_part(const struct mct_session_status *st, size_t n, bool last,
                            struct status_root_render *rr);
+int vfile_render_slot(const struct mct_session_status *st, unsigned slot, struct mct_buf *out);
 
 struct vfile_content {
     const char *data; /* NUL-terminated; NULL when only the size was asked */
@@ -33,7 +35,7 @@ struct vfile_content {
 
 /* Render node (a virtual kind). want_data false: size and time only, which
  * for an unchanged status costs no allocation. May wait for a worker,
- * bounded (see status_cache_get). */
+ * bounded (see model_get). */
 int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
                  struct vfile_content *ret);
 /* Drops what vfile_render returned (harmless on a zeroed one). */
