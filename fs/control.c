@@ -58,15 +58,23 @@ void control_free(struct control *c)
     free(c);
 }
 
-/* With the lock held. Sessions are few (one per participant and day on
- * one rig), so a list is enough. */
-static struct record *record_get(struct control *c, const struct mct_session_ref *ref)
+/* With the lock held. Only sessions a command was written to have a
+ * record (a read of .control makes none), so a list is enough. */
+static struct record *record_find(struct control *c, const struct mct_session_ref *ref)
 {
     for (struct record *r = c->records; r; r = r->next)
         if (streq(r->ref.participant_id, ref->participant_id) &&
             streq(r->ref.session_date, ref->session_date))
             return r;
-    struct record *r = calloc(1, sizeof(*r));
+    return NULL;
+}
+
+static struct record *record_get(struct control *c, const struct mct_session_ref *ref)
+{
+    struct record *r = record_find(c, ref);
+    if (r)
+        return r;
+    r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
     r->ref = *ref;
@@ -306,9 +314,9 @@ int control_render(struct mctfs *fs, const struct mct_session_ref *ref, struct m
     int r = 0;
 
     pthread_mutex_lock(&c->lock);
-    struct record *rec = record_get(c, ref);
+    struct record *rec = record_find(c, ref);
     if (!rec) {
-        r = -ENOMEM;
+        r = mct_buf_puts(out, "no command yet: write SYNC, VERIFY or DELETE\n");
     } else {
         if (rec->busy)
             r = mct_buf_printf(out, "running: %s\n", control_command_names[rec->running]);

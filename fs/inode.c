@@ -13,6 +13,29 @@
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct inode *buckets[N_BUCKETS];
 static struct inode root_inode;
+/* Inodes no name finds (.control's, renamed-over ones): kept on a list so
+ * the teardown frees them when the kernel did not FORGET them first. */
+static struct inode *loose;
+
+static void loose_add(struct inode *in)
+{
+    in->hashed = false;
+    in->loose_prev = NULL;
+    in->loose_next = loose;
+    if (loose)
+        loose->loose_prev = in;
+    loose = in;
+}
+
+static void loose_remove(struct inode *in)
+{
+    if (in->loose_prev)
+        in->loose_prev->loose_next = in->loose_next;
+    else
+        loose = in->loose_next;
+    if (in->loose_next)
+        in->loose_next->loose_prev = in->loose_prev;
+}
 /* Node ids are addresses, which come back after a FORGET: the generation
  * tells a new inode from an old one at the same number. */
 static uint64_t next_generation = 1;
@@ -42,6 +65,12 @@ void inode_table_free(void)
             node_done(&in->node);
             free(in);
         }
+    while (loose) {
+        struct inode *in = loose;
+        loose = in->loose_next;
+        node_done(&in->node);
+        free(in);
+    }
     pthread_mutex_unlock(&table_lock);
     node_done(&root_inode.node);
 }
@@ -82,7 +111,7 @@ struct inode *inode_ref(struct node *node)
             p = &(*p)->next;
         if (*p)
             *p = in->next;
-        in->hashed = false;
+        loose_add(in);
         in = NULL;
     }
     if (in) {
@@ -101,6 +130,8 @@ struct inode *inode_ref(struct node *node)
             in->next = buckets[h];
             buckets[h] = in;
             in->hashed = true;
+        } else {
+            loose_add(in);
         }
     }
     *node = (struct node){0};
@@ -123,6 +154,8 @@ void inode_forget(fuse_ino_t ino, uint64_t n)
                 p = &(*p)->next;
             if (*p)
                 *p = in->next;
+        } else {
+            loose_remove(in);
         }
         node_done(&in->node);
         free(in);

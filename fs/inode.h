@@ -26,7 +26,9 @@ struct inode {
     uint64_t nlookup;
     uint64_t generation;
     bool hashed;
-    struct inode *next; /* in its bucket */
+    struct inode *next;       /* in its bucket */
+    struct inode *loose_prev; /* not hashed (.control): in the loose list */
+    struct inode *loose_next;
 };
 
 int inode_table_init(void);

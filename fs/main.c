@@ -400,6 +400,7 @@ int main(int argc, char *argv[])
         goto done;
     }
     fs.base_dev = base_st.st_dev;
+    fs.base_ino = ino_real(fs.base_dev, &base_st);
     if (inode_table_init() < 0) {
         log_error_errno(-ENOMEM, "out of memory");
         goto done;

@@ -27,9 +27,10 @@ struct listings;
 
 struct mctfs {
     struct mct_config *cfg;
-    int base_fd;     /* O_PATH of cfg->source_base_path; every real path is relative to it */
-    dev_t base_dev;  /* its device: real inode numbers are the source's on it (ino.h) */
-    uid_t owner_uid; /* who mounted: may write .control */
+    int base_fd;       /* O_PATH of cfg->source_base_path; every real path is relative to it */
+    dev_t base_dev;    /* its device: real inode numbers are the source's on it (ino.h) */
+    uint64_t base_ino; /* its st_ino as the view shows it */
+    uid_t owner_uid;   /* who mounted: may write .control */
     gid_t owner_gid;
     struct fuse_session *se; /* for kernel cache invalidation from worker threads */
     struct model *model;

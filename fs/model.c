@@ -19,10 +19,11 @@ struct entry {
     struct mct_session_ref ref;
     char *rel; /* the session folder relative to the source base */
 
-    struct status_snap *snap; /* the newest computed status, NULL when none or invalid */
-    uint64_t gen;             /* bumped by invalidate: a running computation is void */
+    struct status_snap *snap;    /* the newest computed status, NULL when none or invalid */
+    struct status_snap *pending; /* what a stat shows until there is one, made once */
+    uint64_t gen;                /* bumped by invalidate: a running computation is void */
     bool queued, running;
-    int64_t asked_ms; /* the oldest read waiting for a computation */
+    bool swept; /* the running sweep has been here: it will not bring a status */
 
     /* The session folder as the computation behind snap saw it: a file
      * added or removed changes its mtime/ctime, which is a cheap test. */
@@ -102,9 +103,14 @@ static struct entry *entry_get(struct model *m, const struct mct_session_ref *re
     return e;
 }
 
-/* Sessions wait in the queue for a worker's batch; the root is a sweep. */
+/* Sessions wait in the queue for a worker's batch; the root is a sweep.
+ * While a sweep runs, a session it will publish is not queued: computing
+ * it twice at once only slows both (the reader waits for the sweep, and
+ * queues it after if the sweep did not bring it). */
 static void entry_enqueue(struct model *m, struct entry *e)
 {
+    if (!e->root && m->root.running && !e->snap && !e->swept)
+        return;
     if (e->root) {
         m->sweep_asked = true;
         pthread_cond_broadcast(&m->work);
@@ -129,6 +135,15 @@ static void entry_drop_snap(struct entry *e)
     e->snap = NULL;
 }
 
+static void entry_free(struct entry *e)
+{
+    entry_drop_snap(e);
+    if (e->pending)
+        status_snap_unref(e->pending);
+    free(e->activity);
+    free(e->rel);
+}
+
 static bool timespec_eq(const struct timespec *a, const struct timespec *b)
 {
     return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
@@ -147,18 +162,31 @@ static uint64_t text_hash(const struct mct_buf *b)
     return XXH3_64bits(b->data ? b->data : "", b->len);
 }
 
-/* With the lock held: the new snapshot of e takes over from the old one;
- * each slot keeps its old mtime when its text did not change. */
-static void publish(struct model *m, struct entry *e, struct status_snap *s, bool have_dir,
-                    const struct stat *dst)
+/* Without the lock (rendering takes time): each slot's length, for stat,
+ * and hash, to tell whether its text changed. */
+static void measure(struct model *m, struct status_snap *s, uint64_t hashes[MODEL_SLOTS])
 {
     for (unsigned slot = 0; slot < MODEL_SLOTS; slot++) {
         _cleanup_buf_ struct mct_buf b = {};
-        uint64_t h = 0;
-        if (s->st && m->hooks.slot_render && m->hooks.slot_render(s->st, slot, &b) >= 0)
-            h = text_hash(&b);
-        else if (s->rendered[slot])
-            h = XXH3_64bits(s->rendered[slot], s->rendered_len[slot]);
+        hashes[slot] = 0;
+        if (s->st && m->hooks.slot_render && m->hooks.slot_render(s->st, slot, &b) >= 0) {
+            hashes[slot] = text_hash(&b);
+            s->rendered_len[slot] = b.len;
+            s->len_known[slot] = true;
+        } else if (s->rendered[slot]) {
+            hashes[slot] = XXH3_64bits(s->rendered[slot], s->rendered_len[slot]);
+        }
+    }
+}
+
+/* With the lock held: the new snapshot of e takes over from the old one;
+ * each slot keeps its old mtime when its text (hashes, from measure) did
+ * not change. */
+static void publish(struct model *m, struct entry *e, struct status_snap *s,
+                    const uint64_t hashes[MODEL_SLOTS], bool have_dir, const struct stat *dst)
+{
+    for (unsigned slot = 0; slot < MODEL_SLOTS; slot++) {
+        uint64_t h = hashes[slot];
         if (!e->slot_known[slot] || e->slot_hash[slot] != h) {
             e->slot_known[slot] = true;
             e->slot_hash[slot] = h;
@@ -212,12 +240,18 @@ static void compute_batch(struct model *m, struct entry **batch, size_t n)
     if (r < 0)
         log_warning_errno(r, "status of %zu sessions failed", n);
 
+    _cleanup_free_ struct status_snap **snaps = calloc(n, sizeof(*snaps));
+    _cleanup_free_ uint64_t(*hashes)[MODEL_SLOTS] = calloc(n, sizeof(*hashes));
+    for (size_t i = 0; r >= 0 && snaps && hashes && i < n; i++)
+        if ((snaps[i] = model_snap_take(st, i, started)))
+            measure(m, snaps[i], hashes[i]);
+
     pthread_mutex_lock(&m->lock);
     m->counters.batches++;
     for (size_t i = 0; i < n; i++) {
         struct entry *e = batch[i];
         e->running = false;
-        struct status_snap *s = r >= 0 ? model_snap_take(st, i, started) : NULL;
+        struct status_snap *s = snaps && hashes ? snaps[i] : NULL;
         if (e->gen != gens[i]) {
             /* Invalidated meanwhile (a command finished): this result may
              * predate it, so it is computed again. */
@@ -225,7 +259,7 @@ static void compute_batch(struct model *m, struct entry **batch, size_t n)
                 status_snap_unref(s);
             entry_enqueue(m, e);
         } else if (s) {
-            publish(m, e, s, have_dir[i], &dst[i]);
+            publish(m, e, s, hashes[i], have_dir[i], &dst[i]);
         }
     }
     pthread_cond_broadcast(&m->done);
@@ -276,19 +310,34 @@ static void publish_chunk(struct model *m, const struct mct_session_ref *refs, s
                           struct mct_session_status *st, int64_t started, const uint64_t *gens,
                           size_t *n_safe)
 {
-    pthread_mutex_lock(&m->lock);
+    /* Snapshots, their renderings measured and their folders stat'ed,
+     * before the lock: readers wait on it. */
+    _cleanup_free_ struct status_snap **snaps = calloc(k ? k : 1, sizeof(*snaps));
+    _cleanup_free_ uint64_t(*hashes)[MODEL_SLOTS] = calloc(k ? k : 1, sizeof(*hashes));
+    _cleanup_free_ struct stat *dst = calloc(k ? k : 1, sizeof(*dst));
+    _cleanup_free_ bool *have_dir = calloc(k ? k : 1, sizeof(*have_dir));
+    if (!snaps || !hashes || !dst || !have_dir)
+        return;
     for (size_t i = 0; i < k; i++) {
         *n_safe += st[i].safe_to_delete;
+        _cleanup_free_ char *rel = NULL;
+        have_dir[i] = mct_template_expand(m->cfg->source_path_structure, &refs[i], &rel) == 0 &&
+                      dir_stat(m, rel, &dst[i]);
+        if ((snaps[i] = model_snap_take(st, i, started)))
+            measure(m, snaps[i], hashes[i]);
+    }
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < k; i++) {
         struct entry *e = entry_get(m, &refs[i]);
-        if (!e || e->gen != gens[i] || e->running)
-            continue;
-        struct status_snap *s = model_snap_take(st, i, started);
-        struct stat dst;
-        bool have_dir = dir_stat(m, e->rel, &dst);
-        if (s)
-            publish(m, e, s, have_dir, &dst);
+        if (e)
+            e->swept = true;
+        if (e && snaps[i] && e->gen == gens[i] && !e->running)
+            publish(m, e, TAKE_PTR(snaps[i]), hashes[i], have_dir[i], &dst[i]);
     }
     pthread_mutex_unlock(&m->lock);
+    for (size_t i = 0; i < k; i++)
+        if (snaps[i])
+            status_snap_unref(snaps[i]);
 }
 
 static struct status_snap *sweep(struct model *m, int64_t started)
@@ -389,14 +438,20 @@ static void *sweeper(void *arg)
 
         int64_t started = mct_now_ms();
         struct status_snap *s = sweep(m, started);
+        uint64_t hashes[MODEL_SLOTS] = {0};
+        if (s)
+            measure(m, s, hashes);
 
         pthread_mutex_lock(&m->lock);
         m->root.running = false;
+        for (unsigned h = 0; h < N_BUCKETS; h++)
+            for (struct entry *e = m->buckets[h]; e; e = e->bucket_next)
+                e->swept = false;
         m->counters.sweeps++;
         m->counters.last_sweep_ms = mct_now_ms() - started;
         m->counters.last_sweep_at = time(NULL);
         if (s && m->root.gen == gen)
-            publish(m, &m->root, s, false, NULL);
+            publish(m, &m->root, s, hashes, false, NULL);
         else if (s)
             status_snap_unref(s); /* something changed meanwhile: the root again */
         if (m->root.gen != gen)
@@ -471,12 +526,10 @@ void model_free(struct model *m)
         while (m->buckets[h]) {
             struct entry *e = m->buckets[h];
             m->buckets[h] = e->bucket_next;
-            entry_drop_snap(e);
-            free(e->activity);
-            free(e->rel);
+            entry_free(e);
             free(e);
         }
-    entry_drop_snap(&m->root);
+    entry_free(&m->root);
     pthread_cond_destroy(&m->work);
     pthread_cond_destroy(&m->done);
     pthread_mutex_destroy(&m->lock);
@@ -490,7 +543,7 @@ static bool usable(struct model *m, struct entry *e, int64_t asked_ms)
     if (!e->snap)
         return false;
     struct stat dst;
-    if (e->dir_known && dir_stat(m, e->rel, &dst) &&
+    if (e->dir_known && !e->root && dir_stat(m, e->rel, &dst) &&
         (!timespec_eq(&dst.st_mtim, &e->dir_mtime) || !timespec_eq(&dst.st_ctim, &e->dir_ctime))) {
         entry_drop_snap(e);
         e->gen++;
@@ -518,10 +571,17 @@ static int get_once(struct model *m, const struct mct_session_ref *ref, unsigned
     }
     struct status_snap *s = NULL;
     if (flags & MODEL_NO_WAIT) {
-        /* Whatever is there, or "pending"; it is brought up to date behind. */
-        if (!usable(m, e, asked_ms))
+        /* Whatever is there, or "pending"; it is brought up to date behind.
+         * (A stat does not look at the folder: the next read does.) */
+        int64_t ttl_ms = (int64_t)m->cfg->mount.cache_seconds * 1000;
+        if (!e->snap || mct_now_ms() - e->snap->computed_ms >= ttl_ms)
             entry_enqueue(m, e);
-        s = e->snap ? status_snap_ref(e->snap) : NULL;
+        if (!e->snap && !e->pending)
+            /* Made once per entry (a file browser stats the same files
+             * over and over), and for the root without listing the
+             * sessions: the sweep that will say is running. */
+            e->pending = model_snap_placeholder(m->cfg, ref, true, model_wait_seconds(m));
+        s = e->snap ? status_snap_ref(e->snap) : e->pending ? status_snap_ref(e->pending) : NULL;
     } else {
         while (!usable(m, e, asked_ms)) {
             entry_enqueue(m, e);

@@ -45,10 +45,12 @@ struct status_snap {
     bool placeholder; /* not computed: every answer is "unknown" or "pending" */
     char *placeholder_reason;
 
-    /* Renderings are pure functions of st, so each is made once. */
+    /* Renderings are pure functions of st, so each is made once; their
+     * lengths are known from publishing, so a stat renders nothing. */
     pthread_mutex_t render_lock;
     char *rendered[MODEL_SLOTS];
     size_t rendered_len[MODEL_SLOTS];
+    bool len_known[MODEL_SLOTS];
 
     int refs;
 };

@@ -45,6 +45,12 @@ int status_snap_render(struct status_snap *s, unsigned slot, status_render_fn fn
     int r = 0;
 
     pthread_mutex_lock(&s->render_lock);
+    if (!s->rendered[slot] && !ret && s->len_known[slot]) {
+        if (len)
+            *len = s->rendered_len[slot];
+        pthread_mutex_unlock(&s->render_lock);
+        return 0;
+    }
     if (!s->rendered[slot]) {
         _cleanup_buf_ struct mct_buf b = {};
         /* A computed root has every slot it serves rendered already. */
@@ -89,6 +95,7 @@ struct status_snap *model_snap_from_root(struct status_root_render *rr, size_t n
     for (unsigned i = 0; i < MODEL_SLOTS; i++)
         if (rr->out[i].data) {
             s->rendered_len[i] = rr->out[i].len;
+            s->len_known[i] = true;
             s->rendered[i] = mct_buf_steal(&rr->out[i]);
         }
     return s;
@@ -153,7 +160,7 @@ struct status_snap *model_snap_placeholder(const struct mct_config *cfg,
             return NULL;
         refs[0] = *ref;
         n = 1;
-    } else if (mct_discover_sessions(cfg, NULL, NULL, &refs, &n) < 0) {
+    } else if (!pending && mct_discover_sessions(cfg, NULL, NULL, &refs, &n) < 0) {
         /* Listing local folders only; if even that fails the root says so. */
         n = 0;
     }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "beneath.h"
+#include "ino.h"
 #include "util.h"
 
 const char *const node_root_vfiles[] = {".status", ".status.json", NULL};
@@ -108,6 +109,7 @@ static int session_vfile(struct mctfs *fs, const struct node *parent, enum node_
     ret->session = true;
     ret->ref = parent->ref;
     ret->session_len = strlen(parent->rel);
+    ret->dir_ino = ino_real(fs->base_dev, &st);
     return 0;
 }
 
@@ -131,9 +133,10 @@ int node_child(struct mctfs *fs, const struct node *parent, const char *name, st
     int r = 0;
     if (at_root && streq(name, MCTFS_TRASH_NAME))
         r = -ENOENT; /* the engine's: half-deleted sessions live there */
-    else if (at_root && (i = index_in(node_root_vfiles, name)) >= 0)
+    else if (at_root && (i = index_in(node_root_vfiles, name)) >= 0) {
         ret->kind = root_kinds[i];
-    else if (parent->session && (i = index_in(node_session_vfiles, name)) >= 0)
+        ret->dir_ino = fs->base_ino;
+    } else if (parent->session && (i = index_in(node_session_vfiles, name)) >= 0)
         r = session_vfile(fs, parent, session_kinds[i], ret);
     else if ((ret->session = node_rel_is_session(fs, ret->rel, &ret->ref)))
         ret->session_len = strlen(ret->rel);

@@ -32,6 +32,7 @@ struct node {
     bool session;
     struct mct_session_ref ref;
     char *rel;          /* relative to the source base, "." for the root; owned */
+    uint64_t dir_ino;   /* a virtual file: its folder's st_ino as the view shows it */
     size_t session_len; /* session: the session folder is rel[0..session_len) */
 };
 

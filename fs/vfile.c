@@ -170,16 +170,6 @@ int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
     return 0;
 }
 
-/* The number of the folder n lives in, as the view shows it. */
-static uint64_t folder_ino(struct mctfs *fs, const struct node *n)
-{
-    struct stat st;
-    _cleanup_free_ char *rel = n->session ? node_session_rel(n) : NULL;
-    if (mct_stat_beneath(fs->base_fd, rel ? rel : ".", &st, 0) < 0)
-        return 0;
-    return ino_real(fs->base_dev, &st);
-}
-
 /* .control's mode: everyone may read the last command's outcome; who may
  * write is what modes can say of mount.allow_uids/allow_gids (the kernel
  * checks modes first, control_check_access() then checks the lists):
@@ -197,7 +187,7 @@ void vfile_fill_stat(struct mctfs *fs, const struct node *n, size_t len,
 {
     *st = (struct stat){};
     bool control = n->kind == NODE_CONTROL;
-    st->st_ino = (ino_t)ino_virtual(folder_ino(fs, n), (unsigned)n->kind);
+    st->st_ino = (ino_t)ino_virtual(n->dir_ino, (unsigned)n->kind);
     st->st_mode = S_IFREG | (control ? control_mode(fs->cfg) : 0444);
     st->st_nlink = 1;
     st->st_uid = fs->owner_uid;

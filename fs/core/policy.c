@@ -137,7 +137,12 @@ int mct_policy_copy_verified(const struct mct_session_status *st, const struct m
     for (size_t i = 0; i < st->source.n_files; i++) {
         const struct mct_file *f = &st->source.files[i];
         const struct mct_file *k = mct_scan_find(&c->scan, f->relpath);
-        n_ino += k && k->ino == f->ino;
+        /* The same inode and the same change time to the nanosecond: the
+         * very file. (A copy's ctime is when it was copied, which nothing
+         * can set back; equal inode numbers alone happen on two fresh
+         * filesystems filled in the same order.) */
+        n_ino += k && k->ino == f->ino && k->ctime.tv_sec == f->ctime.tv_sec &&
+                 k->ctime.tv_nsec == f->ctime.tv_nsec;
         if (k && k->dev == f->dev && k->ino == f->ino && n_same++ == 0)
             same = f->relpath;
     }
@@ -149,14 +154,13 @@ int mct_policy_copy_verified(const struct mct_session_status *st, const struct m
                                            "is no backup",
                                            d->path, same, n_same - 1));
     /* An overlay or an NFS export of this machine shows the source's files
-     * under its own device but with their inode numbers; a real copy on
-     * another filesystem matching every one of them is no coincidence. */
+     * under its own device but with their inode numbers and change times. */
     if (st->source.n_files > 0 && n_ino == st->source.n_files)
         return set_state(d, MCT_DEST_UNSAFE,
                          mct_strdup_printf("every file of the copy at %s has its source file's "
-                                           "inode number: the source seen through another "
-                                           "filesystem (an overlay, an NFS export of this "
-                                           "machine) is no copy",
+                                           "inode number and change time: the source seen "
+                                           "through another filesystem (an overlay, an NFS "
+                                           "export of this machine) is no copy",
                                            d->path));
     if (!c->marker)
         return set_state(d, MCT_DEST_UNVERIFIED,

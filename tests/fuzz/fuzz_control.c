@@ -7,6 +7,7 @@
  * as a FUSE write buffer is: ASan catches any read past it. An independent
  * oracle says what must be accepted.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
