@@ -129,12 +129,14 @@ int mct_report_reclaim_text(const struct mct_reclaim_result *res, const char *pa
     }
     mct_buf_puts(out, "Source ");
     mct_esc_text_str(out, path);
-    mct_buf_printf(out, ": %s free of %s (%u%%); target %s free (%s)\n",
+    mct_buf_printf(out, ": %s free of %s (%u%%); target %s free",
                    mct_format_bytes(res->before.avail, a, sizeof(a)),
                    mct_format_bytes(res->before.size, b, sizeof(b)),
                    percent(res->before.avail, res->before.size),
-                   mct_space_format(&res->keep_free, t, sizeof(t)),
-                   mct_format_bytes(res->target, c, sizeof(c)));
+                   mct_space_format(&res->keep_free, t, sizeof(t)));
+    if (res->keep_free.percent_x100)
+        mct_buf_printf(out, " (%s)", mct_format_bytes(res->target, c, sizeof(c)));
+    mct_buf_puts(out, "\n");
     if (res->before.avail >= res->target)
         mct_buf_puts(out, "Target met: nothing to delete.\n");
     else if (res->dry_run)
