@@ -9,7 +9,7 @@
 #include "beneath.h"
 #include "util.h"
 
-const char *const node_root_vfiles[] = {".status", ".status.json", NULL};
+const char *const node_root_vfiles[] = {".status", ".status.json", ".control", NULL};
 const char *const node_session_vfiles[] = {".status",         ".status.json", ".backup_status",
                                            ".safe_to_delete", ".control",     NULL};
 
@@ -73,6 +73,8 @@ int node_resolve(struct mctfs *fs, const char *path, struct node *ret)
             ret->kind = NODE_ROOT_STATUS;
         else if (streq(name, ".status.json"))
             ret->kind = NODE_ROOT_STATUS_JSON;
+        else if (streq(name, ".control"))
+            ret->kind = NODE_CONTROL; /* RECLAIM; an empty ref (control.c) */
         else
             ret->session = node_rel_is_session(fs, ret->rel, &ret->ref);
         if (ret->session)
@@ -121,8 +123,11 @@ void node_forget_session(struct mctfs *fs, const struct mct_session_ref *ref, bo
     _cleanup_free_ char *rel = NULL;
     char path[PATH_MAX];
 
+    /* Never .control: this runs inside a write to one. */
     if (!ref) {
         for (size_t i = 0; node_root_vfiles[i]; i++) {
+            if (streq(node_root_vfiles[i], ".control"))
+                continue;
             snprintf(path, sizeof(path), "/%s", node_root_vfiles[i]);
             mctfs_kernel_forget(fs, path);
         }
@@ -150,6 +155,8 @@ void node_forget_session(struct mctfs *fs, const struct mct_session_ref *ref, bo
         }
     }
     for (size_t i = 0; node_root_vfiles[i]; i++) {
+        if (streq(node_root_vfiles[i], ".control"))
+            continue;
         snprintf(path, sizeof(path), "/%s", node_root_vfiles[i]);
         mctfs_kernel_forget(fs, path);
     }

@@ -279,7 +279,7 @@ static struct status_snap *compute_root(struct status_cache *c, int64_t started)
         return NULL;
     }
 
-    struct status_root_render rr = {};
+    struct status_root_render rr = {.cfg = c->cfg};
     size_t off = 0;
     do {
         size_t k = n - off < MCT_STATUS_CHUNK ? n - off : MCT_STATUS_CHUNK;

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "forecast.h"
 #include "report.h"
 #include "session.h"
 #include "status.h"
@@ -74,6 +75,8 @@ struct status_root_render {
     struct mct_buf out[STATUS_SNAP_SLOTS]; /* one rendering per slot; unused slots stay empty */
     size_t done;                           /* sessions rendered by earlier calls */
     struct mct_range_totals totals;
+    const struct mct_config *cfg; /* for the forecast under the table */
+    struct mct_forecast_acc forecast;
 };
 typedef int (*status_root_render_fn)(const struct mct_session_status *st, size_t n, bool last,
                                      struct status_root_render *r);

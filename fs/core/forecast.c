@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The forecast's arithmetic (forecast.h). Pure but for the clock, so the
- * unit tests give it any day and any sizes.
+ * The forecast's arithmetic (forecast.h). Pure but for the clock and the
+ * statvfs of mct_forecast_end(), so the unit tests give it any day, any
+ * sizes and any filesystem.
  */
 #include "forecast.h"
 
@@ -97,4 +98,17 @@ void mct_forecast_finish(const struct mct_forecast_acc *a, const struct mct_fs_s
     f->fs = *fs;
     f->days_full = days_until(fs->avail, a->window_bytes);
     f->days_full_reclaimed = days_until(fs->avail + a->reclaimable_bytes, a->window_bytes);
+}
+
+void mct_forecast_start(struct mct_forecast_acc *a, const struct mct_config *cfg)
+{
+    mct_forecast_begin(a, mct_today_days(time(NULL)), cfg->reclaim.keep_recent_days);
+}
+
+void mct_forecast_end(const struct mct_config *cfg, const struct mct_forecast_acc *a,
+                      struct mct_forecast *f)
+{
+    struct mct_fs_space fs;
+    bool known = mct_fs_space_get(cfg->source_base_path, &fs) >= 0;
+    mct_forecast_finish(a, known ? &fs : NULL, f);
 }

@@ -60,3 +60,10 @@ struct mct_forecast {
 /* fs NULL: the filesystem could not be asked (the days are unknown). */
 void mct_forecast_finish(const struct mct_forecast_acc *a, const struct mct_fs_space *fs,
                          struct mct_forecast *f);
+
+/* The same for the source filesystem as it is now: begin with today and
+ * deletion.reclaim.keep_recent_days, end with a statvfs of the source
+ * base (what status-range and the mount's root show). */
+void mct_forecast_start(struct mct_forecast_acc *a, const struct mct_config *cfg);
+void mct_forecast_end(const struct mct_config *cfg, const struct mct_forecast_acc *a,
+                      struct mct_forecast *f);

@@ -58,6 +58,8 @@ int mct_report_forecast_json(const struct mct_forecast *f, struct mct_buf *out);
 struct mct_reclaim_item;
 struct mct_reclaim_result;
 int mct_report_reclaim_item_text(const struct mct_reclaim_item *it, struct mct_buf *out);
+/* One sentence, no full stop: "Deleted 3 sessions, 2.9M; 5.3M free now (66%): target met". */
+int mct_report_reclaim_outcome(const struct mct_reclaim_result *res, struct mct_buf *out);
 int mct_report_reclaim_text(const struct mct_reclaim_result *res, const char *path,
                             struct mct_buf *out);
 int mct_report_reclaim_json(const struct mct_reclaim_result *res, const char *path,

@@ -115,6 +115,27 @@ int mct_report_reclaim_item_text(const struct mct_reclaim_item *it, struct mct_b
     return mct_buf_puts(out, "\n");
 }
 
+int mct_report_reclaim_outcome(const struct mct_reclaim_result *res, struct mct_buf *out)
+{
+    char a[32], b[32];
+    if (res->before.avail >= res->target)
+        return mct_buf_puts(out, "Target met: nothing to delete");
+    if (res->dry_run)
+        return mct_buf_printf(out,
+                              "Dry run: would delete %zu session%s, %s; free would be %s (%u%%): "
+                              "target %s",
+                              res->n_deleted, res->n_deleted == 1 ? "" : "s",
+                              mct_format_bytes(res->freed, a, sizeof(a)),
+                              mct_format_bytes(res->after.avail, b, sizeof(b)),
+                              percent(res->after.avail, res->after.size),
+                              res->met ? "would be met" : "would not be met");
+    return mct_buf_printf(out, "Deleted %zu session%s, %s; %s free now (%u%%): target %s",
+                          res->n_deleted, res->n_deleted == 1 ? "" : "s",
+                          mct_format_bytes(res->freed, a, sizeof(a)),
+                          mct_format_bytes(res->after.avail, b, sizeof(b)),
+                          percent(res->after.avail, res->after.size), res->met ? "met" : "NOT met");
+}
+
 int mct_report_reclaim_text(const struct mct_reclaim_result *res, const char *path,
                             struct mct_buf *out)
 {
@@ -137,23 +158,8 @@ int mct_report_reclaim_text(const struct mct_reclaim_result *res, const char *pa
     if (res->keep_free.percent_x100)
         mct_buf_printf(out, " (%s)", mct_format_bytes(res->target, c, sizeof(c)));
     mct_buf_puts(out, "\n");
-    if (res->before.avail >= res->target)
-        mct_buf_puts(out, "Target met: nothing to delete.\n");
-    else if (res->dry_run)
-        mct_buf_printf(out,
-                       "Dry run: would delete %zu session%s, %s; free would be %s (%u%%): "
-                       "target %s.\n",
-                       res->n_deleted, res->n_deleted == 1 ? "" : "s",
-                       mct_format_bytes(res->freed, a, sizeof(a)),
-                       mct_format_bytes(res->after.avail, b, sizeof(b)),
-                       percent(res->after.avail, res->after.size),
-                       res->met ? "would be met" : "would not be met");
-    else
-        mct_buf_printf(out, "Deleted %zu session%s, %s; %s free now (%u%%): target %s.\n",
-                       res->n_deleted, res->n_deleted == 1 ? "" : "s",
-                       mct_format_bytes(res->freed, a, sizeof(a)),
-                       mct_format_bytes(res->after.avail, b, sizeof(b)),
-                       percent(res->after.avail, res->after.size), res->met ? "met" : "NOT met");
+    mct_report_reclaim_outcome(res, out);
+    mct_buf_puts(out, ".\n");
     if (!res->met) {
         _cleanup_free_ char *why = mct_reclaim_why_not(res);
         mct_esc_text_str(out, why ? why : "target not reachable");
