@@ -145,3 +145,4 @@ int mct_read_regular_file_stat(const char *path, int oflags, size_t max, char **
                                struct stat *st);
 /* strerror() for mct_read_regular_file's errors ("not a regular file"). */
 const char *mct_read_strerror(int r);
+
