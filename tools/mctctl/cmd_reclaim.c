@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * mctctl reclaim [--dry-run]: when the source filesystem has less free
+ * mctctl reclaim [--dry-run] [--if-enabled]: when the source filesystem has less free
  * than deletion.reclaim.keep_free, delete the oldest safe sessions until
  * it has not, each through the deletion protocol; no prompt, since
  * deletion.reclaim.enabled is the consent (without it only --dry-run).
@@ -36,19 +36,27 @@ int cmd_reclaim(int argc, char **argv, struct mctctl_ctx *ctx)
 {
     static const struct option options[] = {
             {"dry-run", no_argument, NULL, 'n'},
+            {"if-enabled", no_argument, NULL, 'e'},
             {},
     };
-    bool dry_run = false;
+    bool dry_run = false, if_enabled = false;
     optind = 1;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (c != 'n')
+        if (c != 'n' && c != 'e')
             return cli_usage_error("reclaim", "unknown option '%s'", argv[optind - 1]);
-        dry_run = true;
+        dry_run |= c == 'n';
+        if_enabled |= c == 'e';
     }
     if (optind < argc)
         return cli_usage_error("reclaim", "unexpected argument '%s'", argv[optind]);
+    /* The nightly timer's: reclaim is the config's choice, not an error. */
+    if (if_enabled && !ctx->cfg->reclaim.enabled) {
+        fprintf(ctx->json ? stderr : stdout,
+                "reclaim is off (deletion.reclaim.enabled is not true): nothing to do\n");
+        return EXIT_OK;
+    }
 
     struct progress p = {.ctx = ctx, .human = ctx->json ? stderr : stdout};
     char who[MCT_USER_MAX];
