@@ -201,6 +201,7 @@ START_TEST(classes_follow_the_status)
     /* keep_recent_days 10: ten days old is old enough; 0 protects nothing. */
     ck_assert_int_eq(mct_reclaim_classify(&st[1], today, 10), MCT_RECLAIM_ELIGIBLE);
     ck_assert_int_eq(mct_reclaim_classify(&st[1], today, 11), MCT_RECLAIM_RECENT);
+    free(st[2].source_path);
     make(&st[2], "p003", "20250120", 1);
     ck_assert_int_eq(mct_reclaim_classify(&st[2], today, 0), MCT_RECLAIM_ELIGIBLE);
     ck_assert_int_eq(mct_reclaim_classify(&st[2], today, 1), MCT_RECLAIM_RECENT);
