@@ -11,6 +11,8 @@
 #include "node.h"
 #include "operations.h"
 #include "model.h"
+#include "reclaim.h"
+#include "report.h"
 
 /* Per session: is a command running here, and what did the last one do. */
 struct record {
@@ -144,6 +146,45 @@ static void on_progress(void *ud, const char *phase, int percent, const char *de
     model_set_activity(p->fs->model, p->ref, activity);
 }
 
+/* The root's .control has no session: its record is keyed by an empty ref. */
+static bool is_root(const struct mct_session_ref *ref)
+{
+    return !ref->participant_id[0];
+}
+
+/* RECLAIM: deletions through the protocol, as mctctl reclaim; the
+ * sessions it deleted leave the view and the root is computed anew. */
+static int run_reclaim(struct mctfs *fs, const char *who, struct mct_op_result *res)
+{
+    struct mct_reclaim_request req = {.who = who, .via = "mctfs reclaim"};
+    struct mct_reclaim_result rec;
+    int r = mct_reclaim(fs->cfg, &req, &rec);
+    for (size_t i = 0; i < rec.n; i++) {
+        if (rec.items[i].outcome != MCT_RECLAIM_DELETED)
+            continue;
+        model_invalidate(fs->model, &rec.items[i].ref);
+        node_forget_session(fs, &rec.items[i].ref, true);
+    }
+    model_invalidate(fs->model, NULL);
+    node_forget_session(fs, NULL, false);
+
+    /* What it did, and (as reasons, which the message shows) why the
+     * target is out of reach. */
+    _cleanup_buf_ struct mct_buf b = {};
+    if (rec.checked)
+        mct_report_reclaim_outcome(&rec, &b);
+    if (b.len && mct_strv_push(rec.met ? &res->lines : &res->reasons, mct_buf_steal(&b)) < 0)
+        r = -ENOMEM;
+    char *why = !rec.checked ? (rec.error ? strdup(rec.error) : NULL)
+                : rec.met    ? NULL
+                             : mct_reclaim_why_not(&rec);
+    if (why && mct_strv_push(&res->reasons, why) < 0)
+        r = -ENOMEM;
+    mct_reclaim_result_free(&rec);
+    /* Not met: the work did not reach its end (EIO, the message says why). */
+    return r == -ENOSPC ? -EIO : r;
+}
+
 static int run(struct mctfs *fs, const struct mct_session_ref *ref, enum control_command cmd,
                uid_t uid, struct mct_op_result *res)
 {
@@ -165,6 +206,11 @@ static int run(struct mctfs *fs, const struct mct_session_ref *ref, enum control
                 .via = "mctfs",
         };
         return mct_delete_session(fs->cfg, &req, res);
+    }
+    case CMD_RECLAIM: {
+        char who[MCT_USER_MAX];
+        mct_describe_user(uid, who, sizeof(who));
+        return run_reclaim(fs, who, res);
     }
     case CMD_COUNT:
         break;
@@ -240,7 +286,8 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
     uid_t uid = mctfs_caller()->uid;
     enum control_command cmd;
 
-    if (off != 0 || control_parse(buf, size, &cmd) < 0) {
+    /* RECLAIM at the root, the others in a session. */
+    if (off != 0 || control_parse(buf, size, &cmd) < 0 || (cmd == CMD_RECLAIM) != is_root(ref)) {
         log_info("%s/%s/.control: uid %u wrote %zu bytes that are not a command, ignored",
                  ref->participant_id, ref->session_date, (unsigned)uid, size);
         return -EINVAL;
@@ -292,7 +339,8 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
     record_result(rec, cmd, uid, r, msg);
     pthread_mutex_unlock(&fs->control->lock);
 
-    refresh_after(fs, ref, cmd == CMD_DELETE && r >= 0);
+    if (!is_root(ref))
+        refresh_after(fs, ref, cmd == CMD_DELETE && r >= 0);
     return ret;
 }
 
@@ -321,7 +369,8 @@ int control_render(struct mctfs *fs, const struct mct_session_ref *ref, struct m
         if (rec->busy)
             r = mct_buf_printf(out, "running: %s\n", control_command_names[rec->running]);
         if (r >= 0 && !rec->have_last)
-            r = mct_buf_puts(out, "no command yet: write SYNC, VERIFY or DELETE\n");
+            r = mct_buf_puts(out, is_root(ref) ? "no command yet: write RECLAIM\n"
+                                               : "no command yet: write SYNC, VERIFY or DELETE\n");
         else if (r >= 0)
             r = render_last(rec, out);
     }

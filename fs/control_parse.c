@@ -9,6 +9,7 @@ const char *const control_command_names[CMD_COUNT] = {
         [CMD_SYNC] = "SYNC",
         [CMD_VERIFY] = "VERIFY",
         [CMD_DELETE] = "DELETE",
+        [CMD_RECLAIM] = "RECLAIM",
 };
 
 int control_parse(const char *buf, size_t size, enum control_command *ret)

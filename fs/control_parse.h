@@ -15,6 +15,7 @@ enum control_command {
     CMD_SYNC,
     CMD_VERIFY,
     CMD_DELETE,
+    CMD_RECLAIM, /* the root's .control only */
     CMD_COUNT,
 };
 

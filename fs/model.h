@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "forecast.h"
 #include "report.h"
 #include "session.h"
 #include "status.h"
@@ -83,6 +84,8 @@ struct status_root_render {
     struct mct_buf out[MODEL_SLOTS]; /* one rendering per slot; unused slots stay empty */
     size_t done;                     /* sessions rendered by earlier calls */
     struct mct_range_totals totals;
+    const struct mct_config *cfg; /* for the forecast under the table */
+    struct mct_forecast_acc forecast;
 };
 typedef int (*status_root_render_fn)(const struct mct_session_status *st, size_t n, bool last,
                                      struct status_root_render *r);

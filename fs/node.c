@@ -11,11 +11,13 @@
 #include "ino.h"
 #include "util.h"
 
-const char *const node_root_vfiles[] = {".status", ".status.json", NULL};
+const char *const node_root_vfiles[] = {".status", ".status.json", ".control", NULL};
 const char *const node_session_vfiles[] = {".status",         ".status.json", ".backup_status",
                                            ".safe_to_delete", ".control",     NULL};
 
-static const enum node_kind root_kinds[] = {NODE_ROOT_STATUS, NODE_ROOT_STATUS_JSON};
+/* The root's .control takes RECLAIM; its node has no session (an empty
+ * ref, control.c). */
+static const enum node_kind root_kinds[] = {NODE_ROOT_STATUS, NODE_ROOT_STATUS_JSON, NODE_CONTROL};
 static const enum node_kind session_kinds[] = {NODE_STATUS, NODE_STATUS_JSON, NODE_BACKUP_STATUS,
                                                NODE_SAFE_TO_DELETE, NODE_CONTROL};
 
@@ -149,9 +151,11 @@ void node_forget_session(struct mctfs *fs, const struct mct_session_ref *ref, bo
 {
     _cleanup_free_ char *rel = NULL;
 
+    /* Never .control: this may run inside a write to one. */
     if (!ref) {
         for (size_t i = 0; node_root_vfiles[i]; i++)
-            mctfs_kernel_forget(fs, ".", node_root_vfiles[i]);
+            if (!streq(node_root_vfiles[i], ".control"))
+                mctfs_kernel_forget(fs, ".", node_root_vfiles[i]);
         return;
     }
     if (mct_template_expand(fs->cfg->source_path_structure, ref, &rel) < 0)
@@ -172,5 +176,6 @@ void node_forget_session(struct mctfs *fs, const struct mct_session_ref *ref, bo
         }
     }
     for (size_t i = 0; node_root_vfiles[i]; i++)
-        mctfs_kernel_forget(fs, ".", node_root_vfiles[i]);
+        if (!streq(node_root_vfiles[i], ".control"))
+            mctfs_kernel_forget(fs, ".", node_root_vfiles[i]);
 }

@@ -91,12 +91,19 @@ int vfile_render_root_part(const struct mct_session_status *st, size_t n, bool l
                            struct status_root_render *rr)
 {
     struct mct_buf *text = &rr->out[SLOT_TEXT], *json = &rr->out[SLOT_JSON];
-    if (rr->done == 0)
+    if (rr->done == 0) {
         mct_report_range_text_head(text);
+        mct_forecast_start(&rr->forecast, rr->cfg);
+    }
     mct_report_range_text_rows(st, n, false, &rr->totals, text);
     mct_report_sessions_json_items(st, n, rr->done, json);
+    mct_forecast_add(&rr->forecast, st, n);
     if (last) {
+        struct mct_forecast f;
+        mct_forecast_end(rr->cfg, &rr->forecast, &f);
         mct_report_range_text_end(&rr->totals, text);
+        mct_buf_puts(text, "\n");
+        mct_report_forecast_text(&f, text);
         mct_report_sessions_json_end(rr->done + n, json);
     }
     return text->error < 0 ? text->error : json->error;

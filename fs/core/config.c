@@ -88,10 +88,19 @@ static const struct mct_key recording_db_keys[] = {
         {NULL},
 };
 
+static const struct mct_key reclaim_keys[] = {
+        {"enabled", K_BOOL, CFG(reclaim.enabled)},
+        {"keep_free", K_CUSTOM, CFG(reclaim.keep_free), .parse = mct_space_parse},
+        /* Ten years. */
+        {"keep_recent_days", K_UINT, CFG(reclaim.keep_recent_days), .min = 0, .max = 3660},
+        {NULL},
+};
+
 static const struct mct_key deletion_keys[] = {
         /* Ten years in minutes: the bound only keeps "minutes * 60" from overflowing. */
         {"min_age_minutes", K_UINT, CFG(deletion_min_age_minutes), .min = 0, .max = 5256000},
         {"log_path", K_PATH, CFG(deletion_log_path)},
+        {"reclaim", K_SECTION, .sub = reclaim_keys},
         {NULL},
 };
 
@@ -144,6 +153,8 @@ static int config_new(const char *name, struct mct_config **ret)
     cfg->datajoint.port = 3306;
     cfg->datajoint.normalize_participant_ids = true;
     cfg->deletion_min_age_minutes = 60;
+    cfg->reclaim.keep_free = (struct mct_space){.percent_x100 = 1000};
+    cfg->reclaim.keep_recent_days = 14;
     cfg->share_timeout_s = 5;
     cfg->database_timeout_s = 5;
     cfg->mount.cache_seconds = 30;

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "space.h"
+
 #define MCT_DEFAULT_CONFIG "/etc/mctfs/backup_config.yaml"
 #define MCT_LOCAL_CONFIG   "./backup_config.yaml"
 
@@ -67,6 +69,14 @@ struct mct_config {
 
     unsigned deletion_min_age_minutes; /* default 60 */
     char *deletion_log_path;           /* default "/var/log/mctfs/deletions.log" */
+
+    /* deletion.reclaim: free space on the source filesystem by deleting
+     * the oldest safe sessions (reclaim.h). Off unless enabled. */
+    struct {
+        bool enabled;
+        struct mct_space keep_free; /* default 10% */
+        unsigned keep_recent_days;  /* default 14: never reclaimed when younger */
+    } reclaim;
 
     unsigned share_timeout_s;    /* timeouts.share_seconds, default 5 */
     unsigned database_timeout_s; /* timeouts.database_seconds, default 5 */

@@ -221,6 +221,12 @@ static int parse_string_kind(const struct ctx *c, const yaml_node_t *v, const st
         r = check_rsync_flags(c, v, path, s);
         if (r < 0)
             return r;
+    } else if (k->kind == K_CUSTOM) {
+        char why[256] = "";
+        r = k->parse(s, field(base, k->off), why, sizeof(why));
+        if (r == -EINVAL)
+            return fail(c, line_of(v), "%s: %s", path, why);
+        return r;
     } else if (k->kind == K_METHOD) {
         enum mct_verify_method *m = field(base, k->off);
         if (streq(s, "size"))

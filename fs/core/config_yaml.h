@@ -24,6 +24,7 @@ enum mct_key_kind {
     K_STRV,   /* list of non-empty strings */
     K_IDS,    /* list of uids/gids; aux is the offset of the count */
     K_METHOD, /* enum mct_verify_method */
+    K_CUSTOM, /* a string that parse turns into the field */
 };
 
 /* One known key. Tables end with {NULL}. */
@@ -35,6 +36,8 @@ struct mct_key {
     unsigned long long min, max;
     const struct mct_key *sub;
     bool required; /* only for string kinds: the field must end up non-NULL */
+    /* K_CUSTOM: fill the field from s, or -EINVAL with why. */
+    int (*parse)(const char *s, void *field, char *why, size_t whylen);
 };
 
 /*

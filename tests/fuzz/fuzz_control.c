@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The mount's .control parser (fs/control_parse.c): whatever a process
- * writes is one of SYNC, VERIFY, DELETE, or -EINVAL with nothing done.
+ * writes is one of SYNC, VERIFY, DELETE, RECLAIM, or -EINVAL with nothing done.
  *
  * The buffer is the fuzzer's own, exactly size bytes and not terminated,
  * as a FUSE write buffer is: ASan catches any read past it. An independent
@@ -31,9 +31,9 @@ static int oracle(const uint8_t *data, size_t size)
         a++;
     while (b > a && oracle_space((char)data[b - 1]))
         b--;
-    static const char *const words[] = {"SYNC", "VERIFY", "DELETE"};
-    static const enum control_command cmds[] = {CMD_SYNC, CMD_VERIFY, CMD_DELETE};
-    for (size_t i = 0; i < 3; i++)
+    static const char *const words[] = {"SYNC", "VERIFY", "DELETE", "RECLAIM"};
+    static const enum control_command cmds[] = {CMD_SYNC, CMD_VERIFY, CMD_DELETE, CMD_RECLAIM};
+    for (size_t i = 0; i < 4; i++)
         if (b - a == strlen(words[i]) && memcmp(data + a, words[i], b - a) == 0)
             return (int)cmds[i];
     return -1;
@@ -52,7 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT((int)cmd == want);
         FUZZ_ASSERT(strcmp(control_command_names[cmd], want == CMD_SYNC     ? "SYNC"
                                                        : want == CMD_VERIFY ? "VERIFY"
-                                                                            : "DELETE") == 0);
+                                                       : want == CMD_DELETE ? "DELETE"
+                                                                            : "RECLAIM") == 0);
     }
     return 0;
 }
