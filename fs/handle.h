@@ -23,6 +23,7 @@ struct handle {
     uid_t uid;
     struct vfile_content content; /* virtual files: rendered once at open */
     struct mct_session_ref ref;   /* .control */
+    uint64_t pinned_ino;          /* a status file: the inode it pins (inode_pin), 0 none */
     struct handle *prev, *next;
 };
 

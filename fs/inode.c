@@ -102,10 +102,10 @@ struct inode *inode_ref(struct node *node)
     bool shared = node->kind != NODE_CONTROL;
     pthread_mutex_lock(&table_lock);
     struct inode *in = shared ? table_find(node->rel) : NULL;
-    if (in && in->node.kind != node->kind) {
-        /* The same name, now another kind (a session folder's shape
-         * changed with the config? never while mounted): the old inode
-         * stays for the kernel, unfindable; the new one takes the name. */
+    if (in && (in->node.kind != node->kind || in->n_open > 0)) {
+        /* An open status file keeps its inode to itself (inode.h); or the
+         * same name is now another kind: the old inode stays for the
+         * kernel, unfindable; the new one takes the name. */
         struct inode **p = &buckets[rel_hash(in->node.rel)];
         while (*p && *p != in)
             p = &(*p)->next;
@@ -170,4 +170,37 @@ fuse_ino_t inode_find(const char *rel)
     fuse_ino_t ino = in ? inode_ino(in) : 0;
     pthread_mutex_unlock(&table_lock);
     return ino;
+}
+
+void inode_pin(fuse_ino_t ino, size_t len, const struct timespec *mtime)
+{
+    struct inode *in = inode_get(ino);
+    pthread_mutex_lock(&table_lock);
+    if (in->n_open++ == 0) {
+        in->pinned_len = len;
+        in->pinned_mtime = *mtime;
+    }
+    pthread_mutex_unlock(&table_lock);
+}
+
+void inode_unpin(fuse_ino_t ino)
+{
+    struct inode *in = inode_get(ino);
+    pthread_mutex_lock(&table_lock);
+    if (in->n_open > 0)
+        in->n_open--;
+    pthread_mutex_unlock(&table_lock);
+}
+
+bool inode_pinned(fuse_ino_t ino, size_t *len, struct timespec *mtime)
+{
+    struct inode *in = inode_get(ino);
+    pthread_mutex_lock(&table_lock);
+    bool pinned = in->n_open > 0;
+    if (pinned) {
+        *len = in->pinned_len;
+        *mtime = in->pinned_mtime;
+    }
+    pthread_mutex_unlock(&table_lock);
+    return pinned;
 }

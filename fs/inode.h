@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "mctfs.h"
 #include "node.h"
@@ -26,6 +27,12 @@ struct inode {
     uint64_t nlookup;
     uint64_t generation;
     bool hashed;
+    /* A status file open: what stat says of this inode is what its opens
+     * read (pinned at the first), so tail -f never sees it shrink; a new
+     * lookup of the name gets an inode of its own. */
+    unsigned n_open;
+    size_t pinned_len;
+    struct timespec pinned_mtime;
     struct inode *next;       /* in its bucket */
     struct inode *loose_prev; /* not hashed (.control): in the loose list */
     struct inode *loose_next;
@@ -43,6 +50,12 @@ fuse_ino_t inode_ino(const struct inode *in);
 struct inode *inode_ref(struct node *node);
 /* The kernel dropped n lookups of ino. */
 void inode_forget(fuse_ino_t ino, uint64_t n);
+
+/* A status file of ino was opened with a text of len bytes (mtime), and
+ * closed again. inode_pinned: false when no open holds it. */
+void inode_pin(fuse_ino_t ino, size_t len, const struct timespec *mtime);
+void inode_unpin(fuse_ino_t ino);
+bool inode_pinned(fuse_ino_t ino, size_t *len, struct timespec *mtime);
 
 /* The node id the kernel knows the entry rel by, 0 when it never looked
  * it up. */

@@ -56,11 +56,11 @@ static double attr_seconds(const struct node *n)
     return node_is_virtual(n->kind) ? 0 : mctfs_get()->cfg->mount.attr_seconds;
 }
 
-/* .control's name is never cached either: each open looks it up anew and
- * gets an inode of its own (inode.h). */
+/* Nor virtual files' names: each open looks them up anew, and gets an
+ * inode of its own when the last one is open (inode.h). */
 static double entry_seconds(const struct node *n)
 {
-    return n->kind == NODE_CONTROL ? 0 : mctfs_get()->cfg->mount.attr_seconds;
+    return node_is_virtual(n->kind) ? 0 : mctfs_get()->cfg->mount.attr_seconds;
 }
 
 static struct mctfs *begin(fuse_req_t req, fuse_ino_t ino, const char *op, const char *name)
@@ -121,11 +121,18 @@ static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 }
 
 /* fstat of an open file: what that open reads (a virtual file's text is
- * fixed at open), else the node as it is now. */
-static int stat_of(struct mctfs *fs, const struct node *n, struct fuse_file_info *fi,
-                   struct stat *st)
+ * fixed at open, and the kernel asks by inode, which an open status file
+ * keeps to itself), else the node as it is now. */
+static int stat_of(struct mctfs *fs, fuse_ino_t ino, const struct node *n,
+                   struct fuse_file_info *fi, struct stat *st)
 {
     struct handle *h = fi && fi->fh ? handle_of(fi->fh) : NULL;
+    size_t len;
+    struct timespec mtime;
+    if (!h && node_is_virtual(n->kind) && inode_pinned(ino, &len, &mtime)) {
+        vfile_fill_stat(fs, n, len, &mtime, st);
+        return 0;
+    }
     if (h && h->kind == NODE_REAL) {
         if (fstat(h->fd, st) < 0)
             return -errno;
@@ -144,7 +151,7 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     struct mctfs *fs = begin(req, ino, "GETATTR", NULL);
     const struct node *n = &inode_get(ino)->node;
     struct stat st;
-    int r = stat_of(fs, n, fi, &st);
+    int r = stat_of(fs, ino, n, fi, &st);
     if (r < 0)
         fuse_reply_err(req, -r);
     else
@@ -166,7 +173,7 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
         r = -EACCES;
     struct stat st;
     if (r == 0)
-        r = stat_of(fs, n, fi, &st);
+        r = stat_of(fs, ino, n, fi, &st);
     if (r < 0)
         fuse_reply_err(req, -r);
     else
@@ -281,8 +288,15 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return;
     }
     fi->fh = (uint64_t)(uintptr_t)h;
-    if (fuse_reply_open(req, fi) == -ENOENT) /* interrupted: never opened */
+    if (h->content.data) {
+        inode_pin(ino, h->content.len, &h->content.mtime);
+        h->pinned_ino = ino;
+    }
+    if (fuse_reply_open(req, fi) == -ENOENT) { /* interrupted: never opened */
+        if (h->pinned_ino)
+            inode_unpin(ino);
         handle_free(h);
+    }
 }
 
 static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -317,7 +331,10 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     current_req = req;
-    handle_free(handle_of(fi->fh));
+    struct handle *h = handle_of(fi->fh);
+    if (h->pinned_ino)
+        inode_unpin(ino);
+    handle_free(h);
     fuse_reply_err(req, 0);
 }
 

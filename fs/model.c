@@ -691,3 +691,22 @@ void model_counters(struct model *m, struct model_counters *out)
     out->pending = pending;
     pthread_mutex_unlock(&m->lock);
 }
+
+void model_summary(struct model *m, const char *rel, struct model_summary *out)
+{
+    *out = (struct model_summary){0};
+    bool all = streq(rel, ".");
+    size_t len = strlen(rel);
+    pthread_mutex_lock(&m->lock);
+    for (unsigned h = 0; h < N_BUCKETS; h++)
+        for (struct entry *e = m->buckets[h]; e; e = e->bucket_next) {
+            if (!all && !(strncmp(e->rel, rel, len) == 0 && e->rel[len] == '/'))
+                continue;
+            out->sessions++;
+            if (!e->snap)
+                out->pending++;
+            else if (e->snap->st && e->snap->st[0].safe_to_delete)
+                out->safe++;
+        }
+    pthread_mutex_unlock(&m->lock);
+}

@@ -152,3 +152,10 @@ void model_set_activity(struct model *m, const struct mct_session_ref *ref, cons
 unsigned model_wait_seconds(const struct model *m);
 
 void model_counters(struct model *m, struct model_counters *out);
+
+/* The sessions the model holds in the folder rel ("." for all of them):
+ * how many, how many safe to delete now, how many not computed yet. */
+struct model_summary {
+    size_t sessions, safe, pending;
+};
+void model_summary(struct model *m, const char *rel, struct model_summary *out);

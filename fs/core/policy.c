@@ -292,3 +292,36 @@ int mct_status_decide(struct mct_session_status *st)
                          st->dj.state == MCT_YES && st->verified == MCT_YES;
     return 0;
 }
+
+static bool any_dest(const struct mct_session_status *st, enum mct_dest_state state)
+{
+    for (size_t i = 0; i < st->n_dests; i++)
+        if (st->dests[i].state == state)
+            return true;
+    return false;
+}
+
+const char *mct_status_state(const struct mct_session_status *st, bool placeholder)
+{
+    if (placeholder)
+        return "pending";
+    if (st->safe_to_delete)
+        return "safe";
+    if (!st->source_exists)
+        return "gone";
+    if (mct_strv_length(st->local_reasons) > 0)
+        return "recording";
+    if (st->dj.state == MCT_NO)
+        return "not_imported";
+    if (st->dj.state != MCT_YES)
+        return "unknown";
+    if (st->verified == MCT_YES)
+        return "recording"; /* only local rules (excluded files) stand in the way */
+    if (st->backup == MCT_NO && !any_dest(st, MCT_DEST_UNSAFE) && !any_dest(st, MCT_DEST_UNVERIFIED))
+        return "not_copied";
+    if (st->verified == MCT_UNKNOWN)
+        return "unreachable";
+    if (any_dest(st, MCT_DEST_UNSAFE))
+        return "unsafe";
+    return "unverified";
+}

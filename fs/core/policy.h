@@ -52,3 +52,11 @@ int mct_policy_distinct_copies(struct mct_session_status *st);
 /* Every reason of the given classes that the session is not safe, in the
  * order a reader wants them, appended to *reasons. -ENOMEM. */
 int mct_policy_reasons(const struct mct_session_status *st, unsigned classes, char ***reasons);
+
+/* A session's state in one word, the first thing that keeps it from being
+ * safe: "safe", "gone" (no local folder), "recording" (young, lock or tmp
+ * files), "not_imported", "unknown" (DataJoint could not be asked),
+ * "not_copied", "unreachable", "unsafe" (a copy that cannot count),
+ * "unverified", or "pending" for a status not computed yet. For xattrs,
+ * metrics and scripts. */
+const char *mct_status_state(const struct mct_session_status *st, bool placeholder);
