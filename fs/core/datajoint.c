@@ -126,6 +126,82 @@ static int quote_ident(const char *name, char *out, size_t len)
     return k < len ? 0 : -EINVAL;
 }
 
+/*
+ * datajoint.tls onto the client library. MariaDB Connector/C 3.3 uses TLS
+ * only when asked (MYSQL_OPT_SSL_ENFORCE) and then, unless the certificate
+ * is verified, quietly goes on in plain text with a server that offers no
+ * TLS: that is "preferred". "required" is that plus tls_check() after the
+ * connect. Every mode sets both switches, since newer libraries default
+ * to TLS on.
+ */
+static int tls_options(MYSQL *m, const struct mct_config *cfg)
+{
+    enum mct_dj_tls tls = cfg->datajoint.tls;
+    int r = 0;
+
+#ifdef MARIADB_PACKAGE_VERSION
+    my_bool use = tls != MCT_DJ_TLS_OFF, verify = tls == MCT_DJ_TLS_VERIFY;
+    r |= mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &use);
+    r |= mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+#else
+    /* Oracle's libmysqlclient (>= 5.7.11) says the same with one option. */
+    static const unsigned mode[] = {
+            [MCT_DJ_TLS_OFF] = SSL_MODE_DISABLED,
+            [MCT_DJ_TLS_PREFERRED] = SSL_MODE_PREFERRED,
+            [MCT_DJ_TLS_REQUIRED] = SSL_MODE_REQUIRED,
+            [MCT_DJ_TLS_VERIFY] = SSL_MODE_VERIFY_IDENTITY,
+    };
+    r |= mysql_options(m, MYSQL_OPT_SSL_MODE, &mode[tls]);
+#endif
+    if (tls == MCT_DJ_TLS_VERIFY && cfg->datajoint.ca_file)
+        r |= mysql_options(m, MYSQL_OPT_SSL_CA, cfg->datajoint.ca_file);
+    if (tls != MCT_DJ_TLS_OFF && cfg->datajoint.cert_file) {
+        r |= mysql_options(m, MYSQL_OPT_SSL_CERT, cfg->datajoint.cert_file);
+        r |= mysql_options(m, MYSQL_OPT_SSL_KEY, cfg->datajoint.key_file);
+    }
+    return r ? -EINVAL : 0;
+}
+
+/* After the connect: "required" and "verify" never go on in plain text.
+ * (With "required" the server was not authenticated anyway, so learning
+ * this only after the login exposes nothing an attacker in the middle
+ * could not have had; "verify" fails in the handshake already.) */
+static int tls_check(MYSQL *m, const struct mct_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->datajoint.tls < MCT_DJ_TLS_REQUIRED || mysql_get_ssl_cipher(m))
+        return 0;
+    server_error(cfg,
+                 "the connection is not encrypted (the server offers no TLS), and "
+                 "datajoint.tls is required: not used",
+                 err, errlen);
+    return -EPROTO;
+}
+
+/* A failed connect says which TLS mode it tried: "Access denied" is how a
+ * server that requires TLS turns a plain login away. */
+static void connect_error(const struct mct_config *cfg, MYSQL *m, char *err, size_t errlen)
+{
+    char msg[512];
+    const char *ca = cfg->datajoint.ca_file ? cfg->datajoint.ca_file : "the system's CAs";
+
+    /* Below CR_MIN_ERROR (2000): the server answered and said no. */
+    switch (cfg->datajoint.tls == MCT_DJ_TLS_OFF && mysql_errno(m) >= 2000 ? MCT_DJ_TLS_PREFERRED
+                                                                           : cfg->datajoint.tls) {
+    case MCT_DJ_TLS_OFF:
+        snprintf(msg, sizeof(msg),
+                 "%s (datajoint.tls is off: a server that requires TLS refuses plain "
+                 "connections)",
+                 mysql_error(m));
+        break;
+    case MCT_DJ_TLS_VERIFY:
+        snprintf(msg, sizeof(msg), "%s (datajoint.tls is verify, against %s)", mysql_error(m), ca);
+        break;
+    default:
+        snprintf(msg, sizeof(msg), "%s", mysql_error(m));
+    }
+    server_error(cfg, msg, err, errlen);
+}
+
 static int dj_connect(const struct mct_config *cfg, struct dj_conn *c, char *err, size_t errlen)
 {
     _cleanup_(mysql_closep) MYSQL *m = NULL;
@@ -155,11 +231,18 @@ static int dj_connect(const struct mct_config *cfg, struct dj_conn *c, char *err
         unsigned proto = MYSQL_PROTOCOL_SOCKET;
         mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
     }
+    if (tls_options(m, cfg) < 0) {
+        server_error(cfg, "the client library does not take the TLS options", err, errlen);
+        return -EINVAL;
+    }
     if (!mysql_real_connect(m, host, cfg->datajoint.user, cfg->datajoint.password, NULL,
                             cfg->datajoint.port, sock, 0)) {
-        server_error(cfg, mysql_error(m), err, errlen);
+        connect_error(cfg, m, err, errlen);
         return -EIO;
     }
+    int r = tls_check(m, cfg, err, errlen);
+    if (r < 0)
+        return r;
     c->mysql = TAKE_PTR(m);
     c->cfg = cfg;
     return 0;

@@ -43,6 +43,10 @@ static const struct mctctl_command commands[] = {
          "verify --checksum wrote (works after the local session was deleted). Exit 1 if any "
          "file is missing or differs, naming it; files in the copy that the manifest does not "
          "list are named as a warning."},
+        {"config", cmd_config, "config",
+         "Print the effective configuration: every key with its value and where it came from "
+         "(the file and line, a DJ_* variable, datajoint.config_file, or the default). The "
+         "DataJoint password is shown as ********."},
 };
 
 static const struct mctctl_command *find_command(const char *name)
