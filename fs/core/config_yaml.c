@@ -345,6 +345,12 @@ static int parse_value(struct ctx *c, yaml_node_t *v, const struct mct_key *k, v
         set_str(base, k->off, d);
         return 0;
     }
+    case K_OPTPATH:
+        if (is_null(v)) {
+            set_str(base, k->off, NULL);
+            return 0;
+        }
+        __attribute__((fallthrough));
     case K_PATH: {
         char *p = NULL;
         r = parse_path(c, v, path, &p);

@@ -16,6 +16,7 @@ enum mct_key_kind {
     K_STR,      /* non-empty string */
     K_OPTSTR,   /* string; null leaves it unset */
     K_PATH,     /* absolute path without "..", stored normalised */
+    K_OPTPATH,  /* the same; null leaves it unset */
     K_TEMPLATE, /* path template, mct_template_validate() */
     K_IDENT,    /* SQL identifier: it is interpolated into queries */
     K_FLAGS,    /* rsync flags */
