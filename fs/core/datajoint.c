@@ -5,6 +5,7 @@
  * sessions, so a status-range over hundreds of sessions costs a handful of
  * round trips. The engine only reads; it never writes to either database.
  */
+#include <errmsg.h>
 #include <errno.h>
 #include <mysql.h>
 #include <pthread.h>
@@ -134,9 +135,8 @@ static int quote_ident(const char *name, char *out, size_t len)
  * connect. Every mode sets both switches, since newer libraries default
  * to TLS on.
  */
-static int tls_options(MYSQL *m, const struct mct_config *cfg)
+static int tls_options(MYSQL *m, const struct mct_config *cfg, enum mct_dj_tls tls)
 {
-    enum mct_dj_tls tls = cfg->datajoint.tls;
     int r = 0;
 
 #ifdef MARIADB_PACKAGE_VERSION
@@ -202,12 +202,35 @@ static void connect_error(const struct mct_config *cfg, MYSQL *m, char *err, siz
     server_error(cfg, msg, err, errlen);
 }
 
-static int dj_connect(const struct mct_config *cfg, struct dj_conn *c, char *err, size_t errlen)
+/* One attempt; on -EIO *ret is the handle that says why (mysql_error). */
+static int connect_as(const struct mct_config *cfg, enum mct_dj_tls tls, MYSQL **ret)
 {
-    _cleanup_(mysql_closep) MYSQL *m = NULL;
     unsigned timeout = cfg->database_timeout_s ? cfg->database_timeout_s : 5;
     const char *host = strempty(cfg->datajoint.host) ? "localhost" : cfg->datajoint.host;
     const char *sock = strempty(cfg->datajoint.socket) ? NULL : cfg->datajoint.socket;
+    MYSQL *m = *ret = mysql_init(NULL);
+
+    if (!m)
+        return -ENOMEM;
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (sock) {
+        unsigned proto = MYSQL_PROTOCOL_SOCKET;
+        mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
+    }
+    if (tls_options(m, cfg, tls) < 0)
+        return -EINVAL;
+    if (!mysql_real_connect(m, host, cfg->datajoint.user, cfg->datajoint.password, NULL,
+                            cfg->datajoint.port, sock, 0))
+        return -EIO;
+    return 0;
+}
+
+static int dj_connect(const struct mct_config *cfg, struct dj_conn *c, char *err, size_t errlen)
+{
+    _cleanup_(mysql_closep) MYSQL *m = NULL;
     const char *sessions =
             cfg->datajoint.sessions_schema ? cfg->datajoint.sessions_schema : "mocap_sessions";
     const char *tracking = cfg->datajoint.tracking_schema ? cfg->datajoint.tracking_schema
@@ -218,29 +241,24 @@ static int dj_connect(const struct mct_config *cfg, struct dj_conn *c, char *err
         return -EINVAL;
     }
 
-    m = mysql_init(NULL);
-    if (!m) {
+    int r = connect_as(cfg, cfg->datajoint.tls, &m);
+    /* "preferred" as DataJoint has it: when the TLS handshake itself
+     * fails, once more in plain text. */
+    if (r == -EIO && cfg->datajoint.tls == MCT_DJ_TLS_PREFERRED &&
+        mysql_errno(m) == CR_SSL_CONNECTION_ERROR) {
+        mysql_closep(&m);
+        m = NULL;
+        r = connect_as(cfg, MCT_DJ_TLS_OFF, &m);
+    }
+    if (r == -ENOMEM)
         server_error(cfg, "out of memory", err, errlen);
-        return -ENOMEM;
-    }
-    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
-    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
-    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    if (sock) {
-        unsigned proto = MYSQL_PROTOCOL_SOCKET;
-        mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
-    }
-    if (tls_options(m, cfg) < 0) {
+    else if (r == -EINVAL)
         server_error(cfg, "the client library does not take the TLS options", err, errlen);
-        return -EINVAL;
-    }
-    if (!mysql_real_connect(m, host, cfg->datajoint.user, cfg->datajoint.password, NULL,
-                            cfg->datajoint.port, sock, 0)) {
+    else if (r < 0)
         connect_error(cfg, m, err, errlen);
-        return -EIO;
-    }
-    int r = tls_check(m, cfg, err, errlen);
+    if (r < 0)
+        return r;
+    r = tls_check(m, cfg, err, errlen);
     if (r < 0)
         return r;
     c->mysql = TAKE_PTR(m);

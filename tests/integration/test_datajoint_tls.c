@@ -282,6 +282,23 @@ START_TEST(password_never_shown)
 }
 END_TEST
 
+/* A server whose TLS the client cannot speak (TLS 1.0 only): preferred
+ * goes on in plain text, as DataJoint does; required does not. Last: it
+ * restarts the server. */
+START_TEST(failed_handshake)
+{
+    ck_assert_int_eq(lab_sh(&lab, "db-stop"), 0);
+    ck_assert_int_eq(lab_sh(&lab, "db-start --tls-version=TLSv1.0 --require-secure-transport=OFF"),
+                     0);
+    _cleanup_config_ struct mct_config *p = config(&lab, MCT_DJ_TLS_PREFERRED, NULL);
+    assert_yes(p);
+    _cleanup_config_ struct mct_config *r = config(&lab, MCT_DJ_TLS_REQUIRED, NULL);
+    assert_unknown(r, "TLS/SSL error", "127.0.0.1");
+    ck_assert_int_eq(lab_sh(&lab, "db-stop"), 0);
+    ck_assert_int_eq(lab_sh(&lab, "db-start"), 0);
+}
+END_TEST
+
 static Suite *tls_suite(void)
 {
     Suite *s = suite_create("datajoint_tls");
@@ -295,6 +312,7 @@ static Suite *tls_suite(void)
     tcase_add_test(tc, required_against_a_server_without_tls);
     tcase_add_test(tc, dj_file_with_verify);
     tcase_add_test(tc, password_never_shown);
+    tcase_add_test(tc, failed_handshake);
     suite_add_tcase(s, tc);
     return s;
 }

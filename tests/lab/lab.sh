@@ -36,8 +36,10 @@ TLSPORT=$LAB/tls/port
 MARIADB_OPTS=(--innodb-log-file-size=4M --innodb-buffer-pool-size=16M
     --innodb-data-file-path=ibdata1:4M:autoextend --skip-name-resolve)
 
+# Root's work goes through the socket in plain text (--skip-ssl): the
+# client would otherwise try TLS on it whenever the server offers TLS.
 sql_root() {
-    mariadb --no-defaults --socket="$SOCK" -uroot --batch --skip-column-names "$@"
+    mariadb --no-defaults --skip-ssl --socket="$SOCK" -uroot --batch --skip-column-names "$@"
 }
 
 mariadb_version() {
@@ -80,16 +82,18 @@ tls_opts() {
 }
 
 # Returns 1 when the server died before answering (a port taken meanwhile).
+# Arguments: more mariadbd options (they win over the ones before).
 db_start_once() {
     local opts
     mapfile -t opts < <(tls_opts)
+    opts+=("$@")
     # Detached from our stdout/stderr: the harness reads those pipes to EOF.
     setsid mariadbd --no-defaults --datadir="$DB" --socket="$SOCK" "${opts[@]}" \
         --pid-file="$PIDFILE" --user="$(id -un)" --log-error="$LAB/mariadb.log" \
         "${MARIADB_OPTS[@]}" </dev/null >>"$LAB/mariadb.log" 2>&1 &
     local pid=$! i
     for ((i = 0; i < 600; i++)); do
-        if mariadb-admin --no-defaults --socket="$SOCK" -uroot --connect-timeout=2 \
+        if mariadb-admin --no-defaults --skip-ssl --socket="$SOCK" -uroot --connect-timeout=2 \
             ping >/dev/null 2>&1; then
             return 0
         fi
@@ -101,7 +105,7 @@ db_start_once() {
 }
 
 db_start() {
-    db_start_once && return 0
+    db_start_once "$@" && return 0
     cat "$LAB/mariadb.log" >&2 || true
     die "MariaDB exited before answering on $SOCK (log above)"
 }
@@ -160,7 +164,7 @@ db_stop() {
     pids=$(lab_server_pids)
     [[ -n "$pids" ]] || { rm -f "$SOCK" "$PIDFILE"; return 0; }
     if [[ -e "$SOCK" ]]; then
-        timeout 10 mariadb-admin --no-defaults --socket="$SOCK" -uroot shutdown \
+        timeout 10 mariadb-admin --no-defaults --skip-ssl --socket="$SOCK" -uroot shutdown \
             >/dev/null 2>&1 || true
     fi
     for pid in $pids; do
@@ -559,7 +563,7 @@ dj-delete) cmd_dj_delete "$@" ;;
 sql) sql_root -e "$*" ;;
 sqlite) sqlite3 "$RECDB" "$*" ;;
 db-stop) db_stop ;;
-db-start) db_start ;;
+db-start) db_start "$@" ;;
 share-umount) umount -l "$SHARE" ;;
 share-mount) share_mount ;;
 *) die "usage: lab.sh up|down|session|bulk|marker|dj-delete|sql|sqlite|db-stop|db-start|share-umount|share-mount" ;;
