@@ -264,7 +264,7 @@ expect_completion() {
     fi
 }
 A=$tmp/lab/a.yaml
-expect_completion "sync batch status status-range verify delete bulk-delete audit reclaim" mctctl ""
+expect_completion "sync batch status status-range verify delete bulk-delete audit reclaim config" mctctl ""
 expect_completion "status status-range" mctctl -c "$A" st
 expect_completion "p001 p002 p003" mctctl -c "$A" sync ""
 expect_completion "20250104 20250105" mctctl -c "$A" delete p001 ""

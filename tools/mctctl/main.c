@@ -52,6 +52,10 @@ static const struct mctctl_command commands[] = {
          "and freed, why the target cannot be met when it "
          "cannot, and when the disk fills at the recent recording rate. Exit 1 when the target "
          "is not met."},
+        {"config", cmd_config, "config",
+         "Print the effective configuration: every key with its value and where it came from "
+         "(the file and line, a DJ_* variable, datajoint.config_file, or the default). The "
+         "DataJoint password is shown as ********."},
 };
 
 static const struct mctctl_command *find_command(const char *name)
