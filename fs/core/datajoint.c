@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "datajoint.h"
+#include "dj_deadline.h"
 #include "session.h"
 #include "util.h"
 
@@ -420,9 +421,12 @@ static void make_key(const struct mct_config *cfg, const struct mct_session_ref 
         snprintf(k->iso, sizeof(k->iso), "0000-00-00");
 }
 
-/* Checks 2-6 of every ref; on -errno err says why and res means nothing. */
-static int check_mysql(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
-                       enum mct_tristate (*res)[MCT_DJ_N_CHECKS], char *err, size_t errlen)
+/* Checks 2-6 of every ref; on -errno err says why and res means nothing.
+ * *sock (when not NULL) gets the connection's socket once connected, so
+ * the deadline (dj_deadline.c) can cut a trickling server off. */
+int mct_dj_check_mysql(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
+                       enum mct_tristate (*res)[MCT_DJ_N_CHECKS], int *sock, char *err,
+                       size_t errlen)
 {
     _cleanup_free_ struct dj_key *keys = calloc(n, sizeof(struct dj_key));
     struct dj_conn c = {};
@@ -436,14 +440,21 @@ static int check_mysql(const struct mct_config *cfg, const struct mct_session_re
         make_key(cfg, &refs[i], &keys[i]);
 
     size_t batch = dj_batch_size();
+    pthread_once(&library_once, library_init);
+    mysql_thread_init();
     r = dj_connect(cfg, &c, err, errlen);
+    if (r >= 0 && sock)
+        __atomic_store_n(sock, (int)mysql_get_socket(c.mysql), __ATOMIC_RELEASE);
     for (size_t i = 0; r >= 0 && i < n; i += batch) {
         size_t k = n - i < batch ? n - i : batch;
         r = check_batch(&c, keys + i, k, res + i, err, errlen);
         if (r == -ENOMEM)
             snprintf(err, errlen, "DataJoint check: out of memory");
     }
+    if (sock)
+        __atomic_store_n(sock, -1, __ATOMIC_RELEASE);
     mysql_closep(&c.mysql);
+    mysql_thread_end();
     return r;
 }
 
@@ -498,12 +509,10 @@ int mct_dj_check_sessions(const struct mct_config *cfg, const struct mct_session
     int64_t start = mct_now_ms();
     int r_sqlite = 0, r_mysql = -ENOMEM;
 
-    pthread_once(&library_once, library_init);
-    mysql_thread_init();
-
     if (imported && res) {
         r_sqlite = mct_recdb_imported(cfg, refs, n, imported, sqlite_why, sizeof(sqlite_why));
-        r_mysql = n ? check_mysql(cfg, refs, n, res, mysql_err, sizeof(mysql_err)) : 0;
+        r_mysql =
+                n ? mct_dj_check_mysql_bounded(cfg, refs, n, res, mysql_err, sizeof(mysql_err)) : 0;
     } else {
         snprintf(mysql_err, sizeof(mysql_err), "DataJoint check: out of memory");
         r_sqlite = -ENOMEM;
@@ -518,7 +527,6 @@ int mct_dj_check_sessions(const struct mct_config *cfg, const struct mct_session
         make_key(cfg, &refs[i], &k);
         finish_status(&k, sqlite_why, mysql_err, st);
     }
-    mysql_thread_end();
 
     if (r_sqlite >= 0 && r_mysql >= 0)
         return 0;

@@ -23,6 +23,7 @@ struct subject {
     bool in_flight;
     int64_t next_ms; /* no new attempt before (monotonic) */
     pid_t stuck;     /* a child that did not die, 0 none */
+    int lingering;   /* checks given up on that still run */
     struct subject *next;
 };
 
@@ -49,6 +50,8 @@ static struct subject *subject_of(const void *key)
  * thread when the kernel lets it go.) */
 static bool still_stuck(struct subject *s)
 {
+    if (s->lingering > 0)
+        return true;
     if (s->stuck > 0 && kill(s->stuck, 0) < 0 && errno == ESRCH)
         s->stuck = 0;
     return s->stuck > 0;
@@ -159,6 +162,15 @@ void mct_health_probe_why(const struct mct_destination *dest, char *why, size_t 
     struct subject *s = subject_of(dest);
     if (s && s->h.failing)
         remembered(s, why, whylen);
+    pthread_mutex_unlock(&lock);
+}
+
+void mct_health_db_lingering(const struct mct_config *cfg, int delta)
+{
+    pthread_mutex_lock(&lock);
+    struct subject *s = subject_of(cfg);
+    if (s)
+        s->lingering += delta;
     pthread_mutex_unlock(&lock);
 }
 

@@ -58,6 +58,10 @@ void mct_health_child_stuck(const struct mct_destination *dest, pid_t pid);
 int mct_health_db_begin(const struct mct_config *cfg, int wait_ms, char *why, size_t whylen);
 void mct_health_db_end(const struct mct_config *cfg, int r, const char *why, int64_t elapsed_ms);
 
+/* A check of the database given up on is still running (+1), or ended
+ * (-1): while one runs, no new attempt starts (one stuck thread at most). */
+void mct_health_db_lingering(const struct mct_config *cfg, int delta);
+
 /* A copy of what is known (zeroed when nothing yet). */
 void mct_health_of_dest(const struct mct_destination *dest, struct mct_health *out);
 void mct_health_of_db(const struct mct_config *cfg, struct mct_health *out);

@@ -7,7 +7,11 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fault_lib.h"
@@ -196,6 +200,81 @@ START_TEST(an_mtime_moves_only_with_the_text)
 }
 END_TEST
 
+/* ---- a database that trickles: a byte every 50 ms, forever ---- */
+
+struct trickle {
+    int listen_fd;
+    pthread_t thread;
+};
+
+static void *trickle_serve(void *arg)
+{
+    struct trickle *t = arg;
+    for (;;) {
+        int fd = accept(t->listen_fd, NULL, NULL);
+        if (fd < 0)
+            return NULL;
+        /* A greeting packet of 256 bytes (sequence 0), then its bytes,
+         * slowly: 12.8 s for the whole greeting. */
+        static const unsigned char header[] = {0x00, 0x01, 0x00, 0x00};
+        ssize_t k = write(fd, header, sizeof(header));
+        while (k > 0) {
+            usleep(50 * 1000);
+            k = write(fd, "\x0a", 1);
+        }
+        close(fd);
+    }
+}
+
+static void trickle_start(struct trickle *t, const char *path)
+{
+    t->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(t->listen_fd, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    ck_assert_uint_lt(strlen(path), sizeof(a.sun_path));
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    ck_assert_int_eq(bind(t->listen_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(t->listen_fd, 16), 0);
+    signal(SIGPIPE, SIG_IGN);
+    ck_assert_int_eq(pthread_create(&t->thread, NULL, trickle_serve, t), 0);
+}
+
+START_TEST(a_trickling_database_answers_unknown_in_time)
+{
+    fl_session("p340 " DATE " --imported --dj --copy");
+    char sock[400];
+    snprintf(sock, sizeof(sock), "%s/trickle.sock", lab.dir);
+    struct trickle t;
+    trickle_start(&t, sock);
+    const char *cfg = fl_config_variant("trickle", lab.socket, sock, NULL);
+
+    /* database_seconds is 2: unknown within 2 + 1 s (and a process start). */
+    struct run_result r;
+    int64_t t0 = mct_now_ms();
+    int st = fl_mctctl(cfg, NULL, &r, "status", "p340", DATE, NULL);
+    int64_t ms = mct_now_ms() - t0;
+    ck_assert_msg(st == 0 || st == 1, "status: exit %d\n%s", st, r.err);
+    fl_assert_has(r.out, "Safe to delete: NO");
+    fl_assert_has(r.out, "did not finish within 2 s");
+    run_result_free(&r);
+    ck_assert_msg(ms < 3000 + 500, "mctctl status took %lld ms", (long long)ms);
+
+    /* Through the mount: the bound of every status file. */
+    struct fl_mount m;
+    fl_mount(&m, cfg, NULL);
+    char *text;
+    ms = time_read(&m, "p340", ".safe_to_delete", &text);
+    fl_assert_starts(text, "no: ");
+    fl_assert_has(text, "DataJoint state unknown");
+    free(text);
+    ck_assert_msg(ms < 5000 + 1000, ".safe_to_delete took %lld ms", (long long)ms);
+    fl_unmount(&m);
+    shutdown(t.listen_fd, SHUT_RDWR);
+    close(t.listen_fd);
+    pthread_join(t.thread, NULL);
+}
+END_TEST
+
 Suite *suite(void);
 Suite *suite(void)
 {
@@ -207,6 +286,7 @@ Suite *suite(void)
     tcase_add_test(tc, stat_never_waits);
     tcase_add_test(tc, no_status_file_is_older_than_cache_seconds);
     tcase_add_test(tc, an_mtime_moves_only_with_the_text);
+    tcase_add_test(tc, a_trickling_database_answers_unknown_in_time);
     suite_add_tcase(s, tc);
     return s;
 }

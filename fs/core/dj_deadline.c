@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "dj_deadline.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "health.h"
+#include "util.h"
+
+/* What the check thread and its caller share; the last one out frees it
+ * (the caller may have given up and left). */
+struct job {
+    const struct mct_config *cfg; /* outlives both: the process's config */
+    struct mct_session_ref *refs;
+    size_t n;
+    enum mct_tristate (*res)[MCT_DJ_N_CHECKS];
+    char err[320];
+    int r;
+    int sock; /* the connection's socket once it is up, else -1 */
+    bool done;
+    bool abandoned; /* the caller gave up: the thread says when it ends */
+    int refs_held;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+};
+
+static void job_unref(struct job *j)
+{
+    pthread_mutex_lock(&j->lock);
+    bool last = --j->refs_held == 0;
+    pthread_mutex_unlock(&j->lock);
+    if (!last)
+        return;
+    free(j->refs);
+    free(j->res);
+    pthread_cond_destroy(&j->cond);
+    pthread_mutex_destroy(&j->lock);
+    free(j);
+}
+
+static void *run(void *arg)
+{
+    struct job *j = arg;
+    int r = mct_dj_check_mysql(j->cfg, j->refs, j->n, j->res, &j->sock, j->err, sizeof(j->err));
+    pthread_mutex_lock(&j->lock);
+    j->r = r;
+    j->done = true;
+    bool abandoned = j->abandoned;
+    pthread_cond_signal(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    if (abandoned)
+        mct_health_db_lingering(j->cfg, -1);
+    job_unref(j);
+    return NULL;
+}
+
+static struct job *job_new(const struct mct_config *cfg, const struct mct_session_ref *refs,
+                           size_t n)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->refs = malloc(n * sizeof(*refs));
+    j->res = calloc(n, sizeof(*j->res));
+    if (!j->refs || !j->res) {
+        free(j->refs);
+        free(j->res);
+        free(j);
+        return NULL;
+    }
+    memcpy(j->refs, refs, n * sizeof(*refs));
+    j->cfg = cfg;
+    j->n = n;
+    j->sock = -1;
+    j->refs_held = 2;
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&j->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    return j;
+}
+
+/* Wait for the job until the deadline; true when it ended. */
+/* Wait for the job until the deadline; true when it ended, else it is
+ * marked abandoned (and counted as lingering until it ends). */
+static bool wait_done(struct job *j, unsigned seconds)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += seconds;
+    pthread_mutex_lock(&j->lock);
+    while (!j->done && pthread_cond_timedwait(&j->cond, &j->lock, &deadline) != ETIMEDOUT)
+        ;
+    bool done = j->done;
+    if (!done) {
+        j->abandoned = true;
+        mct_health_db_lingering(j->cfg, +1);
+    }
+    pthread_mutex_unlock(&j->lock);
+    return done;
+}
+
+static int bounded(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
+                   enum mct_tristate (*res)[MCT_DJ_N_CHECKS], char *err, size_t errlen)
+{
+    unsigned seconds = cfg->database_timeout_s ? cfg->database_timeout_s : 5;
+    struct job *j = job_new(cfg, refs, n);
+    pthread_t t;
+    if (!j || pthread_create(&t, NULL, run, j) != 0) {
+        if (j) {
+            j->refs_held = 1;
+            job_unref(j);
+        }
+        snprintf(err, errlen, "DataJoint check: cannot start it");
+        return -ENOMEM;
+    }
+    pthread_detach(t);
+    int r;
+    if (wait_done(j, seconds)) {
+        r = j->r;
+        snprintf(err, errlen, "%s", j->err);
+        if (r >= 0)
+            memcpy(res, j->res, n * sizeof(*res));
+    } else {
+        /* Cut it off: its reads end now, the thread cleans up after. */
+        int sock = __atomic_load_n(&j->sock, __ATOMIC_ACQUIRE);
+        if (sock >= 0)
+            (void)shutdown(sock, SHUT_RDWR);
+        r = -ETIMEDOUT;
+        char where[256];
+        const char *host = strempty(cfg->datajoint.host) ? "localhost" : cfg->datajoint.host;
+        snprintf(where, sizeof(where), "%s%s%s", host, cfg->datajoint.socket ? " socket " : "",
+                 cfg->datajoint.socket ? cfg->datajoint.socket : "");
+        snprintf(err, errlen,
+                 "DataJoint database %s: the check did not finish within %u s (a slow or stuck "
+                 "server; timeouts.database_seconds)",
+                 where, seconds);
+    }
+    job_unref(j);
+    return r;
+}
+
+int mct_dj_check_mysql_bounded(const struct mct_config *cfg, const struct mct_session_ref *refs,
+                               size_t n, enum mct_tristate (*res)[MCT_DJ_N_CHECKS], char *err,
+                               size_t errlen)
+{
+    unsigned seconds = cfg->database_timeout_s ? cfg->database_timeout_s : 5;
+    /* One attempt at a time; a server that timed out waits out its
+     * backoff and is answered for meanwhile. */
+    int r = mct_health_db_begin(cfg, (int)seconds * 1000 + 1000, err, errlen);
+    if (r < 0)
+        return r;
+    int64_t t0 = mct_now_ms();
+    r = bounded(cfg, refs, n, res, err, errlen);
+    /* Every failure is the database's state (metrics, "since"); only a
+     * timeout waits out a backoff (health.c). */
+    mct_health_db_end(cfg, r < 0 ? r : 0, err, mct_now_ms() - t0);
+    return r;
+}
