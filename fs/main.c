@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "datajoint.h"
 #include "fdcap.h"
 #include "ino.h"
 #include "inode.h"
@@ -438,7 +439,7 @@ done:
     listings_free(fs.listings);
     if (fs.base_fd >= 0)
         close(fs.base_fd);
-    mct_config_free(cfg);
+    mct_dj_release_config(cfg);
 out:
     free(options.config);
     free(opts.mountpoint);

@@ -67,3 +67,10 @@ int mct_recdb_imported(const struct mct_config *cfg, const struct mct_session_re
 int mct_recdb_sessions_in_range(const struct mct_config *cfg, const char *start_date,
                                 const char *end_date, struct mct_session_ref **ret, size_t *n_ret,
                                 char *why, size_t whylen);
+
+/* Is a DataJoint check (one given up on at its deadline included) still
+ * running? Its config must not be freed: the programs then leave it to
+ * the exit. */
+bool mct_dj_checks_running(void);
+/* mct_config_free, unless a check still reads it (then the exit does). */
+void mct_dj_release_config(struct mct_config *cfg);

@@ -43,6 +43,26 @@ static void job_unref(struct job *j)
     free(j);
 }
 
+/* Check threads alive, given up on or not: the config they read must
+ * outlive them. */
+static int running;
+
+bool mct_dj_checks_running(void)
+{
+    return __atomic_load_n(&running, __ATOMIC_ACQUIRE) > 0;
+}
+
+/* A config a running check still reads, kept reachable until the exit. */
+static struct mct_config *kept_for_checks;
+
+void mct_dj_release_config(struct mct_config *cfg)
+{
+    if (mct_dj_checks_running())
+        kept_for_checks = cfg;
+    else
+        mct_config_free(cfg);
+}
+
 static void *run(void *arg)
 {
     struct job *j = arg;
@@ -56,6 +76,7 @@ static void *run(void *arg)
     if (abandoned)
         mct_health_db_lingering(j->cfg, -1);
     job_unref(j);
+    __atomic_sub_fetch(&running, 1, __ATOMIC_ACQ_REL);
     return NULL;
 }
 
@@ -113,7 +134,9 @@ static int bounded(const struct mct_config *cfg, const struct mct_session_ref *r
     unsigned seconds = cfg->database_timeout_s ? cfg->database_timeout_s : 5;
     struct job *j = job_new(cfg, refs, n);
     pthread_t t;
+    __atomic_add_fetch(&running, 1, __ATOMIC_ACQ_REL);
     if (!j || pthread_create(&t, NULL, run, j) != 0) {
+        __atomic_sub_fetch(&running, 1, __ATOMIC_ACQ_REL);
         if (j) {
             j->refs_held = 1;
             job_unref(j);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "datajoint.h"
 #include "mctctl.h"
 #include "privilege.h"
 
@@ -230,6 +231,6 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
 
     int r = cmd->fn(argc - cmd_index, argv + cmd_index, &ctx);
-    mct_config_free(ctx.cfg);
+    mct_dj_release_config(ctx.cfg);
     return r;
 }
