@@ -69,8 +69,7 @@ int mct_recdb_sessions_in_range(const struct mct_config *cfg, const char *start_
                                 char *why, size_t whylen);
 
 /* Is a DataJoint check (one given up on at its deadline included) still
- * running? Its config must not be freed: the programs then leave it to
- * the exit. */
+ * running? It works on its own copy of the config, but inside the client
+ * library: a program ends with _exit() then, so the exit's destructors do
+ * not pull the library from under it. */
 bool mct_dj_checks_running(void);
-/* mct_config_free, unless a check still reads it (then the exit does). */
-void mct_dj_release_config(struct mct_config *cfg);

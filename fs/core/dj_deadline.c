@@ -15,7 +15,9 @@
 /* What the check thread and its caller share; the last one out frees it
  * (the caller may have given up and left). */
 struct job {
-    const struct mct_config *cfg; /* outlives both: the process's config */
+    const struct mct_config *key; /* the caller's config: the health key only */
+    struct mct_config cfg;        /* what the check reads, the thread's own copy: the
+                                   * caller may free its config while the thread runs */
     struct mct_session_ref *refs;
     size_t n;
     enum mct_tristate (*res)[MCT_DJ_N_CHECKS];
@@ -29,6 +31,40 @@ struct job {
     pthread_cond_t cond;
 };
 
+/* The part of a config a DataJoint check reads, copied. -ENOMEM. */
+static int config_copy(struct mct_config *to, const struct mct_config *from)
+{
+    *to = (struct mct_config){0};
+    to->database_timeout_s = from->database_timeout_s;
+    to->datajoint = from->datajoint;
+    char **strings[] = {&to->datajoint.host,           &to->datajoint.user,
+                        &to->datajoint.password,       &to->datajoint.password_file,
+                        &to->datajoint.socket,         &to->datajoint.ca_file,
+                        &to->datajoint.cert_file,      &to->datajoint.key_file,
+                        &to->datajoint.config_file,    &to->datajoint.sessions_schema,
+                        &to->datajoint.tracking_schema};
+    int r = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(strings); i++)
+        if (*strings[i] && !(*strings[i] = strdup(*strings[i])))
+            r = -ENOMEM;
+    return r;
+}
+
+static void config_copy_free(struct mct_config *c)
+{
+    char *strings[] = {c->datajoint.host,           c->datajoint.user,
+                       c->datajoint.password,       c->datajoint.password_file,
+                       c->datajoint.socket,         c->datajoint.ca_file,
+                       c->datajoint.cert_file,      c->datajoint.key_file,
+                       c->datajoint.config_file,    c->datajoint.sessions_schema,
+                       c->datajoint.tracking_schema};
+    /* The password, gone from memory with the copy. */
+    if (c->datajoint.password)
+        explicit_bzero(c->datajoint.password, strlen(c->datajoint.password));
+    for (size_t i = 0; i < ARRAY_SIZE(strings); i++)
+        free(strings[i]);
+}
+
 static void job_unref(struct job *j)
 {
     pthread_mutex_lock(&j->lock);
@@ -38,6 +74,7 @@ static void job_unref(struct job *j)
         return;
     free(j->refs);
     free(j->res);
+    config_copy_free(&j->cfg);
     pthread_cond_destroy(&j->cond);
     pthread_mutex_destroy(&j->lock);
     free(j);
@@ -52,21 +89,10 @@ bool mct_dj_checks_running(void)
     return __atomic_load_n(&running, __ATOMIC_ACQUIRE) > 0;
 }
 
-/* A config a running check still reads, kept reachable until the exit. */
-static struct mct_config *kept_for_checks;
-
-void mct_dj_release_config(struct mct_config *cfg)
-{
-    if (mct_dj_checks_running())
-        kept_for_checks = cfg;
-    else
-        mct_config_free(cfg);
-}
-
 static void *run(void *arg)
 {
     struct job *j = arg;
-    int r = mct_dj_check_mysql(j->cfg, j->refs, j->n, j->res, &j->sock, j->err, sizeof(j->err));
+    int r = mct_dj_check_mysql(&j->cfg, j->refs, j->n, j->res, &j->sock, j->err, sizeof(j->err));
     pthread_mutex_lock(&j->lock);
     j->r = r;
     j->done = true;
@@ -74,7 +100,7 @@ static void *run(void *arg)
     pthread_cond_signal(&j->cond);
     pthread_mutex_unlock(&j->lock);
     if (abandoned)
-        mct_health_db_lingering(j->cfg, -1);
+        mct_health_db_lingering(j->key, -1);
     job_unref(j);
     __atomic_sub_fetch(&running, 1, __ATOMIC_ACQ_REL);
     return NULL;
@@ -95,7 +121,14 @@ static struct job *job_new(const struct mct_config *cfg, const struct mct_sessio
         return NULL;
     }
     memcpy(j->refs, refs, n * sizeof(*refs));
-    j->cfg = cfg;
+    j->key = cfg;
+    if (config_copy(&j->cfg, cfg) < 0) {
+        config_copy_free(&j->cfg);
+        free(j->refs);
+        free(j->res);
+        free(j);
+        return NULL;
+    }
     j->n = n;
     j->sock = -1;
     j->refs_held = 2;
@@ -122,7 +155,7 @@ static bool wait_done(struct job *j, unsigned seconds)
     bool done = j->done;
     if (!done) {
         j->abandoned = true;
-        mct_health_db_lingering(j->cfg, +1);
+        mct_health_db_lingering(j->key, +1);
     }
     pthread_mutex_unlock(&j->lock);
     return done;

@@ -231,6 +231,13 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
 
     int r = cmd->fn(argc - cmd_index, argv + cmd_index, &ctx);
-    mct_dj_release_config(ctx.cfg);
+    mct_config_free(ctx.cfg);
+    /* A DataJoint check given up on may still be inside the client
+     * library: the exit's destructors (the library's own) must not pull
+     * it from under that thread. */
+    if (mct_dj_checks_running()) {
+        fflush(NULL);
+        _exit(r);
+    }
     return r;
 }
