@@ -5,6 +5,7 @@
  * (-c, --json, --no-color) and the output ones after it too.
  */
 #include <getopt.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -132,8 +133,10 @@ static int parse_leading_options(int argc, char **argv, struct global_opts *g)
             g->config = argv[i];
         } else if (startswith(a, "--config=")) {
             g->config = a + strlen("--config=");
-        } else if (streq(a, "-v") || streq(a, "--verbose")) {
+        } else if (streq(a, "--verbose")) {
             g->verbose++;
+        } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
+            g->verbose += (int)strlen(a + 1); /* -v, -vv, -vvv */
         } else if (streq(a, "--version")) {
             g->version = true;
         } else {
@@ -144,6 +147,21 @@ static int parse_leading_options(int argc, char **argv, struct global_opts *g)
         }
     }
     return i;
+}
+
+/* The locale's character set as setlocale(3) would pick it (LC_ALL, then
+ * LC_CTYPE, then LANG), without switching the process's locale: ✓ and ✗
+ * only where the terminal shows UTF-8. */
+static bool locale_is_utf8(void)
+{
+    const char *vars[] = {"LC_ALL", "LC_CTYPE", "LANG"};
+    for (size_t i = 0; i < ARRAY_SIZE(vars); i++) {
+        const char *v = getenv(vars[i]);
+        if (strempty(v))
+            continue;
+        return strcasestr(v, "utf-8") || strcasestr(v, "utf8");
+    }
+    return false;
 }
 
 /* The message quotes the file's name and what is wrong in it. */
@@ -210,6 +228,7 @@ int main(int argc, char **argv)
     struct mctctl_ctx ctx = {
             .json = g.json,
             .color = !g.no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO),
+            .ascii = !locale_is_utf8(),
             .interactive = isatty(STDERR_FILENO),
     };
     (void)mct_raise_nofile();
