@@ -224,8 +224,11 @@ static int deletion_refused(struct mct_deletion *d, int err)
         _cleanup_buf_ struct mct_buf msg = {0};
         for (size_t i = 0; d->reasons && d->reasons[i]; i++)
             mct_buf_printf(&msg, "%s%s", i ? "; " : "", d->reasons[i]);
-        log_warning("refused to delete %s/%s (%s): %s", sess_p(d), sess_d(d),
-                    strempty(d->source_path) ? "?" : d->source_path, msg.data ? msg.data : "");
+        /* The check before a real deletion tells its user itself. */
+        if (!d->req->dry_run)
+            log_warning("refused to delete %s/%s (%s): %s", sess_p(d), sess_d(d),
+                        strempty(d->source_path) ? "?" : d->source_path,
+                        msg.data ? msg.data : "");
         struct mct_dlog_info info;
         _cleanup_buf_ struct mct_buf rec = {0};
         dlog_info(d, "refused", d->reasons, &info);

@@ -142,11 +142,15 @@ static int explain_nothing(const struct mctctl_ctx *ctx, const char *cmd,
     bool elsewhere = false;
     for (size_t i = 0; i < depths; i++)
         elsewhere |= i + 1 != want && seen->dates[i] > 0;
-    if (want && want <= depths && seen->dates[want - 1] == 0 && elsewhere)
+    bool inverted = want && want <= depths && seen->dates[want - 1] == 0 && elsewhere;
+    if (inverted)
         fprintf(stderr, ": the template has the date at depth %zu; is path_structure inverted?",
                 want);
     fputc('\n', stderr);
-    return EXIT_INCOMPLETE;
+    /* Folders where sessions should be, none of them one: the config does
+     * not describe this disk. Only empty participant folders (or symlinks,
+     * never sessions) may just be an empty rig. */
+    return inverted || (depths && seen->folders[depths - 1]) ? EXIT_INCOMPLETE : EXIT_OK;
 }
 
 int cli_report_discovery(const struct mctctl_ctx *ctx, const char *cmd,
