@@ -119,6 +119,12 @@ void mct_describe_user(uid_t uid, char *out, size_t len);
 int mct_delete_session(const struct mct_config *cfg, const struct mct_delete_request *req,
                        struct mct_op_result *res);
 
+/* Log a refusal that never reached the protocol (a user who may not write
+ * .control): result "refused" with reason, in deletion.log_path. 0 or
+ * -errno. */
+int mct_delete_log_refusal(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                           const char *who, const char *via, const char *reason);
+
 /* Finish or undo what a crashed deletion left in the trash. Reports each
  * entry in res->lines. With dry_run it changes nothing and says what it
  * would do ("would restore ...", "would finish deleting ..."). A trash
