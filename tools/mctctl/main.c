@@ -16,23 +16,29 @@ static const struct mctctl_command commands[] = {
         {"sync", cmd_sync, "sync PARTICIPANT DATE [--dry-run]",
          "Copy one session to every enabled destination with rsync, then verify the copy file by "
          "file (sizes). Refuses to copy into a share that is not mounted."},
-        {"batch", cmd_batch, "batch START_DATE [END_DATE] [--dry-run]",
-         "Sync every session the recording database lists in the date range that is on local disk "
-         "and not yet verified. Prints [i/N] progress and a summary; exit 1 if any failed."},
+        {"batch", cmd_batch, "batch [START_DATE [END_DATE]] [--dry-run]",
+         "Sync every session folder on local disk that is not yet verified, whatever its age, with "
+         "a recordings.db row or not (one without is flagged); with dates, only those days, and "
+         "the recording database's sessions of them too. Prints [i/N] progress and a summary; "
+         "exit 1 if a sync failed, 3 if a share could not be reached."},
         {"status", cmd_status, "status PARTICIPANT DATE | status DATE",
          "The full report of one session (or of every participant that day): DataJoint checks, "
          "source, each destination, and whether it is safe to delete, with every reason if not."},
         {"status-range", cmd_status_range, "status-range [--start-date DATE] [--end-date DATE]",
          "A table of every session on local disk: Date, Participant, Videos, DJ, Backup, Verified, "
-         "Safe (✓ yes, ✗ no, ? unknown)."},
+         "Safe, each a mark for yes, no or ? unknown. What could not be checked is said "
+         "on stderr and exits 3; so do folders that look like sessions but are none."},
         {"verify", cmd_verify, "verify PARTICIPANT DATE [--checksum]",
          "Compare every file of the session with every enabled destination's copy and list each "
          "missing, extra or size-mismatched file; with --checksum (or verify_method: checksum) "
          "also hash both sides (XXH3-128), name each file whose content differs and write the "
          "manifest for audit. Exit 1 if any file is missing or differs."},
-        {"delete", cmd_delete, "delete PARTICIPANT DATE [--dry-run] [--force-unverified]",
+        {"delete", cmd_delete,
+         "delete PARTICIPANT DATE [--dry-run] [--force-unverified] [--include-unmanaged]",
          "Delete the local copy of a session after re-checking DataJoint and every backup; asks "
-         "for DELETE typed on standard input."},
+         "for DELETE typed on standard input. Exit 4 when a safety rule refused it (every refusal "
+         "is logged), 3 when only what could not be checked stood in the way. A participant "
+         "outside backup.filters.participant_prefixes is refused unless --include-unmanaged."},
         {"bulk-delete", cmd_bulk_delete,
          "bulk-delete [--start-date DATE] [--end-date DATE] [--dry-run]",
          "Delete every session in the range that is safe to delete; asks for DELETE ALL typed on "
@@ -60,8 +66,9 @@ int cli_command_help(const char *name)
     if (!c)
         return EXIT_USAGE;
     printf("usage: mctctl [-c CONFIG] [--json] [--no-color] %s\n\n%s\n", c->usage, c->help);
-    printf("\nDates are YYYYMMDD. Exit status: 0 success, 1 refused or failed, 2 usage or "
-           "configuration error.\n");
+    printf("\nDates are YYYYMMDD. Exit status: 0 success, 1 failed, 2 usage or configuration "
+           "error,\n3 incomplete (a database or share could not be checked), 4 refused as unsafe "
+           "(mctctl(1)).\n");
     return EXIT_OK;
 }
 
@@ -75,10 +82,9 @@ static void main_help(FILE *f)
             "\nOptions:\n"
             "  -c, --config FILE  configuration (default: $MCTFS_CONFIG, ./backup_config.yaml,\n"
             "                     %s)\n"
-            "  --json             machine-readable output (status, status-range, delete,\n"
-            "                     bulk-delete)\n"
+            "  --json             machine-readable output (every command)\n"
             "  --no-color         no colour (also NO_COLOR=1, or when not a terminal)\n"
-            "  -v, --verbose      more log output\n"
+            "  -v, --verbose      more log output (-vv: debug)\n"
             "  --allow-root       run as root when service.user is not set (not advised:\n"
             "                     see mctctl(1))\n"
             "  -h, --help         this help; 'mctctl COMMAND --help' for a command\n"
