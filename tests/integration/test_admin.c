@@ -200,6 +200,10 @@ START_TEST(filtered_participant_is_refused)
     /* Named on purpose: deleted. */
     st = fl_mctctl(NULL, "DELETE\n", &r, "delete", "x808", "20230808", "--include-unmanaged", NULL);
     ck_assert_msg(st == 0, "exit %d\n%s", st, r.err);
+    /* The summary before "Type DELETE" is no dry run. */
+    fl_assert_has(r.out, "Ready to delete ");
+    fl_assert_lacks(r.out, "Dry run");
+    fl_assert_lacks(r.out, "nothing deleted");
     run_result_free(&r);
     ck_assert_int_eq(fl_log_count("x808", "20230808", "deleted"), 1);
 }
