@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "control.h"
+#include "control_parse.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
@@ -10,25 +10,15 @@
 #include "log.h"
 #include "node.h"
 #include "operations.h"
-#include "status_cache.h"
-
-enum command {
-    CMD_SYNC,
-    CMD_VERIFY,
-    CMD_DELETE,
-};
-
-static const char *const command_names[] = {
-        [CMD_SYNC] = "SYNC",
-        [CMD_VERIFY] = "VERIFY",
-        [CMD_DELETE] = "DELETE",
-};
+#include "model.h"
+#include "reclaim.h"
+#include "report.h"
 
 /* Per session: is a command running here, and what did the last one do. */
 struct record {
     struct mct_session_ref ref;
     bool busy;
-    enum command running;
+    enum control_command running;
 
     uid_t denied_uid; /* the last refused writer, logged at denied_at */
     time_t denied_at;
@@ -37,7 +27,7 @@ struct record {
     char when[40];
     uid_t uid;
     char user[MCT_USER_MAX]; /* mct_describe_user(uid), as in the deletion log */
-    enum command command;
+    enum control_command command;
     const char *outcome; /* "ok", "refused", "busy", "failed" */
     char *message;
 
@@ -73,15 +63,23 @@ void control_free(struct control *c)
     free(c);
 }
 
-/* With the lock held. Sessions are few (one per participant and day on
- * one rig), so a list is enough. */
-static struct record *record_get(struct control *c, const struct mct_session_ref *ref)
+/* With the lock held. Only sessions a command was written to have a
+ * record (a read of .control makes none), so a list is enough. */
+static struct record *record_find(struct control *c, const struct mct_session_ref *ref)
 {
     for (struct record *r = c->records; r; r = r->next)
         if (streq(r->ref.participant_id, ref->participant_id) &&
             streq(r->ref.session_date, ref->session_date))
             return r;
-    struct record *r = calloc(1, sizeof(*r));
+    return NULL;
+}
+
+static struct record *record_get(struct control *c, const struct mct_session_ref *ref)
+{
+    struct record *r = record_find(c, ref);
+    if (r)
+        return r;
+    r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
     r->ref = *ref;
@@ -127,8 +125,9 @@ static int caller_allowed(struct mctfs *fs)
     return -EACCES;
 }
 
-/* A refused writer is in the deletion log as every refusal is; a loop of
- * opens must not fill the disk, hence once a minute per user and session. */
+/* A refused writer is in the deletion log as every refusal is (those the
+ * kernel refuses by .control's mode never get here); a loop of opens must
+ * not fill the disk, hence once a minute per user and session. */
 static void log_denied(struct mctfs *fs, const struct mct_session_ref *ref, uid_t uid)
 {
     time_t now = time(NULL);
@@ -142,7 +141,8 @@ static void log_denied(struct mctfs *fs, const struct mct_session_ref *ref, uid_
     pthread_mutex_unlock(&fs->control->lock);
     log_info("uid %u may not write .control of %s/%s", (unsigned)uid, ref->participant_id,
              ref->session_date);
-    if (!rec || again)
+    /* The root's .control (RECLAIM) deletes no session of its own. */
+    if (!rec || again || !ref->participant_id[0])
         return;
     char who[MCT_USER_MAX];
     mct_describe_user(uid, who, sizeof(who));
@@ -163,36 +163,12 @@ int control_check_access(struct mctfs *fs, const struct mct_session_ref *ref)
     return r;
 }
 
-/* ---- parsing ---- */
-
-/* Exactly one command, surrounding whitespace allowed (echo adds '\n'). */
-static int parse_command(const char *buf, size_t size, enum command *ret)
-{
-    if (size == 0 || size > CONTROL_MAX_WRITE || memchr(buf, '\0', size))
-        return -EINVAL;
-
-    const char *start = buf, *end = buf + size;
-    while (start < end && isspace((unsigned char)*start))
-        start++;
-    while (end > start && isspace((unsigned char)end[-1]))
-        end--;
-
-    for (size_t i = 0; i < ARRAY_SIZE(command_names); i++) {
-        size_t n = strlen(command_names[i]);
-        if ((size_t)(end - start) == n && memcmp(start, command_names[i], n) == 0) {
-            *ret = (enum command)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
 /* ---- running ---- */
 
 struct progress_ctx {
     struct mctfs *fs;
     const struct mct_session_ref *ref;
-    enum command command;
+    enum control_command command;
 };
 
 /* Readers of .backup_status see "syncing 42%" or "verifying 42%": the first
@@ -208,11 +184,50 @@ static void on_progress(void *ud, const char *phase, int percent, const char *de
     if (percent > 100)
         percent = 100;
     snprintf(activity, sizeof(activity), "%s %d%%", verifying ? "verifying" : "syncing", percent);
-    status_cache_set_activity(p->fs->cache, p->ref, activity);
+    model_set_activity(p->fs->model, p->ref, activity);
 }
 
-static int run(struct mctfs *fs, const struct mct_session_ref *ref, enum command cmd, uid_t uid,
-               struct mct_op_result *res)
+/* The root's .control has no session: its record is keyed by an empty ref. */
+static bool is_root(const struct mct_session_ref *ref)
+{
+    return !ref->participant_id[0];
+}
+
+/* RECLAIM: deletions through the protocol, as mctctl reclaim; the
+ * sessions it deleted leave the view and the root is computed anew. */
+static int run_reclaim(struct mctfs *fs, const char *who, struct mct_op_result *res)
+{
+    struct mct_reclaim_request req = {.who = who, .via = "mctfs reclaim"};
+    struct mct_reclaim_result rec;
+    int r = mct_reclaim(fs->cfg, &req, &rec);
+    for (size_t i = 0; i < rec.n; i++) {
+        if (rec.items[i].outcome != MCT_RECLAIM_DELETED)
+            continue;
+        model_invalidate(fs->model, &rec.items[i].ref);
+        node_forget_session(fs, &rec.items[i].ref, true);
+    }
+    model_invalidate(fs->model, NULL);
+    node_forget_session(fs, NULL, false);
+
+    /* What it did, and (as reasons, which the message shows) why the
+     * target is out of reach. */
+    _cleanup_buf_ struct mct_buf b = {};
+    if (rec.checked)
+        mct_report_reclaim_outcome(&rec, &b);
+    if (b.len && mct_strv_push(rec.met ? &res->lines : &res->reasons, mct_buf_steal(&b)) < 0)
+        r = -ENOMEM;
+    char *why = !rec.checked ? (rec.error ? strdup(rec.error) : NULL)
+                : rec.met    ? NULL
+                             : mct_reclaim_why_not(&rec);
+    if (why && mct_strv_push(&res->reasons, why) < 0)
+        r = -ENOMEM;
+    mct_reclaim_result_free(&rec);
+    /* Not met: the work did not reach its end (EIO, the message says why). */
+    return r == -ENOSPC ? -EIO : r;
+}
+
+static int run(struct mctfs *fs, const struct mct_session_ref *ref, enum control_command cmd,
+               uid_t uid, struct mct_op_result *res)
 {
     struct progress_ctx p = {fs, ref, cmd};
 
@@ -233,6 +248,13 @@ static int run(struct mctfs *fs, const struct mct_session_ref *ref, enum command
         };
         return mct_delete_session(fs->cfg, &req, res);
     }
+    case CMD_RECLAIM: {
+        char who[MCT_USER_MAX];
+        mct_describe_user(uid, who, sizeof(who));
+        return run_reclaim(fs, who, res);
+    }
+    case CMD_COUNT:
+        break;
     }
     return -EINVAL;
 }
@@ -266,7 +288,8 @@ static const char *outcome_of(int r)
     return "failed";
 }
 
-static void record_result(struct record *rec, enum command cmd, uid_t uid, int r, char *message)
+static void record_result(struct record *rec, enum control_command cmd, uid_t uid, int r,
+                          char *message)
 {
     time_t now = time(NULL);
     struct tm tm;
@@ -287,14 +310,14 @@ static void record_result(struct record *rec, enum command cmd, uid_t uid, int r
  * right after the write returns answers at once with the new state. */
 static void refresh_after(struct mctfs *fs, const struct mct_session_ref *ref, bool gone)
 {
-    status_cache_set_activity(fs->cache, ref, NULL);
-    status_cache_invalidate(fs->cache, ref);
+    model_set_activity(fs->model, ref, NULL);
+    model_invalidate(fs->model, ref);
     node_forget_session(fs, ref, gone);
     if (gone)
         return;
 
     struct status_snap *s = NULL;
-    if (status_cache_get(fs->cache, ref, 0, &s, NULL) >= 0 && s)
+    if (model_get(fs->model, ref, 0, &s, NULL) >= 0 && s)
         status_snap_unref(s);
 }
 
@@ -302,9 +325,10 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
                   off_t off)
 {
     uid_t uid = mctfs_caller()->uid;
-    enum command cmd;
+    enum control_command cmd;
 
-    if (off != 0 || parse_command(buf, size, &cmd) < 0) {
+    /* RECLAIM at the root, the others in a session. */
+    if (off != 0 || control_parse(buf, size, &cmd) < 0 || (cmd == CMD_RECLAIM) != is_root(ref)) {
         log_info("%s/%s/.control: uid %u wrote %zu bytes that are not a command, ignored",
                  ref->participant_id, ref->session_date, (unsigned)uid, size);
         return -EINVAL;
@@ -317,10 +341,11 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
         return -ENOMEM;
     }
     if (rec->busy) {
-        char *msg = mct_strdup_printf("%s is running on this session", command_names[rec->running]);
+        char *msg = mct_strdup_printf("%s is running on this session",
+                                      control_command_names[rec->running]);
         record_result(rec, cmd, uid, -EBUSY, msg);
         pthread_mutex_unlock(&fs->control->lock);
-        log_notice("%s %s/%s by uid %u: busy (%s)", command_names[cmd], ref->participant_id,
+        log_notice("%s %s/%s by uid %u: busy (%s)", control_command_names[cmd], ref->participant_id,
                    ref->session_date, (unsigned)uid, msg ? msg : "");
         return -EBUSY;
     }
@@ -328,7 +353,7 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
     rec->running = cmd;
     pthread_mutex_unlock(&fs->control->lock);
 
-    log_notice("%s %s/%s by uid %u: started", command_names[cmd], ref->participant_id,
+    log_notice("%s %s/%s by uid %u: started", control_command_names[cmd], ref->participant_id,
                ref->session_date, (unsigned)uid);
 
     /* The write returns when the command has finished, so it runs in this
@@ -347,7 +372,7 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
     else
         ret = -EIO; /* sync or verification failed: the message says why */
 
-    log_notice("%s %s/%s by uid %u: %s: %s", command_names[cmd], ref->participant_id,
+    log_notice("%s %s/%s by uid %u: %s: %s", control_command_names[cmd], ref->participant_id,
                ref->session_date, (unsigned)uid, outcome_of(r), msg ? msg : "");
 
     pthread_mutex_lock(&fs->control->lock);
@@ -355,7 +380,8 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
     record_result(rec, cmd, uid, r, msg);
     pthread_mutex_unlock(&fs->control->lock);
 
-    refresh_after(fs, ref, cmd == CMD_DELETE && r >= 0);
+    if (!is_root(ref))
+        refresh_after(fs, ref, cmd == CMD_DELETE && r >= 0);
     return ret;
 }
 
@@ -366,7 +392,8 @@ static int render_last(const struct record *rec, struct mct_buf *out)
     _cleanup_esc_pool_ struct mct_esc_pool e = {0};
     mct_buf_printf(out, "time: %s\nuid: %u\nuser: %s\ncommand: %s\noutcome: %s\nmessage: %s\n",
                    rec->when, (unsigned)rec->uid, mct_esc_pool_text(&e, rec->user),
-                   command_names[rec->command], rec->outcome, mct_esc_pool_text(&e, rec->message));
+                   control_command_names[rec->command], rec->outcome,
+                   mct_esc_pool_text(&e, rec->message));
     return out->error ? out->error : e.error;
 }
 
@@ -376,14 +403,15 @@ int control_render(struct mctfs *fs, const struct mct_session_ref *ref, struct m
     int r = 0;
 
     pthread_mutex_lock(&c->lock);
-    struct record *rec = record_get(c, ref);
+    struct record *rec = record_find(c, ref);
     if (!rec) {
-        r = -ENOMEM;
+        r = mct_buf_puts(out, "no command yet: write SYNC, VERIFY or DELETE\n");
     } else {
         if (rec->busy)
-            r = mct_buf_printf(out, "running: %s\n", command_names[rec->running]);
+            r = mct_buf_printf(out, "running: %s\n", control_command_names[rec->running]);
         if (r >= 0 && !rec->have_last)
-            r = mct_buf_puts(out, "no command yet: write SYNC, VERIFY or DELETE\n");
+            r = mct_buf_puts(out, is_root(ref) ? "no command yet: write RECLAIM\n"
+                                               : "no command yet: write SYNC, VERIFY or DELETE\n");
         else if (r >= 0)
             r = render_last(rec, out);
     }

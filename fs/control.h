@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A session's .control file: write SYNC, VERIFY or DELETE, and the write
- * returns when the command finished; read it for the last command's time,
- * caller, outcome and message. Like LXCFS's control files: the caller is
- * checked at open, anything unexpected written is -EINVAL with nothing done.
+ * returns when the command finished (the root's: RECLAIM, reclaim.h); read it for the last
+ * command's time, caller, outcome and message. Like LXCFS's control files: the caller is checked at
+ * open, anything unexpected written is -EINVAL with nothing done.
  */
 #pragma once
 
@@ -14,7 +14,6 @@
 #include "util.h"
 
 /* Longest write accepted: "VERIFY" with generous whitespace. */
-#define CONTROL_MAX_WRITE 64
 
 struct control;
 
@@ -28,10 +27,12 @@ void control_free(struct control *c);
 int control_check_access(struct mctfs *fs, const struct mct_session_ref *ref);
 
 /*
- * Run the command written to ref's .control. Returns size on success,
- * -EINVAL (not a command, or not one write at offset 0), -EBUSY (another
- * command on this session runs), -EPERM (refused by a safety rule), -EIO
- * (sync or verification failed), -ENOENT (session gone).
+ * Run the command written to ref's .control (ref with an empty
+ * participant id: the root's). Returns size on success, -EINVAL (not a
+ * command, or not one write at offset 0, or not one for this .control),
+ * -EBUSY (another command on this session, or another reclaim, runs),
+ * -EPERM (refused by a safety rule; reclaim switched off), -EIO (sync or
+ * verification failed; reclaim's target not met), -ENOENT (session gone).
  */
 int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const char *buf, size_t size,
                   off_t off);

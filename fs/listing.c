@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "mctfs.h"
+#include "real.h"
 #include "util.h"
 
 #define IDLE_MS (30 * 1000)
@@ -21,8 +22,9 @@
 struct snap {
     uint32_t id;
     char *path;
-    char *names;  /* per entry: its mode's type bits' DT_ byte, then the name, NUL */
-    uint32_t *at; /* where each entry starts in names */
+    char *names;   /* per entry: its mode's type bits' DT_ byte, then the name, NUL */
+    uint32_t *at;  /* where each entry starts in names */
+    uint64_t *ino; /* each entry's st_ino as the view shows it */
     size_t len, cap;
     uint32_t n, n_cap;
     int error;
@@ -54,12 +56,13 @@ static void snap_free(struct snap *s)
     free(s->path);
     free(s->names);
     free(s->at);
+    free(s->ino);
     free(s);
 }
 
 static size_t snap_bytes(const struct snap *s)
 {
-    return s->cap + s->n_cap * sizeof(uint32_t) + sizeof(*s);
+    return s->cap + s->n_cap * (sizeof(uint32_t) + sizeof(uint64_t)) + sizeof(*s);
 }
 
 void listings_free(struct listings *ls)
@@ -75,8 +78,7 @@ void listings_free(struct listings *ls)
     free(ls);
 }
 
-static int add_entry(void *ud, const char *name, const struct stat *st, off_t off,
-                     enum fuse_fill_dir_flags flags)
+static int add_entry(void *ud, const char *name, mode_t type, uint64_t ino)
 {
     struct snap *s = ud;
     size_t k = strlen(name) + 2;
@@ -99,34 +101,33 @@ static int add_entry(void *ud, const char *name, const struct stat *st, off_t of
     if (s->n == s->n_cap) {
         uint32_t n = s->n_cap ? s->n_cap * 2 : 256;
         uint32_t *p = realloc(s->at, n * sizeof(*p));
-        if (!p) {
+        if (p)
+            s->at = p;
+        uint64_t *q = p ? realloc(s->ino, n * sizeof(*q)) : NULL;
+        if (!q) {
             s->error = -ENOMEM;
             return 1;
         }
-        s->at = p;
+        s->ino = q;
         s->n_cap = n;
     }
+    s->ino[s->n] = ino;
     s->at[s->n++] = (uint32_t)s->len;
-    s->names[s->len] = (char)IFTODT(st->st_mode);
+    s->names[s->len] = (char)IFTODT(type);
     memcpy(s->names + s->len + 1, name, k - 1);
     s->len += k;
     return 0;
 }
 
-/* The whole folder, as mctfs_ops lists it (virtual files included). */
-static int read_folder(const char *path, struct snap **ret)
+/* The whole folder, as the view lists it (virtual files included). */
+static int read_folder(struct mctfs *fs, const struct node *n, struct snap **ret)
 {
     struct snap *s = calloc(1, sizeof(*s));
-    if (!s || !(s->path = strdup(path))) {
+    if (!s || !(s->path = strdup(n->rel))) {
         free(s);
         return -ENOMEM;
     }
-    struct fuse_file_info fi = {};
-    int r = mctfs_ops.opendir(path, &fi);
-    if (r == 0) {
-        r = mctfs_ops.readdir(path, s, add_entry, 0, &fi, 0);
-        mctfs_ops.releasedir(path, &fi);
-    }
+    int r = real_list(fs, n, add_entry, s);
     if (r == 0 && s->error)
         r = s->error;
     if (r < 0) {
@@ -202,13 +203,15 @@ static void emit_from(const struct snap *s, uint32_t index, listing_emit_fn emit
     for (uint32_t i = index; i < s->n; i++) {
         const char *e = s->names + s->at[i];
         mode_t type = DTTOIF((unsigned char)e[0]);
-        if (!emit(ud, e + 1, type, (off_t)(((uint64_t)s->id << 32) | (i + 1))))
+        if (!emit(ud, e + 1, type, s->ino[i], (off_t)(((uint64_t)s->id << 32) | (i + 1))))
             break;
     }
 }
 
-int listings_serve(struct listings *ls, const char *path, off_t off, listing_emit_fn emit, void *ud)
+int listings_serve(struct listings *ls, struct mctfs *fs, const struct node *n, off_t off,
+                   listing_emit_fn emit, void *ud)
 {
+    const char *path = n->rel;
     uint32_t id = (uint32_t)((uint64_t)off >> 32), index = (uint32_t)(uint64_t)off;
     int64_t now = mct_now_ms();
 
@@ -232,7 +235,7 @@ int listings_serve(struct listings *ls, const char *path, off_t off, listing_emi
 
     /* A new sequence, or one whose listing went: read the folder. */
     struct snap *s;
-    int r = read_folder(path, &s);
+    int r = read_folder(fs, n, &s);
     if (r < 0)
         return r;
     pthread_mutex_lock(&ls->lock);

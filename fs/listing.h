@@ -18,7 +18,10 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "node.h"
 
 struct listings;
 
@@ -26,11 +29,11 @@ int listings_new(struct listings **ret);
 void listings_free(struct listings *ls);
 
 /* One entry of the reply being built; false when it did not fit (the
- * reply is full). next: the offset that continues after it. */
-typedef bool (*listing_emit_fn)(void *ud, const char *name, mode_t type, off_t next);
+ * reply is full). ino: its st_ino as stat shows it; next: the offset that
+ * continues after it. */
+typedef bool (*listing_emit_fn)(void *ud, const char *name, mode_t type, uint64_t ino, off_t next);
 
-/* Serve a READDIR of path (a path of the mount, "/p001") from off, through
- * mctfs_ops' opendir/readdir. 0 or -errno (that of opendir: -EACCES,
- * -ELOOP, -ENOENT, ...). */
-int listings_serve(struct listings *ls, const char *path, off_t off, listing_emit_fn emit,
-                   void *ud);
+/* Serve a READDIR of the folder n from off, listed by real_list(). 0 or
+ * -errno (that of opening the folder: -EACCES, -ELOOP, -ENOENT, ...). */
+int listings_serve(struct listings *ls, struct mctfs *fs, const struct node *n, off_t off,
+                   listing_emit_fn emit, void *ud);

@@ -1,49 +1,35 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The kernel side of the mount: libfuse's low-level API in front of the
- * path-based operations of ops.c. The high-level library, which did this
- * before, cannot let the kernel cache folder listings (libfuse 3.14), so a
- * tree walk paid four round trips per folder; measured on a 1,000-session
- * tree, `find` through it was 6-9x native and through this 1.0-1.2x. Here
- * OPENDIR is declined once (FUSE_CAP_NO_OPENDIR_SUPPORT): the kernel then
- * opens folders itself and keeps their listings until a folder's mtime
- * changes or mctfs says otherwise.
- *
- * Inodes are keyed by path, as in libfuse's own table; an inode number is
- * the address of its entry. The kernel holds a lookup count on each and
- * sends FORGET when it lets go; only then is the entry freed, so a number
- * the kernel may still use always points at a live entry.
+ * The mount on libfuse's low-level API: every callback finds its inode
+ * (inode.h), whose node says what it is, and dispatches on the kind to
+ * real.c (the source's files and folders) or vfile.c (the status files)
+ * and control.c. OPENDIR is declined once (FUSE_CAP_NO_OPENDIR_SUPPORT):
+ * the kernel then opens folders itself and keeps their listings until a
+ * folder's mtime changes or mctfs says otherwise (measured on a
+ * 1,000-session tree: `find` at 1.0-1.2x native, against 6-9x through
+ * libfuse's high-level API, which cannot let the kernel cache listings).
+ * Every change to the view is refused in one place, ll_refuse().
  */
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include "control.h"
+#include "handle.h"
+#include "inode.h"
 #include "listing.h"
 #include "log.h"
 #include "mctfs.h"
-#include "util.h"
+#include "real.h"
+#include "vfile.h"
+#include "xattr.h"
 
 struct mctfs *mctfs_instance;
 
-struct inode {
-    char *path; /* "/p001/20250104"; "/" for the root */
-    uint64_t nlookup;
-    struct inode *next; /* in its bucket */
-};
-
-#define N_BUCKETS 4096
-
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct inode *buckets[N_BUCKETS];
-static struct inode root_inode = {.path = (char *)"/"};
-
 /* Set at the start of every callback: who is asking (control.c's access
- * rule), valid until the reply. */
+ * rule, access.c's checks), valid until the reply. */
 static __thread fuse_req_t current_req;
 static bool kernel_skips_opendir;
 
@@ -57,142 +43,65 @@ int mctfs_caller_groups(int size, gid_t list[])
     return fuse_req_getgroups(current_req, size, list);
 }
 
-static unsigned path_hash(const char *path)
+/* Names and attributes of real files are cached by the kernel for
+ * mount.attr_seconds (default 10), folders' listings as well: without,
+ * every stat is a round trip and a tree walk pays one per entry. What it
+ * costs: a size or time seen through the mount may lag the disk by that
+ * long (real_open reads files changed within it direct, so no byte is
+ * ever cut off), and no status reads the mount. Virtual files' attributes
+ * are never cached: an open file's fstat must be the size of what that
+ * open reads (tail -f), so the kernel asks every time. */
+static double attr_seconds(const struct node *n)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const char *p = path; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h % N_BUCKETS;
+    return node_is_virtual(n->kind) ? 0 : mctfs_get()->cfg->mount.attr_seconds;
 }
 
-static fuse_ino_t ino_of(const struct inode *in)
+/* Nor virtual files' names: each open looks them up anew, and gets an
+ * inode of its own when the last one is open (inode.h). */
+static double entry_seconds(const struct node *n)
 {
-    return in == &root_inode ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)in;
+    return node_is_virtual(n->kind) ? 0 : mctfs_get()->cfg->mount.attr_seconds;
 }
 
-static struct inode *inode_of(fuse_ino_t ino)
-{
-    return ino == FUSE_ROOT_ID ? &root_inode : (struct inode *)(uintptr_t)ino;
-}
-
-/* Called with table_lock held. */
-static struct inode *table_find(const char *path)
-{
-    if (streq(path, "/"))
-        return &root_inode;
-    for (struct inode *in = buckets[path_hash(path)]; in; in = in->next)
-        if (streq(in->path, path))
-            return in;
-    return NULL;
-}
-
-/* The inode of path with one more lookup counted; NULL only on ENOMEM. */
-static struct inode *inode_ref(const char *path)
-{
-    pthread_mutex_lock(&table_lock);
-    struct inode *in = table_find(path);
-    if (!in) {
-        in = calloc(1, sizeof(*in));
-        if (in && !(in->path = strdup(path))) {
-            free(in);
-            in = NULL;
-        }
-        if (in) {
-            unsigned h = path_hash(path);
-            in->next = buckets[h];
-            buckets[h] = in;
-        }
-    }
-    if (in)
-        in->nlookup++;
-    pthread_mutex_unlock(&table_lock);
-    return in;
-}
-
-static void inode_forget(fuse_ino_t ino, uint64_t n)
-{
-    struct inode *in = inode_of(ino);
-    if (in == &root_inode)
-        return;
-    pthread_mutex_lock(&table_lock);
-    in->nlookup = n < in->nlookup ? in->nlookup - n : 0;
-    if (in->nlookup == 0) {
-        struct inode **p = &buckets[path_hash(in->path)];
-        while (*p && *p != in)
-            p = &(*p)->next;
-        if (*p)
-            *p = in->next;
-        free(in->path);
-        free(in);
-    }
-    pthread_mutex_unlock(&table_lock);
-}
-
-/* The number the kernel knows path by, 0 when it never looked it up. */
-static fuse_ino_t inode_find(const char *path)
-{
-    pthread_mutex_lock(&table_lock);
-    struct inode *in = table_find(path);
-    fuse_ino_t ino = in ? ino_of(in) : 0;
-    pthread_mutex_unlock(&table_lock);
-    return ino;
-}
-
-static char *child_path(fuse_ino_t parent, const char *name)
-{
-    const char *dir = inode_of(parent)->path;
-    return mct_strdup_printf("%s/%s", streq(dir, "/") ? "" : dir, name);
-}
-
-static const char *path_of(fuse_ino_t ino)
-{
-    return inode_of(ino)->path;
-}
-
-/* Names and attributes are cached by the kernel for mount.attr_seconds
- * (default 10), folders' listings as well: without, every stat is a round trip (24x native) and a
- * tree walk pays one per entry. What it costs: a size or time seen through
- * the mount may lag the disk by that long (open_real reads files changed
- * within it direct, so no byte is ever cut off), and no status reads the
- * mount. Virtual files stay right: their reads are direct, and a new
- * status or a command's progress makes the kernel forget their
- * attributes (node_forget_session). Listings are dropped when a folder's
- * mtime changes and when mctfs deletes a session. */
-static double cache_seconds(void)
-{
-    return mctfs_get()->cfg->mount.attr_seconds;
-}
-
-static void begin(fuse_req_t req)
+static struct mctfs *begin(fuse_req_t req, fuse_ino_t ino, const char *op, const char *name)
 {
     current_req = req;
+    if (mct_log_get_max_level() >= LOG_DEBUG) {
+        const struct node *n = &inode_get(ino)->node;
+        log_debug("%s %s%s%s", op, n->rel, name ? "/" : "", name ? name : "");
+    }
+    return mctfs_get();
+}
+
+static int node_stat(struct mctfs *fs, const struct node *n, struct stat *st)
+{
+    return n->kind == NODE_REAL ? real_stat(fs, n, st) : vfile_stat(fs, n, st);
 }
 
 /* ---- names and attributes ---- */
 
 static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-    begin(req);
-    _cleanup_free_ char *path = child_path(parent, name);
-    if (!path) {
-        fuse_reply_err(req, ENOMEM);
-        return;
-    }
+    struct mctfs *fs = begin(req, parent, "LOOKUP", name);
+    struct node n;
+    int r = node_child(fs, &inode_get(parent)->node, name, &n);
     struct fuse_entry_param e = {};
-    int r = mctfs_ops.getattr(path, &e.attr, NULL);
+    if (r == 0 && (r = node_stat(fs, &n, &e.attr)) < 0)
+        node_done(&n);
     if (r < 0) {
         /* No negative entry: a new session must be seen at once. */
         fuse_reply_err(req, -r);
         return;
     }
-    struct inode *in = inode_ref(path);
+    e.attr_timeout = attr_seconds(&n);
+    e.entry_timeout = entry_seconds(&n);
+    struct inode *in = inode_ref(&n);
     if (!in) {
         fuse_reply_err(req, ENOMEM);
         return;
     }
-    e.ino = ino_of(in);
-    e.attr.st_ino = e.ino;
-    e.attr_timeout = e.entry_timeout = cache_seconds();
+    e.ino = inode_ino(in);
+    e.generation = in->generation;
     /* -ENOENT: the lookup was interrupted, the kernel holds no count. */
     if (fuse_reply_entry(req, &e) == -ENOENT)
         inode_forget(e.ino, 1);
@@ -211,55 +120,72 @@ static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
     fuse_reply_none(req);
 }
 
-static void reply_attr_of(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* fstat of an open file: what that open reads (a virtual file's text is
+ * fixed at open, and the kernel asks by inode, which an open status file
+ * keeps to itself), else the node as it is now. */
+static int stat_of(struct mctfs *fs, fuse_ino_t ino, const struct node *n,
+                   struct fuse_file_info *fi, struct stat *st)
 {
-    struct stat st;
-    int r = mctfs_ops.getattr(path_of(ino), &st, fi);
-    if (r < 0) {
-        fuse_reply_err(req, -r);
-        return;
+    struct handle *h = fi && fi->fh ? handle_of(fi->fh) : NULL;
+    size_t len;
+    struct timespec mtime;
+    if (!h && node_is_virtual(n->kind) && inode_pinned(ino, &len, &mtime)) {
+        vfile_fill_stat(fs, n, len, &mtime, st);
+        return 0;
     }
-    st.st_ino = ino;
-    fuse_reply_attr(req, &st, cache_seconds());
+    if (h && h->kind == NODE_REAL) {
+        if (fstat(h->fd, st) < 0)
+            return -errno;
+        real_face(fs, st);
+        return 0;
+    }
+    if (h && (h->kind != NODE_CONTROL || h->content.data)) {
+        vfile_fill_stat(fs, n, h->content.len, &h->content.mtime, st);
+        return 0;
+    }
+    return node_stat(fs, n, st);
 }
 
 static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    begin(req);
-    /* A folder is never opened through us (fh 0): only files have handles. */
-    reply_attr_of(req, ino, fi && fi->fh ? fi : NULL);
+    struct mctfs *fs = begin(req, ino, "GETATTR", NULL);
+    const struct node *n = &inode_get(ino)->node;
+    struct stat st;
+    int r = stat_of(fs, ino, n, fi, &st);
+    if (r < 0)
+        fuse_reply_err(req, -r);
+    else
+        fuse_reply_attr(req, &st, attr_seconds(n));
 }
 
-/* In the order libfuse's high-level API applied them; the first refusal
- * answers (in practice everything but truncating .control is refused). */
+/* Everything that would change the view. `echo CMD > .control` truncates
+ * first when the kernel does not pass O_TRUNC to open: there is nothing to
+ * cut, so a truncation of .control to 0 by one who may write it is fine. */
 static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                        struct fuse_file_info *fi)
 {
-    begin(req);
-    const char *path = path_of(ino);
-    fi = fi && fi->fh ? fi : NULL;
-    int r = 0;
-    if (to_set & FUSE_SET_ATTR_MODE)
-        r = mctfs_ops.chmod(path, attr->st_mode, fi);
-    if (r == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
-        r = mctfs_ops.chown(path, attr->st_uid, attr->st_gid, fi);
-    if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
-        r = mctfs_ops.truncate(path, attr->st_size, fi);
-    if (r == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
-                             FUSE_SET_ATTR_MTIME_NOW)))
-        r = mctfs_ops.utimens(path, NULL, fi);
-    if (r < 0) {
+    struct mctfs *fs = begin(req, ino, "SETATTR", NULL);
+    const struct node *n = &inode_get(ino)->node;
+    int r = -EROFS;
+    if (n->kind == NODE_CONTROL && to_set == FUSE_SET_ATTR_SIZE)
+        r = attr->st_size != 0 ? -EINVAL : fi && fi->fh ? 0 : control_check_access(fs, &n->ref);
+    else if (node_is_virtual(n->kind))
+        r = -EACCES;
+    struct stat st;
+    if (r == 0)
+        r = stat_of(fs, ino, n, fi, &st);
+    if (r < 0)
         fuse_reply_err(req, -r);
-        return;
-    }
-    reply_attr_of(req, ino, fi);
+    else
+        fuse_reply_attr(req, &st, attr_seconds(n));
 }
 
 static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-    begin(req);
+    struct mctfs *fs = begin(req, ino, "READLINK", NULL);
+    const struct node *n = &inode_get(ino)->node;
     char buf[PATH_MAX + 1];
-    int r = mctfs_ops.readlink(path_of(ino), buf, sizeof(buf));
+    int r = n->kind == NODE_REAL ? real_readlink(fs, n, buf, sizeof(buf)) : -EINVAL;
     if (r < 0)
         fuse_reply_err(req, -r);
     else
@@ -268,17 +194,25 @@ static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
 
 static void ll_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
-    begin(req);
-    fuse_reply_err(req, -mctfs_ops.access(path_of(ino), mask));
+    struct mctfs *fs = begin(req, ino, "ACCESS", NULL);
+    const struct node *n = &inode_get(ino)->node;
+    int r;
+    if (n->kind == NODE_REAL)
+        r = real_access(fs, n, mask);
+    else if (n->kind == NODE_CONTROL)
+        /* A question, not an attempt: nothing to log. */
+        r = (mask & W_OK) ? control_check_access(fs, NULL) : (mask & X_OK) ? -EACCES : 0;
+    else
+        r = (mask & (W_OK | X_OK)) ? -EACCES : 0;
+    fuse_reply_err(req, -r);
 }
 
 static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-    begin(req);
+    struct mctfs *fs = begin(req, ino, "STATFS", NULL);
     struct statvfs st;
-    int r = mctfs_ops.statfs(path_of(ino), &st);
-    if (r < 0)
-        fuse_reply_err(req, -r);
+    if (fstatvfs(fs->base_fd, &st) < 0)
+        fuse_reply_err(req, errno);
     else
         fuse_reply_statfs(req, &st);
 }
@@ -287,27 +221,22 @@ static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    begin(req);
+    begin(req, ino, "OPENDIR", NULL);
     if (kernel_skips_opendir) {
         /* Once: from now on the kernel opens folders without asking. */
         fuse_reply_err(req, ENOSYS);
         return;
     }
     /* An older kernel: same listings, cached the same way, just asked. */
-    struct fuse_file_info dfi = {};
-    int r = mctfs_ops.opendir(path_of(ino), &dfi);
-    if (r < 0) {
-        fuse_reply_err(req, -r);
+    if (inode_get(ino)->node.kind != NODE_REAL) {
+        fuse_reply_err(req, ENOTDIR);
         return;
     }
-    mctfs_ops.releasedir(path_of(ino), &dfi);
     fi->fh = 0;
     fi->cache_readdir = 1;
     fi->keep_cache = 1;
     fuse_reply_open(req, fi);
 }
-
-#define UNKNOWN_INO 0xffffffffu /* libfuse's FUSE_UNKNOWN_INO, not exported */
 
 struct reply {
     fuse_req_t req;
@@ -315,13 +244,10 @@ struct reply {
     size_t size, len;
 };
 
-static bool list_one(void *ud, const char *name, mode_t type, off_t next)
+static bool list_one(void *ud, const char *name, mode_t type, uint64_t ino, off_t next)
 {
     struct reply *l = ud;
-    /* Inode numbers are ours (stat says so), not the disk's, and 0 would
-     * make readdir(3) skip the entry: the "unknown" number, as libfuse's
-     * high-level API gives. */
-    struct stat entry = {.st_ino = UNKNOWN_INO, .st_mode = type};
+    struct stat entry = {.st_ino = (ino_t)ino, .st_mode = type};
     size_t n = fuse_add_direntry(l->req, l->buf + l->len, l->size - l->len, name, &entry, next);
     if (n > l->size - l->len)
         return false; /* full: the kernel asks again from the last next */
@@ -329,15 +255,18 @@ static bool list_one(void *ud, const char *name, mode_t type, off_t next)
     return true;
 }
 
-/* The folder is read at offset 0 and the rest of the sequence served from
- * that (listing.c); fh is 0, the kernel opens folders itself. */
+/* The folder is read once, at offset 0, and the rest of the sequence
+ * served from that (listing.c). */
 static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi)
 {
-    begin(req);
+    struct mctfs *fs = begin(req, ino, "READDIR", NULL);
+    const struct node *n = &inode_get(ino)->node;
     _cleanup_free_ char *buf = malloc(size);
     struct reply l = {.req = req, .buf = buf, .size = size};
-    int r = buf ? listings_serve(mctfs_get()->listings, path_of(ino), off, list_one, &l) : -ENOMEM;
+    int r = !buf                   ? -ENOMEM
+            : n->kind != NODE_REAL ? -ENOTDIR
+                                   : listings_serve(fs->listings, fs, n, off, list_one, &l);
     if (r < 0)
         fuse_reply_err(req, -r);
     else
@@ -348,22 +277,38 @@ static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    begin(req);
-    int r = mctfs_ops.open(path_of(ino), fi);
+    struct mctfs *fs = begin(req, ino, "OPEN", NULL);
+    const struct node *n = &inode_get(ino)->node;
+    struct handle *h = handle_new(n->kind);
+    int r = !h                     ? -ENOMEM
+            : n->kind == NODE_REAL ? real_open(fs, n, fi, h)
+                                   : vfile_open(fs, n, fi, h);
     if (r < 0) {
+        handle_free(h);
         fuse_reply_err(req, -r);
         return;
     }
-    if (fuse_reply_open(req, fi) == -ENOENT) /* interrupted: never opened */
-        mctfs_ops.release(path_of(ino), fi);
+    fi->fh = (uint64_t)(uintptr_t)h;
+    if (h->content.data) {
+        inode_pin(ino, h->content.len, &h->content.mtime);
+        h->pinned_ino = ino;
+    }
+    if (fuse_reply_open(req, fi) == -ENOENT) { /* interrupted: never opened */
+        if (h->pinned_ino)
+            inode_unpin(ino);
+        handle_free(h);
+    }
 }
 
 static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
-    begin(req);
+    current_req = req;
+    const struct handle *h = handle_of(fi->fh);
     _cleanup_free_ char *buf = malloc(size ? size : 1);
-    int r = buf ? mctfs_ops.read(NULL, buf, size, off, fi) : -ENOMEM;
+    int r = !buf                   ? -ENOMEM
+            : h->kind == NODE_REAL ? real_read(h, buf, size, off)
+                                   : vfile_read(h, buf, size, off);
     if (r < 0)
         fuse_reply_err(req, -r);
     else
@@ -373,8 +318,11 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
-    begin(req);
-    int r = mctfs_ops.write(path_of(ino), buf, size, off, fi);
+    struct mctfs *fs = begin(req, ino, "WRITE", NULL);
+    const struct handle *h = handle_of(fi->fh);
+    int r = h->kind == NODE_REAL      ? -EROFS
+            : h->kind != NODE_CONTROL ? -EACCES
+                                      : control_write(fs, &h->ref, buf, size, off);
     if (r < 0)
         fuse_reply_err(req, -r);
     else
@@ -383,54 +331,15 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    begin(req);
-    fuse_reply_err(req, -mctfs_ops.release(NULL, fi));
+    current_req = req;
+    struct handle *h = handle_of(fi->fh);
+    if (h->pinned_ino)
+        inode_unpin(ino);
+    handle_free(h);
+    fuse_reply_err(req, 0);
 }
 
-/* ---- everything that would change the view ---- */
-
-static void ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
-{
-    fuse_reply_err(req, EROFS);
-}
-
-static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
-{
-    fuse_reply_err(req, EROFS);
-}
-
-static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-    fuse_reply_err(req, EROFS);
-}
-
-static void ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
-{
-    fuse_reply_err(req, EROFS);
-}
-
-static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-                      const char *newname, unsigned int flags)
-{
-    fuse_reply_err(req, EROFS);
-}
-
-static void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
-{
-    fuse_reply_err(req, EROFS);
-}
-
-static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-                      struct fuse_file_info *fi)
-{
-    fuse_reply_err(req, EROFS);
-}
-
-static void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-                        size_t size, int flags)
-{
-    fuse_reply_err(req, EROFS);
-}
+/* ---- extended attributes ---- */
 
 /* Size 0 asks for the size; otherwise the value, or ERANGE when it does
  * not fit (fuse_reply_xattr / fuse_reply_buf, as the kernel expects). */
@@ -446,29 +355,79 @@ static void reply_xattr(fuse_req_t req, int r, const char *buf, size_t size)
 
 static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-    begin(req);
+    struct mctfs *fs = begin(req, ino, "GETXATTR", name);
     _cleanup_free_ char *buf = size ? malloc(size) : NULL;
-    int r = size && !buf ? -ENOMEM : mctfs_ops.getxattr(path_of(ino), name, buf, size);
+    int r = size && !buf ? -ENOMEM : xattr_get(fs, &inode_get(ino)->node, name, buf, size);
     reply_xattr(req, r, buf, size);
 }
 
 static void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-    begin(req);
+    struct mctfs *fs = begin(req, ino, "LISTXATTR", NULL);
     _cleanup_free_ char *buf = size ? malloc(size) : NULL;
-    int r = size && !buf ? -ENOMEM : mctfs_ops.listxattr(path_of(ino), buf, size);
+    int r = size && !buf ? -ENOMEM : xattr_list(fs, &inode_get(ino)->node, buf, size);
     reply_xattr(req, r, buf, size);
+}
+
+/* ---- the one answer to every change ---- */
+
+static void ll_refuse(fuse_req_t req)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+    ll_refuse(req);
+}
+
+static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+    ll_refuse(req);
+}
+
+static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    ll_refuse(req);
+}
+
+static void ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+    ll_refuse(req);
+}
+
+static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                      const char *newname, unsigned int flags)
+{
+    ll_refuse(req);
+}
+
+static void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+    ll_refuse(req);
+}
+
+static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi)
+{
+    ll_refuse(req);
+}
+
+static void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags)
+{
+    ll_refuse(req);
 }
 
 static void ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-    fuse_reply_err(req, EROFS);
+    ll_refuse(req);
 }
 
 static void ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                          struct fuse_file_info *fi)
 {
-    fuse_reply_err(req, EROFS);
+    ll_refuse(req);
 }
 
 /* ---- the connection ---- */
@@ -498,7 +457,7 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 
 static void ll_destroy(void *userdata)
 {
-    mctfs_ops.destroy(userdata);
+    handle_free_all();
 }
 
 const struct fuse_lowlevel_ops mctfs_ll_ops = {
@@ -535,25 +494,26 @@ const struct fuse_lowlevel_ops mctfs_ll_ops = {
 
 /* ---- telling the kernel to forget ---- */
 
-void mctfs_kernel_forget(struct mctfs *fs, const char *path)
+void mctfs_kernel_forget(struct mctfs *fs, const char *dir, const char *name)
 {
-    fuse_ino_t ino = fs->se ? inode_find(path) : 0;
+    _cleanup_free_ char *rel =
+            streq(dir, ".") ? strdup(name) : mct_strdup_printf("%s/%s", dir, name);
+    fuse_ino_t ino = fs->se && rel ? inode_find(rel) : 0;
     /* Not known: the kernel never looked it up, nothing to forget. Errors
      * (unmounting) change nothing either. */
     if (ino)
         (void)fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
 }
 
-void mctfs_kernel_forget_entry(struct mctfs *fs, const char *path)
+void mctfs_kernel_forget_entry(struct mctfs *fs, const char *rel)
 {
-    const char *slash = strrchr(path, '/');
-    if (!fs->se || !slash || !slash[1])
-        return;
-    _cleanup_free_ char *dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
-    fuse_ino_t parent = dir ? inode_find(dir) : 0;
+    const char *slash = strrchr(rel, '/');
+    _cleanup_free_ char *dir = slash ? strndup(rel, (size_t)(slash - rel)) : strdup(".");
+    const char *name = slash ? slash + 1 : rel;
+    fuse_ino_t parent = fs->se && dir ? inode_find(dir) : 0;
     if (!parent)
         return;
-    (void)fuse_lowlevel_notify_inval_entry(fs->se, parent, slash + 1, strlen(slash + 1));
+    (void)fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
     /* Its listing too: the kernel caches folder listings. */
     (void)fuse_lowlevel_notify_inval_inode(fs->se, parent, 0, 0);
 }

@@ -21,19 +21,22 @@
 #include "config.h"
 #include "control.h"
 #include "fdcap.h"
+#include "ino.h"
+#include "inode.h"
 #include "listing.h"
 #include "log.h"
 #include "node.h"
 #include "opencache.h"
 #include "operations.h"
 #include "privilege.h"
+#include "model.h"
 #include "share.h"
-#include "status_cache.h"
 #include "vfile.h"
 
-/* Two cores on the rig: three workers keep one free for FUSE while one
- * waits on a slow share. */
-#define STATUS_WORKERS 3
+/* Workers compute what reads queue, every queued session in one
+ * collection; two, so one waiting on a slow share does not hold up a
+ * second batch. The sweeper (model.h) is a thread of its own. */
+#define STATUS_WORKERS 2
 
 enum {
     KEY_CACHE_OPTION,
@@ -303,8 +306,13 @@ static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdli
     fs->se = se;
 
     /* Threads only after daemonizing: fork keeps none of them. */
-    int r = status_cache_new(fs->cfg, fs->base_fd, STATUS_WORKERS, vfile_render_root_part,
-                             on_status_update, fs, &fs->cache);
+    struct model_hooks hooks = {
+            .root_render = vfile_render_root_part,
+            .slot_render = vfile_render_slot,
+            .on_update = on_status_update,
+            .ud = fs,
+    };
+    int r = model_new(fs->cfg, fs->base_fd, STATUS_WORKERS, &hooks, &fs->model);
     if (r < 0) {
         fs->se = NULL;
         fuse_session_unmount(se);
@@ -324,7 +332,10 @@ static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdli
             fuse_loop_cfg_set_clone_fd(lc, opts->clone_fd);
             if (opts->max_idle_threads != UINT_MAX) /* UINT_MAX: not given */
                 fuse_loop_cfg_set_idle_threads(lc, opts->max_idle_threads);
-            fuse_loop_cfg_set_max_threads(lc, opts->max_threads);
+            /* UINT_MAX: not given; libfuse's default stands (passing it
+             * on made libfuse warn at every mount). */
+            if (opts->max_threads != UINT_MAX)
+                fuse_loop_cfg_set_max_threads(lc, opts->max_threads);
             /* > 0: the signal that ended it (SIGTERM from systemd is the
              * ordinary way to stop), < 0: an error. */
             int lr = fuse_session_loop_mt(se, lc);
@@ -340,7 +351,7 @@ static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdli
     /* Unmount first, so users are not kept waiting for a worker that is
      * still finishing a status (bounded by the engine's timeouts). */
     fuse_session_unmount(se);
-    status_cache_free(TAKE_PTR(fs->cache));
+    model_free(TAKE_PTR(fs->model));
     fs->se = NULL;
     fuse_session_destroy(se);
     log_notice("unmounted %s", opts->mountpoint);
@@ -423,8 +434,15 @@ int main(int argc, char *argv[])
             .base_fd = open(cfg->source_base_path, O_PATH | O_DIRECTORY | O_CLOEXEC),
     };
     mctfs_instance = &fs;
-    if (fs.base_fd < 0) {
+    struct stat base_st;
+    if (fs.base_fd < 0 || fstat(fs.base_fd, &base_st) < 0) {
         log_error_errno(errno, "cannot open %s", cfg->source_base_path);
+        goto done;
+    }
+    fs.base_dev = base_st.st_dev;
+    fs.base_ino = ino_real(fs.base_dev, &base_st);
+    if (inode_table_init() < 0) {
+        log_error_errno(-ENOMEM, "out of memory");
         goto done;
     }
     /* Every real file open through the mount holds a descriptor: the
@@ -452,6 +470,8 @@ int main(int argc, char *argv[])
     ret = run(&fs, &args, &opts) < 0 ? 1 : 0;
 
 done:
+    inode_table_free();
+    ino_table_free();
     control_free(fs.control);
     opencache_free(fs.opencache);
     fdcap_free(fs.fdcap);

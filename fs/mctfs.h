@@ -9,7 +9,6 @@
 /* 3.12 is the first API with the opaque loop config (fuse_loop_cfg_*). */
 #define FUSE_USE_VERSION 312
 
-#include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -20,7 +19,7 @@
  * the engine's, half-deleted sessions live there: never shown. */
 #define MCTFS_TRASH_NAME ".mctfs-trash"
 
-struct status_cache;
+struct model;
 struct control;
 struct opencache;
 struct fdcap;
@@ -28,11 +27,13 @@ struct listings;
 
 struct mctfs {
     struct mct_config *cfg;
-    int base_fd;     /* O_PATH of cfg->source_base_path; every real path is relative to it */
-    uid_t owner_uid; /* who mounted: may write .control */
+    int base_fd;       /* O_PATH of cfg->source_base_path; every real path is relative to it */
+    dev_t base_dev;    /* its device: real inode numbers are the source's on it (ino.h) */
+    uint64_t base_ino; /* its st_ino as the view shows it */
+    uid_t owner_uid;   /* who mounted: may write .control */
     gid_t owner_gid;
     struct fuse_session *se; /* for kernel cache invalidation from worker threads */
-    struct status_cache *cache;
+    struct model *model;
     struct control *control;
     struct opencache *opencache;
     struct fdcap *fdcap;       /* real files open, per user (fdcap.h) */
@@ -47,9 +48,7 @@ static inline struct mctfs *mctfs_get(void)
     return mctfs_instance;
 }
 
-/* The operations on paths (fs/ops.c), in libfuse's high-level shape; the
- * kernel reaches them through the low-level adapter (fs/lowlevel.c). */
-extern const struct fuse_operations mctfs_ops;
+/* The mount's operations (fs/lowlevel.c). */
 extern const struct fuse_lowlevel_ops mctfs_ll_ops;
 
 /* Who made the request being served (valid inside an operation only). */
@@ -57,10 +56,10 @@ const struct fuse_ctx *mctfs_caller(void);
 /* Their supplementary groups, as fuse_req_getgroups(). */
 int mctfs_caller_groups(int size, gid_t list[]);
 
-/* Drop the kernel's cached attributes (and pages, or listing) of path
- * ("/p001/20250104/.status"), so a new status' size shows at once. Quiet
- * when the kernel does not know the path. Safe from any thread, never from
- * inside a callback on path itself. */
-void mctfs_kernel_forget(struct mctfs *fs, const char *path);
-/* path is gone: drop its name from its folder and the folder's listing. */
-void mctfs_kernel_forget_entry(struct mctfs *fs, const char *path);
+/* Drop the kernel's cached attributes (and pages, or listing) of the entry
+ * name in the folder dir (relative to the source base, "." for the root),
+ * so a new status' size shows at once. Quiet when the kernel does not know
+ * it. Safe from any thread, never from inside a callback on it. */
+void mctfs_kernel_forget(struct mctfs *fs, const char *dir, const char *name);
+/* rel is gone: drop its name from its folder and the folder's listing. */
+void mctfs_kernel_forget_entry(struct mctfs *fs, const char *rel);

@@ -3,10 +3,14 @@
 
 #include <errno.h>
 
+#include "beneath.h"
 #include "control.h"
+#include "handle.h"
+#include "ino.h"
+#include "log.h"
 #include "escape.h"
 #include "report.h"
-#include "status_cache.h"
+#include "model.h"
 
 enum {
     SLOT_TEXT,
@@ -72,16 +76,34 @@ static const struct {
         [NODE_SAFE_TO_DELETE] = {SLOT_SAFE, render_safe},
 };
 
+int vfile_render_slot(const struct mct_session_status *st, unsigned slot, struct mct_buf *out)
+{
+    static const status_render_fn by_slot[] = {
+            [SLOT_TEXT] = render_text,
+            [SLOT_JSON] = render_json,
+            [SLOT_BACKUP] = render_backup,
+            [SLOT_SAFE] = render_safe,
+    };
+    return slot < ARRAY_SIZE(by_slot) ? by_slot[slot](st, 1, NULL, out) : -EINVAL;
+}
+
 int vfile_render_root_part(const struct mct_session_status *st, size_t n, bool last,
                            struct status_root_render *rr)
 {
     struct mct_buf *text = &rr->out[SLOT_TEXT], *json = &rr->out[SLOT_JSON];
-    if (rr->done == 0)
+    if (rr->done == 0) {
         mct_report_range_text_head(text);
+        mct_forecast_start(&rr->forecast, rr->cfg);
+    }
     mct_report_range_text_rows(st, n, false, &rr->totals, text);
     mct_report_sessions_json_items(st, n, rr->done, json);
+    mct_forecast_add(&rr->forecast, st, n);
     if (last) {
+        struct mct_forecast f;
+        mct_forecast_end(rr->cfg, &rr->forecast, &f);
         mct_report_range_text_end(&rr->totals, text);
+        mct_buf_puts(text, "\n");
+        mct_report_forecast_text(&f, text);
         mct_report_sessions_json_end(rr->done + n, json);
     }
     return text->error < 0 ? text->error : json->error;
@@ -120,18 +142,15 @@ int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
     bool root = !node_is_session_vfile(node->kind);
     _cleanup_snap_ struct status_snap *snap = NULL;
     _cleanup_free_ char *activity = NULL;
-    /* Only what is read must be fresh (.safe_to_delete) or refreshed. A stat
-     * (ls -la, a file browser) takes the cached size, so listing a tree
-     * neither waits for nor sets off a new computation of every session in
-     * it; reads are direct, and a new status makes the kernel forget the
-     * old size. */
-    unsigned flags = !want_data                          ? STATUS_NO_REFRESH
-                     : node->kind == NODE_SAFE_TO_DELETE ? STATUS_FRESH
-                                                         : 0;
-    int r = status_cache_get(fs->cache, root ? NULL : &node->ref, flags, &snap, &activity);
+    /* A read is never older than cache_seconds (it may wait, bounded). A
+     * stat (ls -la, a file browser) never waits: it takes the newest size,
+     * or a pending one; reads are direct, and a new status makes the kernel
+     * forget the old size. */
+    int r = model_get(fs->model, root ? NULL : &node->ref, want_data ? 0 : MODEL_NO_WAIT, &snap,
+                      &activity);
     if (r < 0)
         return r;
-    ret->mtime = snap->computed_at;
+    ret->mtime = snap->changed_at[renderers[node->kind].slot];
 
     status_render_fn fn = renderers[node->kind].fn;
     if (!activity || root) {
@@ -147,6 +166,7 @@ int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
      * immutable, hence the shallow copy. */
     struct mct_session_status overlay = snap->st[0];
     overlay.activity = activity;
+    clock_gettime(CLOCK_REALTIME, &ret->mtime); /* progress changes it */
 
     _cleanup_buf_ struct mct_buf b = {};
     r = fn(&overlay, 1, snap->placeholder_reason, &b);
@@ -155,4 +175,81 @@ int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
     ret->len = b.len;
     ret->data = ret->owned = want_data ? mct_buf_steal(&b) : NULL;
     return 0;
+}
+
+/* .control's mode: everyone may read the last command's outcome; who may
+ * write is what modes can say of mount.allow_uids/allow_gids (the kernel
+ * checks modes first, control_check_access() then checks the lists):
+ * the owner; the group when one group is allowed; everyone when a user or
+ * several groups are, which modes cannot name. */
+static mode_t control_mode(const struct mct_config *cfg)
+{
+    if (cfg->mount.n_allow_uids > 0 || cfg->mount.n_allow_gids > 1)
+        return 0666;
+    return cfg->mount.n_allow_gids == 1 ? 0664 : 0644;
+}
+
+void vfile_fill_stat(struct mctfs *fs, const struct node *n, size_t len,
+                     const struct timespec *mtime, struct stat *st)
+{
+    *st = (struct stat){};
+    bool control = n->kind == NODE_CONTROL;
+    st->st_ino = (ino_t)ino_virtual(n->dir_ino, (unsigned)n->kind);
+    st->st_mode = S_IFREG | (control ? control_mode(fs->cfg) : 0444);
+    st->st_nlink = 1;
+    st->st_uid = fs->owner_uid;
+    st->st_gid = control && fs->cfg->mount.n_allow_gids == 1 ? fs->cfg->mount.allow_gids[0]
+                                                             : fs->owner_gid;
+    st->st_size = (off_t)len;
+    st->st_blksize = 4096;
+    st->st_blocks = (blkcnt_t)((len + 511) / 512);
+    st->st_mtim = st->st_ctim = st->st_atim = *mtime;
+}
+
+int vfile_stat(struct mctfs *fs, const struct node *n, struct stat *st)
+{
+    struct vfile_content c;
+    int r = vfile_render(fs, n, false, &c);
+    if (r < 0)
+        return r;
+    vfile_fill_stat(fs, n, c.len, &c.mtime, st);
+    vfile_content_release(&c);
+    return 0;
+}
+
+int vfile_open(struct mctfs *fs, const struct node *n, struct fuse_file_info *fi, struct handle *h)
+{
+    bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+
+    if (n->kind != NODE_CONTROL && (writing || (fi->flags & O_TRUNC)))
+        return -EACCES;
+    if (writing) {
+        int r = control_check_access(fs, &n->ref);
+        if (r < 0)
+            return r;
+    }
+    h->ref = n->ref;
+
+    /* Direct I/O: every read comes here, so no stale page of an older status
+     * is ever shown, and reads are not cut at a size the kernel cached before
+     * the status changed. The content is fixed for this open, so partial
+     * reads of it are consistent. */
+    fi->direct_io = 1;
+    fi->keep_cache = 0;
+
+    if (n->kind == NODE_CONTROL && writing)
+        return 0;
+    return vfile_render(fs, n, true, &h->content);
+}
+
+int vfile_read(const struct handle *h, char *buf, size_t size, off_t off)
+{
+    const struct vfile_content *c = &h->content;
+    if (off < 0 || (size_t)off >= c->len)
+        return 0;
+    size_t k = c->len - (size_t)off;
+    if (k > size)
+        k = size;
+    memcpy(buf, c->data + off, k);
+    return (int)k;
 }

@@ -9,6 +9,9 @@
 #include "access.h"
 #include "beneath.h"
 #include "caller.h"
+#include "model.h"
+#include "policy.h"
+#include "report.h"
 #include "mctfs.h"
 #include "node.h"
 #include "util.h"
@@ -24,14 +27,12 @@ static bool xattr_shown(const char *name)
 
 /* An O_PATH fd of a real node's path and its stat; -ENODATA for a node
  * that has no attributes (virtual files, symlinks). */
-static int xattr_target(const char *path, struct stat *st)
+static int xattr_target(struct mctfs *fs, const struct node *n, struct stat *st)
 {
-    struct mctfs *fs = mctfs_get();
-    struct node n;
-    int r = node_resolve_real(fs, path, &n, -ENODATA);
-    if (r < 0)
-        return r;
-    int fd = mct_openat_beneath(fs->base_fd, n.rel, O_PATH | O_NOFOLLOW, 0, 0);
+    int r;
+    if (n->kind != NODE_REAL)
+        return -ENODATA;
+    int fd = mct_openat_beneath(fs->base_fd, n->rel, O_PATH | O_NOFOLLOW, 0, 0);
     if (fd < 0)
         return fd;
     r = fstat(fd, st) < 0 ? -errno : S_ISLNK(st->st_mode) ? -ENODATA : 0;
@@ -42,13 +43,107 @@ static int xattr_target(const char *path, struct stat *st)
     return fd;
 }
 
-int mctfs_getxattr(const char *path, const char *name, char *value, size_t size)
+/* ---- what the view adds: a session's state, a folder's summary ---- */
+
+#define X_SAFE     "user.mctfs.safe_to_delete"
+#define X_STATE    "user.mctfs.state"
+#define X_SESSIONS "user.mctfs.sessions"
+#define X_COMMENT  "user.xdg.comment" /* what file browsers (Dolphin) show */
+
+static bool is_session_folder(const struct node *n)
 {
+    return n->kind == NODE_REAL && n->session && strlen(n->rel) == n->session_len;
+}
+
+/* A session's state as the model has it now, without waiting. */
+static int session_value(struct mctfs *fs, const struct node *n, const char *name,
+                         struct mct_buf *out)
+{
+    _cleanup_snap_ struct status_snap *snap = NULL;
+    int r = model_get(fs->model, &n->ref, MODEL_NO_WAIT, &snap, NULL);
+    if (r < 0)
+        return r;
+    const struct mct_session_status *st = &snap->st[0];
+    _cleanup_buf_ struct mct_buf safe = {};
+    if ((r = mct_report_safe_to_delete(st, &safe)) < 0)
+        return r;
+    size_t line = strcspn(safe.data, "\n");
+    if (streq(name, X_SAFE))
+        return mct_buf_append(out, safe.data, line);
+    if (streq(name, X_STATE))
+        return mct_buf_puts(out, mct_status_state(st, snap->placeholder));
+    /* One line a person reads next to the folder's name. */
+    return mct_buf_printf(out, "%s",
+                          st->safe_to_delete && !snap->placeholder
+                                  ? "backed up and imported: safe to delete"
+                                  : safe.data + (startswith(safe.data, "no: ") ? 4 : 0));
+}
+
+static int folder_value(struct mctfs *fs, const struct node *n, struct mct_buf *out)
+{
+    struct model_summary sum;
+    model_summary(fs->model, n->rel, &sum);
+    if (sum.sessions == 0)
+        return -ENODATA;
+    return mct_buf_printf(out, "%zu sessions: %zu safe to delete, %zu not%s", sum.sessions,
+                          sum.safe, sum.sessions - sum.safe - sum.pending,
+                          sum.pending ? " yet known" : "");
+}
+
+/* -ENODATA when name is not one of the view's own. */
+static int own_value(struct mctfs *fs, const struct node *n, const char *name, char *value,
+                     size_t size)
+{
+    _cleanup_buf_ struct mct_buf b = {};
+    int r;
+    if (is_session_folder(n) &&
+        (streq(name, X_SAFE) || streq(name, X_STATE) || streq(name, X_COMMENT)))
+        r = session_value(fs, n, name, &b);
+    else if (n->kind == NODE_REAL && !n->session &&
+             (streq(name, X_SESSIONS) || streq(name, X_COMMENT)))
+        r = folder_value(fs, n, &b);
+    else
+        return -ENODATA;
+    if (r < 0)
+        return r;
+    /* Names in it are escaped already (report.h): one line of text. */
+    b.len = strcspn(b.data ? b.data : "", "\n");
+    if (size && b.len > size)
+        return -ERANGE;
+    if (size)
+        memcpy(value, b.data, b.len);
+    return (int)b.len;
+}
+
+/* The names own_value answers for n, NUL-separated. */
+static const char *own_names(struct mctfs *fs, const struct node *n, size_t *len)
+{
+    static const char session[] = X_SAFE "\0" X_STATE "\0" X_COMMENT "\0";
+    static const char folder[] = X_SESSIONS "\0" X_COMMENT "\0";
+    if (is_session_folder(n)) {
+        *len = sizeof(session) - 1;
+        return session;
+    }
+    struct model_summary sum;
+    if (n->kind == NODE_REAL && !n->session &&
+        (model_summary(fs->model, n->rel, &sum), sum.sessions)) {
+        *len = sizeof(folder) - 1;
+        return folder;
+    }
+    *len = 0;
+    return "";
+}
+
+int xattr_get(struct mctfs *fs, const struct node *node, const char *name, char *value, size_t size)
+{
+    int own = own_value(fs, node, name, value, size);
+    if (own != -ENODATA)
+        return own;
     char proc[64];
     struct stat st;
     if (!xattr_shown(name))
         return -ENODATA;
-    _cleanup_close_ int fd = xattr_target(path, &st);
+    _cleanup_close_ int fd = xattr_target(fs, node, &st);
     if (fd < 0)
         return fd;
     /* user.* needs read permission, as on the disk (the ACLs do not). */
@@ -61,11 +156,12 @@ int mctfs_getxattr(const char *path, const char *name, char *value, size_t size)
     return n < 0 ? (errno == ENOTSUP ? -ENODATA : -errno) : (int)n;
 }
 
-int mctfs_listxattr(const char *path, char *list, size_t size)
+/* The source's own names shown for node, into list (size 0: the length). */
+static int source_names(struct mctfs *fs, const struct node *node, char *list, size_t size)
 {
     char proc[64];
     struct stat st;
-    _cleanup_close_ int fd = xattr_target(path, &st);
+    _cleanup_close_ int fd = xattr_target(fs, node, &st);
     if (fd == -ENODATA)
         return 0;
     if (fd < 0)
@@ -83,7 +179,9 @@ int mctfs_listxattr(const char *path, char *list, size_t size)
 
     size_t len = 0;
     for (char *p = all; p < all + n; p += strlen(p) + 1) {
-        if (!xattr_shown(p))
+        /* The view's own names stand for themselves: a source file's
+         * attribute of the same name is not shown. */
+        if (!xattr_shown(p) || startswith(p, "user.mctfs.") || streq(p, X_COMMENT))
             continue;
         size_t k = strlen(p) + 1;
         if (size && len + k <= size)
@@ -93,4 +191,18 @@ int mctfs_listxattr(const char *path, char *list, size_t size)
         len += k;
     }
     return (int)len;
+}
+
+int xattr_list(struct mctfs *fs, const struct node *node, char *list, size_t size)
+{
+    int len = source_names(fs, node, list, size);
+    if (len < 0)
+        return len;
+    size_t ownlen;
+    const char *own = own_names(fs, node, &ownlen);
+    if (size && (size_t)len + ownlen > size)
+        return -ERANGE;
+    if (size)
+        memcpy(list + len, own, ownlen);
+    return len + (int)ownlen;
 }

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Extended attributes of real files, read-only, in libfuse's high-level
- * shape (mctfs_ops): the POSIX ACLs, so the kernel (FUSE_CAP_POSIX_ACL)
- * enforces them as on the disk, and user.* ones. Virtual files and
- * symlinks have none; setting or removing any is -EROFS (ops.c).
+ * Extended attributes, read-only: a real file's own (its POSIX ACLs and
+ * user.* attributes, so the kernel can enforce the ACLs and cp -a keeps
+ * them); every change is EROFS.
  */
 #pragma once
 
 #include <stddef.h>
 
-/* The value's length (size 0: just that), or -errno (-ENODATA). */
-int mctfs_getxattr(const char *path, const char *name, char *value, size_t size);
-/* The names shown, NUL-separated: their length (size 0: just that). */
-int mctfs_listxattr(const char *path, char *list, size_t size);
+#include "mctfs.h"
+#include "node.h"
+
+/* As getxattr(2)/listxattr(2): the length, or -errno (-ERANGE when size
+ * is too small, size 0 asks for the length). */
+int xattr_get(struct mctfs *fs, const struct node *n, const char *name, char *value, size_t size);
+int xattr_list(struct mctfs *fs, const struct node *n, char *list, size_t size);

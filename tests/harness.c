@@ -238,7 +238,7 @@ static void fill_paths(struct lab *lab)
     snprintf(lab->socket, sizeof(lab->socket), "%s/mysql.sock", lab->dir);
 }
 
-void lab_up(struct lab *lab)
+static void lab_up_with(struct lab *lab, const char *up)
 {
     struct run_result r;
 
@@ -249,14 +249,24 @@ void lab_up(struct lab *lab)
         abort();
     }
     fill_paths(lab);
-    if (lab_run(lab, "up", &r) != 0) {
-        fprintf(stderr, "harness: lab.sh up in %s failed (exit %d):\n%s%s", lab->dir, r.status,
+    if (lab_run(lab, up, &r) != 0) {
+        fprintf(stderr, "harness: lab.sh %s in %s failed (exit %d):\n%s%s", up, lab->dir, r.status,
                 r.out, r.err);
         run_result_free(&r);
         lab_down(lab);
         abort();
     }
     run_result_free(&r);
+}
+
+void lab_up(struct lab *lab)
+{
+    lab_up_with(lab, "up");
+}
+
+void lab_up_tls(struct lab *lab)
+{
+    lab_up_with(lab, "up --tls");
 }
 
 void lab_down(struct lab *lab)

@@ -13,12 +13,12 @@
 #include <stddef.h>
 
 struct lab {
-    char dir[256];    /* /tmp/mctfs-lab.XXXXXX */
-    char config[320]; /* DIR/backup_config.yaml */
-    char data[320];   /* DIR/data: source base, recordings.db inside */
-    char share[320];  /* DIR/share: the tmpfs mount point */
+    char dir[256];       /* /tmp/mctfs-lab.XXXXXX */
+    char config[320];    /* DIR/backup_config.yaml */
+    char data[320];      /* DIR/data: source base, recordings.db inside */
+    char share[320];     /* DIR/share: the tmpfs mount point */
     char dest_base[320]; /* DIR/share/mobile_system_data */
-    char socket[320]; /* DIR/mysql.sock */
+    char socket[320];    /* DIR/mysql.sock */
 };
 
 struct run_result {
@@ -29,6 +29,9 @@ struct run_result {
 
 /* `lab.sh up DIR`: start everything. Aborts the test program on failure. */
 void lab_up(struct lab *lab);
+/* `lab.sh up --tls`: the same, the server also on 127.0.0.1 with TLS only
+ * (DIR/tls: ca.pem, wrong-ca.pem, port), the config verifying it. */
+void lab_up_tls(struct lab *lab);
 /* `lab.sh down DIR`: stop the server, unmount, remove the dir. */
 void lab_down(struct lab *lab);
 

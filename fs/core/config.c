@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * backup_config.yaml: the schema (every key, its type, its bounds), the
- * defaults, the DJ_* environment overrides DataJoint users already rely on,
- * finding the file and freeing. config_yaml.c walks the YAML against the
- * schema.
+ * defaults, finding the file, where each value came from, and freeing.
+ * config_yaml.c walks the YAML against the schema; config_datajoint.c
+ * fills the DataJoint connection from the environment and DataJoint's own
+ * config file.
  */
 #include "config.h"
 #include "log.h"
@@ -52,9 +53,23 @@ static const struct mct_key rsync_keys[] = {
         {NULL},
 };
 
+static const char *const verify_method_names[] = {
+        [MCT_VERIFY_SIZE] = "size",
+        [MCT_VERIFY_CHECKSUM] = "checksum",
+        NULL,
+};
+
+const char *const mct_dj_tls_names[] = {
+        [MCT_DJ_TLS_OFF] = "off",
+        [MCT_DJ_TLS_PREFERRED] = "preferred",
+        [MCT_DJ_TLS_REQUIRED] = "required",
+        [MCT_DJ_TLS_VERIFY] = "verify",
+        NULL,
+};
+
 static const struct mct_key verification_keys[] = {
         {"verify_after_sync", K_BOOL, CFG(verify_after_sync)},
-        {"verify_method", K_METHOD, CFG(verify_method)},
+        {"verify_method", K_ENUM, CFG(verify_method), .names = verify_method_names},
         {"cache_dir", K_PATH, CFG(cache_dir)},
         {NULL},
 };
@@ -77,6 +92,11 @@ static const struct mct_key datajoint_keys[] = {
         {"password", K_OPTSTR, CFG(datajoint.password)},
         {"password_file", K_OPTSTR, CFG(datajoint.password_file)},
         {"socket", K_OPTSTR, CFG(datajoint.socket)},
+        {"tls", K_ENUM, CFG(datajoint.tls), .names = mct_dj_tls_names},
+        {"ca_file", K_OPTPATH, CFG(datajoint.ca_file)},
+        {"cert_file", K_OPTPATH, CFG(datajoint.cert_file)},
+        {"key_file", K_OPTPATH, CFG(datajoint.key_file)},
+        {"config_file", K_OPTPATH, CFG(datajoint.config_file)},
         {"sessions_schema", K_IDENT, CFG(datajoint.sessions_schema)},
         {"tracking_schema", K_IDENT, CFG(datajoint.tracking_schema)},
         {"normalize_participant_ids", K_BOOL, CFG(datajoint.normalize_participant_ids)},
@@ -88,10 +108,19 @@ static const struct mct_key recording_db_keys[] = {
         {NULL},
 };
 
+static const struct mct_key reclaim_keys[] = {
+        {"enabled", K_BOOL, CFG(reclaim.enabled)},
+        {"keep_free", K_CUSTOM, CFG(reclaim.keep_free), .parse = mct_space_parse},
+        /* Ten years. */
+        {"keep_recent_days", K_UINT, CFG(reclaim.keep_recent_days), .min = 0, .max = 3660},
+        {NULL},
+};
+
 static const struct mct_key deletion_keys[] = {
         /* Ten years in minutes: the bound only keeps "minutes * 60" from overflowing. */
         {"min_age_minutes", K_UINT, CFG(deletion_min_age_minutes), .min = 0, .max = 5256000},
         {"log_path", K_PATH, CFG(deletion_log_path)},
+        {"reclaim", K_SECTION, .sub = reclaim_keys},
         {NULL},
 };
 
@@ -115,7 +144,7 @@ static const struct mct_key service_keys[] = {
         {NULL},
 };
 
-static const struct mct_key schema[] = {
+const struct mct_key mct_config_schema[] = {
         {"backup", K_SECTION, .sub = backup_keys},
         {"datajoint", K_SECTION, .sub = datajoint_keys},
         {"recording_db", K_SECTION, .sub = recording_db_keys},
@@ -142,8 +171,11 @@ static int config_new(const char *name, struct mct_config **ret)
     cfg->verify_after_sync = true;
     cfg->verify_method = MCT_VERIFY_SIZE;
     cfg->datajoint.port = 3306;
+    cfg->datajoint.tls = MCT_DJ_TLS_PREFERRED;
     cfg->datajoint.normalize_participant_ids = true;
     cfg->deletion_min_age_minutes = 60;
+    cfg->reclaim.keep_free = (struct mct_space){.percent_x100 = 1000};
+    cfg->reclaim.keep_recent_days = 14;
     cfg->share_timeout_s = 5;
     cfg->database_timeout_s = 5;
     cfg->mount.cache_seconds = 30;
@@ -164,48 +196,6 @@ static int config_new(const char *name, struct mct_config **ret)
     return 0;
 }
 
-static int replace(char **field, const char *value)
-{
-    char *s = strdup(value);
-    if (!s)
-        return -ENOMEM;
-    free(*field);
-    *field = s;
-    return 0;
-}
-
-/* An empty variable counts as unset: `DJ_HOST= mctctl ...` clears nothing. */
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return strempty(v) ? NULL : v;
-}
-
-static int apply_env(struct mct_config *cfg, char *err, size_t errlen)
-{
-    const char *v;
-    int r;
-
-    if ((v = env("DJ_HOST")) && (r = replace(&cfg->datajoint.host, v)) < 0)
-        return r;
-    if ((v = env("DJ_USER")) && (r = replace(&cfg->datajoint.user, v)) < 0)
-        return r;
-    if ((v = env("DJ_PASS")) && (r = replace(&cfg->datajoint.password, v)) < 0)
-        return r;
-    if ((v = env("DJ_PORT"))) {
-        char *end;
-        errno = 0;
-        unsigned long port = strtoul(v, &end, 10);
-        if (v[0] < '0' || v[0] > '9' || *end || errno || port < 1 || port > 65535) {
-            snprintf(err, errlen, "%s: environment DJ_PORT: expected a port 1..65535, got '%s'",
-                     cfg->path, v);
-            return -EINVAL;
-        }
-        cfg->datajoint.port = (unsigned)port;
-    }
-    return 0;
-}
-
 /* config_st: the fstat of the file yaml was read from, for the checks of
  * the files it names (NULL for a string that came from no file). */
 static int parse_string(const char *name, const char *yaml, const struct stat *config_st,
@@ -220,7 +210,7 @@ static int parse_string(const char *name, const char *yaml, const struct stat *c
     int r = config_new(name ? name : "<string>", &cfg);
     if (r < 0)
         return r;
-    r = mct_config_parse_yaml(cfg, schema, cfg->path, yaml, config_st, err, errlen);
+    r = mct_config_parse_yaml(cfg, mct_config_schema, cfg->path, yaml, err, errlen);
     if (r < 0)
         return r;
     if (!cfg->recording_db_path) {
@@ -228,7 +218,7 @@ static int parse_string(const char *name, const char *yaml, const struct stat *c
         if (!cfg->recording_db_path)
             return -ENOMEM;
     }
-    r = apply_env(cfg, err, errlen);
+    r = mct_config_resolve_datajoint(cfg, config_st, err, errlen);
     if (r < 0)
         return r;
     *ret = TAKE_PTR(cfg);
@@ -239,31 +229,6 @@ int mct_config_parse_string(const char *name, const char *yaml, struct mct_confi
                             size_t errlen)
 {
     return parse_string(name, yaml, NULL, ret, err, errlen);
-}
-
-/* A file holding the DataJoint password must not be readable by every
- * user of the rig. A warning, not a refusal: refusing would stop the
- * nightly backup over a file mode. */
-static void warn_world_readable(const char *path, const char *what)
-{
-    struct stat st;
-    if (stat(path, &st) == 0 && (st.st_mode & S_IROTH))
-        log_warning("%s holds the DataJoint password (%s) and is readable by every user "
-                    "(mode %04o): run chmod o-r %s",
-                    path, what, (unsigned)(st.st_mode & 07777), path);
-}
-
-static void warn_readable_password(const struct mct_config *cfg, const struct stat *cfg_st)
-{
-    if (cfg->datajoint.password_file) {
-        warn_world_readable(cfg->datajoint.password_file, "datajoint.password_file");
-        return;
-    }
-    /* DJ_PASS wins over the file; only a password that came from the
-     * config file itself makes the config file sensitive. */
-    const char *env = getenv("DJ_PASS");
-    if (!strempty(cfg->datajoint.password) && strempty(env) && (cfg_st->st_mode & S_IROTH))
-        warn_world_readable(cfg->path, "datajoint.password");
 }
 
 int mct_config_load(const char *path, struct mct_config **ret, char *err, size_t errlen)
@@ -305,7 +270,7 @@ int mct_config_load(const char *path, struct mct_config **ret, char *err, size_t
     r = mct_trust_check(&t, path, "config", &st, err, errlen);
     if (r < 0)
         return r;
-    warn_readable_password(cfg, &st);
+    mct_config_warn_password_modes(cfg, &st);
     *ret = TAKE_PTR(cfg);
     return 0;
 }
@@ -379,7 +344,7 @@ int mct_config_find(const char *explicit_path, char **ret, char *err, size_t err
         int r = probe(explicit_path, "given with -c", true, err, errlen);
         return r < 0 ? r : found(explicit_path, ret);
     }
-    const char *e = env("MCTFS_CONFIG");
+    const char *e = mct_getenv("MCTFS_CONFIG");
     if (e) {
         int r = probe(e, "from $MCTFS_CONFIG", true, err, errlen);
         return r < 0 ? r : found(e, ret);
@@ -424,6 +389,10 @@ void mct_config_free(struct mct_config *cfg)
     }
     free(cfg->datajoint.password_file);
     free(cfg->datajoint.socket);
+    free(cfg->datajoint.ca_file);
+    free(cfg->datajoint.cert_file);
+    free(cfg->datajoint.key_file);
+    free(cfg->datajoint.config_file);
     free(cfg->datajoint.sessions_schema);
     free(cfg->datajoint.tracking_schema);
     free(cfg->recording_db_path);
@@ -433,6 +402,9 @@ void mct_config_free(struct mct_config *cfg)
     free(cfg->service.lock_dir);
     free(cfg->mount.allow_uids);
     free(cfg->mount.allow_gids);
+    for (size_t i = 0; i < cfg->n_origins; i++)
+        free(cfg->origins[i].key);
+    free(cfg->origins);
     free(cfg);
 }
 
@@ -447,4 +419,35 @@ size_t mct_config_enabled_destinations(const struct mct_config *cfg)
 size_t mct_config_required_copies(const struct mct_config *cfg)
 {
     return cfg->required_copies ? cfg->required_copies : mct_config_enabled_destinations(cfg);
+}
+
+int mct_config_set_origin(struct mct_config *cfg, const char *key, enum mct_origin kind,
+                          size_t line, const char *var)
+{
+    struct mct_config_origin *o = (struct mct_config_origin *)mct_config_origin_of(cfg, key);
+
+    if (!o) {
+        char *k = strdup(key);
+        struct mct_config_origin *n =
+                k ? reallocarray(cfg->origins, cfg->n_origins + 1, sizeof(*n)) : NULL;
+        if (!n) {
+            free(k);
+            return -ENOMEM;
+        }
+        cfg->origins = n;
+        o = &n[cfg->n_origins++];
+        o->key = k;
+    }
+    o->kind = kind;
+    o->line = line;
+    o->var = var;
+    return 0;
+}
+
+const struct mct_config_origin *mct_config_origin_of(const struct mct_config *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->n_origins; i++)
+        if (streq(cfg->origins[i].key, key))
+            return &cfg->origins[i];
+    return NULL;
 }

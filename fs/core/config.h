@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "space.h"
+
 #define MCT_DEFAULT_CONFIG "/etc/mctfs/backup_config.yaml"
 #define MCT_LOCAL_CONFIG   "./backup_config.yaml"
 
@@ -25,6 +27,32 @@ struct mct_destination {
 enum mct_verify_method {
     MCT_VERIFY_SIZE,
     MCT_VERIFY_CHECKSUM, /* XXH3-128 of every file on both sides (checksum.h) */
+};
+
+/* datajoint.tls: how the connection to the DataJoint server is secured. */
+enum mct_dj_tls {
+    MCT_DJ_TLS_OFF,       /* never TLS */
+    MCT_DJ_TLS_PREFERRED, /* TLS when the server offers it, else plain (DataJoint's default) */
+    MCT_DJ_TLS_REQUIRED,  /* TLS or no connection; the server's certificate is not checked */
+    MCT_DJ_TLS_VERIFY,    /* TLS, certificate and host name checked against ca_file (or the
+                           * system's CAs) */
+};
+/* "off", "preferred", "required", "verify", then NULL. */
+extern const char *const mct_dj_tls_names[];
+
+/* Where a setting's value came from (mctctl config). No entry: the default. */
+enum mct_origin {
+    MCT_ORIGIN_DEFAULT,
+    MCT_ORIGIN_CONFIG,  /* backup_config.yaml, at line */
+    MCT_ORIGIN_ENV,     /* the environment variable var */
+    MCT_ORIGIN_DJ_FILE, /* datajoint.config_file */
+};
+
+struct mct_config_origin {
+    char *key; /* "datajoint.host", "backup.destinations[0].name" */
+    enum mct_origin kind;
+    size_t line;     /* MCT_ORIGIN_CONFIG, MCT_ORIGIN_DJ_FILE */
+    const char *var; /* MCT_ORIGIN_ENV: "DJ_HOST" (static) */
 };
 
 struct mct_config {
@@ -51,6 +79,9 @@ struct mct_config {
      * meaning every enabled destination (mct_config_required_copies()). */
     unsigned required_copies;
 
+    /* host, port, user, password and tls: the key in this file, else
+     * DJ_HOST/DJ_PORT/DJ_USER/DJ_PASS, else config_file (DataJoint's own
+     * dj_local_conf.json), else the default (config_datajoint.c). */
     struct {
         char *host;    /* default "localhost" */
         unsigned port; /* default 3306 */
@@ -58,6 +89,11 @@ struct mct_config {
         char *password; /* from password or password_file (file read at load) */
         char *password_file;
         char *socket;
+        enum mct_dj_tls tls; /* default preferred */
+        char *ca_file;       /* tls: verify only; NULL = the system's CAs */
+        char *cert_file;     /* client certificate and its key, both or neither */
+        char *key_file;
+        char *config_file;              /* DataJoint's JSON config: database.host, .port, ... */
         char *sessions_schema;          /* default "mocap_sessions" */
         char *tracking_schema;          /* default "multicamera_tracking" */
         bool normalize_participant_ids; /* default true */
@@ -67,6 +103,14 @@ struct mct_config {
 
     unsigned deletion_min_age_minutes; /* default 60 */
     char *deletion_log_path;           /* default "/var/log/mctfs/deletions.log" */
+
+    /* deletion.reclaim: free space on the source filesystem by deleting
+     * the oldest safe sessions (reclaim.h). Off unless enabled. */
+    struct {
+        bool enabled;
+        struct mct_space keep_free; /* default 10% */
+        unsigned keep_recent_days;  /* default 14: never reclaimed when younger */
+    } reclaim;
 
     unsigned share_timeout_s;    /* timeouts.share_seconds, default 5 */
     unsigned database_timeout_s; /* timeouts.database_seconds, default 5 */
@@ -88,6 +132,10 @@ struct mct_config {
          * "/run/mctfs/locks"): a lock on /data itself anyone could hold. */
         char *lock_dir;
     } service;
+
+    /* Where each value that is not a default came from. */
+    struct mct_config_origin *origins;
+    size_t n_origins;
 };
 
 /*
@@ -100,8 +148,9 @@ struct mct_config {
 int mct_config_find(const char *explicit_path, char **ret, char *err, size_t errlen);
 
 /*
- * Parse path, apply defaults and the DJ_HOST/DJ_PORT/DJ_USER/DJ_PASS
- * environment overrides, validate. On failure returns -EINVAL (or -errno
+ * Parse path, apply defaults, fill what the datajoint section leaves unset
+ * from DJ_HOST/DJ_PORT/DJ_USER/DJ_PASS and then datajoint.config_file,
+ * validate. On failure returns -EINVAL (or -errno
  * for I/O) and writes "FILE:LINE: message" into err. The file and its
  * datajoint.password_file must be owned by root, service.user or the
  * caller and not writable by group or others (trust.h): else -EPERM, err
@@ -127,3 +176,19 @@ size_t mct_config_enabled_destinations(const struct mct_config *cfg);
  * session is safe to delete: backup.required_copies, or every enabled
  * destination when it is not set. */
 size_t mct_config_required_copies(const struct mct_config *cfg);
+
+/* Record (replace) where key's value came from. -ENOMEM. */
+int mct_config_set_origin(struct mct_config *cfg, const char *key, enum mct_origin kind,
+                          size_t line, const char *var);
+/* Where key's value came from; NULL: the default. */
+const struct mct_config_origin *mct_config_origin_of(const struct mct_config *cfg, const char *key);
+
+/*
+ * Every setting of the schema with its effective value and where it came
+ * from, in schema order, for `mctctl config`: fn(ud, "datajoint.port",
+ * "3306", "default"). The password is never passed: its value reads
+ * "********" (or "null" when there is none). Returns 0 or -ENOMEM.
+ */
+typedef void (*mct_config_show_fn)(void *ud, const char *key, const char *value,
+                                   const char *origin);
+int mct_config_show(const struct mct_config *cfg, mct_config_show_fn fn, void *ud);

@@ -8,15 +8,15 @@
 #include "config_yaml.h"
 #include "rsync.h"
 #include "session.h"
-#include "trust.h"
 #include "util.h"
 
 #include <limits.h>
 #include <stddef.h>
-#include <sys/stat.h>
 #include <yaml.h>
 
-/* uid_t and gid_t lists share one parser. */
+/* uid_t and gid_t lists share one parser; enums are stored as int. */
+_Static_assert(sizeof(enum mct_verify_method) == sizeof(int), "enum is not int-sized");
+_Static_assert(sizeof(enum mct_dj_tls) == sizeof(int), "enum is not int-sized");
 _Static_assert(sizeof(uid_t) == sizeof(gid_t), "uid_t and gid_t differ in size");
 
 struct ctx {
@@ -26,8 +26,7 @@ struct ctx {
     struct mct_config *cfg;
     char *err;
     size_t errlen;
-    size_t *dest_lines;           /* line of each destination's base_path */
-    const struct stat *config_st; /* of the file being parsed; NULL: a string */
+    size_t *dest_lines; /* line of each destination's base_path */
 };
 
 static _printf_(3, 4) int fail(const struct ctx *c, size_t line, const char *fmt, ...)
@@ -201,6 +200,28 @@ static int check_rsync_flags(const struct ctx *c, const yaml_node_t *v, const ch
     return r;
 }
 
+/* "expected 'a', 'b' or 'c'": the values an enum key takes. */
+static int parse_enum(const struct ctx *c, const yaml_node_t *v, const struct mct_key *k,
+                      void *base, const char *path, const char *s)
+{
+    _cleanup_buf_ struct mct_buf want = {0};
+    size_t n = 0;
+
+    for (; k->names[n]; n++)
+        if (streq(s, k->names[n])) {
+            *(int *)field(base, k->off) = (int)n;
+            return 0;
+        }
+    for (size_t i = 0; i < n; i++)
+        if (mct_buf_printf(&want, "%s'%s'",
+                           i == 0       ? ""
+                           : i + 1 == n ? " or "
+                                        : ", ",
+                           k->names[i]) < 0)
+            return -ENOMEM;
+    return fail(c, line_of(v), "%s: expected %s, got '%s'", path, want.data, s);
+}
+
 static int parse_string_kind(const struct ctx *c, const yaml_node_t *v, const struct mct_key *k,
                              void *base, const char *path)
 {
@@ -221,15 +242,14 @@ static int parse_string_kind(const struct ctx *c, const yaml_node_t *v, const st
         r = check_rsync_flags(c, v, path, s);
         if (r < 0)
             return r;
-    } else if (k->kind == K_METHOD) {
-        enum mct_verify_method *m = field(base, k->off);
-        if (streq(s, "size"))
-            *m = MCT_VERIFY_SIZE;
-        else if (streq(s, "checksum"))
-            *m = MCT_VERIFY_CHECKSUM;
-        else
-            return fail(c, line_of(v), "%s: expected 'size' or 'checksum', got '%s'", path, s);
-        return 0;
+    } else if (k->kind == K_CUSTOM) {
+        char why[256] = "";
+        r = k->parse(s, field(base, k->off), why, sizeof(why));
+        if (r == -EINVAL)
+            return fail(c, line_of(v), "%s: %s", path, why);
+        return r;
+    } else if (k->kind == K_ENUM) {
+        return parse_enum(c, v, k, base, path, s);
     }
     char *d = strdup(s);
     if (!d)
@@ -331,6 +351,12 @@ static int parse_value(struct ctx *c, yaml_node_t *v, const struct mct_key *k, v
         set_str(base, k->off, d);
         return 0;
     }
+    case K_OPTPATH:
+        if (is_null(v)) {
+            set_str(base, k->off, NULL);
+            return 0;
+        }
+        __attribute__((fallthrough));
     case K_PATH: {
         char *p = NULL;
         r = parse_path(c, v, path, &p);
@@ -390,6 +416,8 @@ static int parse_mapping(struct ctx *c, yaml_node_t *map, const struct mct_key *
         char sub[256];
         pathf(sub, sizeof(sub), *path ? "%s.%s" : "%s%s", path, name);
         int r = parse_value(c, vn, k, base, sub);
+        if (r >= 0 && k->kind != K_SECTION && k->kind != K_DESTS)
+            r = mct_config_set_origin(c->cfg, sub, MCT_ORIGIN_CONFIG, line_of(vn), NULL);
         if (r < 0)
             return r;
     }
@@ -491,54 +519,6 @@ static int check_required_copies(const struct ctx *c)
                 cfg->required_copies, enabled, enabled);
 }
 
-/* The password file is read as root before we switch to the service user:
- * it must be as trusted as the config, and the config itself is checked
- * first (its owner may only be known from service.user, hence here). */
-static int read_password_file(const struct ctx *c)
-{
-    struct mct_config *cfg = c->cfg;
-    const char *pf = cfg->datajoint.password_file;
-    if (!pf)
-        return 0;
-    size_t line = line_at(c, "datajoint", "password_file", NULL);
-    if (cfg->datajoint.password)
-        return fail(c, line, "datajoint: set password or password_file, not both");
-
-    struct mct_trust t;
-    char why[768];
-    mct_trust_init(&t, cfg->service.user);
-    if (c->config_st &&
-        mct_trust_check(&t, c->name, "config", c->config_st, why, sizeof(why)) < 0) {
-        if (c->err && c->errlen)
-            snprintf(c->err, c->errlen, "%s", why);
-        return -EPERM;
-    }
-
-    char *pw = NULL;
-    struct stat st;
-    int r = mct_read_regular_file_stat(pf, 0, 64 * 1024, &pw, &st);
-    /* A user who may not read the service's password file brings their
-     * own in DJ_PASS, which wins anyway (config.c). */
-    if (r == -EACCES && !strempty(getenv("DJ_PASS")))
-        return 0;
-    if (r < 0)
-        return fail(c, line, "datajoint.password_file: cannot read '%s': %s", pf,
-                    mct_read_strerror(r));
-    if (c->config_st &&
-        (mct_trust_check(&t, pf, "password file", &st, why, sizeof(why)) < 0 ||
-         mct_trust_check_named_by(&t, pf, &st, c->name, c->config_st, why, sizeof(why)) < 0)) {
-        explicit_bzero(pw, strlen(pw));
-        free(pw);
-        fail(c, line, "datajoint.password_file: %s", why);
-        return -EPERM;
-    }
-    size_t n = strlen(pw);
-    while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
-        pw[--n] = '\0';
-    cfg->datajoint.password = pw;
-    return 0;
-}
-
 static void yaml_parser_deletep(yaml_parser_t *p)
 {
     yaml_parser_delete(p);
@@ -578,14 +558,11 @@ static int walk(struct ctx *c)
     r = check_overlap(c);
     if (r < 0)
         return r;
-    r = check_required_copies(c);
-    if (r < 0)
-        return r;
-    return read_password_file(c);
+    return check_required_copies(c);
 }
 
 int mct_config_parse_yaml(struct mct_config *cfg, const struct mct_key *schema, const char *name,
-                          const char *yaml, const struct stat *config_st, char *err, size_t errlen)
+                          const char *yaml, char *err, size_t errlen)
 {
     _cleanup_(yaml_parser_deletep) yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))
@@ -593,12 +570,7 @@ int mct_config_parse_yaml(struct mct_config *cfg, const struct mct_key *schema, 
     yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, strlen(yaml));
 
     _cleanup_free_ size_t *dest_lines = NULL;
-    struct ctx c = {.name = name,
-                    .schema = schema,
-                    .cfg = cfg,
-                    .err = err,
-                    .errlen = errlen,
-                    .config_st = config_st};
+    struct ctx c = {.name = name, .schema = schema, .cfg = cfg, .err = err, .errlen = errlen};
     yaml_document_t doc, extra;
     if (!yaml_parser_load(&parser, &doc))
         return syntax_error(&c, &parser);

@@ -130,7 +130,7 @@ static int remote_hash(const struct mct_config *cfg, const struct mct_destinatio
     if (n == 0)
         return 0;
     struct remote_args a = {.dest = dest, .dir = dir, .relpaths = relpaths, .n = n, .wfd = -1};
-    struct mct_share_child c = {.fd = -1};
+    struct mct_share_child c = {.dest = dest, .fd = -1};
     int r = mct_share_child_start(&c, remote_child, &a);
     if (r < 0) {
         for (size_t i = 0; i < n; i++)

@@ -5,6 +5,7 @@
  * sessions, so a status-range over hundreds of sessions costs a handful of
  * round trips. The engine only reads; it never writes to either database.
  */
+#include <errmsg.h>
 #include <errno.h>
 #include <mysql.h>
 #include <pthread.h>
@@ -126,12 +127,110 @@ static int quote_ident(const char *name, char *out, size_t len)
     return k < len ? 0 : -EINVAL;
 }
 
-static int dj_connect(const struct mct_config *cfg, struct dj_conn *c, char *err, size_t errlen)
+/*
+ * datajoint.tls onto the client library. MariaDB Connector/C 3.3 uses TLS
+ * only when asked (MYSQL_OPT_SSL_ENFORCE) and then, unless the certificate
+ * is verified, quietly goes on in plain text with a server that offers no
+ * TLS: that is "preferred". "required" is that plus tls_check() after the
+ * connect. Every mode sets both switches, since newer libraries default
+ * to TLS on.
+ */
+static int tls_options(MYSQL *m, const struct mct_config *cfg, enum mct_dj_tls tls)
 {
-    _cleanup_(mysql_closep) MYSQL *m = NULL;
+    int r = 0;
+
+#ifdef MARIADB_PACKAGE_VERSION
+    my_bool use = tls != MCT_DJ_TLS_OFF, verify = tls == MCT_DJ_TLS_VERIFY;
+    r |= mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &use);
+    r |= mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+#else
+    /* Oracle's libmysqlclient (>= 5.7.11) says the same with one option. */
+    static const unsigned mode[] = {
+            [MCT_DJ_TLS_OFF] = SSL_MODE_DISABLED,
+            [MCT_DJ_TLS_PREFERRED] = SSL_MODE_PREFERRED,
+            [MCT_DJ_TLS_REQUIRED] = SSL_MODE_REQUIRED,
+            [MCT_DJ_TLS_VERIFY] = SSL_MODE_VERIFY_IDENTITY,
+    };
+    r |= mysql_options(m, MYSQL_OPT_SSL_MODE, &mode[tls]);
+#endif
+    if (tls == MCT_DJ_TLS_VERIFY && cfg->datajoint.ca_file)
+        r |= mysql_options(m, MYSQL_OPT_SSL_CA, cfg->datajoint.ca_file);
+    if (tls != MCT_DJ_TLS_OFF && cfg->datajoint.cert_file) {
+        r |= mysql_options(m, MYSQL_OPT_SSL_CERT, cfg->datajoint.cert_file);
+        r |= mysql_options(m, MYSQL_OPT_SSL_KEY, cfg->datajoint.key_file);
+    }
+    return r ? -EINVAL : 0;
+}
+
+/* After the connect: "required" and "verify" never go on in plain text.
+ * (With "required" the server was not authenticated anyway, so learning
+ * this only after the login exposes nothing an attacker in the middle
+ * could not have had; "verify" fails in the handshake already.) */
+static int tls_check(MYSQL *m, const struct mct_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->datajoint.tls < MCT_DJ_TLS_REQUIRED || mysql_get_ssl_cipher(m))
+        return 0;
+    server_error(cfg,
+                 "the connection is not encrypted (the server offers no TLS), and "
+                 "datajoint.tls is required: not used",
+                 err, errlen);
+    return -EPROTO;
+}
+
+/* A failed connect says which TLS mode it tried: "Access denied" is how a
+ * server that requires TLS turns a plain login away. */
+static void connect_error(const struct mct_config *cfg, MYSQL *m, char *err, size_t errlen)
+{
+    char msg[512];
+    const char *ca = cfg->datajoint.ca_file ? cfg->datajoint.ca_file : "the system's CAs";
+
+    /* Below CR_MIN_ERROR (2000): the server answered and said no. */
+    switch (cfg->datajoint.tls == MCT_DJ_TLS_OFF && mysql_errno(m) >= 2000 ? MCT_DJ_TLS_PREFERRED
+                                                                           : cfg->datajoint.tls) {
+    case MCT_DJ_TLS_OFF:
+        snprintf(msg, sizeof(msg),
+                 "%s (datajoint.tls is off: a server that requires TLS refuses plain "
+                 "connections)",
+                 mysql_error(m));
+        break;
+    case MCT_DJ_TLS_VERIFY:
+        snprintf(msg, sizeof(msg), "%s (datajoint.tls is verify, against %s)", mysql_error(m), ca);
+        break;
+    default:
+        snprintf(msg, sizeof(msg), "%s", mysql_error(m));
+    }
+    server_error(cfg, msg, err, errlen);
+}
+
+/* One attempt; on -EIO *ret is the handle that says why (mysql_error). */
+static int connect_as(const struct mct_config *cfg, enum mct_dj_tls tls, MYSQL **ret)
+{
     unsigned timeout = cfg->database_timeout_s ? cfg->database_timeout_s : 5;
     const char *host = strempty(cfg->datajoint.host) ? "localhost" : cfg->datajoint.host;
     const char *sock = strempty(cfg->datajoint.socket) ? NULL : cfg->datajoint.socket;
+    MYSQL *m = *ret = mysql_init(NULL);
+
+    if (!m)
+        return -ENOMEM;
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (sock) {
+        unsigned proto = MYSQL_PROTOCOL_SOCKET;
+        mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
+    }
+    if (tls_options(m, cfg, tls) < 0)
+        return -EINVAL;
+    if (!mysql_real_connect(m, host, cfg->datajoint.user, cfg->datajoint.password, NULL,
+                            cfg->datajoint.port, sock, 0))
+        return -EIO;
+    return 0;
+}
+
+static int dj_connect(const struct mct_config *cfg, struct dj_conn *c, char *err, size_t errlen)
+{
+    _cleanup_(mysql_closep) MYSQL *m = NULL;
     const char *sessions =
             cfg->datajoint.sessions_schema ? cfg->datajoint.sessions_schema : "mocap_sessions";
     const char *tracking = cfg->datajoint.tracking_schema ? cfg->datajoint.tracking_schema
@@ -142,24 +241,26 @@ static int dj_connect(const struct mct_config *cfg, struct dj_conn *c, char *err
         return -EINVAL;
     }
 
-    m = mysql_init(NULL);
-    if (!m) {
+    int r = connect_as(cfg, cfg->datajoint.tls, &m);
+    /* "preferred" as DataJoint has it: when the TLS handshake itself
+     * fails, once more in plain text. */
+    if (r == -EIO && cfg->datajoint.tls == MCT_DJ_TLS_PREFERRED &&
+        mysql_errno(m) == CR_SSL_CONNECTION_ERROR) {
+        mysql_closep(&m);
+        m = NULL;
+        r = connect_as(cfg, MCT_DJ_TLS_OFF, &m);
+    }
+    if (r == -ENOMEM)
         server_error(cfg, "out of memory", err, errlen);
-        return -ENOMEM;
-    }
-    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
-    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
-    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    if (sock) {
-        unsigned proto = MYSQL_PROTOCOL_SOCKET;
-        mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
-    }
-    if (!mysql_real_connect(m, host, cfg->datajoint.user, cfg->datajoint.password, NULL,
-                            cfg->datajoint.port, sock, 0)) {
-        server_error(cfg, mysql_error(m), err, errlen);
-        return -EIO;
-    }
+    else if (r == -EINVAL)
+        server_error(cfg, "the client library does not take the TLS options", err, errlen);
+    else if (r < 0)
+        connect_error(cfg, m, err, errlen);
+    if (r < 0)
+        return r;
+    r = tls_check(m, cfg, err, errlen);
+    if (r < 0)
+        return r;
     c->mysql = TAKE_PTR(m);
     c->cfg = cfg;
     return 0;
@@ -381,10 +482,15 @@ static void finish_status(const struct dj_key *k, const char *sqlite_why, const 
             reason_add(st->reason, sizeof(st->reason), text);
         }
     }
-    if (st->checks[MCT_DJ_SQLITE_IMPORTED] == MCT_UNKNOWN && sqlite_why[0])
+    st->error[0] = '\0';
+    if (st->checks[MCT_DJ_SQLITE_IMPORTED] == MCT_UNKNOWN && sqlite_why[0]) {
         reason_add(st->reason, sizeof(st->reason), sqlite_why);
-    if (st->checks[MCT_DJ_SUBJECT] == MCT_UNKNOWN && mysql_err[0])
+        reason_add(st->error, sizeof(st->error), sqlite_why);
+    }
+    if (st->checks[MCT_DJ_SUBJECT] == MCT_UNKNOWN && mysql_err[0]) {
         reason_add(st->reason, sizeof(st->reason), mysql_err);
+        reason_add(st->error, sizeof(st->error), mysql_err);
+    }
     st->state = no ? MCT_NO : unknown ? MCT_UNKNOWN : MCT_YES;
 }
 

@@ -145,17 +145,9 @@ static int lock_name(const struct mct_config *cfg, const struct mct_session_ref 
     return *ret ? 0 : -ENOMEM;
 }
 
-int mct_session_lock_ref(const struct mct_config *cfg, const struct mct_session_ref *ref,
-                         int *fd_out)
+/* Open (creating it) the lock file name in the lock folder and take it. */
+static int lock_take(const struct mct_config *cfg, const char *name, int *fd_out)
 {
-    *fd_out = -1;
-    if (strempty(cfg->source_base_path) || !mct_participant_id_valid(ref->participant_id) ||
-        !mct_session_date_valid(ref->session_date))
-        return -EINVAL;
-    _cleanup_free_ char *name = NULL;
-    int r = lock_name(cfg, ref, &name);
-    if (r < 0)
-        return r;
     _cleanup_close_ int dfd = lock_dir_open(cfg);
     if (dfd < 0)
         return dfd;
@@ -163,7 +155,7 @@ int mct_session_lock_ref(const struct mct_config *cfg, const struct mct_session_
     _cleanup_close_ int fd = openat(
             dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
     if (fd < 0) {
-        r = -errno;
+        int r = -errno;
         log_error("cannot open lock file %s/%s: %s", lock_dir_path(cfg), name, strerror(-r));
         return r;
     }
@@ -179,6 +171,35 @@ int mct_session_lock_ref(const struct mct_config *cfg, const struct mct_session_
         return errno == EWOULDBLOCK ? -EBUSY : -errno;
     *fd_out = TAKE_FD(fd);
     return 0;
+}
+
+int mct_session_lock_ref(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                         int *fd_out)
+{
+    *fd_out = -1;
+    if (strempty(cfg->source_base_path) || !mct_participant_id_valid(ref->participant_id) ||
+        !mct_session_date_valid(ref->session_date))
+        return -EINVAL;
+    _cleanup_free_ char *name = NULL;
+    int r = lock_name(cfg, ref, &name);
+    if (r < 0)
+        return r;
+    return lock_take(cfg, name, fd_out);
+}
+
+int mct_tree_lock(const struct mct_config *cfg, const char *job, int *fd_out)
+{
+    *fd_out = -1;
+    struct stat base;
+    if (strempty(cfg->source_base_path) || stat(cfg->source_base_path, &base) < 0)
+        return strempty(cfg->source_base_path) ? -EINVAL : -errno;
+    /* No session lock name has this shape: theirs have a date after the inode. */
+    _cleanup_free_ char *name =
+            mct_strdup_printf("%llx.%llx-%s.lock", (unsigned long long)base.st_dev,
+                              (unsigned long long)base.st_ino, job);
+    if (!name)
+        return -ENOMEM;
+    return lock_take(cfg, name, fd_out);
 }
 
 int mct_session_lock(const struct mct_config *cfg, const struct mct_session_ref *ref, int *fd_out)

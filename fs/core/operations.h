@@ -29,6 +29,11 @@ int mct_session_lock(const struct mct_config *cfg, const struct mct_session_ref 
 int mct_session_lock_ref(const struct mct_config *cfg, const struct mct_session_ref *ref,
                          int *fd_out);
 
+/* A lock on one job over the whole source tree ("reclaim"), in the same
+ * folder and with the same checks as the session locks: -EBUSY when
+ * another process holds it. */
+int mct_tree_lock(const struct mct_config *cfg, const char *job, int *fd_out);
+
 /* Open the session's folder from the source base one component at a time,
  * never following a symlink below the base: -ELOOP when the session folder
  * or a folder above it (a participant's) is a symlink, -ENOENT, -errno. */

@@ -137,7 +137,12 @@ int mct_policy_copy_verified(const struct mct_session_status *st, const struct m
     for (size_t i = 0; i < st->source.n_files; i++) {
         const struct mct_file *f = &st->source.files[i];
         const struct mct_file *k = mct_scan_find(&c->scan, f->relpath);
-        n_ino += k && k->ino == f->ino;
+        /* The same inode and the same change time to the nanosecond: the
+         * very file. (A copy's ctime is when it was copied, which nothing
+         * can set back; equal inode numbers alone happen on two fresh
+         * filesystems filled in the same order.) */
+        n_ino += k && k->ino == f->ino && k->ctime.tv_sec == f->ctime.tv_sec &&
+                 k->ctime.tv_nsec == f->ctime.tv_nsec;
         if (k && k->dev == f->dev && k->ino == f->ino && n_same++ == 0)
             same = f->relpath;
     }
@@ -149,14 +154,13 @@ int mct_policy_copy_verified(const struct mct_session_status *st, const struct m
                                            "is no backup",
                                            d->path, same, n_same - 1));
     /* An overlay or an NFS export of this machine shows the source's files
-     * under its own device but with their inode numbers; a real copy on
-     * another filesystem matching every one of them is no coincidence. */
+     * under its own device but with their inode numbers and change times. */
     if (st->source.n_files > 0 && n_ino == st->source.n_files)
         return set_state(d, MCT_DEST_UNSAFE,
                          mct_strdup_printf("every file of the copy at %s has its source file's "
-                                           "inode number: the source seen through another "
-                                           "filesystem (an overlay, an NFS export of this "
-                                           "machine) is no copy",
+                                           "inode number and change time: the source seen "
+                                           "through another filesystem (an overlay, an NFS "
+                                           "export of this machine) is no copy",
                                            d->path));
     if (!c->marker)
         return set_state(d, MCT_DEST_UNVERIFIED,
@@ -305,9 +309,13 @@ int mct_policy_unknowns(const struct mct_session_status *st, char ***out)
     if (st->source_err)
         r = mct_strv_pushf(out, "source: cannot read %s: %s", st->source_path,
                            strerror(-st->source_err));
-    if (r == 0 && st->dj.state == MCT_UNKNOWN)
+    /* A database that did not answer, even when another check (a NO in
+     * recordings.db) decided the verdict: monitoring must see it. */
+    if (r == 0 && (st->dj.error[0] || st->dj.state == MCT_UNKNOWN))
         r = mct_strv_pushf(out, "DataJoint: %s",
-                           st->dj.reason[0] ? st->dj.reason : "the database did not answer");
+                           st->dj.error[0]    ? st->dj.error
+                           : st->dj.reason[0] ? st->dj.reason
+                                              : "the database did not answer");
     for (size_t i = 0; r == 0 && i < st->n_dests; i++) {
         const struct mct_dest_status *d = &st->dests[i];
         if (d->state != MCT_DEST_UNREACHABLE)
@@ -334,4 +342,38 @@ bool mct_policy_only_unknowns(const struct mct_session_status *st)
     if (!st->source_exists || st->verified == MCT_NO)
         return false;
     return st->dj.state == MCT_UNKNOWN || st->verified == MCT_UNKNOWN;
+}
+
+static bool any_dest(const struct mct_session_status *st, enum mct_dest_state state)
+{
+    for (size_t i = 0; i < st->n_dests; i++)
+        if (st->dests[i].state == state)
+            return true;
+    return false;
+}
+
+const char *mct_status_state(const struct mct_session_status *st, bool placeholder)
+{
+    if (placeholder)
+        return "pending";
+    if (st->safe_to_delete)
+        return "safe";
+    if (!st->source_exists)
+        return "gone";
+    if (mct_strv_length(st->local_reasons) > 0)
+        return "recording";
+    if (st->dj.state == MCT_NO)
+        return "not_imported";
+    if (st->dj.state != MCT_YES)
+        return "unknown";
+    if (st->verified == MCT_YES)
+        return "recording"; /* only local rules (excluded files) stand in the way */
+    if (st->backup == MCT_NO && !any_dest(st, MCT_DEST_UNSAFE) &&
+        !any_dest(st, MCT_DEST_UNVERIFIED))
+        return "not_copied";
+    if (st->verified == MCT_UNKNOWN)
+        return "unreachable";
+    if (any_dest(st, MCT_DEST_UNSAFE))
+        return "unsafe";
+    return "unverified";
 }

@@ -65,3 +65,10 @@ int mct_policy_unknowns(const struct mct_session_status *st, char ***out);
  * way), or is it a definite no (some rule failed)? For a session that is
  * not safe: true when every blocker is an unknown. */
 bool mct_policy_only_unknowns(const struct mct_session_status *st);
+/* A session's state in one word, the first thing that keeps it from being
+ * safe: "safe", "gone" (no local folder), "recording" (young, lock or tmp
+ * files), "not_imported", "unknown" (DataJoint could not be asked),
+ * "not_copied", "unreachable", "unsafe" (a copy that cannot count),
+ * "unverified", or "pending" for a status not computed yet. For xattrs,
+ * metrics and scripts. */
+const char *mct_status_state(const struct mct_session_status *st, bool placeholder);

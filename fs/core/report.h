@@ -55,6 +55,25 @@ int mct_report_backup_status(const struct mct_session_status *st, struct mct_buf
  * the reasons hold. */
 int mct_report_safe_to_delete(const struct mct_session_status *st, struct mct_buf *out);
 
+/* The forecast (forecast.h): two lines of text, or one JSON object. */
+struct mct_forecast;
+int mct_report_forecast_text(const struct mct_forecast *f, struct mct_buf *out);
+int mct_report_forecast_json(const struct mct_forecast *f, struct mct_buf *out);
+
+/* Reclaim (reclaim.h): one session's line as it is done, the summary
+ * (what was deleted and freed, why the target is not reachable, the
+ * forecast), and the whole result as one JSON document. path: the
+ * source base. */
+struct mct_reclaim_item;
+struct mct_reclaim_result;
+int mct_report_reclaim_item_text(const struct mct_reclaim_item *it, struct mct_buf *out);
+/* One sentence, no full stop: "Deleted 3 sessions, 2.9M; 5.3M free now (66%): target met". */
+int mct_report_reclaim_outcome(const struct mct_reclaim_result *res, struct mct_buf *out);
+int mct_report_reclaim_text(const struct mct_reclaim_result *res, const char *path,
+                            struct mct_buf *out);
+int mct_report_reclaim_json(const struct mct_reclaim_result *res, const char *path,
+                            struct mct_buf *out);
+
 /* JSON string literal, quotes included, escaped as escape.h says: any
  * bytes (a name that is not UTF-8 too) make valid JSON. */
 int mct_json_string(struct mct_buf *out, const char *s);

@@ -33,6 +33,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "health.h"
 #include "log.h"
 #include "util.h"
 
@@ -320,8 +321,9 @@ static void *reaper(void *arg)
     return NULL;
 }
 
-/* Kill (harmless if it already exited) and reap without ever blocking. */
-static void child_finish(struct child *c)
+/* Kill (harmless if it already exited) and reap without ever blocking.
+ * true when the child did not die: stuck in the kernel. */
+static bool child_finish(struct child *c)
 {
     closep(&c->fd);
     c->fd = -1;
@@ -333,7 +335,7 @@ static void child_finish(struct child *c)
          waited += us, us = us < 10000 ? us * 2 : us) {
         pid_t w = waitpid(c->pid, NULL, WNOHANG);
         if (w == c->pid || (w < 0 && errno != EINTR))
-            return;
+            return false;
         struct timespec ts = {.tv_nsec = (long)us * 1000L};
         nanosleep(&ts, NULL);
     }
@@ -345,17 +347,25 @@ static void child_finish(struct child *c)
     if (pthread_create(&t, &attr, reaper, (void *)(intptr_t)c->pid) != 0)
         log_warning("Cannot start a reaper for share child %d; it stays a zombie", (int)c->pid);
     pthread_attr_destroy(&attr);
+    return true;
 }
 
 /* ---- the same children for other readers of the share ---- */
 
 int mct_share_child_start(struct mct_share_child *c, mct_share_child_fn fn, void *ud)
 {
+    char why[512];
+    c->pid = 0;
+    c->fd = -1;
+    /* A child stuck on this share already: another would only join it. */
+    if (c->dest && mct_health_child_allowed(c->dest, why, sizeof(why)) < 0)
+        return -ETIMEDOUT;
     struct child ch = {.fd = -1};
     int r = child_start(&ch, fn, ud);
     if (r < 0)
         return r;
-    *c = (struct mct_share_child){.pid = ch.pid, .fd = ch.fd};
+    c->pid = ch.pid;
+    c->fd = ch.fd;
     return 0;
 }
 
@@ -369,7 +379,8 @@ void mct_share_child_finish(struct mct_share_child *c)
     if (c->pid <= 0)
         return;
     struct child ch = {.pid = c->pid, .fd = c->fd};
-    child_finish(&ch);
+    if (child_finish(&ch) && c->dest)
+        mct_health_child_stuck(c->dest, c->pid);
     c->pid = 0;
     c->fd = -1;
 }

@@ -114,8 +114,12 @@ int mct_share_write_marker(const struct mct_config *cfg, const struct mct_destin
  * to a detached reaper thread).
  */
 struct mct_share_child {
+    /* Set before start: the destination the child works on. No child is
+     * started there while an earlier one is stuck (health.h), and one
+     * that does not die is remembered as stuck. */
+    const struct mct_destination *dest;
     pid_t pid;
-    int fd; /* read end of the child's pipe */
+    int fd; /* our end of the child's socket */
 };
 typedef void (*mct_share_child_fn)(int wfd, void *ud);
 int mct_share_child_start(struct mct_share_child *c, mct_share_child_fn fn, void *ud);

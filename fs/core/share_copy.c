@@ -141,7 +141,7 @@ int mct_share_open_copy(const struct mct_config *cfg, const struct mct_destinati
     *fd_out = -1;
     out->err = -ETIMEDOUT;
     struct open_args a = {dest, path, create};
-    struct mct_share_child c = {.fd = -1};
+    struct mct_share_child c = {.dest = dest, .fd = -1};
     int r = mct_share_child_start(&c, open_child, &a);
     if (r < 0)
         return out->err = r;
@@ -197,7 +197,7 @@ int mct_share_write_marker(const struct mct_config *cfg, const struct mct_destin
                            const char *path, const char *text)
 {
     struct marker_args a = {dest, path, text};
-    struct mct_share_child c = {.fd = -1};
+    struct mct_share_child c = {.dest = dest, .fd = -1};
     int err = 0;
     int r = mct_share_child_start(&c, marker_child, &a);
     if (r < 0)

@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 
 #include "beneath.h"
+#include "health.h"
 #include "share.h"
 #include "util.h"
 
@@ -194,32 +195,19 @@ static int probe_explain(const struct mct_destination *dest, const struct probe_
     return 0;
 }
 
-int mct_share_probe(const struct mct_config *cfg, const struct mct_destination *dest, char *why,
-                    size_t whylen)
+static int probe_now(const struct mct_config *cfg, const struct mct_destination *dest, bool listed,
+                     char *why, size_t whylen)
 {
-    char dummy[1];
-    if (!why || !whylen) {
-        why = dummy;
-        whylen = sizeof(dummy);
-    }
-    if (strempty(dest->base_path) || (dest->verify_mount && strempty(dest->mount_point))) {
-        snprintf(why, whylen, "destination '%s': no base_path or mount_point configured",
-                 dest->name);
-        return -EINVAL;
-    }
-    bool listed = false;
-    if (dest->verify_mount) {
-        int r = mct_mount_point_listed(dest->mount_point);
-        if (r < 0) {
-            snprintf(why, whylen, "cannot read /proc/self/mountinfo: %s", strerror(-r));
-            return r;
-        }
-        listed = r > 0;
-    }
-
     struct probe_args a = {dest, cfg->source_base_path, dest->verify_mount && !listed};
-    struct mct_share_child c = {.fd = -1};
+    struct mct_share_child c = {.dest = dest, .fd = -1};
     int r = mct_share_child_start(&c, probe_child, &a);
+    if (r == -ETIMEDOUT) {
+        snprintf(why, whylen,
+                 "destination '%s': an earlier access to %s is still stuck (hung "
+                 "mount)",
+                 dest->name, dest->verify_mount ? dest->mount_point : dest->base_path);
+        return r;
+    }
     if (r < 0) {
         snprintf(why, whylen, "destination '%s': cannot start the share probe: %s", dest->name,
                  strerror(-r));
@@ -243,5 +231,42 @@ int mct_share_probe(const struct mct_config *cfg, const struct mct_destination *
                  mct_share_timeout_ms(cfg) / 1000);
     else if (r < 0)
         snprintf(why, whylen, "destination '%s': share probe failed: %s", dest->name, strerror(-r));
+    return r;
+}
+
+int mct_share_probe(const struct mct_config *cfg, const struct mct_destination *dest, char *why,
+                    size_t whylen)
+{
+    char dummy[1];
+    if (!why || !whylen) {
+        why = dummy;
+        whylen = sizeof(dummy);
+    }
+    if (strempty(dest->base_path) || (dest->verify_mount && strempty(dest->mount_point))) {
+        snprintf(why, whylen, "destination '%s': no base_path or mount_point configured",
+                 dest->name);
+        return -EINVAL;
+    }
+    bool listed = false;
+    if (dest->verify_mount) {
+        int r = mct_mount_point_listed(dest->mount_point);
+        if (r < 0) {
+            snprintf(why, whylen, "cannot read /proc/self/mountinfo: %s", strerror(-r));
+            return r;
+        }
+        listed = r > 0;
+    }
+
+    /* One probe of a destination at a time, and a hung one is not asked
+     * again before its backoff (health.h). */
+    int wait_ms = mct_share_timeout_ms(cfg) + 1000;
+    int r = mct_health_probe_begin(dest, wait_ms, why, whylen);
+    if (r < 0)
+        return r;
+    int64_t t0 = mct_now_ms();
+    r = probe_now(cfg, dest, listed, why, whylen);
+    /* Answers about what the share holds are a healthy share's. */
+    bool unreachable = r < 0 && r != -ENOENT && r != -ELOOP && r != -EXDEV;
+    mct_health_probe_end(dest, unreachable ? r : 0, why, mct_now_ms() - t0);
     return r;
 }

@@ -244,7 +244,7 @@ int mct_share_scan_copies(const struct mct_config *cfg, const struct mct_destina
     if (!excludes)
         return -ENOMEM;
     struct scan_args a = {dest, copies, n, excludes};
-    struct mct_share_child c = {.fd = -1};
+    struct mct_share_child c = {.dest = dest, .fd = -1};
     int r = mct_share_child_start(&c, scan_child, &a);
     if (r < 0) {
         for (size_t i = 0; i < n; i++)

@@ -240,8 +240,10 @@ static int scan_copy(const struct mct_config *cfg, const struct mct_destination 
         return mct_op_fail(res, r, "out of memory");
     if (r == 0)
         return 0;
+    /* No copy is a verification that failed (EIO), not a session that is
+     * gone (ENOENT, which the mount's .control reserves for that). */
     if (d->state == MCT_DEST_MISSING)
-        return mct_op_fail(res, -ENOENT, "destination '%s': no copy at %s", dest->name, d->path);
+        return mct_op_fail(res, -EIO, "destination '%s': no copy at %s", dest->name, d->path);
     if (copy->err == -ETIMEDOUT)
         return mct_op_fail(res, -ETIMEDOUT,
                            "destination '%s': reading %s did not answer within %us (hung share?)",

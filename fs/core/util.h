@@ -69,6 +69,14 @@ static inline bool strempty(const char *s)
     return !s || !*s;
 }
 
+/* An environment variable, NULL when unset or empty: `DJ_HOST= mctctl ...`
+ * clears nothing. */
+static inline const char *mct_getenv(const char *name)
+{
+    const char *v = getenv(name);
+    return strempty(v) ? NULL : v;
+}
+
 static inline bool startswith(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
@@ -145,4 +153,3 @@ int mct_read_regular_file_stat(const char *path, int oflags, size_t max, char **
                                struct stat *st);
 /* strerror() for mct_read_regular_file's errors ("not a regular file"). */
 const char *mct_read_strerror(int r);
-

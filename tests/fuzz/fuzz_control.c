@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The mount's .control parser: whatever a process writes is one of SYNC,
- * VERIFY, DELETE, or -EINVAL with nothing done. The parser is static in
- * fs/control.c, so this target includes that file; the rest of the mount
- * it refers to comes from a static library and is never called here.
+ * The mount's .control parser (fs/control_parse.c): whatever a process
+ * writes is one of SYNC, VERIFY, DELETE, RECLAIM, or -EINVAL with nothing done.
  *
  * The buffer is the fuzzer's own, exactly size bytes and not terminated,
  * as a FUSE write buffer is: ASan catches any read past it. An independent
  * oracle says what must be accepted.
  */
-#include "control.c"
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "control_parse.h"
 
 #include "fuzz.h"
 
@@ -28,9 +31,9 @@ static int oracle(const uint8_t *data, size_t size)
         a++;
     while (b > a && oracle_space((char)data[b - 1]))
         b--;
-    static const char *const words[] = {"SYNC", "VERIFY", "DELETE"};
-    static const enum command cmds[] = {CMD_SYNC, CMD_VERIFY, CMD_DELETE};
-    for (size_t i = 0; i < 3; i++)
+    static const char *const words[] = {"SYNC", "VERIFY", "DELETE", "RECLAIM"};
+    static const enum control_command cmds[] = {CMD_SYNC, CMD_VERIFY, CMD_DELETE, CMD_RECLAIM};
+    for (size_t i = 0; i < 4; i++)
         if (b - a == strlen(words[i]) && memcmp(data + a, words[i], b - a) == 0)
             return (int)cmds[i];
     return -1;
@@ -38,8 +41,8 @@ static int oracle(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    enum command cmd = (enum command) - 1;
-    int r = parse_command((const char *)data, size, &cmd);
+    enum control_command cmd = (enum control_command) - 1;
+    int r = control_parse((const char *)data, size, &cmd);
     int want = oracle(data, size);
 
     if (want < 0) {
@@ -47,9 +50,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         FUZZ_ASSERT(r == 0);
         FUZZ_ASSERT((int)cmd == want);
-        FUZZ_ASSERT(strcmp(command_names[cmd], want == CMD_SYNC     ? "SYNC"
-                                               : want == CMD_VERIFY ? "VERIFY"
-                                                                    : "DELETE") == 0);
+        FUZZ_ASSERT(strcmp(control_command_names[cmd], want == CMD_SYNC     ? "SYNC"
+                                                       : want == CMD_VERIFY ? "VERIFY"
+                                                       : want == CMD_DELETE ? "DELETE"
+                                                                            : "RECLAIM") == 0);
     }
     return 0;
 }

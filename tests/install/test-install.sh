@@ -123,8 +123,8 @@ for u in mctfs.service mctctl-batch.service; do
 done
 check "mctfs-failure@.service: ExecStart=$MCT_LIBEXECDIR/mctfs-notify-failure %i" \
     grep -qxF "ExecStart=$MCT_LIBEXECDIR/mctfs-notify-failure %i" "$unitdir/mctfs-failure@.service"
-check "mctctl-batch.service: ExecStart=$MCT_BINDIR/mctctl-batch-recent" \
-    grep -qx "ExecStart=$MCT_BINDIR/mctctl-batch-recent" "$unitdir/mctctl-batch.service"
+check "mctctl-batch.service: ExecStart=$MCT_BINDIR/mctctl-batch-recent --reclaim" \
+    grep -qx "ExecStart=$MCT_BINDIR/mctctl-batch-recent --reclaim" "$unitdir/mctctl-batch.service"
 
 if command -v systemd-analyze >/dev/null; then
     # The units name the programs where they will be after a real install
@@ -287,7 +287,7 @@ expect_completion() {
     fi
 }
 A=$tmp/lab/a.yaml
-expect_completion "sync batch status status-range verify delete bulk-delete audit" mctctl ""
+expect_completion "sync batch status status-range verify delete bulk-delete audit reclaim config" mctctl ""
 expect_completion "status status-range" mctctl -c "$A" st
 expect_completion "p001 p002 p003" mctctl -c "$A" sync ""
 expect_completion "20250104 20250105" mctctl -c "$A" delete p001 ""
@@ -491,6 +491,9 @@ batch_case "--days 30 -c FILE --dry-run" \
     "-c|/etc/mctfs/x.yaml|batch|$(date -d 'today - 30 days' +%Y%m%d)|$today|--dry-run" \
     MCTCTL_BATCH_DAYS=3 "$W" --days 30 -c /etc/mctfs/x.yaml --dry-run
 batch_case "a bad day count is refused" "NOT RUN" MCTCTL_BATCH_DAYS=seven "$W"
+# The fake keeps the last call's arguments: reclaim comes after batch.
+batch_case "--reclaim: then reclaim --if-enabled" "-c|/etc/mctfs/x.yaml|reclaim|--if-enabled|--dry-run" \
+    "$W" --reclaim -c /etc/mctfs/x.yaml --dry-run
 mkdir -p "$tmp/creds" && printf 's3cret\n' >"$tmp/creds/dj-password"
 env -u DJ_PASS MCTCTL="$fakectl" CREDENTIALS_DIRECTORY="$tmp/creds" "$W" >/dev/null 2>&1
 check "mctctl-batch-recent: DJ_PASS from \$CREDENTIALS_DIRECTORY/dj-password" \

@@ -238,10 +238,14 @@ START_TEST(every_refusal_is_in_the_deletion_log)
     run_result_free(&r);
     ck_assert_int_eq(fl_log_count("p809", "20230809", "refused"), 1);
 
-    /* The mount: a user who may not write .control. */
+    /* The mount: a user who may not write .control. With an allow list
+     * .control is writable by mode and mctfs itself checks the list (with
+     * the default mode 0644 the kernel refuses before mctfs sees it). */
     ck_assert_int_eq(chmod(lab.dir, 0711), 0);
+    const char *cfg = fl_config_variant("allow", NULL, NULL, "mount:\n  allow_uids: [4242]\n");
+    ck_assert_int_eq(chmod(cfg, 0600), 0);
     struct fl_mount m;
-    fl_mount_with(&m, NULL, "allow_other", NULL); /* its root has /data's mode */
+    fl_mount_with(&m, cfg, "allow_other", NULL); /* its root has /data's mode */
     char ctl[700];
     fl_mpath(&m, ctl, sizeof(ctl), "p809/20230809/.control");
     ck_assert_int_eq(open_as_nobody(ctl), EACCES);

@@ -484,10 +484,15 @@ START_TEST(a_big_folder_lists_in_linear_time)
         printf("%d entries: native %.3f s, through the mount %.3f s (%.1fx)\n", sizes[i], native[i],
                mount[i], mount[i] / native[i]);
     }
-    /* Linear: twice the entries, not four times the time (with slack for
-     * a busy machine), and close to the disk. */
-    ck_assert_msg(mount[2] <= 3 * native[2], "80k entries: %.3f s through the mount, %.3f s native",
-                  mount[2], native[2]);
+    /* Linear: four times the entries, not sixteen times the time (with
+     * slack for a busy machine), and close to the disk. An ASan build
+     * slows the daemon, not the kernel's native listing: the bound against
+     * native is the release build's. */
+    ck_assert_msg(mount[2] <= 8 * mount[0] + 0.02, "20k entries %.3f s, 80k %.3f s: not linear",
+                  mount[0], mount[2]);
+    double bound = getenv("ASAN_OPTIONS") ? 8 : 3;
+    ck_assert_msg(mount[2] <= bound * native[2],
+                  "80k entries: %.3f s through the mount, %.3f s native", mount[2], native[2]);
     fl_unmount(&m);
 }
 END_TEST

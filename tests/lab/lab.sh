@@ -28,14 +28,18 @@ DB=$LAB/db
 RECDB=$LAB/data/recordings.db
 SHARE=$LAB/share
 DEST=$SHARE/mobile_system_data
+TLS=$LAB/tls
+TLSPORT=$LAB/tls/port
 
 # Small InnoDB files: the lab holds a few hundred rows, and a small datadir
 # copies fast from the template.
 MARIADB_OPTS=(--innodb-log-file-size=4M --innodb-buffer-pool-size=16M
     --innodb-data-file-path=ibdata1:4M:autoextend --skip-name-resolve)
 
+# Root's work goes through the socket in plain text (--skip-ssl): the
+# client would otherwise try TLS on it whenever the server offers TLS.
 sql_root() {
-    mariadb --no-defaults --socket="$SOCK" -uroot --batch --skip-column-names "$@"
+    mariadb --no-defaults --skip-ssl --socket="$SOCK" -uroot --batch --skip-column-names "$@"
 }
 
 mariadb_version() {
@@ -66,21 +70,85 @@ datadir_template() {
     echo "$tmpl"
 }
 
-db_start() {
+# A TLS lab (up --tls) listens on 127.0.0.1:$(cat $TLSPORT) besides the
+# socket, with a certificate of its own CA and require_secure_transport:
+# plain TCP logins are refused (the socket counts as secure, so root's
+# set-up through it still works).
+tls_opts() {
+    [[ -f "$TLSPORT" ]] || { echo --skip-networking; return 0; }
+    printf '%s\n' --bind-address=127.0.0.1 --port="$(cat "$TLSPORT")" \
+        --ssl-ca="$TLS/ca.pem" --ssl-cert="$TLS/server.pem" --ssl-key="$TLS/server-key.pem" \
+        --require-secure-transport=ON
+}
+
+# Returns 1 when the server died before answering (a port taken meanwhile).
+# Arguments: more mariadbd options (they win over the ones before).
+db_start_once() {
+    local opts
+    mapfile -t opts < <(tls_opts)
+    opts+=("$@")
     # Detached from our stdout/stderr: the harness reads those pipes to EOF.
-    setsid mariadbd --no-defaults --datadir="$DB" --socket="$SOCK" --skip-networking \
+    setsid mariadbd --no-defaults --datadir="$DB" --socket="$SOCK" "${opts[@]}" \
         --pid-file="$PIDFILE" --user="$(id -un)" --log-error="$LAB/mariadb.log" \
         "${MARIADB_OPTS[@]}" </dev/null >>"$LAB/mariadb.log" 2>&1 &
-    local i
+    local pid=$! i
     for ((i = 0; i < 600; i++)); do
-        if mariadb-admin --no-defaults --socket="$SOCK" -uroot --connect-timeout=2 \
+        if mariadb-admin --no-defaults --skip-ssl --socket="$SOCK" -uroot --connect-timeout=2 \
             ping >/dev/null 2>&1; then
             return 0
         fi
+        kill -0 "$pid" 2>/dev/null || return 1
         sleep 0.1
     done
     cat "$LAB/mariadb.log" >&2 || true
     die "MariaDB did not answer on $SOCK within 60 s (log above)"
+}
+
+db_start() {
+    db_start_once "$@" && return 0
+    cat "$LAB/mariadb.log" >&2 || true
+    die "MariaDB exited before answering on $SOCK (log above)"
+}
+
+# A port nobody listens on; the server may still lose a race for it, so
+# up --tls tries a few.
+free_port() {
+    local port hex
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        hex=$(printf ':%04X ' "$port")
+        grep -qF -- "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null || break
+    done
+    echo "$port"
+}
+
+# Made fresh per lab with openssl: a CA, the server's certificate for
+# localhost and 127.0.0.1 signed by it, and a second CA that signed nothing
+# (the "wrong CA" of the tests). EC keys: quick to make.
+tls_make() {
+    mkdir -p "$TLS"
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    openssl req -x509 "${ec[@]}" -keyout "$TLS/ca-key.pem" -out "$TLS/ca.pem" -days 2 \
+        -subj "/CN=mctfs lab CA" >/dev/null 2>&1 || die "openssl: cannot make the lab CA"
+    openssl req -x509 "${ec[@]}" -keyout "$TLS/wrong-ca-key.pem" -out "$TLS/wrong-ca.pem" \
+        -days 2 -subj "/CN=some other CA" >/dev/null 2>&1 || die "openssl: cannot make a CA"
+    openssl req "${ec[@]}" -keyout "$TLS/server-key.pem" -out "$TLS/server.csr" \
+        -subj "/CN=localhost" >/dev/null 2>&1 || die "openssl: cannot make the server key"
+    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+        "extendedKeyUsage=serverAuth" >"$TLS/server.ext"
+    openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca-key.pem" \
+        -CAcreateserial -out "$TLS/server.pem" -days 2 -extfile "$TLS/server.ext" \
+        >/dev/null 2>&1 || die "openssl: cannot sign the server certificate"
+}
+
+db_start_tls() {
+    local try
+    for try in 1 2 3 4 5; do
+        free_port >"$TLSPORT"
+        db_start_once && return 0
+    done
+    cat "$LAB/mariadb.log" >&2 || true
+    die "MariaDB with TLS did not start on any of 5 ports (log above)"
 }
 
 # The servers of this lab only: found by their exact --datadir argument, so
@@ -96,7 +164,7 @@ db_stop() {
     pids=$(lab_server_pids)
     [[ -n "$pids" ]] || { rm -f "$SOCK" "$PIDFILE"; return 0; }
     if [[ -e "$SOCK" ]]; then
-        timeout 10 mariadb-admin --no-defaults --socket="$SOCK" -uroot shutdown \
+        timeout 10 mariadb-admin --no-defaults --skip-ssl --socket="$SOCK" -uroot shutdown \
             >/dev/null 2>&1 || true
     fi
     for pid in $pids; do
@@ -171,6 +239,11 @@ CREATE USER 'dj'@'localhost' IDENTIFIED BY 'djpass';
 GRANT SELECT ON mocap_sessions.* TO 'dj'@'localhost';
 GRANT SELECT ON multicamera_tracking.* TO 'dj'@'localhost';
 GRANT SELECT ON pose_pipeline.* TO 'dj'@'localhost';
+-- The same account over TCP (a TLS lab; --skip-name-resolve).
+CREATE USER 'dj'@'127.0.0.1' IDENTIFIED BY 'djpass';
+GRANT SELECT ON mocap_sessions.* TO 'dj'@'127.0.0.1';
+GRANT SELECT ON multicamera_tracking.* TO 'dj'@'127.0.0.1';
+GRANT SELECT ON pose_pipeline.* TO 'dj'@'127.0.0.1';
 FLUSH PRIVILEGES;
 EOF
 }
@@ -192,6 +265,18 @@ CREATE TABLE photos (id INTEGER NOT NULL PRIMARY KEY,
 CREATE TABLE participant_fin (id INTEGER NOT NULL PRIMARY KEY,
     participant_id INTEGER REFERENCES participants (id), fin VARCHAR);
 EOF
+}
+
+# The datajoint section: the socket, or TCP with TLS verified against the
+# lab's CA.
+dj_config() {
+    if [[ -f "$TLSPORT" ]]; then
+        printf '  host: "127.0.0.1"\n  port: %s\n  user: "dj"\n  password: "djpass"\n' \
+            "$(cat "$TLSPORT")"
+        printf '  tls: verify\n  ca_file: "%s"\n' "$TLS/ca.pem"
+    else
+        printf '  host: "localhost"\n  user: "dj"\n  password: "djpass"\n  socket: "%s"\n' "$SOCK"
+    fi
 }
 
 write_config() {
@@ -218,10 +303,7 @@ backup:
     verify_method: "size"
     cache_dir: "$LAB/cache"
 datajoint:
-  host: "localhost"
-  user: "dj"
-  password: "djpass"
-  socket: "$SOCK"
+$(dj_config)
 recording_db:
   path: "$RECDB"
 deletion:
@@ -254,14 +336,26 @@ umount_all() {
     done
 }
 
+# up [--tls]
 cmd_up() {
     [[ -e "$LAB/.up" ]] && die "$LAB is already up"
+    local tls=0
+    case "${1:-}" in
+    --tls) tls=1 ;;
+    "") ;;
+    *) die "usage: up [--tls]" ;;
+    esac
     mkdir -p "$LAB" "$LAB/data"
     local tmpl
     tmpl=$(datadir_template)
     cp -a "$tmpl" "$DB"
     rm -f "$DB/.complete"
-    db_start
+    if ((tls)); then
+        tls_make
+        db_start_tls
+    else
+        db_start
+    fi
     create_schemas
     create_recdb
     share_mount
@@ -435,6 +529,26 @@ cmd_bulk() {
     rm -f "$recsql" "$djsql"
 }
 
+# The source base on a tmpfs of its own, SIZE as mount(8)'s size= (e.g.
+# 8m), holding what data/ held (recordings.db): a small /data that fills,
+# for reclaim. Before any session is made.
+cmd_data_tmpfs() {
+    (($# == 1)) || die "usage: data-tmpfs SIZE"
+    mountpoint -q "$LAB/data" && die "$LAB/data is a mount already"
+    mv -T "$LAB/data" "$LAB/data.before"
+    mkdir "$LAB/data"
+    mount -t tmpfs -o "size=$1,mode=0755" tmpfs "$LAB/data"
+    cp -a "$LAB/data.before/." "$LAB/data/"
+    rm -rf -- "$LAB/data.before"
+    # A fresh tmpfs numbers its inodes from the start, as the share's did:
+    # copies would have their source's inode numbers and look like the
+    # source seen through an overlay (policy.c). Numbers used are not
+    # given again, so use up some.
+    mkdir "$LAB/data/.ino"
+    (cd "$LAB/data/.ino" && touch $(seq 1 20000))
+    rm -rf -- "$LAB/data/.ino"
+}
+
 # Rows vanish from DataJoint after the import in real life (someone deletes
 # a subject, a recording is repopulated): foreign keys are switched off so
 # exactly the one table loses its rows.
@@ -460,17 +574,18 @@ cmd_dj_delete() {
 cmd=${1:-}
 [[ -n "$cmd" ]] && shift
 case "$cmd" in
-up) cmd_up ;;
+up) cmd_up "$@" ;;
 down) cmd_down ;;
 session) cmd_session "$@" ;;
 bulk) cmd_bulk "$@" ;;
 marker) cmd_marker "$@" ;;
 dj-delete) cmd_dj_delete "$@" ;;
+data-tmpfs) cmd_data_tmpfs "$@" ;;
 sql) sql_root -e "$*" ;;
 sqlite) sqlite3 "$RECDB" "$*" ;;
 db-stop) db_stop ;;
-db-start) db_start ;;
+db-start) db_start "$@" ;;
 share-umount) umount -l "$SHARE" ;;
 share-mount) share_mount ;;
-*) die "usage: lab.sh up|down|session|bulk|marker|dj-delete|sql|sqlite|db-stop|db-start|share-umount|share-mount" ;;
+*) die "usage: lab.sh up|down|session|bulk|marker|dj-delete|data-tmpfs|sql|sqlite|db-stop|db-start|share-umount|share-mount" ;;
 esac

@@ -514,18 +514,25 @@ START_TEST(test_no_destinations)
 }
 END_TEST
 
-START_TEST(test_env_overrides)
+/* DJ_* fill what the datajoint section leaves unset; its own keys win. */
+START_TEST(test_env_fills_unset)
 {
     setenv("DJ_HOST", "envhost", 1);
     setenv("DJ_PORT", "13306", 1);
     setenv("DJ_USER", "envuser", 1);
     setenv("DJ_PASS", "envpass", 1);
-    _cleanup_config_ struct mct_config *cfg =
-            parse_ok("datajoint:\n  host: h\n  port: 1\n  user: u\n  password: p\n");
+    _cleanup_config_ struct mct_config *cfg = parse_ok("datajoint:\n  user: null\n");
     ck_assert_str_eq(cfg->datajoint.host, "envhost");
     ck_assert_uint_eq(cfg->datajoint.port, 13306);
     ck_assert_str_eq(cfg->datajoint.user, "envuser");
     ck_assert_str_eq(cfg->datajoint.password, "envpass");
+
+    _cleanup_config_ struct mct_config *cfg2 =
+            parse_ok("datajoint:\n  host: h\n  port: 1\n  user: u\n  password: p\n");
+    ck_assert_str_eq(cfg2->datajoint.host, "h");
+    ck_assert_uint_eq(cfg2->datajoint.port, 1);
+    ck_assert_str_eq(cfg2->datajoint.user, "u");
+    ck_assert_str_eq(cfg2->datajoint.password, "p");
     clean_env();
 }
 END_TEST
@@ -561,10 +568,10 @@ START_TEST(test_password_file)
     ck_assert_str_eq(cfg->datajoint.password, "hunter2");
     ck_assert_str_eq(cfg->datajoint.password_file, pf);
 
-    /* DJ_PASS still wins over the file. */
+    /* The file is the config's own key: it wins over DJ_PASS. */
     setenv("DJ_PASS", "fromenv", 1);
     _cleanup_config_ struct mct_config *cfg2 = parse_ok(yaml);
-    ck_assert_str_eq(cfg2->datajoint.password, "fromenv");
+    ck_assert_str_eq(cfg2->datajoint.password, "hunter2");
     clean_env();
     unlink(pf);
     rmdir(dir);
@@ -809,7 +816,7 @@ static Suite *config_suite(void)
 
     TCase *tv = tcase_create("env");
     tcase_add_checked_fixture(tv, clean_env, clean_env);
-    tcase_add_test(tv, test_env_overrides);
+    tcase_add_test(tv, test_env_fills_unset);
     tcase_add_test(tv, test_env_empty_is_unset);
     tcase_add_test(tv, test_env_bad_port);
     tcase_add_test(tv, test_password_file);

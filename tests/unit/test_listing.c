@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Folder listings served by offset (fs/listing.c) over a fake folder
- * (a fake mctfs_ops): read once per sequence, sequences never mixed, an
+ * (a fake real_list): read once per sequence, sequences never mixed, an
  * offset whose listing went still served; and the descriptor caps
  * (fs/fdcap.c). */
 #include <check.h>
@@ -12,6 +12,7 @@
 #include "fdcap.h"
 #include "listing.h"
 #include "mctfs.h"
+#include "real.h"
 #include "util.h"
 
 /* ---- a fake folder of n_names entries ---- */
@@ -21,35 +22,27 @@ static int reads;     /* folders read whole */
 static int open_err;  /* opendir's answer */
 static int name_base; /* changes the names, as a folder changed on disk */
 
-static int fake_opendir(const char *path, struct fuse_file_info *fi)
+/* The folder as real.c would list it. */
+int real_list(struct mctfs *fs, const struct node *n, real_list_fn emit, void *ud)
 {
-    return open_err;
-}
-
-static int fake_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
-                        struct fuse_file_info *fi, enum fuse_readdir_flags flags)
-{
+    if (open_err)
+        return open_err;
     reads++;
     for (int i = 0; i < n_names; i++) {
         char name[32];
         snprintf(name, sizeof(name), "f%06d", name_base + i);
-        struct stat st = {.st_mode = i % 2 ? S_IFDIR : S_IFREG};
-        if (filler(buf, name, &st, 0, 0))
+        if (emit(ud, name, i % 2 ? S_IFDIR : S_IFREG, (uint64_t)(name_base + i + 100)))
             break;
     }
     return 0;
 }
 
-static int fake_releasedir(const char *path, struct fuse_file_info *fi)
+/* listings_serve of the folder named rel. */
+static int serve(struct listings *ls, const char *rel, off_t off, listing_emit_fn emit, void *ud)
 {
-    return 0;
+    struct node n = {.kind = NODE_REAL, .rel = (char *)rel};
+    return listings_serve(ls, NULL, &n, off, emit, ud);
 }
-
-const struct fuse_operations mctfs_ops = {
-        .opendir = fake_opendir,
-        .readdir = fake_readdir,
-        .releasedir = fake_releasedir,
-};
 
 /* ---- a reply of at most room entries ---- */
 
@@ -60,9 +53,10 @@ struct reply {
     off_t next;
 };
 
-static bool take(void *ud, const char *name, mode_t type, off_t next)
+static bool take(void *ud, const char *name, mode_t type, uint64_t ino, off_t next)
 {
     struct reply *r = ud;
+    ck_assert_uint_eq(ino, (uint64_t)strtoul(name + 1, NULL, 10) + 100);
     if (r->got == r->room)
         return false;
     if (r->got++ == 0)
@@ -81,7 +75,7 @@ static int list_all(struct listings *ls, const char *path, int room)
     int seen = 0;
     for (;;) {
         struct reply r = {.room = room};
-        ck_assert_int_eq(listings_serve(ls, path, off, take, &r), 0);
+        ck_assert_int_eq(serve(ls, path, off, take, &r), 0);
         if (r.got == 0)
             return seen;
         char want[32];
@@ -119,12 +113,12 @@ START_TEST(test_types_and_errors)
     reset();
     ck_assert_int_eq(listings_new(&ls), 0);
     struct reply r = {.room = 2};
-    ck_assert_int_eq(listings_serve(ls, "/a", 0, take, &r), 0);
+    ck_assert_int_eq(serve(ls, "/a", 0, take, &r), 0);
     ck_assert_int_eq(r.got, 2);
     ck_assert(S_ISDIR(r.last_type));
     open_err = -ELOOP;
     struct reply e = {.room = 2};
-    ck_assert_int_eq(listings_serve(ls, "/b", 0, take, &e), -ELOOP);
+    ck_assert_int_eq(serve(ls, "/b", 0, take, &e), -ELOOP);
     ck_assert_int_eq(e.got, 0);
     listings_free(ls);
 }
@@ -138,18 +132,18 @@ START_TEST(test_sequences_do_not_mix)
     /* A reads half, the folder changes, B lists it all, A goes on: A
      * still sees the folder as it was when A started. */
     struct reply a = {.room = 500};
-    ck_assert_int_eq(listings_serve(ls, "/a", 0, take, &a), 0);
+    ck_assert_int_eq(serve(ls, "/a", 0, take, &a), 0);
     name_base = 5000;
     ck_assert_int_eq(list_all(ls, "/a", 100), 1000);
     struct reply a2 = {.room = 1000};
-    ck_assert_int_eq(listings_serve(ls, "/a", a.next, take, &a2), 0);
+    ck_assert_int_eq(serve(ls, "/a", a.next, take, &a2), 0);
     ck_assert_int_eq(a2.got, 500);
     ck_assert_str_eq(a2.first, "f000500");
     ck_assert_str_eq(a2.last, "f000999");
     /* An offset of /a is not one of /b. */
     struct reply b = {.room = 1};
     int before = reads;
-    ck_assert_int_eq(listings_serve(ls, "/b", a.next, take, &b), 0);
+    ck_assert_int_eq(serve(ls, "/b", a.next, take, &b), 0);
     ck_assert_int_eq(reads, before + 1);
     listings_free(ls);
 }
@@ -161,16 +155,16 @@ START_TEST(test_offset_of_a_dropped_listing)
     reset();
     ck_assert_int_eq(listings_new(&ls), 0);
     struct reply a = {.room = 10};
-    ck_assert_int_eq(listings_serve(ls, "/a", 0, take, &a), 0);
+    ck_assert_int_eq(serve(ls, "/a", 0, take, &a), 0);
     listings_free(ls);
     /* A new table (as after the listing expired): read again, skip to it. */
     ck_assert_int_eq(listings_new(&ls), 0);
     struct reply b = {.room = 5};
-    ck_assert_int_eq(listings_serve(ls, "/a", a.next, take, &b), 0);
+    ck_assert_int_eq(serve(ls, "/a", a.next, take, &b), 0);
     ck_assert_str_eq(b.first, "f000010");
     ck_assert_int_eq(reads, 2);
     struct reply c = {.room = 5};
-    ck_assert_int_eq(listings_serve(ls, "/a", b.next, take, &c), 0);
+    ck_assert_int_eq(serve(ls, "/a", b.next, take, &c), 0);
     ck_assert_str_eq(c.first, "f000015");
     ck_assert_int_eq(reads, 2);
     listings_free(ls);

@@ -203,8 +203,17 @@ START_TEST(test_probe_timeout)
     ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
     ck_assert_int_eq(errno, ECHILD);
 
-    /* a short delay inside the deadline is fine */
+    /* asked again at once: the remembered failure, without a new wait
+     * or a new child (one timeout per hung share) */
     setenv("MCT_TEST_SHARE_DELAY_MS", "100", 1);
+    t0 = mct_now_ms();
+    ck_assert_int_eq(mct_share_probe(&cfg, &dest, why, sizeof(why)), -ETIMEDOUT);
+    ck_assert_msg(mct_now_ms() - t0 < 100, "took %lld ms", (long long)(mct_now_ms() - t0));
+    ck_assert_msg(strstr(why, "did not answer within 1 s") && strstr(why, "(since "), "%s", why);
+
+    /* after the backoff (1 s after the first failure) it is probed again:
+     * a short delay inside the deadline is fine */
+    usleep(1100 * 1000);
     ck_assert_int_eq(mct_share_probe(&cfg, &dest, why, sizeof(why)), 0);
 }
 END_TEST

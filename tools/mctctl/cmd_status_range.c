@@ -2,9 +2,11 @@
 /*
  * mctctl status-range [--start-date D] [--end-date D]: the overview table
  * of every session on local disk (sessions already deleted do not appear),
- * and of every session an interrupted deletion left in the trash.
+ * and of every session an interrupted deletion left in the trash; without
+ * a date range, the forecast of when the disk fills below it.
  */
 #include "escape.h"
+#include "forecast.h"
 #include "log.h"
 #include "mctctl.h"
 #include "operations.h"
@@ -65,6 +67,16 @@ int cmd_status_range(int argc, char **argv, struct mctctl_ctx *ctx)
         mct_report_range_text(st, n, cli_style(ctx), &out);
     if (!ctx->json && n_trash > 0)
         trash_notes(ctx->cfg, refs, n, &out);
+    /* The forecast needs every session: not under a date range. */
+    if (!ctx->json && !start && !end) {
+        struct mct_forecast_acc acc;
+        struct mct_forecast f;
+        mct_forecast_start(&acc, ctx->cfg);
+        mct_forecast_add(&acc, st, n);
+        mct_forecast_end(ctx->cfg, &acc, &f);
+        mct_buf_puts(&out, "\n");
+        mct_report_forecast_text(&f, &out);
+    }
     mct_session_status_free_array(st, n);
     if (out.error)
         return EXIT_FAILED;

@@ -50,6 +50,19 @@ static const struct mctctl_command commands[] = {
          "verify --checksum wrote (works after the local session was deleted). Exit 1 if any "
          "file is missing or differs, naming it; files in the copy that the manifest does not "
          "list are named as a warning."},
+        {"reclaim", cmd_reclaim, "reclaim [--dry-run] [--if-enabled]",
+         "When the source filesystem has less free space than deletion.reclaim.keep_free, delete "
+         "the oldest sessions that are safe to delete (never one recorded within "
+         "deletion.reclaim.keep_recent_days) until it has not, each through the verified "
+         "deletion. No prompt: deletion.reclaim.enabled is the consent, and without it only "
+         "--dry-run runs (--if-enabled: then it does nothing and exits 0). Says what it deleted "
+         "and freed, why the target cannot be met when it "
+         "cannot, and when the disk fills at the recent recording rate. Exit 1 when the target "
+         "is not met."},
+        {"config", cmd_config, "config",
+         "Print the effective configuration: every key with its value and where it came from "
+         "(the file and line, a DJ_* variable, datajoint.config_file, or the default). The "
+         "DataJoint password is shown as ********."},
 };
 
 static const struct mctctl_command *find_command(const char *name)

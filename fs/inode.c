@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "inode.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define N_BUCKETS 8192
+
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct inode *buckets[N_BUCKETS];
+static struct inode root_inode;
+/* Inodes no name finds (.control's, renamed-over ones): kept on a list so
+ * the teardown frees them when the kernel did not FORGET them first. */
+static struct inode *loose;
+
+static void loose_add(struct inode *in)
+{
+    in->hashed = false;
+    in->loose_prev = NULL;
+    in->loose_next = loose;
+    if (loose)
+        loose->loose_prev = in;
+    loose = in;
+}
+
+static void loose_remove(struct inode *in)
+{
+    if (in->loose_prev)
+        in->loose_prev->loose_next = in->loose_next;
+    else
+        loose = in->loose_next;
+    if (in->loose_next)
+        in->loose_next->loose_prev = in->loose_prev;
+}
+/* Node ids are addresses, which come back after a FORGET: the generation
+ * tells a new inode from an old one at the same number. */
+static uint64_t next_generation = 1;
+
+static unsigned rel_hash(const char *rel)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = rel; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % N_BUCKETS;
+}
+
+int inode_table_init(void)
+{
+    root_inode.nlookup = 1;
+    root_inode.hashed = false;
+    return node_root(&root_inode.node);
+}
+
+void inode_table_free(void)
+{
+    pthread_mutex_lock(&table_lock);
+    for (size_t h = 0; h < N_BUCKETS; h++)
+        while (buckets[h]) {
+            struct inode *in = buckets[h];
+            buckets[h] = in->next;
+            node_done(&in->node);
+            free(in);
+        }
+    while (loose) {
+        struct inode *in = loose;
+        loose = in->loose_next;
+        node_done(&in->node);
+        free(in);
+    }
+    pthread_mutex_unlock(&table_lock);
+    node_done(&root_inode.node);
+}
+
+fuse_ino_t inode_ino(const struct inode *in)
+{
+    return in == &root_inode ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)in;
+}
+
+struct inode *inode_get(fuse_ino_t ino)
+{
+    return ino == FUSE_ROOT_ID ? &root_inode : (struct inode *)(uintptr_t)ino;
+}
+
+/* With table_lock held. */
+static struct inode *table_find(const char *rel)
+{
+    if (streq(rel, "."))
+        return &root_inode;
+    for (struct inode *in = buckets[rel_hash(rel)]; in; in = in->next)
+        if (streq(in->node.rel, rel))
+            return in;
+    return NULL;
+}
+
+struct inode *inode_ref(struct node *node)
+{
+    /* .control: one inode per lookup (see inode.h). */
+    bool shared = node->kind != NODE_CONTROL;
+    pthread_mutex_lock(&table_lock);
+    struct inode *in = shared ? table_find(node->rel) : NULL;
+    if (in && (in->node.kind != node->kind || in->n_open > 0)) {
+        /* An open status file keeps its inode to itself (inode.h); or the
+         * same name is now another kind: the old inode stays for the
+         * kernel, unfindable; the new one takes the name. */
+        struct inode **p = &buckets[rel_hash(in->node.rel)];
+        while (*p && *p != in)
+            p = &(*p)->next;
+        if (*p)
+            *p = in->next;
+        loose_add(in);
+        in = NULL;
+    }
+    if (in) {
+        node_done(node);
+    } else {
+        in = calloc(1, sizeof(*in));
+        if (!in) {
+            pthread_mutex_unlock(&table_lock);
+            node_done(node);
+            return NULL;
+        }
+        in->node = *node;
+        in->generation = next_generation++;
+        if (shared) {
+            unsigned h = rel_hash(in->node.rel);
+            in->next = buckets[h];
+            buckets[h] = in;
+            in->hashed = true;
+        } else {
+            loose_add(in);
+        }
+    }
+    *node = (struct node){0};
+    in->nlookup++;
+    pthread_mutex_unlock(&table_lock);
+    return in;
+}
+
+void inode_forget(fuse_ino_t ino, uint64_t n)
+{
+    struct inode *in = inode_get(ino);
+    if (in == &root_inode)
+        return;
+    pthread_mutex_lock(&table_lock);
+    in->nlookup = n < in->nlookup ? in->nlookup - n : 0;
+    if (in->nlookup == 0) {
+        if (in->hashed) {
+            struct inode **p = &buckets[rel_hash(in->node.rel)];
+            while (*p && *p != in)
+                p = &(*p)->next;
+            if (*p)
+                *p = in->next;
+        } else {
+            loose_remove(in);
+        }
+        node_done(&in->node);
+        free(in);
+    }
+    pthread_mutex_unlock(&table_lock);
+}
+
+fuse_ino_t inode_find(const char *rel)
+{
+    pthread_mutex_lock(&table_lock);
+    struct inode *in = table_find(rel);
+    fuse_ino_t ino = in ? inode_ino(in) : 0;
+    pthread_mutex_unlock(&table_lock);
+    return ino;
+}
+
+void inode_pin(fuse_ino_t ino, size_t len, const struct timespec *mtime)
+{
+    struct inode *in = inode_get(ino);
+    pthread_mutex_lock(&table_lock);
+    if (in->n_open++ == 0) {
+        in->pinned_len = len;
+        in->pinned_mtime = *mtime;
+    }
+    pthread_mutex_unlock(&table_lock);
+}
+
+void inode_unpin(fuse_ino_t ino)
+{
+    struct inode *in = inode_get(ino);
+    pthread_mutex_lock(&table_lock);
+    if (in->n_open > 0)
+        in->n_open--;
+    pthread_mutex_unlock(&table_lock);
+}
+
+bool inode_pinned(fuse_ino_t ino, size_t *len, struct timespec *mtime)
+{
+    struct inode *in = inode_get(ino);
+    pthread_mutex_lock(&table_lock);
+    bool pinned = in->n_open > 0;
+    if (pinned) {
+        *len = in->pinned_len;
+        *mtime = in->pinned_mtime;
+    }
+    pthread_mutex_unlock(&table_lock);
+    return pinned;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The inode table: what the kernel knows, by the number it knows it by.
+ * Each inode holds its node (node.h), resolved once at lookup, and the
+ * kernel's lookup count; it is freed when the kernel FORGETs it, so a
+ * number the kernel may still use always points at a live inode. Inodes
+ * are found again by their path relative to the source base (to tell the
+ * kernel to drop what it cached), except .control's: every lookup of a
+ * .control gets an inode of its own, so a second writer is never queued
+ * behind the first in the kernel's per-inode write lock and gets EBUSY
+ * from us at once.
+ *
+ * What stat shows as st_ino is another number, the source's (ino.h): the
+ * FUSE node id is ours, for the kernel only.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "mctfs.h"
+#include "node.h"
+
+struct inode {
+    struct node node;
+    uint64_t nlookup;
+    uint64_t generation;
+    bool hashed;
+    /* A status file open: what stat says of this inode is what its opens
+     * read (pinned at the first), so tail -f never sees it shrink; a new
+     * lookup of the name gets an inode of its own. */
+    unsigned n_open;
+    size_t pinned_len;
+    struct timespec pinned_mtime;
+    struct inode *next;       /* in its bucket */
+    struct inode *loose_prev; /* not hashed (.control): in the loose list */
+    struct inode *loose_next;
+};
+
+int inode_table_init(void);
+void inode_table_free(void);
+
+/* The inode of a FUSE node id (FUSE_ROOT_ID: the root). */
+struct inode *inode_get(fuse_ino_t ino);
+fuse_ino_t inode_ino(const struct inode *in);
+
+/* The inode of node with one more lookup counted; node is taken over
+ * (also on failure). NULL only on ENOMEM. */
+struct inode *inode_ref(struct node *node);
+/* The kernel dropped n lookups of ino. */
+void inode_forget(fuse_ino_t ino, uint64_t n);
+
+/* A status file of ino was opened with a text of len bytes (mtime), and
+ * closed again. inode_pinned: false when no open holds it. */
+void inode_pin(fuse_ino_t ino, size_t len, const struct timespec *mtime);
+void inode_unpin(fuse_ino_t ino);
+bool inode_pinned(fuse_ino_t ino, size_t *len, struct timespec *mtime);
+
+/* The node id the kernel knows the entry rel by, 0 when it never looked
+ * it up. */
+fuse_ino_t inode_find(const char *rel);

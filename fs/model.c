@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <xxhash.h>
+
+#include "beneath.h"
+#include "log.h"
+#include "model_snap.h"
+#include "operations.h"
+#include "scan.h"
+
+#define N_BUCKETS 1024
+
+struct entry {
+    bool root;
+    struct mct_session_ref ref;
+    char *rel; /* the session folder relative to the source base */
+
+    struct status_snap *snap;    /* the newest computed status, NULL when none or invalid */
+    struct status_snap *pending; /* what a stat shows until there is one, made once */
+    uint64_t gen;                /* bumped by invalidate: a running computation is void */
+    bool queued, running;
+    bool swept; /* the running sweep has been here: it will not bring a status */
+
+    /* The session folder as the computation behind snap saw it: a file
+     * added or removed changes its mtime/ctime, which is a cheap test. */
+    bool dir_known;
+    struct timespec dir_mtime, dir_ctime;
+
+    /* Each rendering's hash and when it last changed. */
+    bool slot_known[MODEL_SLOTS];
+    uint64_t slot_hash[MODEL_SLOTS];
+    struct timespec slot_changed[MODEL_SLOTS];
+
+    char *activity;
+    struct entry *bucket_next, *queue_next;
+};
+
+struct model {
+    const struct mct_config *cfg;
+    int base_fd;
+    struct model_hooks hooks;
+
+    pthread_mutex_t lock;
+    pthread_cond_t work; /* queue not empty, a sweep asked for, or stopping */
+    pthread_cond_t done; /* some status was published */
+    struct entry *buckets[N_BUCKETS];
+    struct entry root;
+    struct entry *queue_head, *queue_tail;
+    bool sweep_asked, stopping;
+    struct model_counters counters;
+
+    pthread_t sweeper;
+    bool have_sweeper;
+    pthread_t *workers;
+    unsigned n_workers;
+};
+
+unsigned model_wait_seconds(const struct model *m)
+{
+    return m->cfg->share_timeout_s + m->cfg->database_timeout_s + 1;
+}
+
+/* ---- entries, with the lock held ---- */
+
+static unsigned ref_hash(const struct mct_session_ref *ref)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = ref->participant_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    for (const char *p = ref->session_date; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % N_BUCKETS;
+}
+
+static bool ref_eq(const struct mct_session_ref *a, const struct mct_session_ref *b)
+{
+    return streq(a->participant_id, b->participant_id) && streq(a->session_date, b->session_date);
+}
+
+/* NULL only on ENOMEM. */
+static struct entry *entry_get(struct model *m, const struct mct_session_ref *ref)
+{
+    if (!ref)
+        return &m->root;
+    unsigned h = ref_hash(ref);
+    for (struct entry *e = m->buckets[h]; e; e = e->bucket_next)
+        if (ref_eq(&e->ref, ref))
+            return e;
+    struct entry *e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    e->ref = *ref;
+    if (mct_template_expand(m->cfg->source_path_structure, ref, &e->rel) < 0) {
+        free(e);
+        return NULL;
+    }
+    e->bucket_next = m->buckets[h];
+    m->buckets[h] = e;
+    return e;
+}
+
+/* Sessions wait in the queue for a worker's batch; the root is a sweep.
+ * While a sweep runs, a session it will publish is not queued: computing
+ * it twice at once only slows both (the reader waits for the sweep, and
+ * queues it after if the sweep did not bring it). */
+static void entry_enqueue(struct model *m, struct entry *e)
+{
+    if (!e->root && m->root.running && !e->snap && !e->swept)
+        return;
+    if (e->root) {
+        m->sweep_asked = true;
+        pthread_cond_broadcast(&m->work);
+        return;
+    }
+    if (e->queued || e->running)
+        return;
+    e->queued = true;
+    e->queue_next = NULL;
+    if (m->queue_tail)
+        m->queue_tail->queue_next = e;
+    else
+        m->queue_head = e;
+    m->queue_tail = e;
+    pthread_cond_broadcast(&m->work);
+}
+
+static void entry_drop_snap(struct entry *e)
+{
+    if (e->snap)
+        status_snap_unref(e->snap);
+    e->snap = NULL;
+}
+
+static void entry_free(struct entry *e)
+{
+    entry_drop_snap(e);
+    if (e->pending)
+        status_snap_unref(e->pending);
+    free(e->activity);
+    free(e->rel);
+}
+
+static bool timespec_eq(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* Stat the session folder (a cheap local call; the root has none). */
+static bool dir_stat(const struct model *m, const char *rel, struct stat *st)
+{
+    return rel && mct_stat_beneath(m->base_fd, rel, st, 0) == 0;
+}
+
+/* ---- publishing ---- */
+
+static uint64_t text_hash(const struct mct_buf *b)
+{
+    return XXH3_64bits(b->data ? b->data : "", b->len);
+}
+
+/* Without the lock (rendering takes time): each slot's length, for stat,
+ * and hash, to tell whether its text changed. */
+static void measure(struct model *m, struct status_snap *s, uint64_t hashes[MODEL_SLOTS])
+{
+    for (unsigned slot = 0; slot < MODEL_SLOTS; slot++) {
+        _cleanup_buf_ struct mct_buf b = {};
+        hashes[slot] = 0;
+        if (s->st && m->hooks.slot_render && m->hooks.slot_render(s->st, slot, &b) >= 0) {
+            hashes[slot] = text_hash(&b);
+            s->rendered_len[slot] = b.len;
+            s->len_known[slot] = true;
+        } else if (s->rendered[slot]) {
+            hashes[slot] = XXH3_64bits(s->rendered[slot], s->rendered_len[slot]);
+        }
+    }
+}
+
+/* With the lock held: the new snapshot of e takes over from the old one;
+ * each slot keeps its old mtime when its text (hashes, from measure) did
+ * not change. */
+static void publish(struct model *m, struct entry *e, struct status_snap *s,
+                    const uint64_t hashes[MODEL_SLOTS], bool have_dir, const struct stat *dst)
+{
+    for (unsigned slot = 0; slot < MODEL_SLOTS; slot++) {
+        uint64_t h = hashes[slot];
+        if (!e->slot_known[slot] || e->slot_hash[slot] != h) {
+            e->slot_known[slot] = true;
+            e->slot_hash[slot] = h;
+            e->slot_changed[slot] = s->computed_at;
+        }
+        s->changed_at[slot] = e->slot_changed[slot];
+    }
+    entry_drop_snap(e);
+    e->snap = s;
+    e->dir_known = have_dir;
+    if (have_dir) {
+        e->dir_mtime = dst->st_mtim;
+        e->dir_ctime = dst->st_ctim;
+    }
+    pthread_cond_broadcast(&m->done);
+}
+
+/* Tell the mount (no lock held): the kernel forgets the old sizes. */
+static void tell(struct model *m, const struct mct_session_ref *ref)
+{
+    if (m->hooks.on_update)
+        m->hooks.on_update(m->hooks.ud, ref);
+}
+
+/* ---- computing: batches of queued sessions ---- */
+
+/* Collect n entries together and publish each whose generation did not
+ * change meanwhile (an invalidated one goes back into the queue). */
+static void compute_batch(struct model *m, struct entry **batch, size_t n)
+{
+    _cleanup_free_ struct mct_session_ref *refs = calloc(n, sizeof(*refs));
+    _cleanup_free_ uint64_t *gens = calloc(n, sizeof(*gens));
+    _cleanup_free_ struct stat *dst = calloc(n, sizeof(*dst));
+    _cleanup_free_ bool *have_dir = calloc(n, sizeof(*have_dir));
+    if (!refs || !gens || !dst || !have_dir)
+        return;
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < n; i++) {
+        refs[i] = batch[i]->ref;
+        gens[i] = batch[i]->gen;
+    }
+    pthread_mutex_unlock(&m->lock);
+
+    /* Stat before collecting: a change during the collection then shows
+     * as a difference at the next read and triggers another one. */
+    for (size_t i = 0; i < n; i++)
+        have_dir[i] = dir_stat(m, batch[i]->rel, &dst[i]);
+    int64_t started = mct_now_ms();
+    struct mct_session_status *st = NULL;
+    int r = mct_status_collect(m->cfg, refs, n, 0, &st);
+    if (r < 0)
+        log_warning_errno(r, "status of %zu sessions failed", n);
+
+    _cleanup_free_ struct status_snap **snaps = calloc(n, sizeof(*snaps));
+    _cleanup_free_ uint64_t(*hashes)[MODEL_SLOTS] = calloc(n, sizeof(*hashes));
+    for (size_t i = 0; r >= 0 && snaps && hashes && i < n; i++)
+        if ((snaps[i] = model_snap_take(st, i, started)))
+            measure(m, snaps[i], hashes[i]);
+
+    pthread_mutex_lock(&m->lock);
+    m->counters.batches++;
+    for (size_t i = 0; i < n; i++) {
+        struct entry *e = batch[i];
+        e->running = false;
+        struct status_snap *s = snaps && hashes ? snaps[i] : NULL;
+        if (e->gen != gens[i]) {
+            /* Invalidated meanwhile (a command finished): this result may
+             * predate it, so it is computed again. */
+            if (s)
+                status_snap_unref(s);
+            entry_enqueue(m, e);
+        } else if (s) {
+            publish(m, e, s, hashes[i], have_dir[i], &dst[i]);
+        }
+    }
+    pthread_cond_broadcast(&m->done);
+    pthread_mutex_unlock(&m->lock);
+    if (st)
+        mct_session_status_free_array(st, n);
+    for (size_t i = 0; i < n; i++)
+        tell(m, &refs[i]);
+}
+
+static void *worker(void *arg)
+{
+    struct model *m = arg;
+    struct entry **batch = calloc(MCT_STATUS_CHUNK, sizeof(*batch));
+    if (!batch)
+        return NULL;
+    pthread_mutex_lock(&m->lock);
+    for (;;) {
+        while (!m->stopping && !m->queue_head)
+            pthread_cond_wait(&m->work, &m->lock);
+        if (m->stopping)
+            break;
+        /* Everything queued, up to a chunk: one collection for all. */
+        size_t n = 0;
+        while (m->queue_head && n < MCT_STATUS_CHUNK) {
+            struct entry *e = m->queue_head;
+            m->queue_head = e->queue_next;
+            e->queued = false;
+            e->running = true;
+            batch[n++] = e;
+        }
+        if (!m->queue_head)
+            m->queue_tail = NULL;
+        pthread_mutex_unlock(&m->lock);
+        compute_batch(m, batch, n);
+        pthread_mutex_lock(&m->lock);
+    }
+    pthread_mutex_unlock(&m->lock);
+    free(batch);
+    return NULL;
+}
+
+/* ---- the sweep: every session and the root ---- */
+
+/* Publish the chunk's sessions whose entries did not change since the
+ * chunk started (their statuses move into the snapshots), and count them. */
+static void publish_chunk(struct model *m, const struct mct_session_ref *refs, size_t k,
+                          struct mct_session_status *st, int64_t started, const uint64_t *gens,
+                          size_t *n_safe)
+{
+    /* Snapshots, their renderings measured and their folders stat'ed,
+     * before the lock: readers wait on it. */
+    _cleanup_free_ struct status_snap **snaps = calloc(k ? k : 1, sizeof(*snaps));
+    _cleanup_free_ uint64_t(*hashes)[MODEL_SLOTS] = calloc(k ? k : 1, sizeof(*hashes));
+    _cleanup_free_ struct stat *dst = calloc(k ? k : 1, sizeof(*dst));
+    _cleanup_free_ bool *have_dir = calloc(k ? k : 1, sizeof(*have_dir));
+    if (!snaps || !hashes || !dst || !have_dir)
+        return;
+    for (size_t i = 0; i < k; i++) {
+        *n_safe += st[i].safe_to_delete;
+        _cleanup_free_ char *rel = NULL;
+        have_dir[i] = mct_template_expand(m->cfg->source_path_structure, &refs[i], &rel) == 0 &&
+                      dir_stat(m, rel, &dst[i]);
+        if ((snaps[i] = model_snap_take(st, i, started)))
+            measure(m, snaps[i], hashes[i]);
+    }
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < k; i++) {
+        struct entry *e = entry_get(m, &refs[i]);
+        if (e)
+            e->swept = true;
+        if (e && snaps[i] && e->gen == gens[i] && !e->running)
+            publish(m, e, TAKE_PTR(snaps[i]), hashes[i], have_dir[i], &dst[i]);
+    }
+    pthread_mutex_unlock(&m->lock);
+    for (size_t i = 0; i < k; i++)
+        if (snaps[i])
+            status_snap_unref(snaps[i]);
+}
+
+static struct status_snap *sweep(struct model *m, int64_t started)
+{
+    _cleanup_free_ struct mct_session_ref *refs = NULL;
+    size_t n = 0, n_safe = 0;
+    int r = mct_discover_sessions(m->cfg, NULL, NULL, &refs, &n);
+    if (r < 0) {
+        log_warning_errno(r, "cannot list the sessions under %s", m->cfg->source_base_path);
+        return NULL;
+    }
+    _cleanup_free_ uint64_t *gens = calloc(n ? n : 1, sizeof(*gens));
+    if (!gens)
+        return NULL;
+
+    struct status_root_render rr = {.cfg = m->cfg};
+    size_t off = 0;
+    do {
+        size_t k = n - off < MCT_STATUS_CHUNK ? n - off : MCT_STATUS_CHUNK;
+        pthread_mutex_lock(&m->lock);
+        for (size_t i = 0; i < k; i++) {
+            struct entry *e = entry_get(m, &refs[off + i]);
+            gens[off + i] = e ? e->gen : UINT64_MAX;
+        }
+        pthread_mutex_unlock(&m->lock);
+        struct mct_session_status *st = NULL;
+        int64_t chunk_started = mct_now_ms();
+        r = mct_status_collect(m->cfg, n ? refs + off : NULL, k, 0, &st);
+        if (r >= 0) {
+            r = m->hooks.root_render(st, k, off + k == n, &rr);
+            publish_chunk(m, refs + off, k, st, chunk_started, gens + off, &n_safe);
+            mct_session_status_free_array(st, k);
+        }
+        off += k;
+        rr.done = off;
+        for (size_t i = off - k; i < off; i++)
+            tell(m, &refs[i]);
+    } while (r >= 0 && off < n);
+    if (r < 0) {
+        log_warning_errno(r, "status of all sessions failed");
+        for (unsigned i = 0; i < MODEL_SLOTS; i++)
+            mct_buf_free(&rr.out[i]);
+        return NULL;
+    }
+    pthread_mutex_lock(&m->lock);
+    m->counters.sessions = n;
+    m->counters.safe = n_safe;
+    pthread_mutex_unlock(&m->lock);
+    return model_snap_from_root(&rr, n, started);
+}
+
+/* Half of cache_seconds between sweeps, so a snapshot is rarely older
+ * than cache_seconds when read; none at all with cache_seconds 0 (every
+ * read computes). */
+static int64_t sweep_period_ms(const struct model *m)
+{
+    unsigned c = m->cfg->mount.cache_seconds;
+    return c == 0 ? -1 : c < 2 ? 1000 : (int64_t)c * 500;
+}
+
+static void wait_for_sweep_time(struct model *m, int64_t next_ms)
+{
+    while (!m->stopping && !m->sweep_asked) {
+        if (next_ms < 0) {
+            pthread_cond_wait(&m->work, &m->lock);
+            continue;
+        }
+        int64_t left = next_ms - mct_now_ms();
+        if (left <= 0)
+            return;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&m->work, &m->lock, &ts);
+    }
+}
+
+static void *sweeper(void *arg)
+{
+    struct model *m = arg;
+    int64_t period = sweep_period_ms(m);
+    /* The first sweep at mount, so the first reads find a model. */
+    int64_t next = period < 0 ? -1 : mct_now_ms();
+    pthread_mutex_lock(&m->lock);
+    for (;;) {
+        wait_for_sweep_time(m, next);
+        if (m->stopping)
+            break;
+        m->sweep_asked = false;
+        uint64_t gen = m->root.gen;
+        m->root.running = true;
+        pthread_mutex_unlock(&m->lock);
+
+        int64_t started = mct_now_ms();
+        struct status_snap *s = sweep(m, started);
+        uint64_t hashes[MODEL_SLOTS] = {0};
+        if (s)
+            measure(m, s, hashes);
+
+        pthread_mutex_lock(&m->lock);
+        m->root.running = false;
+        for (unsigned h = 0; h < N_BUCKETS; h++)
+            for (struct entry *e = m->buckets[h]; e; e = e->bucket_next)
+                e->swept = false;
+        m->counters.sweeps++;
+        m->counters.last_sweep_ms = mct_now_ms() - started;
+        m->counters.last_sweep_at = time(NULL);
+        if (s && m->root.gen == gen)
+            publish(m, &m->root, s, hashes, false, NULL);
+        else if (s)
+            status_snap_unref(s); /* something changed meanwhile: the root again */
+        if (m->root.gen != gen)
+            m->sweep_asked = true;
+        pthread_cond_broadcast(&m->done);
+        pthread_mutex_unlock(&m->lock);
+        tell(m, NULL);
+        pthread_mutex_lock(&m->lock);
+        next = period < 0 ? -1 : started + period;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return NULL;
+}
+
+/* ---- the API ---- */
+
+int model_new(const struct mct_config *cfg, int base_fd, unsigned n_workers,
+              const struct model_hooks *hooks, struct model **ret)
+{
+    struct model *m = calloc(1, sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    m->cfg = cfg;
+    m->base_fd = base_fd;
+    m->hooks = *hooks;
+    m->root.root = true;
+    pthread_mutex_init(&m->lock, NULL);
+
+    /* Deadlines are monotonic: a wall clock step must not stretch a wait. */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->done, &ca);
+    pthread_cond_init(&m->work, &ca);
+    pthread_condattr_destroy(&ca);
+
+    m->workers = calloc(n_workers, sizeof(*m->workers));
+    if (!m->workers) {
+        model_free(m);
+        return -ENOMEM;
+    }
+    int r = -pthread_create(&m->sweeper, NULL, sweeper, m);
+    m->have_sweeper = r == 0;
+    for (unsigned i = 0; r == 0 && i < n_workers; i++) {
+        r = -pthread_create(&m->workers[i], NULL, worker, m);
+        if (r == 0)
+            m->n_workers++;
+    }
+    if (r < 0) {
+        model_free(m);
+        return r;
+    }
+    *ret = m;
+    return 0;
+}
+
+void model_free(struct model *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->lock);
+    m->stopping = true;
+    pthread_cond_broadcast(&m->work);
+    pthread_mutex_unlock(&m->lock);
+    if (m->have_sweeper)
+        pthread_join(m->sweeper, NULL);
+    for (unsigned i = 0; i < m->n_workers; i++)
+        pthread_join(m->workers[i], NULL);
+    free(m->workers);
+
+    for (unsigned h = 0; h < N_BUCKETS; h++)
+        while (m->buckets[h]) {
+            struct entry *e = m->buckets[h];
+            m->buckets[h] = e->bucket_next;
+            entry_free(e);
+            free(e);
+        }
+    entry_free(&m->root);
+    pthread_cond_destroy(&m->work);
+    pthread_cond_destroy(&m->done);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+/* With the lock held: is e's snapshot one a read may be given? Files added
+ * or removed in the session folder since (its mtime/ctime) drop it. */
+static bool usable(struct model *m, struct entry *e, int64_t asked_ms)
+{
+    if (!e->snap)
+        return false;
+    struct stat dst;
+    if (e->dir_known && !e->root && dir_stat(m, e->rel, &dst) &&
+        (!timespec_eq(&dst.st_mtim, &e->dir_mtime) || !timespec_eq(&dst.st_ctim, &e->dir_ctime))) {
+        entry_drop_snap(e);
+        e->gen++;
+        return false;
+    }
+    int64_t ttl_ms = (int64_t)m->cfg->mount.cache_seconds * 1000;
+    /* A computation that started after this question was asked is fresh
+     * for it whatever the ttl: with cache_seconds 0 nothing else ever is. */
+    return mct_now_ms() - e->snap->computed_ms < ttl_ms || e->snap->computed_ms >= asked_ms;
+}
+
+static int get_once(struct model *m, const struct mct_session_ref *ref, unsigned flags,
+                    struct status_snap **ret, char **activity)
+{
+    int64_t asked_ms = mct_now_ms();
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += model_wait_seconds(m);
+
+    pthread_mutex_lock(&m->lock);
+    struct entry *e = entry_get(m, ref);
+    if (!e) {
+        pthread_mutex_unlock(&m->lock);
+        return -ENOMEM;
+    }
+    struct status_snap *s = NULL;
+    if (flags & MODEL_NO_WAIT) {
+        /* Whatever is there, or "pending"; it is brought up to date behind.
+         * (A stat does not look at the folder: the next read does.) */
+        int64_t ttl_ms = (int64_t)m->cfg->mount.cache_seconds * 1000;
+        if (!e->snap || mct_now_ms() - e->snap->computed_ms >= ttl_ms)
+            entry_enqueue(m, e);
+        if (!e->snap && !e->pending)
+            /* Made once per entry (a file browser stats the same files
+             * over and over), and for the root without listing the
+             * sessions: the sweep that will say is running. */
+            e->pending = model_snap_placeholder(m->cfg, ref, true, model_wait_seconds(m));
+        s = e->snap ? status_snap_ref(e->snap) : e->pending ? status_snap_ref(e->pending) : NULL;
+    } else {
+        while (!usable(m, e, asked_ms)) {
+            entry_enqueue(m, e);
+            if (pthread_cond_timedwait(&m->done, &m->lock, &deadline) == ETIMEDOUT) {
+                /* One last look: it may have landed with the timeout. */
+                if (!usable(m, e, asked_ms))
+                    break;
+            }
+        }
+        s = usable(m, e, asked_ms) ? status_snap_ref(e->snap) : NULL;
+    }
+    if (activity)
+        *activity = e->activity && s ? strdup(e->activity) : NULL;
+    pthread_mutex_unlock(&m->lock);
+
+    if (!s && !(flags & MODEL_NO_WAIT))
+        log_warning("status of %s not computed within %u s, answering unknown",
+                    ref ? e->rel : "all sessions", model_wait_seconds(m));
+    if (!s)
+        s = model_snap_placeholder(m->cfg, ref, flags & MODEL_NO_WAIT, model_wait_seconds(m));
+    if (!s)
+        return -ENOMEM;
+    *ret = s;
+    return 0;
+}
+
+/* A "yes" is only as good as the source it was computed from. A file that
+ * grew (the rig still recording) leaves the folder's mtime alone, so the
+ * folder is walked again and compared; it is local disk, the walk the
+ * collection did, and it is done only for a "yes". */
+static bool source_unchanged(const struct model *m, const struct mct_session_status *st)
+{
+    struct mct_scan now = {};
+    _cleanup_close_ int fd = -1;
+    if (mct_session_open_dir(m->cfg, &st->ref, &fd) < 0 ||
+        mct_scan_tree_fd(TAKE_FD(fd), m->cfg->exclude_patterns, &now) < 0)
+        return false;
+    bool same = now.n_files == st->source.n_files && now.bytes == st->source.bytes &&
+                timespec_eq(&now.newest_mtime, &st->source.newest_mtime);
+    mct_scan_free(&now);
+    return same;
+}
+
+int model_get(struct model *m, const struct mct_session_ref *ref, unsigned flags,
+              struct status_snap **ret, char **activity)
+{
+    int r = get_once(m, ref, flags, ret, activity);
+    if (r < 0 || !ref || (flags & MODEL_NO_WAIT) || (*ret)->placeholder ||
+        !(*ret)->st[0].safe_to_delete || source_unchanged(m, &(*ret)->st[0]))
+        return r;
+
+    log_info("%s/%s changed since its status was computed, computing it again", ref->participant_id,
+             ref->session_date);
+    status_snap_unref(*ret);
+    if (activity) {
+        free(*activity);
+        *activity = NULL;
+    }
+    model_invalidate(m, ref);
+    /* What this returns was computed after the change: no second walk. */
+    return get_once(m, ref, flags, ret, activity);
+}
+
+void model_invalidate(struct model *m, const struct mct_session_ref *ref)
+{
+    pthread_mutex_lock(&m->lock);
+    struct entry *e = ref ? entry_get(m, ref) : NULL;
+    if (e) {
+        e->gen++;
+        entry_drop_snap(e);
+        /* Computed again now, not when someone next asks. */
+        entry_enqueue(m, e);
+    }
+    m->root.gen++;
+    entry_drop_snap(&m->root);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void model_set_activity(struct model *m, const struct mct_session_ref *ref, const char *activity)
+{
+    bool changed = false;
+
+    pthread_mutex_lock(&m->lock);
+    struct entry *e = entry_get(m, ref);
+    if (e && !(activity && e->activity && streq(activity, e->activity))) {
+        char *copy = activity ? strdup(activity) : NULL;
+        if (!activity || copy) {
+            free(e->activity);
+            e->activity = copy;
+            changed = true;
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+
+    if (changed)
+        tell(m, ref);
+}
+
+void model_counters(struct model *m, struct model_counters *out)
+{
+    pthread_mutex_lock(&m->lock);
+    *out = m->counters;
+    size_t pending = 0;
+    for (unsigned h = 0; h < N_BUCKETS; h++)
+        for (struct entry *e = m->buckets[h]; e; e = e->bucket_next)
+            pending += !e->snap;
+    out->pending = pending;
+    pthread_mutex_unlock(&m->lock);
+}
+
+void model_summary(struct model *m, const char *rel, struct model_summary *out)
+{
+    *out = (struct model_summary){0};
+    bool all = streq(rel, ".");
+    size_t len = strlen(rel);
+    pthread_mutex_lock(&m->lock);
+    for (unsigned h = 0; h < N_BUCKETS; h++)
+        for (struct entry *e = m->buckets[h]; e; e = e->bucket_next) {
+            if (!all && !(strncmp(e->rel, rel, len) == 0 && e->rel[len] == '/'))
+                continue;
+            out->sessions++;
+            if (!e->snap)
+                out->pending++;
+            else if (e->snap->st && e->snap->st[0].safe_to_delete)
+                out->safe++;
+        }
+    pthread_mutex_unlock(&m->lock);
+}
