@@ -153,6 +153,15 @@ void mct_health_probe_end(const struct mct_destination *dest, int r, const char 
     end(dest, r, why, elapsed_ms);
 }
 
+void mct_health_probe_why(const struct mct_destination *dest, char *why, size_t whylen)
+{
+    pthread_mutex_lock(&lock);
+    struct subject *s = subject_of(dest);
+    if (s && s->h.failing)
+        remembered(s, why, whylen);
+    pthread_mutex_unlock(&lock);
+}
+
 int mct_health_db_begin(const struct mct_config *cfg, int wait_ms, char *why, size_t whylen)
 {
     return begin(cfg, wait_ms, why, whylen);

@@ -44,6 +44,8 @@ int mct_health_probe_begin(const struct mct_destination *dest, int wait_ms, char
                            size_t whylen);
 void mct_health_probe_end(const struct mct_destination *dest, int r, const char *why,
                           int64_t elapsed_ms);
+/* A failing destination's sentence with "(since HH:MM:SS)", into why. */
+void mct_health_probe_why(const struct mct_destination *dest, char *why, size_t whylen);
 
 /* May a new share child be started on dest? -ETIMEDOUT (why filled) while
  * an earlier one is stuck in the kernel there. */

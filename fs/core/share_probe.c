@@ -268,5 +268,7 @@ int mct_share_probe(const struct mct_config *cfg, const struct mct_destination *
     /* Answers about what the share holds are a healthy share's. */
     bool unreachable = r < 0 && r != -ENOENT && r != -ELOOP && r != -EXDEV;
     mct_health_probe_end(dest, unreachable ? r : 0, why, mct_now_ms() - t0);
+    if (unreachable)
+        mct_health_probe_why(dest, why, whylen);
     return r;
 }

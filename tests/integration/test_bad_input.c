@@ -100,11 +100,15 @@ START_TEST(control_garbage)
     ck_assert(write(fd, "DEL", 3) < 0 && errno == EINVAL);
     ck_assert(write(fd, "ETE\n", 4) < 0 && errno == EINVAL);
     close(fd);
-    /* No .control where there is no session, and none at the root. */
+    /* No .control where there is no session; the root's takes RECLAIM
+     * only. */
     fl_mpath(&m, path, sizeof(path), "p101/.control");
     ck_assert(open(path, O_WRONLY | O_CREAT, 0644) < 0);
     fl_mpath(&m, path, sizeof(path), ".control");
-    ck_assert(open(path, O_WRONLY | O_CREAT, 0644) < 0);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    ck_assert_int_ge(fd, 0);
+    ck_assert(write(fd, "DELETE\n", 7) < 0 && errno == EINVAL);
+    close(fd);
     fl_mpath(&m, path, sizeof(path), "p101/20991231/.control");
     ck_assert(open(path, O_WRONLY) < 0 && errno == ENOENT);
 

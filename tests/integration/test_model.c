@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The mount answers from a live model: a hung share costs its timeout
+ * once, not once per session, and never leaves more than one child stuck
+ * on it; stat never waits; no status file is older than cache_seconds;
+ * a virtual file's mtime moves only when its text does.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fault_lib.h"
+
+#define DATE "20241001"
+
+static void sessions(size_t n, const char *extra)
+{
+    for (size_t i = 0; i < n; i++)
+        fl_session("p%03zu " DATE " --imported --dj%s", 300 + i, extra);
+}
+
+static int64_t time_read(const struct fl_mount *m, const char *p, const char *name, char **text)
+{
+    int64_t t0 = mct_now_ms();
+    *text = fl_vfile(m, p, DATE, name);
+    return mct_now_ms() - t0;
+}
+
+/* The share's mount point is hangfs: every stat of it blocks. */
+static const char *hung_config(pid_t *hangfs, char *dir, size_t len)
+{
+    *hangfs = fl_hangfs_start(dir, len);
+    return fl_config_variant("hung", lab.share, dir, NULL);
+}
+
+START_TEST(a_hung_share_costs_one_timeout)
+{
+    sessions(6, "");
+    char hang[400];
+    pid_t hangfs;
+    const char *cfg = hung_config(&hangfs, hang, sizeof(hang));
+    struct fl_mount m;
+    fl_mount(&m, cfg, NULL);
+
+    /* The first answer within share + database timeout + 1 s (2 + 2 + 1). */
+    char *text;
+    int64_t ms = time_read(&m, "p300", ".backup_status", &text);
+    fl_assert_starts(text, "unreachable");
+    free(text);
+    ck_assert_msg(ms < 5000 + 1000, "first answer after %lld ms", (long long)ms);
+
+    /* Every other session, the root, and a listing: at once. */
+    for (int i = 1; i < 6; i++) {
+        char p[8];
+        snprintf(p, sizeof(p), "p%03d", 300 + i);
+        ms = time_read(&m, p, ".status", &text);
+        fl_assert_has(text, "unreachable");
+        fl_assert_has(text, "since ");
+        free(text);
+        ck_assert_msg(ms < 100, "%s/.status after %lld ms", p, (long long)ms);
+    }
+    char root[500];
+    fl_mpath(&m, root, sizeof(root), ".status");
+    int64_t t0 = mct_now_ms();
+    _cleanup_free_ char *all = fl_slurp(root, NULL);
+    ck_assert_ptr_nonnull(all);
+    ck_assert_msg(mct_now_ms() - t0 < 100, "root .status after %lld ms",
+                  (long long)(mct_now_ms() - t0));
+    char dir[500];
+    fl_mpath(&m, dir, sizeof(dir), "p303/%s", DATE);
+    t0 = mct_now_ms();
+    ck_assert_int_eq(fl_shell("ls -la '%s' >/dev/null", dir), 0);
+    ck_assert_msg(mct_now_ms() - t0 < 100 + 50 /* ls itself */, "ls -la after %lld ms",
+                  (long long)(mct_now_ms() - t0));
+
+    /* Polling every session for a while: never more than one child stuck
+     * on the hung share. */
+    size_t most = 0;
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < 6; i++) {
+            char p[8];
+            snprintf(p, sizeof(p), "p%03d", 300 + i);
+            free(fl_vfile(&m, p, DATE, ".status"));
+        }
+        pid_t kids[64];
+        size_t n = fl_children(m.pid, "mctfs", kids, 64);
+        if (n > most)
+            most = n;
+        fl_sleep_ms(500);
+    }
+    printf("hung share: at most %zu child(ren) of mctfs over 10 s of polling\n", most);
+    ck_assert_msg(most <= 1, "%zu children of mctfs at once on one hung share", most);
+    fl_unmount(&m);
+    fl_hangfs_stop(hangfs, hang);
+}
+END_TEST
+
+START_TEST(stat_never_waits)
+{
+    sessions(3, "");
+    char hang[400];
+    pid_t hangfs;
+    const char *cfg = hung_config(&hangfs, hang, sizeof(hang));
+    struct fl_mount m;
+    fl_mount(&m, cfg, NULL);
+    /* At once after mounting, while the first sweep waits on the share. */
+    const char *names[] = {".status", ".status.json", ".backup_status", ".safe_to_delete"};
+    for (int i = 0; i < 3; i++)
+        for (size_t k = 0; k < ARRAY_SIZE(names); k++) {
+            char path[600];
+            fl_mpath(&m, path, sizeof(path), "p%03d/%s/%s", 300 + i, DATE, names[k]);
+            struct stat st;
+            int64_t t0 = mct_now_ms();
+            ck_assert_int_eq(stat(path, &st), 0);
+            ck_assert_msg(mct_now_ms() - t0 < 100, "stat %s after %lld ms", path,
+                          (long long)(mct_now_ms() - t0));
+            ck_assert_int_gt(st.st_size, 0);
+        }
+    fl_unmount(&m);
+    fl_hangfs_stop(hangfs, hang);
+}
+END_TEST
+
+static const char *quick_config(void)
+{
+    return fl_config_variant("quick", "timeouts:\n", "mount:\n  cache_seconds: 2\ntimeouts:\n",
+                             NULL);
+}
+
+START_TEST(no_status_file_is_older_than_cache_seconds)
+{
+    fl_session("p320 " DATE " --imported --dj --copy");
+    struct fl_mount m;
+    fl_mount(&m, quick_config(), NULL);
+    _cleanup_free_ char *json = fl_vfile(&m, "p320", DATE, ".status.json");
+    fl_assert_has(json, "\"safe_to_delete\":true");
+    char root[500];
+    fl_mpath(&m, root, sizeof(root), ".status.json");
+    _cleanup_free_ char *all = fl_slurp(root, NULL);
+    fl_assert_has(all, "\"safe_to_delete\":true");
+
+    /* A video goes from the copy: no file may say "safe" 2 s later. */
+    char dst[512], victim[700];
+    lab_dest_path(&lab, "p320", DATE, dst, sizeof(dst));
+    snprintf(victim, sizeof(victim), "%s/trial_%s_093000.22001.mp4", dst, DATE);
+    ck_assert_int_eq(unlink(victim), 0);
+    fl_sleep_ms(2200);
+    _cleanup_free_ char *json2 = fl_vfile(&m, "p320", DATE, ".status.json");
+    fl_assert_has(json2, "\"safe_to_delete\":false");
+    _cleanup_free_ char *backup = fl_vfile(&m, "p320", DATE, ".backup_status");
+    fl_assert_starts(backup, "unverified");
+    _cleanup_free_ char *text = fl_vfile(&m, "p320", DATE, ".status");
+    fl_assert_has(text, "Safe to delete: NO");
+    _cleanup_free_ char *all2 = fl_slurp(root, NULL);
+    fl_assert_has(all2, "\"safe_to_delete\":false");
+    fl_unmount(&m);
+}
+END_TEST
+
+static struct timespec mtime_of(const struct fl_mount *m, const char *p, const char *name)
+{
+    char path[600];
+    fl_mpath(m, path, sizeof(path), "%s/%s/%s", p, DATE, name);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    return st.st_mtim;
+}
+
+START_TEST(an_mtime_moves_only_with_the_text)
+{
+    fl_session("p330 " DATE " --imported --dj --copy");
+    struct fl_mount m;
+    fl_mount(&m, quick_config(), NULL);
+    free(fl_vfile(&m, "p330", DATE, ".status"));
+    struct timespec before = mtime_of(&m, "p330", ".safe_to_delete");
+    /* Several sweeps (every second with cache_seconds 2), nothing changed. */
+    fl_sleep_ms(3500);
+    free(fl_vfile(&m, "p330", DATE, ".safe_to_delete"));
+    struct timespec same = mtime_of(&m, "p330", ".safe_to_delete");
+    ck_assert_msg(same.tv_sec == before.tv_sec && same.tv_nsec == before.tv_nsec,
+                  "mtime moved from %lld to %lld with the same text", (long long)before.tv_sec,
+                  (long long)same.tv_sec);
+    /* The text changes: so does the mtime. */
+    char dst[512], victim[700];
+    lab_dest_path(&lab, "p330", DATE, dst, sizeof(dst));
+    snprintf(victim, sizeof(victim), "%s/trial_%s_093000.22001.mp4", dst, DATE);
+    ck_assert_int_eq(unlink(victim), 0);
+    fl_sleep_ms(2200);
+    _cleanup_free_ char *safe = fl_vfile(&m, "p330", DATE, ".safe_to_delete");
+    fl_assert_starts(safe, "no: ");
+    struct timespec after = mtime_of(&m, "p330", ".safe_to_delete");
+    ck_assert_msg(after.tv_sec != before.tv_sec || after.tv_nsec != before.tv_nsec,
+                  "mtime did not move with the text");
+    fl_unmount(&m);
+}
+END_TEST
+
+Suite *suite(void);
+Suite *suite(void)
+{
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("model");
+    tcase_add_checked_fixture(tc, fl_setup, fl_teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, a_hung_share_costs_one_timeout);
+    tcase_add_test(tc, stat_never_waits);
+    tcase_add_test(tc, no_status_file_is_older_than_cache_seconds);
+    tcase_add_test(tc, an_mtime_moves_only_with_the_text);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return fl_run_suite(suite());
+}
