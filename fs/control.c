@@ -20,6 +20,9 @@ struct record {
     bool busy;
     enum control_command running;
 
+    uid_t denied_uid; /* the last refused writer, logged at denied_at */
+    time_t denied_at;
+
     bool have_last;
     char when[40];
     uid_t uid;
@@ -95,7 +98,7 @@ static bool gid_allowed(const struct mct_config *cfg, gid_t gid)
     return false;
 }
 
-int control_check_access(struct mctfs *fs)
+static int caller_allowed(struct mctfs *fs)
 {
     const struct fuse_ctx *ctx = mctfs_caller();
     const struct mct_config *cfg = fs->cfg;
@@ -120,6 +123,44 @@ int control_check_access(struct mctfs *fs)
         if (gid_allowed(cfg, groups[i]))
             return 0;
     return -EACCES;
+}
+
+/* A refused writer is in the deletion log as every refusal is (those the
+ * kernel refuses by .control's mode never get here); a loop of opens must
+ * not fill the disk, hence once a minute per user and session. */
+static void log_denied(struct mctfs *fs, const struct mct_session_ref *ref, uid_t uid)
+{
+    time_t now = time(NULL);
+    pthread_mutex_lock(&fs->control->lock);
+    struct record *rec = record_get(fs->control, ref);
+    bool again = rec && rec->denied_uid == uid && rec->denied_at && now - rec->denied_at < 60;
+    if (rec && !again) {
+        rec->denied_uid = uid;
+        rec->denied_at = now;
+    }
+    pthread_mutex_unlock(&fs->control->lock);
+    log_info("uid %u may not write .control of %s/%s", (unsigned)uid, ref->participant_id,
+             ref->session_date);
+    /* The root's .control (RECLAIM) deletes no session of its own. */
+    if (!rec || again || !ref->participant_id[0])
+        return;
+    char who[MCT_USER_MAX];
+    mct_describe_user(uid, who, sizeof(who));
+    int r = mct_delete_log_refusal(fs->cfg, ref, who, "mctfs",
+                                   "may not write .control (Permission denied): not the mount's "
+                                   "owner, not in mount.allow_uids or mount.allow_gids; nothing "
+                                   "was run");
+    if (r < 0)
+        log_warning_errno(r, "cannot log the refused .control write of %s/%s", ref->participant_id,
+                          ref->session_date);
+}
+
+int control_check_access(struct mctfs *fs, const struct mct_session_ref *ref)
+{
+    int r = caller_allowed(fs);
+    if (r < 0 && ref)
+        log_denied(fs, ref, mctfs_caller()->uid);
+    return r;
 }
 
 /* ---- running ---- */

@@ -20,9 +20,11 @@ struct control;
 int control_new(struct control **ret);
 void control_free(struct control *c);
 
-/* May the calling process (fuse_get_context) write .control? The mount
- * owner and mount.allow_uids / allow_gids may; 0 or -EACCES. */
-int control_check_access(struct mctfs *fs);
+/* May the calling process (fuse_get_context) write ref's .control? The
+ * mount owner and mount.allow_uids / allow_gids may; 0 or -EACCES. A
+ * refusal goes to the deletion log (once a minute per user and session);
+ * ref NULL: only asking (access(2)), nothing logged. */
+int control_check_access(struct mctfs *fs, const struct mct_session_ref *ref);
 
 /*
  * Run the command written to ref's .control (ref with an empty

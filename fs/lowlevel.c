@@ -168,7 +168,7 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     const struct node *n = &inode_get(ino)->node;
     int r = -EROFS;
     if (n->kind == NODE_CONTROL && to_set == FUSE_SET_ATTR_SIZE)
-        r = attr->st_size != 0 ? -EINVAL : fi && fi->fh ? 0 : control_check_access(fs);
+        r = attr->st_size != 0 ? -EINVAL : fi && fi->fh ? 0 : control_check_access(fs, &n->ref);
     else if (node_is_virtual(n->kind))
         r = -EACCES;
     struct stat st;
@@ -200,7 +200,8 @@ static void ll_access(fuse_req_t req, fuse_ino_t ino, int mask)
     if (n->kind == NODE_REAL)
         r = real_access(fs, n, mask);
     else if (n->kind == NODE_CONTROL)
-        r = (mask & W_OK) ? control_check_access(fs) : (mask & X_OK) ? -EACCES : 0;
+        /* A question, not an attempt: nothing to log. */
+        r = (mask & W_OK) ? control_check_access(fs, NULL) : (mask & X_OK) ? -EACCES : 0;
     else
         r = (mask & (W_OK | X_OK)) ? -EACCES : 0;
     fuse_reply_err(req, -r);

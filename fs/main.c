@@ -31,6 +31,7 @@
 #include "operations.h"
 #include "privilege.h"
 #include "model.h"
+#include "share.h"
 #include "vfile.h"
 
 /* Workers compute what reads queue, every queued session in one
@@ -43,7 +44,8 @@ enum {
 };
 
 struct options {
-    char *config; /* strdup'd by fuse_opt_parse: ours to free */
+    char *config;   /* strdup'd by fuse_opt_parse: ours to free */
+    char *log_file; /* the same */
     int allow_root;
 };
 
@@ -53,9 +55,15 @@ struct options {
     }
 static const struct fuse_opt option_spec[] = {
         OPTION("-c %s", config),
-        OPTION("--config=%s", config),
         OPTION("--config %s", config),
+        OPTION("--config=%s", config),
         OPTION("--allow-root", allow_root),
+        /* "--log-file %s" also matches "--log-file=F" (as "=F"): the
+         * later template is applied last and wins. */
+        OPTION("--log-file %s", log_file),
+        OPTION("--log-file=%s", log_file),
+        /* -o log_file=FILE: what an fstab line can say (mount.mctfs). */
+        OPTION("log_file=%s", log_file),
         FUSE_OPT_KEY("kernel_cache", KEY_CACHE_OPTION),
         FUSE_OPT_KEY("auto_cache", KEY_CACHE_OPTION),
         FUSE_OPT_END,
@@ -86,6 +94,8 @@ static void usage(FILE *f, const char *prog)
             "                           ./backup_config.yaml, " MCT_DEFAULT_CONFIG ")\n"
             "    --allow-root           run as root when service.user is not set (not\n"
             "                           advised: see mctfs(8))\n"
+            "    --log-file=FILE        also log to FILE (-o log_file=FILE), e.g. where a\n"
+            "                           detached mctfs has no syslog\n"
             "    -h, --help             this help\n"
             "    -V, --version          the version\n"
             "\n",
@@ -177,6 +187,23 @@ static int check_user_mount(const struct fuse_args *args)
                            "mount with allow_other only when /etc/fuse.conf has a line "
                            "'user_allow_other' (add it, or mount without allow_other)",
                            (unsigned)geteuid());
+}
+
+/* A second mctfs on the same mount point would hide the first (mounts
+ * stack), and a dead one must be detached, not buried: refuse both. */
+static int check_mount_point(const char *mountpoint)
+{
+    char fstype[64] = "";
+    int r = mct_mountinfo_fstype_at(mountpoint, fstype, sizeof(fstype));
+    if (r < 0)
+        return log_error_errno(r, "cannot read /proc/self/mountinfo");
+    if (r > 0 && streq(fstype, "fuse.mctfs"))
+        return log_error_errno(-EBUSY,
+                               "%s is already an mctfs mount: unmount it first (umount %s, or "
+                               "fusermount3 -u %s; -z when it is dead); a second mount would "
+                               "only hide the first",
+                               mountpoint, mountpoint, mountpoint);
+    return 0;
 }
 
 static void recover_trash(const struct mct_config *cfg)
@@ -385,6 +412,19 @@ int main(int argc, char *argv[])
         ret = 2;
         goto out;
     }
+    if (check_mount_point(opts.mountpoint) < 0) {
+        mct_config_free(cfg);
+        goto out;
+    }
+    /* Opened as the service user, before daemonizing: an error still
+     * reaches the terminal. */
+    int lr = options.log_file ? mct_log_open_file(options.log_file) : 0;
+    if (lr < 0) {
+        log_error_errno(lr, "cannot open the log file %s", options.log_file);
+        mct_config_free(cfg);
+        ret = 2;
+        goto out;
+    }
 
     struct mctfs fs = {
             .cfg = cfg,
@@ -442,6 +482,7 @@ done:
     mct_config_free(cfg);
 out:
     free(options.config);
+    free(options.log_file);
     free(opts.mountpoint);
     fuse_opt_free_args(&args);
     /* A DataJoint check given up on may still be inside the client

@@ -224,12 +224,9 @@ int vfile_open(struct mctfs *fs, const struct node *n, struct fuse_file_info *fi
     if (n->kind != NODE_CONTROL && (writing || (fi->flags & O_TRUNC)))
         return -EACCES;
     if (writing) {
-        int r = control_check_access(fs);
-        if (r < 0) {
-            log_info("uid %u may not write .control of %s/%s", (unsigned)mctfs_caller()->uid,
-                     n->ref.participant_id, n->ref.session_date);
+        int r = control_check_access(fs, &n->ref);
+        if (r < 0)
             return r;
-        }
     }
     h->ref = n->ref;
 

@@ -493,10 +493,15 @@ static void finish_status(const struct dj_key *k, const char *sqlite_why, const 
             reason_add(st->reason, sizeof(st->reason), text);
         }
     }
-    if (st->checks[MCT_DJ_SQLITE_IMPORTED] == MCT_UNKNOWN && sqlite_why[0])
+    st->error[0] = '\0';
+    if (st->checks[MCT_DJ_SQLITE_IMPORTED] == MCT_UNKNOWN && sqlite_why[0]) {
         reason_add(st->reason, sizeof(st->reason), sqlite_why);
-    if (st->checks[MCT_DJ_SUBJECT] == MCT_UNKNOWN && mysql_err[0])
+        reason_add(st->error, sizeof(st->error), sqlite_why);
+    }
+    if (st->checks[MCT_DJ_SUBJECT] == MCT_UNKNOWN && mysql_err[0]) {
         reason_add(st->reason, sizeof(st->reason), mysql_err);
+        reason_add(st->error, sizeof(st->error), mysql_err);
+    }
     st->state = no ? MCT_NO : unknown ? MCT_UNKNOWN : MCT_YES;
 }
 

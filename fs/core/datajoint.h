@@ -42,6 +42,8 @@ struct mct_dj_status {
     enum mct_tristate state; /* YES only when all six checks are YES */
     enum mct_tristate checks[MCT_DJ_N_CHECKS];
     char reason[512]; /* why NO/UNKNOWN: failed checks or the database error */
+    char error[320];  /* the database errors alone, "" when every database answered:
+                       * what could not be checked, even when another check said NO */
 };
 
 /*

@@ -127,6 +127,11 @@ static int deletion_lock(struct mct_deletion *d)
 static int deletion_check(struct mct_deletion *d)
 {
     bool normal = d->req->mode == MCT_DELETE_NORMAL;
+    /* --force-unverified leaves out the copies and DataJoint, never the
+     * rig's own files or the participant filter. */
+    unsigned classes = normal ? MCT_RULES_ALL : MCT_RULES_IDLE | MCT_RULES_MANAGED;
+    if (d->req->include_unmanaged)
+        classes &= ~MCT_RULES_MANAGED;
     /* The snapshot comes first: the status below must verify exactly it.
      * It reads the folder that was locked and opened, not its name. */
     int fd = openat(d->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -144,7 +149,7 @@ static int deletion_check(struct mct_deletion *d)
         return r;
     r = mct_status_decide(d->status);
     if (r >= 0)
-        r = mct_policy_reasons(d->status, normal ? MCT_RULES_ALL : MCT_RULES_IDLE, &d->reasons);
+        r = mct_policy_reasons(d->status, classes, &d->reasons);
     if (r >= 0 && normal)
         r = mct_delete_check_snapshot(d);
     if (r >= 0)
@@ -215,12 +220,15 @@ static void dlog_info(const struct mct_deletion *d, const char *result, char *co
  * (not a removal cut short after its "deleted" line was logged). */
 static int deletion_refused(struct mct_deletion *d, int err)
 {
-    if (!d->req->dry_run && !d->logged) {
+    if ((!d->req->dry_run || d->req->recover) && !d->logged) {
         _cleanup_buf_ struct mct_buf msg = {0};
         for (size_t i = 0; d->reasons && d->reasons[i]; i++)
             mct_buf_printf(&msg, "%s%s", i ? "; " : "", d->reasons[i]);
-        log_warning("refused to delete %s/%s (%s): %s", sess_p(d), sess_d(d),
-                    strempty(d->source_path) ? "?" : d->source_path, msg.data ? msg.data : "");
+        /* The check before a real deletion tells its user itself. */
+        if (!d->req->dry_run)
+            log_warning("refused to delete %s/%s (%s): %s", sess_p(d), sess_d(d),
+                        strempty(d->source_path) ? "?" : d->source_path,
+                        msg.data ? msg.data : "");
         struct mct_dlog_info info;
         _cleanup_buf_ struct mct_buf rec = {0};
         dlog_info(d, "refused", d->reasons, &info);
@@ -424,8 +432,12 @@ int mct_delete_session(const struct mct_config *cfg, const struct mct_delete_req
         return deletion_refused(&d, -EPERM);
     if (req->dry_run) {
         char size[32];
-        r = line(&d, "Dry run: would delete %s (%zu files, %s); nothing deleted", d.source_path,
-                 d.snap.n_files, mct_format_bytes(d.snap.bytes, size, sizeof(size)));
+        mct_format_bytes(d.snap.bytes, size, sizeof(size));
+        /* The check before a real deletion is no dry run to the user. */
+        r = req->recover ? line(&d, "Ready to delete %s (%zu files, %s)", d.source_path,
+                                d.snap.n_files, size)
+                         : line(&d, "Dry run: would delete %s (%zu files, %s); nothing deleted",
+                                d.source_path, d.snap.n_files, size);
         res->status = TAKE_PTR(d.status);
         return r;
     }

@@ -187,6 +187,25 @@ int mct_dlog_format(const struct mct_dlog_info *info, struct mct_buf *out)
     return r < 0 ? r : mct_buf_puts(out, "}");
 }
 
+int mct_delete_log_refusal(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                           const char *who, const char *via, const char *reason)
+{
+    _cleanup_free_ char *path = NULL;
+    int r = mct_session_source_path(cfg, ref, &path);
+    if (r < 0)
+        return r;
+    char *reasons[] = {(char *)reason, NULL};
+    struct mct_dlog_info info = {.ref = ref,
+                                 .who = who,
+                                 .via = via,
+                                 .path = path,
+                                 .result = "refused",
+                                 .reasons = reasons};
+    _cleanup_buf_ struct mct_buf b = {0};
+    r = mct_dlog_format(&info, &b);
+    return r < 0 ? r : mct_dlog_append(cfg->deletion_log_path, b.data);
+}
+
 int mct_dlog_append_kept(const char *log_path, const struct mct_session_ref *ref, const char *via,
                          const char *path, size_t n)
 {

@@ -23,17 +23,28 @@ struct discovery {
     size_t depth;
     struct mct_session_ref *refs;
     size_t n, cap;
+    struct mct_discovery *seen; /* always set: a scratch one when nobody asked */
     char path[4096];
 };
 
+void mct_discovery_done(struct mct_discovery *d)
+{
+    mct_strv_free(d->rejected);
+    *d = (struct mct_discovery){0};
+}
+
 static int add_session(struct discovery *d, const struct mct_session_ref *ref)
 {
-    if (!mct_participant_selected(d->cfg, ref->participant_id))
+    d->seen->n_matched++;
+    if (!mct_participant_selected(d->cfg, ref->participant_id)) {
+        d->seen->n_unmanaged++;
         return 0;
-    if (d->start && strcmp(ref->session_date, d->start) < 0)
+    }
+    if ((d->start && strcmp(ref->session_date, d->start) < 0) ||
+        (d->end && strcmp(ref->session_date, d->end) > 0)) {
+        d->seen->n_out_of_range++;
         return 0;
-    if (d->end && strcmp(ref->session_date, d->end) > 0)
-        return 0;
+    }
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 64;
         struct mct_session_ref *p = realloc(d->refs, cap * sizeof(*p));
@@ -67,11 +78,20 @@ static int discover_entry(struct discovery *d, int dfd, const char *name, size_t
         d->path[base_len] = '/';
     memcpy(d->path + base_len + (base_len ? 1 : 0), name, nlen + 1);
 
+    if (level < MCT_DISCOVER_DEPTHS) {
+        d->seen->folders[level]++;
+        d->seen->dates[level] += mct_session_date_valid(name);
+    }
     int r = 0;
     if (level + 1 == d->depth) {
         struct mct_session_ref ref;
-        if (mct_template_match(d->cfg->source_path_structure, d->path, &ref) == 0)
+        char why[400];
+        if (mct_template_match_why(d->cfg->source_path_structure, d->path, &ref, why,
+                                   sizeof(why)) == 0)
             r = add_session(d, &ref);
+        else if (why[0] &&
+                 (!ref.participant_id[0] || mct_participant_selected(d->cfg, ref.participant_id)))
+            r = mct_strv_pushf(&d->seen->rejected, "%s: %s", d->path, why);
     } else {
         int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
@@ -115,6 +135,17 @@ static int discover_level(struct discovery *d, int dfd, size_t level)
 int mct_discover_sessions(const struct mct_config *cfg, const char *start_date,
                           const char *end_date, struct mct_session_ref **ret, size_t *n_ret)
 {
+    struct mct_discovery seen = {0};
+    int r = mct_discover_sessions_seen(cfg, start_date, end_date, ret, n_ret, &seen);
+    mct_discovery_done(&seen);
+    return r;
+}
+
+int mct_discover_sessions_seen(const struct mct_config *cfg, const char *start_date,
+                               const char *end_date, struct mct_session_ref **ret, size_t *n_ret,
+                               struct mct_discovery *seen)
+{
+    *seen = (struct mct_discovery){.depth = mct_template_depth(cfg->source_path_structure)};
     if ((start_date && !mct_session_date_valid(start_date)) ||
         (end_date && !mct_session_date_valid(end_date)))
         return -EINVAL;
@@ -134,7 +165,8 @@ int mct_discover_sessions(const struct mct_config *cfg, const char *start_date,
     d->cfg = cfg;
     d->start = start_date;
     d->end = end_date;
-    d->depth = mct_template_depth(cfg->source_path_structure);
+    d->depth = seen->depth;
+    d->seen = seen;
     int r = discover_level(d, fd, 0);
     if (r < 0) {
         free(d->refs);

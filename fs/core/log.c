@@ -1,14 +1,45 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "log.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "escape.h"
 
 static const char *log_ident = "mctfs";
 static bool log_to_syslog;
 static int log_max_level = LOG_NOTICE;
+static int log_file_fd = -1;
+
+int mct_log_open_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    if (fd < 0)
+        return -errno;
+    if (log_file_fd >= 0)
+        close(log_file_fd);
+    log_file_fd = fd;
+    return 0;
+}
+
+/* One write per message: lines from threads never interleave. */
+static void log_to_file(int level, const char *msg, int e)
+{
+    char when[40];
+    struct tm tm;
+    time_t now = time(NULL);
+    localtime_r(&now, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", &tm);
+    const char *prefix = level <= LOG_ERR ? "error: " : level == LOG_WARNING ? "warning: " : "";
+    char line[8192 + 512];
+    int n = snprintf(line, sizeof(line), "%s %s[%d]: %s%s%s%s\n", when, log_ident, (int)getpid(),
+                     prefix, msg, e ? ": " : "", e ? strerror(e) : "");
+    if (n > 0)
+        (void)!write(log_file_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
 
 void mct_log_setup(const char *ident, bool to_syslog, int max_level)
 {
@@ -41,6 +72,8 @@ int mct_log_full(int level, int err, const char *fmt, ...)
     size_t len = n < 0 ? 0 : (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1;
     mct_esc_text_fixed(msg, sizeof(msg), raw, len);
 
+    if (log_file_fd >= 0)
+        log_to_file(level, msg, e);
     if (log_to_syslog) {
         if (e)
             syslog(level, "%s: %s", msg, strerror(e));

@@ -15,6 +15,10 @@
 
 /* Levels are syslog's: LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG. */
 void mct_log_setup(const char *ident, bool to_syslog, int max_level);
+/* Also append every message, with its time and pid, to path (created
+ * 0640): a detached mctfs on a machine without syslog (--log-file). The
+ * file stays open across a daemonize. 0 or -errno. */
+int mct_log_open_file(const char *path);
 int mct_log_get_max_level(void);
 
 /* Logs fmt (and ": strerror(err)" when err != 0; err may be negative).

@@ -98,6 +98,10 @@ struct mct_delete_request {
      * the typed confirmation): the trash's recovery runs for real. A dry
      * run the user asked for leaves it false, and changes nothing. */
     bool recover;
+    /* A participant outside backup.filters.participant_prefixes is not
+     * managed and never deleted, unless the user named it on purpose
+     * (mctctl delete --include-unmanaged). */
+    bool include_unmanaged;
     const char *who; /* mct_describe_user() of who asked, for the log */
     const char *via; /* "mctctl" or "mctfs" */
 };
@@ -109,13 +113,22 @@ struct mct_delete_request {
 void mct_describe_user(uid_t uid, char *out, size_t len);
 
 /*
- * The deletion protocol (issue 3): lock, re-check everything now, refuse
- * on young/lock/tmp files, move to the trash, compare with the snapshot,
+ * The deletion protocol: lock, re-check everything now, refuse on
+ * young/lock/tmp files, move to the trash, compare with the snapshot,
  * log, remove. 0 deleted (or dry run passed), -EPERM refused (reasons
- * filled), -EBUSY, -errno.
+ * filled), -EBUSY, -errno. Every refusal is logged (deletion.log_path),
+ * but that of a dry run the user asked for: a dry pass with recover set
+ * is the check before a real deletion, and its refusal is the answer to
+ * that deletion.
  */
 int mct_delete_session(const struct mct_config *cfg, const struct mct_delete_request *req,
                        struct mct_op_result *res);
+
+/* Log a refusal that never reached the protocol (a user who may not write
+ * .control): result "refused" with reason, in deletion.log_path. 0 or
+ * -errno. */
+int mct_delete_log_refusal(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                           const char *who, const char *via, const char *reason);
 
 /* Finish or undo what a crashed deletion left in the trash. Reports each
  * entry in res->lines. With dry_run it changes nothing and says what it

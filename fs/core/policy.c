@@ -231,10 +231,20 @@ static int backup_reasons(const struct mct_session_status *st, char ***reasons)
 int mct_policy_reasons(const struct mct_session_status *st, unsigned classes, char ***reasons)
 {
     int r = 0;
-    if (!st->source_exists)
+    if (st->source_err)
+        r = mct_strv_pushf(reasons, "cannot read the local session %s: %s", st->source_path,
+                           strerror(-st->source_err));
+    else if (!st->source_exists)
         r = mct_strv_pushf(reasons, "no local session at %s", st->source_path);
     else if (st->source.n_files == 0)
         r = mct_strv_pushf(reasons, "local session %s holds no files", st->source_path);
+
+    if (r == 0 && (classes & MCT_RULES_MANAGED) && st->not_managed)
+        r = mct_strv_pushf(reasons,
+                           "participant '%s' is not managed: its id starts with none of "
+                           "backup.filters.participant_prefixes (mctctl delete "
+                           "--include-unmanaged deletes it anyway)",
+                           st->ref.participant_id);
 
     for (char **l = st->local_reasons; r == 0 && (classes & MCT_RULES_IDLE) && l && *l; l++)
         r = mct_strv_push(reasons, strdup(*l));
@@ -293,6 +303,47 @@ int mct_status_decide(struct mct_session_status *st)
     return 0;
 }
 
+int mct_policy_unknowns(const struct mct_session_status *st, char ***out)
+{
+    int r = 0;
+    if (st->source_err)
+        r = mct_strv_pushf(out, "source: cannot read %s: %s", st->source_path,
+                           strerror(-st->source_err));
+    /* A database that did not answer, even when another check (a NO in
+     * recordings.db) decided the verdict: monitoring must see it. */
+    if (r == 0 && (st->dj.error[0] || st->dj.state == MCT_UNKNOWN))
+        r = mct_strv_pushf(out, "DataJoint: %s",
+                           st->dj.error[0]    ? st->dj.error
+                           : st->dj.reason[0] ? st->dj.reason
+                                              : "the database did not answer");
+    for (size_t i = 0; r == 0 && i < st->n_dests; i++) {
+        const struct mct_dest_status *d = &st->dests[i];
+        if (d->state != MCT_DEST_UNREACHABLE)
+            continue;
+        /* The probe's words already name the destination. */
+        const char *why = d->detail ? d->detail : "no details";
+        _cleanup_free_ char *prefix = mct_strdup_printf("destination '%s': ", d->dest->name);
+        if (prefix && startswith(why, prefix))
+            why += strlen(prefix);
+        r = mct_strv_pushf(out, "destination '%s' unreachable: %s", d->dest->name, why);
+    }
+    return r;
+}
+
+bool mct_policy_only_unknowns(const struct mct_session_status *st)
+{
+    if (st->safe_to_delete || st->not_managed || st->local_reasons || st->unbacked_reasons)
+        return false;
+    if (st->dj.state == MCT_NO)
+        return false;
+    /* An unreadable folder leaves its copies undecided too. */
+    if (st->source_err)
+        return true;
+    if (!st->source_exists || st->verified == MCT_NO)
+        return false;
+    return st->dj.state == MCT_UNKNOWN || st->verified == MCT_UNKNOWN;
+}
+
 static bool any_dest(const struct mct_session_status *st, enum mct_dest_state state)
 {
     for (size_t i = 0; i < st->n_dests; i++)
@@ -317,7 +368,8 @@ const char *mct_status_state(const struct mct_session_status *st, bool placehold
         return "unknown";
     if (st->verified == MCT_YES)
         return "recording"; /* only local rules (excluded files) stand in the way */
-    if (st->backup == MCT_NO && !any_dest(st, MCT_DEST_UNSAFE) && !any_dest(st, MCT_DEST_UNVERIFIED))
+    if (st->backup == MCT_NO && !any_dest(st, MCT_DEST_UNSAFE) &&
+        !any_dest(st, MCT_DEST_UNVERIFIED))
         return "not_copied";
     if (st->verified == MCT_UNKNOWN)
         return "unreachable";

@@ -19,7 +19,8 @@ enum {
     MCT_RULES_IDLE = 1 << 0,      /* the rig is done: no young, lock or tmp file, a real folder */
     MCT_RULES_DATAJOINT = 1 << 1, /* fully imported */
     MCT_RULES_BACKUP = 1 << 2,    /* enough distinct, verified copies of every file */
-    MCT_RULES_ALL = MCT_RULES_IDLE | MCT_RULES_DATAJOINT | MCT_RULES_BACKUP,
+    MCT_RULES_MANAGED = 1 << 3,   /* the participant passes backup.filters.participant_prefixes */
+    MCT_RULES_ALL = MCT_RULES_IDLE | MCT_RULES_DATAJOINT | MCT_RULES_BACKUP | MCT_RULES_MANAGED,
 };
 
 /* Local files, from one walk without excludes (raw) and the backed-up
@@ -53,6 +54,17 @@ int mct_policy_distinct_copies(struct mct_session_status *st);
  * order a reader wants them, appended to *reasons. -ENOMEM. */
 int mct_policy_reasons(const struct mct_session_status *st, unsigned classes, char ***reasons);
 
+/* What could not be checked for the session, as opposed to what was
+ * checked and found wanting: the DataJoint or SQLite database that did
+ * not answer, each unreachable destination, a local folder that could not
+ * be read. One string each ("DataJoint: ...", "destination 'NAME'
+ * unreachable: ...", "source: ..."), appended to *out. -ENOMEM. */
+int mct_policy_unknowns(const struct mct_session_status *st, char ***out);
+
+/* Could the verdict change by checking again (only unknowns stand in the
+ * way), or is it a definite no (some rule failed)? For a session that is
+ * not safe: true when every blocker is an unknown. */
+bool mct_policy_only_unknowns(const struct mct_session_status *st);
 /* A session's state in one word, the first thing that keeps it from being
  * safe: "safe", "gone" (no local folder), "recording" (young, lock or tmp
  * files), "not_imported", "unknown" (DataJoint could not be asked),

@@ -14,7 +14,16 @@
 #include "status.h"
 #include "util.h"
 
-int mct_report_session_text(const struct mct_session_status *st, bool color, struct mct_buf *out);
+/* How text is rendered: ANSI colours, ASCII marks (y n ?) instead of ✓ ✗ ?
+ * for a terminal whose locale is not UTF-8. 0: plain UTF-8, as the mount's
+ * files are (a bool "colour" still reads right). */
+enum {
+    MCT_REPORT_COLOR = 1 << 0,
+    MCT_REPORT_ASCII = 1 << 1,
+};
+
+int mct_report_session_text(const struct mct_session_status *st, unsigned style,
+                            struct mct_buf *out);
 int mct_report_session_json(const struct mct_session_status *st, struct mct_buf *out);
 /* The same as a whole document, newline-terminated like every text file
  * (status P D --json, the mount's P/D/.status.json). */
@@ -22,7 +31,7 @@ int mct_report_session_json_doc(const struct mct_session_status *st, struct mct_
 /* Array of session objects (status D, status-range --json). */
 int mct_report_sessions_json(const struct mct_session_status *st, size_t n, struct mct_buf *out);
 /* Date, Participant, Videos, DJ, Backup, Verified, Safe; ✓ ✗ ? marks. */
-int mct_report_range_text(const struct mct_session_status *st, size_t n, bool color,
+int mct_report_range_text(const struct mct_session_status *st, size_t n, unsigned style,
                           struct mct_buf *out);
 
 /* The same two renderings made in parts, for a caller that holds one chunk
@@ -33,7 +42,7 @@ struct mct_range_totals {
     uint64_t safe_bytes;
 };
 void mct_report_range_text_head(struct mct_buf *out);
-void mct_report_range_text_rows(const struct mct_session_status *st, size_t n, bool color,
+void mct_report_range_text_rows(const struct mct_session_status *st, size_t n, unsigned style,
                                 struct mct_range_totals *tot, struct mct_buf *out);
 int mct_report_range_text_end(const struct mct_range_totals *tot, struct mct_buf *out);
 /* done: items already written before these. */

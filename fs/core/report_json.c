@@ -7,6 +7,7 @@
 #include "report.h"
 
 #include "escape.h"
+#include "policy.h"
 
 /* Lists of files in a destination are capped: a status is a summary, and
  * `mctctl verify` lists every file. */
@@ -88,6 +89,7 @@ int mct_report_session_json(const struct mct_session_status *st, struct mct_buf 
     mct_buf_printf(out, ",\"exists\":%s,\"files\":%zu,\"bytes\":%llu,\"videos\":%zu},",
                    st->source_exists ? "true" : "false", st->source.n_files,
                    (unsigned long long)st->source.bytes, st->source.videos);
+    mct_buf_printf(out, "\"managed\":%s,", st->not_managed ? "false" : "true");
     json_datajoint(&st->dj, out);
     mct_buf_puts(out, ",\"destinations\":[");
     for (size_t i = 0; i < st->n_dests; i++) {
@@ -99,6 +101,13 @@ int mct_report_session_json(const struct mct_session_status *st, struct mct_buf 
                    json_tristate(st->backup), json_tristate(st->verified),
                    st->safe_to_delete && !st->activity ? "true" : "false");
     mct_json_strv(out, st->reasons, SIZE_MAX);
+    /* What could not be checked (a database, a share): the same list
+     * mctctl prints on standard error, per session. */
+    _cleanup_strv_ char **errors = NULL;
+    if (mct_policy_unknowns(st, &errors) < 0 && !out->error)
+        out->error = -ENOMEM;
+    mct_buf_puts(out, ",\"errors\":");
+    mct_json_strv(out, errors, SIZE_MAX);
     mct_buf_puts(out, ",\"activity\":");
     if (st->activity)
         mct_json_string(out, st->activity);

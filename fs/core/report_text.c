@@ -16,21 +16,30 @@
 #define C_BOLD   "\033[1m"
 #define C_RESET  "\033[0m"
 
-static const char *mark(enum mct_tristate t)
+/* A terminal whose locale is not UTF-8 shows ✓ and ✗ as mojibake: one
+ * ASCII letter each instead, so the table keeps its columns. */
+static const char *mark(enum mct_tristate t, unsigned style)
 {
+    if (style & MCT_REPORT_ASCII)
+        return t == MCT_YES ? "y" : t == MCT_NO ? "n" : "?";
     return t == MCT_YES ? "✓" : t == MCT_NO ? "✗" : "?";
 }
 
-static const char *mark_color(enum mct_tristate t, bool color)
+static const char *mark_color(enum mct_tristate t, unsigned style)
 {
-    if (!color)
+    if (!(style & MCT_REPORT_COLOR))
         return "";
     return t == MCT_YES ? C_GREEN : t == MCT_NO ? C_RED : C_YELLOW;
 }
 
-static const char *reset(bool color)
+static const char *reset(unsigned style)
 {
-    return color ? C_RESET : "";
+    return style & MCT_REPORT_COLOR ? C_RESET : "";
+}
+
+static const char *col(unsigned style, const char *code)
+{
+    return style & MCT_REPORT_COLOR ? code : "";
 }
 
 /* The text escape of s, alive as long as the pool. */
@@ -49,18 +58,18 @@ static enum mct_tristate dest_tristate(enum mct_dest_state s)
     return s == MCT_DEST_VERIFIED ? MCT_YES : s == MCT_DEST_UNREACHABLE ? MCT_UNKNOWN : MCT_NO;
 }
 
-static void report_datajoint(const struct mct_session_status *st, bool color,
+static void report_datajoint(const struct mct_session_status *st, unsigned style,
                              struct mct_esc_pool *e, struct mct_buf *out)
 {
     const struct mct_dj_status *dj = &st->dj;
     const char *word = dj->state == MCT_YES  ? "fully imported"
                        : dj->state == MCT_NO ? "NOT fully imported"
                                              : "UNKNOWN";
-    mct_buf_printf(out, "DataJoint:     %s%s %s%s\n", mark_color(dj->state, color), mark(dj->state),
-                   word, reset(color));
+    mct_buf_printf(out, "DataJoint:     %s%s %s%s\n", mark_color(dj->state, style),
+                   mark(dj->state, style), word, reset(style));
     for (int c = 0; c < MCT_DJ_N_CHECKS; c++)
-        mct_buf_printf(out, "  %s%s%s %s\n", mark_color(dj->checks[c], color), mark(dj->checks[c]),
-                       reset(color), mct_dj_check_names[c]);
+        mct_buf_printf(out, "  %s%s%s %s\n", mark_color(dj->checks[c], style),
+                       mark(dj->checks[c], style), reset(style), mct_dj_check_names[c]);
     if (dj->state != MCT_YES && dj->reason[0])
         mct_buf_printf(out, "  reason: %s\n", esc(e, dj->reason));
 }
@@ -79,14 +88,14 @@ static void report_source(const struct mct_session_status *st, struct mct_esc_po
 }
 
 static void report_destination(const struct mct_session_status *st, const struct mct_dest_status *d,
-                               bool color, struct mct_esc_pool *e, struct mct_buf *out)
+                               unsigned style, struct mct_esc_pool *e, struct mct_buf *out)
 {
     char size[32];
     enum mct_tristate t = dest_tristate(d->state);
     mct_buf_printf(out, "Destination:   %s\n", esc(e, d->dest->name));
     mct_buf_printf(out, "  path: %s\n", d->path ? esc(e, d->path) : "?");
-    mct_buf_printf(out, "  state: %s%s %s%s\n", mark_color(t, color), mark(t),
-                   mct_dest_state_name(d->state), reset(color));
+    mct_buf_printf(out, "  state: %s%s %s%s\n", mark_color(t, style), mark(t, style),
+                   mct_dest_state_name(d->state), reset(style));
     if (d->state == MCT_DEST_VERIFIED || d->state == MCT_DEST_UNVERIFIED) {
         mct_buf_printf(out, "  files: %zu   size: %s (%llu bytes)\n", d->files,
                        mct_format_bytes(d->bytes, size, sizeof(size)),
@@ -100,24 +109,30 @@ static void report_destination(const struct mct_session_status *st, const struct
         mct_buf_printf(out, "  detail: %s\n", esc(e, d->detail));
 }
 
-int mct_report_session_text(const struct mct_session_status *st, bool color, struct mct_buf *out)
+int mct_report_session_text(const struct mct_session_status *st, unsigned style,
+                            struct mct_buf *out)
 {
     _cleanup_esc_pool_ struct mct_esc_pool e = {0};
-    mct_buf_printf(out, "%sSession %s %s%s\n", color ? C_BOLD : "", esc(&e, st->ref.participant_id),
-                   esc(&e, st->ref.session_date), reset(color));
+    mct_buf_printf(out, "%sSession %s %s%s\n", col(style, C_BOLD), esc(&e, st->ref.participant_id),
+                   esc(&e, st->ref.session_date), reset(style));
+    if (st->not_managed)
+        mct_buf_printf(out,
+                       "Managed:       %sno%s: '%s' starts with none of "
+                       "backup.filters.participant_prefixes\n",
+                       col(style, C_YELLOW), reset(style), esc(&e, st->ref.participant_id));
     if (st->activity)
         mct_buf_printf(out, "Activity:      %s\n", esc(&e, st->activity));
-    report_datajoint(st, color, &e, out);
+    report_datajoint(st, style, &e, out);
     report_source(st, &e, out);
     if (st->n_dests == 0)
         mct_buf_puts(out, "Destination:   none enabled\n");
     for (size_t i = 0; i < st->n_dests; i++)
-        report_destination(st, &st->dests[i], color, &e, out);
+        report_destination(st, &st->dests[i], style, &e, out);
 
     if (st->safe_to_delete) {
-        mct_buf_printf(out, "Safe to delete: %sYES%s\n", color ? C_GREEN : "", reset(color));
+        mct_buf_printf(out, "Safe to delete: %sYES%s\n", col(style, C_GREEN), reset(style));
     } else {
-        mct_buf_printf(out, "Safe to delete: %sNO%s\n", color ? C_RED : "", reset(color));
+        mct_buf_printf(out, "Safe to delete: %sNO%s\n", col(style, C_RED), reset(style));
         for (char **r = st->reasons; r && *r; r++)
             mct_buf_printf(out, "  - %s\n", esc(&e, *r));
     }
@@ -132,7 +147,7 @@ void mct_report_range_text_head(struct mct_buf *out)
                    "------", "--", "------", "--------", "----");
 }
 
-void mct_report_range_text_rows(const struct mct_session_status *st, size_t n, bool color,
+void mct_report_range_text_rows(const struct mct_session_status *st, size_t n, unsigned style,
                                 struct mct_range_totals *tot, struct mct_buf *out)
 {
     _cleanup_esc_pool_ struct mct_esc_pool e = {0};
@@ -147,10 +162,10 @@ void mct_report_range_text_rows(const struct mct_session_status *st, size_t n, b
         /* Pad by hand: the marks are multi-byte UTF-8, printf counts bytes. */
         mct_buf_printf(out, "%-10s  %-12s  %6zu  %s%s%s   %s%s%s       %s%s%s         %s%s%s\n",
                        esc(&e, s->ref.session_date), esc(&e, s->ref.participant_id),
-                       s->source.videos, mark_color(s->dj.state, color), mark(s->dj.state),
-                       reset(color), mark_color(s->backup, color), mark(s->backup), reset(color),
-                       mark_color(s->verified, color), mark(s->verified), reset(color),
-                       mark_color(safe, color), mark(safe), reset(color));
+                       s->source.videos, mark_color(s->dj.state, style), mark(s->dj.state, style),
+                       reset(style), mark_color(s->backup, style), mark(s->backup, style),
+                       reset(style), mark_color(s->verified, style), mark(s->verified, style),
+                       reset(style), mark_color(safe, style), mark(safe, style), reset(style));
     }
     if (e.error && !out->error)
         out->error = e.error; /* sticky, as the buffer's own */
@@ -165,12 +180,12 @@ int mct_report_range_text_end(const struct mct_range_totals *tot, struct mct_buf
     return out->error;
 }
 
-int mct_report_range_text(const struct mct_session_status *st, size_t n, bool color,
+int mct_report_range_text(const struct mct_session_status *st, size_t n, unsigned style,
                           struct mct_buf *out)
 {
     struct mct_range_totals tot = {};
     mct_report_range_text_head(out);
-    mct_report_range_text_rows(st, n, color, &tot, out);
+    mct_report_range_text_rows(st, n, style, &tot, out);
     return mct_report_range_text_end(&tot, out);
 }
 

@@ -283,6 +283,10 @@ int mct_rsync_argv(const struct mct_config *cfg, const char *src_dir, const char
         r = mct_strv_push(&argv, strdup("--info=progress2"));
     if (r >= 0 && dry_run)
         r = mct_strv_push(&argv, strdup("--dry-run"));
+    /* What a dry run would copy, one marked line per name whatever -v the
+     * flags hold (rsync escapes unprintable bytes in names as \#ooo). */
+    if (r >= 0 && dry_run)
+        r = mct_strv_pushf(&argv, "--out-format=%s%%n", MCT_RSYNC_LIST_PREFIX);
     if (r >= 0)
         r = mct_strv_push(&argv, strdup("--"));
     /* Trailing slashes: copy the folder's contents into the folder, never
@@ -367,6 +371,7 @@ int mct_rsync_parse_progress(const char *line)
 struct rsync_io {
     mct_progress_fn progress;
     void *ud;
+    char ***listed;     /* a dry run's names, when asked for */
     struct mct_buf seg; /* the stdout segment being collected */
     bool seg_overflow;
     struct mct_buf err;
@@ -382,6 +387,8 @@ static void io_segment_done(struct rsync_io *io)
             io->last_pct = pct;
             if (io->progress)
                 io->progress(io->ud, "syncing", pct, io->seg.data + strspn(io->seg.data, " "));
+        } else if (io->listed && startswith(io->seg.data, MCT_RSYNC_LIST_PREFIX)) {
+            (void)mct_strv_push(io->listed, strdup(io->seg.data + strlen(MCT_RSYNC_LIST_PREFIX)));
         } else {
             log_debug("rsync: %s", io->seg.data);
         }
@@ -712,13 +719,22 @@ int mct_rsync_run_fds(const struct mct_config *cfg, int src_fd, const char *src_
                       const char *dst_dir, bool dry_run, mct_progress_fn progress, void *ud,
                       int *exit_code, char **stderr_text)
 {
+    return mct_rsync_run_listed(cfg, src_fd, src_dir, dst_fd, dst_dir, dry_run, progress, ud,
+                                exit_code, stderr_text, NULL);
+}
+
+int mct_rsync_run_listed(const struct mct_config *cfg, int src_fd, const char *src_dir, int dst_fd,
+                         const char *dst_dir, bool dry_run, mct_progress_fn progress, void *ud,
+                         int *exit_code, char **stderr_text, char ***listed)
+{
     char src_name[32], dst_name[32];
     snprintf(src_name, sizeof(src_name), "/proc/self/fd/%d", SRC_FD_IN_RSYNC);
     snprintf(dst_name, sizeof(dst_name), "/proc/self/fd/%d", DST_FD_IN_RSYNC);
     struct inherit in = {src_fd, dst_fd};
     _cleanup_strv_ char **argv = NULL;
     _cleanup_free_ char *cmdline = NULL;
-    _cleanup_(io_free) struct rsync_io io = {.progress = progress, .ud = ud, .last_pct = -1};
+    _cleanup_(io_free) struct rsync_io io = {
+            .progress = progress, .ud = ud, .listed = dry_run ? listed : NULL, .last_pct = -1};
     int out_fd = -1, err_fd = -1, status = 0, r;
 
     *exit_code = -1;

@@ -57,6 +57,14 @@ int mct_rsync_run_fds(const struct mct_config *cfg, int src_fd, const char *src_
                       const char *dst_dir, bool dry_run, mct_progress_fn progress, void *ud,
                       int *exit_code, char **stderr_text);
 
+/* The same; for a dry run, *listed (when not NULL) gets every name rsync
+ * would copy or create, relative to the session folder ("sub/" for a
+ * folder), from its --out-format lines. */
+#define MCT_RSYNC_LIST_PREFIX "mctfs-dry-run: "
+int mct_rsync_run_listed(const struct mct_config *cfg, int src_fd, const char *src_dir, int dst_fd,
+                         const char *dst_dir, bool dry_run, mct_progress_fn progress, void *ud,
+                         int *exit_code, char **stderr_text, char ***listed);
+
 /* The percentage of one --info=progress2 line ("  1,234,567  45%
  * 12.34MB/s    0:00:10 (xfr#1, to-chk=2/4)"), or -1 when it is not one. */
 int mct_rsync_parse_progress(const char *line);

@@ -107,3 +107,24 @@ const struct mct_file *mct_scan_find(const struct mct_scan *scan, const char *re
  */
 int mct_discover_sessions(const struct mct_config *cfg, const char *start_date,
                           const char *end_date, struct mct_session_ref **ret, size_t *n_ret);
+
+/* What a discovery saw besides the sessions it returned, so that "no
+ * sessions" can say what was looked for and what was there, and folders
+ * that look like sessions but are none are not left out silently. */
+#define MCT_DISCOVER_DEPTHS 8
+struct mct_discovery {
+    char **rejected;       /* strv "RELPATH: why" (session depth, session-like, no session) */
+    size_t n_matched;      /* folders matching the template, before the filter and range */
+    size_t n_unmanaged;    /* of those, participants outside participant_prefixes */
+    size_t n_out_of_range; /* of those (managed), dated outside [start, end] */
+    size_t depth;          /* the template's */
+    size_t folders[MCT_DISCOVER_DEPTHS]; /* folders seen at depth i + 1 */
+    size_t dates[MCT_DISCOVER_DEPTHS];   /* of which named as a valid YYYYMMDD date */
+};
+void mct_discovery_done(struct mct_discovery *d);
+
+/* mct_discover_sessions(), filling *seen (zeroed first; free with
+ * mct_discovery_done). */
+int mct_discover_sessions_seen(const struct mct_config *cfg, const char *start_date,
+                               const char *end_date, struct mct_session_ref **ret, size_t *n_ret,
+                               struct mct_discovery *seen);

@@ -320,9 +320,9 @@ int mct_template_expand(const char *tmpl, const struct mct_session_ref *ref, cha
 }
 
 /* Does one relpath component [s, s+len) match c? Stores the placeholder's
- * value into the right field of ref. */
-static bool match_component(const struct tcomp *c, const char *s, size_t len,
-                            struct mct_session_ref *ref)
+ * value (at most cap bytes) into pid or date. */
+static bool match_component(const struct tcomp *c, const char *s, size_t len, char *pid,
+                            size_t pid_cap, char *date, size_t date_cap)
 {
     if (c->ph == PH_NONE)
         return len == c->len && memcmp(s, c->text, len) == 0;
@@ -335,8 +335,8 @@ static bool match_component(const struct tcomp *c, const char *s, size_t len,
         return false;
 
     size_t vlen = len - c->pre_len - suf_len;
-    char *dst = c->ph == PH_PARTICIPANT ? ref->participant_id : ref->session_date;
-    size_t cap = c->ph == PH_PARTICIPANT ? MCT_ID_MAX : MCT_DATE_LEN;
+    char *dst = c->ph == PH_PARTICIPANT ? pid : date;
+    size_t cap = c->ph == PH_PARTICIPANT ? pid_cap : date_cap;
     if (vlen > cap)
         return false;
     memcpy(dst, s + c->pre_len, vlen);
@@ -344,7 +344,10 @@ static bool match_component(const struct tcomp *c, const char *s, size_t len,
     return true;
 }
 
-int mct_template_match(const char *tmpl, const char *relpath, struct mct_session_ref *ref)
+/* The template's shape against relpath, values up to the caps: 0 when
+ * every component matches. */
+static int match_shape(const char *tmpl, const char *relpath, char *pid, size_t pid_cap, char *date,
+                       size_t date_cap)
 {
     struct tcomp comps[MAX_TEMPLATE_DEPTH];
     size_t n;
@@ -354,21 +357,67 @@ int mct_template_match(const char *tmpl, const char *relpath, struct mct_session
     if (n > MAX_TEMPLATE_DEPTH || !relpath)
         return -EINVAL;
 
-    struct mct_session_ref tmp = {0};
     const char *s = relpath;
     for (size_t i = 0; i < n; i++) {
         const char *slash = strchr(s, '/');
         if ((i + 1 < n) != (slash != NULL))
             return -EINVAL; /* not the same number of components */
         size_t len = slash ? (size_t)(slash - s) : strlen(s);
-        if (!match_component(&comps[i], s, len, &tmp))
+        if (!match_component(&comps[i], s, len, pid, pid_cap, date, date_cap))
             return -EINVAL;
         s = slash ? slash + 1 : s + len;
     }
+    return 0;
+}
+
+int mct_template_match(const char *tmpl, const char *relpath, struct mct_session_ref *ref)
+{
+    struct mct_session_ref tmp = {0};
+    int r = match_shape(tmpl, relpath, tmp.participant_id, MCT_ID_MAX, tmp.session_date,
+                        MCT_DATE_LEN);
+    if (r < 0)
+        return r;
     if (!mct_participant_id_valid(tmp.participant_id) || !mct_session_date_valid(tmp.session_date))
         return -EINVAL;
     *ref = tmp;
     return 0;
+}
+
+/* Digits and the separators people write dates with, at least six
+ * digits: "2025-01-30", "20250231", "2025_1_30". */
+static bool looks_like_date(const char *s)
+{
+    size_t digits = 0;
+    for (; *s; s++) {
+        if (*s >= '0' && *s <= '9')
+            digits++;
+        else if (!strchr("-_.", *s))
+            return false;
+    }
+    return digits >= 6;
+}
+
+int mct_template_match_why(const char *tmpl, const char *relpath, struct mct_session_ref *ref,
+                           char *why, size_t whylen)
+{
+    char pid[256] = "", date[256] = "";
+    why[0] = '\0';
+    int r = match_shape(tmpl, relpath, pid, sizeof(pid) - 1, date, sizeof(date) - 1);
+    if (r < 0)
+        return r;
+    bool pid_ok = mct_participant_id_valid(pid), date_ok = mct_session_date_valid(date);
+    if (pid_ok && date_ok)
+        return mct_template_match(tmpl, relpath, ref);
+    *ref = (struct mct_session_ref){0};
+    if (pid_ok && looks_like_date(date)) {
+        memcpy(ref->participant_id, pid, strlen(pid) + 1);
+        snprintf(why, whylen, "'%s' is not a date written YYYYMMDD", date);
+    } else if (date_ok)
+        snprintf(why, whylen,
+                 "'%s' is not a participant id (1-%d ASCII characters, no whitespace, no "
+                 "leading '.' or '-')",
+                 pid, MCT_ID_MAX);
+    return -EINVAL;
 }
 
 static int base_join(const char *base, const char *tmpl, const struct mct_session_ref *ref,

@@ -49,6 +49,12 @@ int mct_template_expand(const char *tmpl, const struct mct_session_ref *ref, cha
 /* Inverse: does relpath (same number of components) match? 0 and fills ref
  * (validated) on a match, -EINVAL otherwise. */
 int mct_template_match(const char *tmpl, const char *relpath, struct mct_session_ref *ref);
+/* The same; when relpath has the template's shape but is no session
+ * because its date merely looks like one ("2025-01-30", "20250231") or
+ * its participant id is not valid, why says so ("" otherwise); for a bad
+ * date, ref->participant_id is the folder's participant. */
+int mct_template_match_why(const char *tmpl, const char *relpath, struct mct_session_ref *ref,
+                           char *why, size_t whylen);
 /* Number of path components of a template ("a/b" -> 2). */
 size_t mct_template_depth(const char *tmpl);
 

@@ -156,6 +156,32 @@ int mct_mountinfo_fstype(dev_t dev, char *out, size_t len)
     return mountinfo_each(line_fstype, &q);
 }
 
+struct fstype_at_query {
+    const char *norm;
+    char *out;
+    size_t len;
+    bool found;
+};
+
+static int line_fstype_at(char *line, void *ud)
+{
+    struct fstype_at_query *q = ud;
+    char *sep = strstr(line, " - ");
+    if (sep && line_has_mount_point(line, (void *)q->norm)) {
+        /* No early stop: a later line is a mount on top of this one. */
+        snprintf(q->out, q->len, "%.*s", (int)strcspn(sep + 3, " "), sep + 3);
+        q->found = true;
+    }
+    return 0;
+}
+
+int mct_mountinfo_fstype_at(const char *norm, char *out, size_t len)
+{
+    struct fstype_at_query q = {norm, out, len, false};
+    int r = mountinfo_each(line_fstype_at, &q);
+    return r < 0 ? r : q.found;
+}
+
 int mct_mount_point_listed(const char *path)
 {
     char norm[PATH_MAX];

@@ -27,6 +27,9 @@ int mct_mountinfo_has(const char *norm);
 /* The filesystem type mountinfo gives for device dev ("ext4",
  * "fuse.mctfs", ...) into out: 1 found, 0 not listed, -errno. */
 int mct_mountinfo_fstype(dev_t dev, char *out, size_t len);
+/* The filesystem type of the topmost mount at the normalised absolute
+ * path norm (mounts stacked there: the last one): 1 found, 0 none, -errno. */
+int mct_mountinfo_fstype_at(const char *norm, char *out, size_t len);
 
 /*
  * Is the destination usable right now? 0 yes; -ENOTCONN "not mounted"

@@ -106,8 +106,9 @@ static int collect_sources(const struct mct_config *cfg, struct mct_session_stat
             r = mct_scan_tree_fd(fd, NULL, &raw);
         st[i].source_exists = r >= 0;
         if (r < 0) {
+            /* Reported with the status (policy.h, unknowns), not here. */
             if (r != -ENOENT && r != -ENOTDIR)
-                log_warning_errno(r, "cannot scan %s", st[i].source_path);
+                st[i].source_err = r;
             continue;
         }
         r = mct_scan_filter(&raw, cfg->exclude_patterns, &st[i].source);
@@ -329,6 +330,7 @@ static int collect_chunk(const struct mct_config *cfg, const struct mct_session_
         st[i].dests = calloc(n_enabled ? n_enabled : 1, sizeof(struct mct_dest_status));
         st[i].n_dests = n_enabled;
         st[i].required_copies = mct_config_required_copies(cfg);
+        st[i].not_managed = !mct_participant_selected(cfg, refs[i].participant_id);
         if (!st[i].dests)
             r = -ENOMEM;
     }

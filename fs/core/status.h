@@ -49,6 +49,8 @@ struct mct_session_status {
     struct mct_session_ref ref;
     char *source_path;
     bool source_exists;
+    int source_err;         /* the folder is there but could not be read (-errno), else 0 */
+    bool not_managed;       /* participant outside backup.filters.participant_prefixes */
     struct mct_scan source; /* files, bytes, videos */
     struct mct_dj_status dj;
     struct mct_dest_status *dests; /* one per ENABLED destination, config order */

@@ -512,9 +512,10 @@ static int run_rsync(const struct mct_config *cfg, const struct mct_destination 
                      struct mct_op_result *res)
 {
     _cleanup_free_ char *errtext = NULL;
+    _cleanup_strv_ char **listed = NULL;
     int code = -1;
-    int r = mct_rsync_run_fds(cfg, t->src_fd, t->src, t->dst_fd, t->dst, dry_run, progress, ud,
-                              &code, &errtext);
+    int r = mct_rsync_run_listed(cfg, t->src_fd, t->src, t->dst_fd, t->dst, dry_run, progress, ud,
+                                 &code, &errtext, &listed);
 
     if (r == -EIO) {
         const char *e = errtext ? errtext : "";
@@ -529,12 +530,18 @@ static int run_rsync(const struct mct_config *cfg, const struct mct_destination 
     if (r < 0)
         return mct_op_fail(res, r, "destination '%s': cannot run rsync for %s/: %s", dest->name,
                            t->src, strerror(-r));
-    if (dry_run)
-        mct_op_say(
-                res,
-                "destination '%s': dry run of %s/ -> %s/ passed (rsync exited 0), nothing copied",
-                dest->name, t->src, t->dst);
-    else
+    if (dry_run) {
+        size_t n = 0;
+        for (char **l = listed; l && *l; l++)
+            if (!streq(*l, "./")) {
+                mct_op_say(res, "destination '%s': would copy %s", dest->name, *l);
+                n++;
+            }
+        mct_op_say(res,
+                   "destination '%s': dry run of %s/ -> %s/ passed (rsync exited 0): %zu "
+                   "to copy, nothing copied",
+                   dest->name, t->src, t->dst, n);
+    } else
         mct_op_say(res, "destination '%s': copied %s/ to %s/ (rsync exited 0: success)", dest->name,
                    t->src, t->dst);
     return 0;

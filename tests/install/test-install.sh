@@ -10,7 +10,8 @@
 #   tests/install/test-install.sh BUILD_DIR SOURCE_DIR
 #
 # meson passes the directories and, in the environment, MESON (the meson
-# command), MCT_VERSION, MCT_PREFIX, MCT_BINDIR, MCT_SBINDIR, MCT_DATADIR,
+# command), MCT_VERSION, MCT_PREFIX, MCT_BINDIR, MCT_SBINDIR,
+# MCT_LIBEXECDIR, MCT_HELPERDIR (where mount.mctfs goes), MCT_DATADIR,
 # MCT_MANDIR (absolute, as configured). Prints "N passed, M failed" last;
 # exits 1 on any failure.
 set -uo pipefail
@@ -26,6 +27,8 @@ src=$(cd "$src" && pwd)
 : "${MCT_PREFIX:=/usr/local}"
 : "${MCT_BINDIR:=$MCT_PREFIX/bin}"
 : "${MCT_SBINDIR:=$MCT_PREFIX/sbin}"
+: "${MCT_LIBEXECDIR:=$MCT_PREFIX/libexec}"
+: "${MCT_HELPERDIR:=/sbin}"
 : "${MCT_DATADIR:=$MCT_PREFIX/share}"
 : "${MCT_MANDIR:=$MCT_DATADIR/man}"
 : "${MCT_VERSION:=}"
@@ -72,18 +75,24 @@ echo "# installed files (relative to DESTDIR):"
 
 bin=$D$MCT_BINDIR
 sbin=$D$MCT_SBINDIR
+libexec=$D$MCT_LIBEXECDIR
+helperdir=$D$MCT_HELPERDIR
 man=$D$MCT_MANDIR
 unitdir=$D$MCT_PREFIX/lib/systemd/system
 docdir=$D$MCT_DATADIR/doc/mctfs
 compdir=$D$MCT_DATADIR/bash-completion/completions
 
-for f in "$bin/mctctl" "$bin/mctctl-batch-recent" "$sbin/mctfs" "$sbin/mount.mctfs"; do
+for f in "$bin/mctctl" "$bin/mctctl-batch-recent" "$sbin/mctfs" "$helperdir/mount.mctfs" \
+    "$libexec/mctfs-notify-failure"; do
     check "installed, executable: ${f#"$D"}" test -f "$f" -a -x "$f"
 done
-check "installed: ${sbin#"$D"}/mount.fuse.mctfs -> mount.mctfs" \
-    test "$(readlink "$sbin/mount.fuse.mctfs" 2>/dev/null)" = mount.mctfs
+check "installed: ${helperdir#"$D"}/mount.fuse.mctfs -> mount.mctfs" \
+    test "$(readlink "$helperdir/mount.fuse.mctfs" 2>/dev/null)" = mount.mctfs
+check "mount.mctfs runs the mctfs of this prefix ($MCT_SBINDIR/mctfs)" \
+    grep -qF "$MCT_SBINDIR/mctfs" "$helperdir/mount.mctfs"
 for f in "$man/man1/mctctl.1" "$man/man8/mctfs.8" \
     "$unitdir/mctfs.service" "$unitdir/mctctl-batch.service" "$unitdir/mctctl-batch.timer" \
+    "$unitdir/mctfs-failure@.service" \
     "$compdir/mctctl" "$docdir/backup_config.example.yaml" "$docdir/admin-guide.md"; do
     check "installed: ${f#"$D"}" test -s "$f"
 done
@@ -98,11 +107,22 @@ if [ -n "$MCT_VERSION" ]; then
 fi
 
 # ---------------------------------------------------------------- units
-units=("$unitdir/mctfs.service" "$unitdir/mctctl-batch.service" "$unitdir/mctctl-batch.timer")
+units=("$unitdir/mctfs.service" "$unitdir/mctctl-batch.service" "$unitdir/mctctl-batch.timer"
+    "$unitdir/mctfs-failure@.service")
 check "units: every @variable@ substituted" bash -c '! grep -n "@[a-z]*@" "$@"' _ "${units[@]}"
 check "mctfs.service: ExecStart=$MCT_SBINDIR/mctfs -f ..." \
-    grep -qx "ExecStart=$MCT_SBINDIR/mctfs -f -c /etc/mctfs/backup_config.yaml -o allow_other /mctfs" \
+    grep -qxF "ExecStart=$MCT_SBINDIR/mctfs -f -c \${MCTFS_CONFIG} -o allow_other \${MCTFS_MOUNTPOINT}" \
     "$unitdir/mctfs.service"
+# The mount point is set in one place: no line but its Environment= names it.
+check "mctfs.service: /mctfs only in Environment=MCTFS_MOUNTPOINT=/mctfs" \
+    bash -c 'test "$(grep -v "^#" "$1" | grep -cE "(^|[ =])/mctfs( |$)")" = 1 &&
+        grep -qx "Environment=MCTFS_MOUNTPOINT=/mctfs" "$1"' _ "$unitdir/mctfs.service"
+for u in mctfs.service mctctl-batch.service; do
+    check "$u: OnFailure=mctfs-failure@%n.service" \
+        grep -qxF "OnFailure=mctfs-failure@%n.service" "$unitdir/$u"
+done
+check "mctfs-failure@.service: ExecStart=$MCT_LIBEXECDIR/mctfs-notify-failure %i" \
+    grep -qxF "ExecStart=$MCT_LIBEXECDIR/mctfs-notify-failure %i" "$unitdir/mctfs-failure@.service"
 check "mctctl-batch.service: ExecStart=$MCT_BINDIR/mctctl-batch-recent --reclaim" \
     grep -qx "ExecStart=$MCT_BINDIR/mctctl-batch-recent --reclaim" "$unitdir/mctctl-batch.service"
 
@@ -118,9 +138,12 @@ if command -v systemd-analyze >/dev/null; then
     for u in "${units[@]}"; do
         sed "s|$MCT_PREFIX/|$D$MCT_PREFIX/|g" "$u" >"$tmp/units/${u##*/}"
     done
-    echo "# systemd-analyze verify $MCT_PREFIX/lib/systemd/system/{mctfs.service,mctctl-batch.service,mctctl-batch.timer}"
+    # A template is verified as an instance: the one OnFailure= starts.
+    mv "$tmp/units/mctfs-failure@.service" "$tmp/units/mctfs-failure@mctctl-batch.service.service"
+    echo "# systemd-analyze verify $MCT_PREFIX/lib/systemd/system/{mctfs.service,mctctl-batch.service,mctctl-batch.timer,mctfs-failure@.service}"
     out=$(cd "$tmp/units" && MANPATH=$man systemd-analyze verify \
-        mctfs.service mctctl-batch.service mctctl-batch.timer 2>&1)
+        mctfs.service mctctl-batch.service mctctl-batch.timer \
+        mctfs-failure@mctctl-batch.service.service 2>&1)
     rc=$?
     echo "# systemd-analyze verify: exit $rc, output: ${out:-(none)}"
     if [ $rc -eq 0 ] && [ -z "$out" ]; then
@@ -142,7 +165,7 @@ fi
 check "mctfs.service: no option that hides its mount from the host" \
     bash -c '! grep -nE "^(ProtectSystem|ProtectHome|PrivateTmp|PrivateDevices|PrivateMounts|ReadWritePaths|ReadOnlyPaths|InaccessiblePaths|TemporaryFileSystem|BindPaths|BindReadOnlyPaths|ProtectKernelTunables|ProtectKernelModules|ProtectKernelLogs|ProtectControlGroups|ProtectProc|MountFlags|LogNamespace|RootDirectory|RootImage)=" "$1"' \
     _ "$unitdir/mctfs.service"
-for k in User=mctfs "DeviceAllow=/dev/fuse rw" Restart=on-failure "ExecStop=-/bin/fusermount3 -u /mctfs" RequiresMountsFor=/data LimitNOFILE=524288; do
+for k in User=mctfs "DeviceAllow=/dev/fuse rw" Restart=on-failure "ExecStop=-/bin/fusermount3 -u \${MCTFS_MOUNTPOINT}" RequiresMountsFor=/data LimitNOFILE=524288; do
     check "mctfs.service: $k" grep -qxF "$k" "$unitdir/mctfs.service"
 done
 # It mounts through the setuid fusermount3: NoNewPrivileges= would stop it.
@@ -272,7 +295,7 @@ expect_completion "20250301" mctctl --config="$A" verify p003 ""
 expect_completion "p001 p002 p003 20250104 20250105 20250301" mctctl -c "$A" status ""
 expect_completion "20250104 20250105 20250301" mctctl -c "$A" status-range --start-date ""
 expect_completion "20250104 20250105 20250301" mctctl -c "$A" batch ""
-expect_completion "--dry-run --force-unverified --json --no-color --help" mctctl -c "$A" delete p001 20250104 --
+expect_completion "--dry-run --force-unverified --include-unmanaged --json --no-color --help" mctctl -c "$A" delete p001 20250104 --
 expect_completion "--start-date --end-date --dry-run --json --no-color --help" mctctl bulk-delete --
 expect_completion "--checksum" mctctl verify p001 20250104 --ch
 expect_completion "-c --config -v --verbose --json --no-color -h --help --version" mctctl -
@@ -310,13 +333,13 @@ helper_case() {
     fi
     return $rc
 }
-H=$sbin/mount.mctfs
+H=$helperdir/mount.mctfs
 helper_case "fstab options" "-c|/etc/mctfs/backup_config.yaml|/mctfs|-o|rw,allow_other" \
     "$H" /etc/mctfs/backup_config.yaml /mctfs -o rw,allow_other,_netdev,defaults,nofail,noauto,x-systemd.requires-mounts-for=/mnt/CottonLab,comment=x
 helper_case "mctfs#CONFIG source" "-c|/etc/mctfs/lab.yaml|/mctfs|-o|allow_other" \
     "$H" "mctfs#/etc/mctfs/lab.yaml" /mctfs -o allow_other
 helper_case "as mount.fuse.mctfs, with -t fuse.mctfs" "-c|/etc/mctfs/lab.yaml|/mctfs|-o|allow_other,default_permissions" \
-    "$sbin/mount.fuse.mctfs" /etc/mctfs/lab.yaml /mctfs -o allow_other -t fuse.mctfs -o default_permissions
+    "$helperdir/mount.fuse.mctfs" /etc/mctfs/lab.yaml /mctfs -o allow_other -t fuse.mctfs -o default_permissions
 helper_case "a config path with a space" "-c|/etc/mctfs/my lab.yaml|/mnt/my view" \
     "$H" "/etc/mctfs/my lab.yaml" "/mnt/my view" -o defaults
 helper_case "source 'none': mctfs searches for the config" "/mctfs" "$H" none /mctfs -n -s
@@ -336,18 +359,22 @@ MCTFS_BIN=$fake "$H" >/dev/null 2>&1
 check "mount helper: usage error without arguments" test $? -ne 0 -a ! -f "$tmp/argv"
 
 # mount(8) itself finding the helper: only root can, in a private mount
-# namespace where the installed sbindir is bound over /usr/sbin (= /sbin)
-# and a test fstab over /etc/fstab, so the host is untouched.
+# namespace, so the host is untouched. First with a fake mctfs: the
+# installed helper dir bound over /usr/sbin (= /sbin) and a test fstab over
+# /etc/fstab.
+can_mount=false
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
+    can_mount=true
+fi
+if $can_mount; then
     mkdir -p "$tmp/mnt"
-    cp "$sbin/mount.mctfs" "$tmp/sbin-mount.mctfs" 2>/dev/null
     printf '%s\n' "$tmp/lab/a.yaml  $tmp/mnt  mctfs  defaults,allow_other,_netdev  0 0" >"$tmp/fstab"
     rm -f "$tmp/argv"
     out=$(MCTFS_BIN=$fake unshare -m bash -c '
         set -e
         mount --make-rprivate /
         mount --bind "$1" /usr/sbin
-        mount -t mctfs -o allow_other,_netdev "$2" "$3"' _ "$sbin" "$tmp/lab/a.yaml" "$tmp/mnt" 2>&1)
+        mount -t mctfs -o allow_other,_netdev "$2" "$3"' _ "$helperdir" "$tmp/lab/a.yaml" "$tmp/mnt" 2>&1)
     got=$(paste -sd'|' "$tmp/argv" 2>/dev/null)
     check "mount -t mctfs CONFIG DIR runs the installed helper (got: ${got:-$out})" \
         test "$got" = "-c|$tmp/lab/a.yaml|$tmp/mnt|-o|rw,allow_other"
@@ -357,7 +384,7 @@ if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && unshare -m true 2>/d
         mount --make-rprivate /
         mount --bind "$1" /usr/sbin
         mount --bind "$2" /etc/fstab
-        mount "$3"' _ "$sbin" "$tmp/fstab" "$tmp/mnt" 2>&1)
+        mount "$3"' _ "$helperdir" "$tmp/fstab" "$tmp/mnt" 2>&1)
     got=$(paste -sd'|' "$tmp/argv" 2>/dev/null)
     check "mount DIR with an fstab line of type mctfs runs the helper (got: ${got:-$out})" \
         test "$got" = "-c|$tmp/lab/a.yaml|$tmp/mnt|-o|rw,allow_other"
@@ -369,49 +396,71 @@ if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && unshare -m true 2>/d
         mount --make-rprivate /
         mount --bind "$1" /usr/sbin
         mount --bind "$2" /etc/fstab
-        mount "$3"' _ "$sbin" "$tmp/fstab" "$tmp/mnt" 2>&1)
+        mount "$3"' _ "$helperdir" "$tmp/fstab" "$tmp/mnt" 2>&1)
     got=$(paste -sd'|' "$tmp/argv" 2>/dev/null)
     check "mount DIR with an fstab line 'mctfs#CONFIG ... fuse.mctfs' runs the helper (got: ${got:-$out})" \
         test "$got" = "-c|$tmp/lab/a.yaml|$tmp/mnt|-o|rw,allow_other"
-
-    # And for real: the fstab line mounts the installed mctfs (no fake).
-    if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
-        cat >"$tmp/real.yaml" <<EOF
-backup:
-  destinations: []
-  source:
-    base_path: "$tmp/lab/data"
-datajoint:
-  host: "127.0.0.1"
-  port: 9
-deletion:
-  log_path: "$tmp/deletions.log"
-timeouts:
-  share_seconds: 1
-  database_seconds: 1
-EOF
-        printf '%s\n' "$tmp/real.yaml  $tmp/mnt  mctfs  defaults,allow_other,_netdev  0 0" >"$tmp/fstab"
-        out=$(env -u MCTFS_BIN timeout 120 unshare -m bash -c '
-            mount --make-rprivate / || exit 1
-            mount --bind "$1" /usr/sbin || exit 1
-            mount --bind "$2" /etc/fstab || exit 1
-            mount "$3" || { echo "mount failed"; exit 1; }
-            for _ in $(seq 50); do mountpoint -q "$3" && break; sleep 0.1; done
-            echo "type: $(findmnt -n -o FSTYPE "$3")"
-            echo "ls: $(ls "$3" | tr "\n" " ")"
-            echo "safe: $(head -c 3 "$3/p001/20250104/.safe_to_delete")"
-            fusermount3 -u "$3" || umount -l "$3"' _ "$sbin" "$tmp/fstab" "$tmp/mnt" 2>&1)
-        echo "# real mount through fstab: $(tr '\n' ';' <<<"$out")"
-        check "fstab line of type mctfs really mounts the installed mctfs (fuse.mctfs)" \
-            grep -qx "type: fuse.mctfs" <<<"$out"
-        check "the mounted view lists the sessions" grep -q "^ls: .*p001 p002 p003" <<<"$out"
-        check "the mounted view serves .safe_to_delete (no: nothing enabled)" \
-            grep -qx "safe: no:" <<<"$out"
-    else
-        skip "real mount through fstab: needs /dev/fuse and fusermount3"
-    fi
 else
     skip "mount(8) -> mount.mctfs: needs root and unshare -m"
+fi
+
+# And for real, as an admin does it: `meson install` (no DESTDIR) of a build
+# with PREFIX, then the admin guide's fstab line and `mount DIR`. In a
+# private mount namespace whose /usr is an overlay on a tmpfs, so the
+# install lands there and the host is untouched; mount(8) then finds the
+# helper where the install put it, or not at all.
+real_mount() { # PREFIX BUILD_DIR
+    local prefix=$1 b=$2 out
+    printf '%s\n' 'backup:' '  destinations: []' '  source:' \
+        "    base_path: \"$tmp/lab/data\"" 'datajoint:' '  host: "127.0.0.1"' '  port: 9' \
+        'deletion:' "  log_path: \"$tmp/deletions.log\"" 'timeouts:' '  share_seconds: 1' \
+        '  database_seconds: 1' >"$tmp/real.yaml"
+    # The admin guide's line (section 2, fstab) with this test's paths.
+    printf '%s\n' "$tmp/real.yaml  $tmp/mnt  mctfs  defaults,allow_other,_netdev  0 0" >"$tmp/fstab"
+    mkdir -p "$tmp/mnt" "$tmp/ovl"
+    out=$(env -u MCTFS_BIN timeout 240 unshare -m bash -c '
+        mount --make-rprivate / || exit 1
+        mount -t tmpfs tmpfs "$4" || exit 1
+        mkdir "$4/upper" "$4/work" || exit 1
+        mount -t overlay overlay -o "lowerdir=/usr,upperdir=$4/upper,workdir=$4/work" /usr ||
+            { echo "no overlay on /usr"; exit 1; }
+        [ -L /sbin ] || mount -t tmpfs tmpfs /sbin || exit 1
+        "${@:6}" install -C "$5" --no-rebuild --quiet >/dev/null || { echo "meson install failed"; exit 1; }
+        mount --bind "$2" /etc/fstab || exit 1
+        mount "$3" || { echo "mount failed"; exit 1; }
+        for _ in $(seq 50); do mountpoint -q "$3" && break; sleep 0.1; done
+        echo "type: $(findmnt -n -o FSTYPE "$3")"
+        echo "ls: $(ls "$3" | tr "\n" " ")"
+        echo "safe: $(head -c 3 "$3/p001/20250104/.safe_to_delete")"
+        # A second mount on it is refused, and leaves one mount.
+        mount "$3" >/dev/null 2>&1 && echo "second mount: exit 0"
+        echo "mounts: $(grep -c " $3 " /proc/self/mountinfo)"
+        fusermount3 -u "$3" || umount -l "$3"' _ "$prefix" "$tmp/fstab" "$tmp/mnt" "$tmp/ovl" \
+        "$b" "${meson_cmd[@]}" 2>&1)
+    echo "# prefix $prefix: meson install, then mount from fstab: $(tr '\n' ';' <<<"$out")"
+    check "prefix $prefix: the fstab line mounts the installed mctfs (fuse.mctfs)" \
+        grep -qx "type: fuse.mctfs" <<<"$out"
+    check "prefix $prefix: the mounted view lists the sessions" grep -q "^ls: .*p001 p002 p003" <<<"$out"
+    check "prefix $prefix: the mounted view serves .safe_to_delete (no: nothing enabled)" \
+        grep -qx "safe: no:" <<<"$out"
+    check "prefix $prefix: a second mount on it fails and leaves one mount" \
+        bash -c '! grep -q "second mount: exit 0" <<<"$1" && grep -qx "mounts: 1" <<<"$1"' _ "$out"
+}
+if $can_mount && [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
+    real_mount "$MCT_PREFIX" "$build"
+    # The prefix README.md and the admin guide document, when this build
+    # has another: a build of its own, without the tests.
+    if [ "$MCT_PREFIX" != /usr ]; then
+        if "${meson_cmd[@]}" setup --prefix=/usr -Dtests=false -Dbuildtype=plain "$tmp/build-usr" \
+            "$src" >"$tmp/setup.log" 2>&1 && ninja -C "$tmp/build-usr" >>"$tmp/setup.log" 2>&1; then
+            real_mount /usr "$tmp/build-usr"
+        else
+            not_ok "a build with --prefix=/usr"
+            sed 's/^/#   /' "$tmp/setup.log"
+        fi
+    fi
+else
+    skip "real mount through fstab after meson install: needs root, unshare -m, /dev/fuse, fusermount3"
 fi
 
 # ---------------------------------------------------------------- batch wrapper
@@ -435,7 +484,8 @@ batch_case() {
     [ -n "$got" ] || got="NOT RUN"
     if [ "$got" = "$want" ]; then ok "mctctl-batch-recent: $name"; else not_ok "mctctl-batch-recent: $name (want $want, got $got)"; fi
 }
-batch_case "default: last 7 days" "batch|$week|$today" "$W"
+batch_case "default: every session not yet verified (no dates)" "batch" "$W"
+batch_case "MCTCTL_BATCH_DAYS=7: the last 7 days" "batch|$week|$today" MCTCTL_BATCH_DAYS=7 "$W"
 batch_case "MCTCTL_BATCH_DAYS=0: today" "batch|$today|$today" MCTCTL_BATCH_DAYS=0 "$W"
 batch_case "--days 30 -c FILE --dry-run" \
     "-c|/etc/mctfs/x.yaml|batch|$(date -d 'today - 30 days' +%Y%m%d)|$today|--dry-run" \
@@ -452,6 +502,24 @@ env DJ_PASS=mine MCTCTL="$fakectl" CREDENTIALS_DIRECTORY="$tmp/creds" "$W" >/dev
 check "mctctl-batch-recent: a DJ_PASS already set wins" test "$(cat "$tmp/djpass" 2>/dev/null)" = mine
 check "mctctl-batch-recent: the password is not on the command line" \
     bash -c '! grep -q s3cret "$1"' _ "$tmp/argv"
+
+# ---------------------------------------------------------------- failure hook
+N=$libexec/mctfs-notify-failure
+out=$(env -u MCTFS_ON_FAILURE MCTFS_ON_FAILURE="$tmp/no-hook" "$N" mctctl-batch.service 2>&1)
+check "mctfs-notify-failure without a hook: one line at priority err (got: $out)" \
+    test "$out" = "<3>mctfs-notify-failure: mctctl-batch.service failed: journalctl -u mctctl-batch.service (no $tmp/no-hook to tell anyone; see the admin guide)"
+printf '#!/bin/sh\necho "hook: $1" >"%s/hook.out"\n' "$tmp" >"$tmp/hook"
+chmod 0755 "$tmp/hook"
+MCTFS_ON_FAILURE=$tmp/hook "$N" mctctl-batch.service >/dev/null 2>&1
+check "mctfs-notify-failure runs the hook with the failed unit" \
+    test "$(cat "$tmp/hook.out" 2>/dev/null)" = "hook: mctctl-batch.service"
+chmod 0777 "$tmp/hook"
+rm -f "$tmp/hook.out"
+if MCTFS_ON_FAILURE=$tmp/hook "$N" mctctl-batch.service >/dev/null 2>&1 || [ -e "$tmp/hook.out" ]; then
+    not_ok "mctfs-notify-failure refuses a hook others may write"
+else
+    ok "mctfs-notify-failure refuses a hook others may write"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -373,7 +373,8 @@ START_TEST(missing_sections)
     ck_assert_int_eq(fl_mctctl(cfg, NULL, &r, "sync", "p101", "20240101", NULL), 1);
     fl_assert_has(r.err, "no enabled destination");
     run_result_free(&r);
-    ck_assert_int_eq(fl_mctctl(cfg, "DELETE\n", &r, "delete", "p101", "20240101", NULL), 1);
+    /* Refused as unsafe (no destination to hold a copy): exit 4. */
+    ck_assert_int_eq(fl_mctctl(cfg, "DELETE\n", &r, "delete", "p101", "20240101", NULL), 4);
     run_result_free(&r);
     assert_nothing_done(before);
 }

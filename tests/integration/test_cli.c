@@ -224,7 +224,11 @@ START_TEST(database_down_is_unknown_never_safe)
     int rc = CTL(&r, "status-range", "--start-date", "20240701", "--end-date", "20240701");
     int64_t took = mct_now_ms() - t0;
     lab_sh(&lab, "db-start");
-    ck_assert_int_eq(rc, 0);
+    /* "Could not check": exit 3, said once on stderr (mctctl(1), EXIT STATUS). */
+    ck_assert_msg(rc == 3, "exit %d\n%s", rc, r.err);
+    ck_assert_msg(strstr(r.err, "mctctl status-range: could not check 1 of 1 session: DataJoint "
+                                "database"),
+                  "%s", r.err);
     ck_assert_msg(strstr(r.out, "20240701    p501               4  ?   ✓       ✓         ✗"), "%s",
                   r.out);
     ck_assert_msg(took < 6000, "status-range took %lld ms with the database down", (long long)took);
@@ -287,14 +291,15 @@ START_TEST(sync_refuses_an_unmounted_share)
 
     char *argv[] = {getenv("MCTCTL"), "-c", cfg, "sync", "p701", "20240901", NULL};
     struct run_result r = {0};
-    ck_assert_int_eq(run_argv(argv, NULL, &r), 1);
+    /* The share could not be reached: exit 3, as every "could not check". */
+    ck_assert_int_eq(run_argv(argv, NULL, &r), 3);
     ck_assert_msg(strstr(r.err, "not a mount point"), "%s", r.err);
     run_result_free(&r);
     /* Nothing was written into the empty mount-point folder. */
     ck_assert_int_eq(shell("test -z \"$(ls -A %s)\"", mnt), 0);
 
     char *argv2[] = {getenv("MCTCTL"), "-c", cfg, "status", "p701", "20240901", NULL};
-    ck_assert_int_eq(run_argv(argv2, NULL, &r), 0);
+    ck_assert_int_eq(run_argv(argv2, NULL, &r), 3);
     ck_assert_msg(strstr(r.out, "state: ? unreachable"), "%s", r.out);
     ck_assert_ptr_nonnull(strstr(r.out, "Safe to delete: NO"));
     run_result_free(&r);

@@ -16,13 +16,13 @@
 
 #include "fault_lib.h"
 
-/* delete P D must be refused with the reason, and lose nothing. */
+/* delete P D must be refused (exit 4) with the reason, and lose nothing. */
 static void assert_not_deleted(const char *config, const char *p, const char *d, const char *why)
 {
     _cleanup_free_ char *before = fl_session_digest(p, d);
     struct run_result r;
     int st = fl_mctctl(config, "DELETE\n", &r, "delete", p, d, NULL);
-    ck_assert_msg(st == 1, "delete %s %s: exit %d\n%s%s", p, d, st, r.out, r.err);
+    ck_assert_msg(st == 4, "delete %s %s: exit %d\n%s%s", p, d, st, r.out, r.err);
     fl_assert_has(r.err, why);
     fl_assert_has(r.err, "Nothing was deleted");
     run_result_free(&r);
@@ -72,7 +72,7 @@ START_TEST(a_symlink_on_the_share_never_redirects_a_sync)
 
     struct run_result r;
     int st = fl_mctctl(NULL, NULL, &r, "sync", "p201", "20240201", NULL);
-    ck_assert_msg(st == 1, "sync: exit %d\n%s%s", st, r.out, r.err);
+    ck_assert_msg(st == 4, "sync: exit %d\n%s%s", st, r.out, r.err);
     fl_assert_has(r.err, "unsafe: symlink at ");
     fl_assert_has(r.err, dst201);
     run_result_free(&r);
@@ -90,7 +90,7 @@ START_TEST(a_symlink_on_the_share_never_redirects_a_sync)
     snprintf(day2, sizeof(day2), "%s/20240202", lab.dest_base);
     symlink_or_die(elsewhere, day2);
     st = fl_mctctl(NULL, NULL, &r, "sync", "p203", "20240202", NULL);
-    ck_assert_msg(st == 1, "sync: exit %d\n%s%s", st, r.out, r.err);
+    ck_assert_msg(st == 4, "sync: exit %d\n%s%s", st, r.out, r.err);
     fl_assert_has(r.err, "unsafe: symlink at ");
     run_result_free(&r);
     ck_assert_uint_eq(fl_count_entries(elsewhere, true), 0);
@@ -147,7 +147,7 @@ START_TEST(a_copy_says_whose_it_is)
     ck_assert_int_eq(mct_mkdir_p(dst2, 0755), 0);
     ck_assert_int_eq(lab_sh(&lab, "marker p221 20240221 %s", dst2), 0);
     int st = fl_mctctl(NULL, NULL, &r, "sync", "p222", "20240221", NULL);
-    ck_assert_msg(st == 1, "sync: exit %d\n%s%s", st, r.out, r.err);
+    ck_assert_msg(st == 4, "sync: exit %d\n%s%s", st, r.out, r.err);
     fl_assert_has(r.err, "holds another session's copy (p221 20240221)");
     run_result_free(&r);
     ck_assert_uint_eq(fl_count_entries(dst2, true), 1); /* the marker only */
@@ -188,7 +188,7 @@ START_TEST(ids_that_differ_in_case_never_share_a_copy)
     /* On the share sa02 IS sA02's folder: the second sync must not
      * overwrite sA02's same-named files. */
     st = fl_mctctl(cfg, NULL, &r, "sync", "sa02", "20240301", NULL);
-    ck_assert_msg(st == 1, "sync sa02: exit %d\n%s%s", st, r.out, r.err);
+    ck_assert_msg(st == 4, "sync sa02: exit %d\n%s%s", st, r.out, r.err);
     fl_assert_has(r.err, "holds another session's copy (sA02 20240301)");
     run_result_free(&r);
     _cleanup_free_ char *copy_after = fl_tree_digest(copy);
@@ -254,7 +254,7 @@ START_TEST(the_source_through_a_mount_is_not_a_copy)
     assert_not_deleted(cfg, "p231", "20240131", "is an mctfs mount");
     struct run_result r;
     int st = fl_mctctl(cfg, NULL, &r, "sync", "p231", "20240131", NULL);
-    ck_assert_msg(st == 1, "sync: exit %d\n%s%s", st, r.out, r.err);
+    ck_assert_msg(st == 4, "sync: exit %d\n%s%s", st, r.out, r.err);
     fl_assert_has(r.err, "not a copy");
     run_result_free(&r);
     fl_unmount(&m);

@@ -20,22 +20,33 @@
  * after the run, so a failed assertion cannot leave it broken. */
 static const char *lab_undo;
 
-/* A refusal: exit 1, the reason on stderr, every file in place. */
-static void assert_refused(const char *p, const char *d, const char *flags, const char *reason)
+/* A refusal: exit want, the reason on stderr, every file in place, and
+ * the refusal in the deletion log (unless the log is what is broken). */
+static void assert_refused_exit(const char *p, const char *d, const char *flags, const char *reason,
+                                int want)
 {
     _cleanup_free_ char *before = session_digest(p, d);
+    size_t refusals = log_count(p, d, "refused");
     struct run_result r;
     int st = flags ? DELETE(&r, "DELETE\n", p, d, flags) : DELETE(&r, "DELETE\n", p, d);
     if (lab_undo)
         ck_assert_int_eq(lab_sh(&lab, "%s", lab_undo), 0);
     lab_undo = NULL;
-    ck_assert_msg(st == 1, "exit %d, stdout:\n%s\nstderr:\n%s", st, r.out, r.err);
+    ck_assert_msg(st == want, "exit %d, not %d, stdout:\n%s\nstderr:\n%s", st, want, r.out, r.err);
     ck_assert_msg(strstr(r.err, reason), "no \"%s\" in stderr:\n%s", reason, r.err);
     ck_assert_msg(strstr(r.err, "Nothing was deleted"), "stderr:\n%s", r.err);
     _cleanup_free_ char *after = session_digest(p, d);
     ck_assert_str_eq(before, after);
     ck_assert_int_eq(log_count(p, d, "deleted"), 0);
+    if (!strstr(reason, "deletion log"))
+        ck_assert_int_eq(log_count(p, d, "refused"), refusals + 1);
     run_result_free(&r);
+}
+
+/* Refused as unsafe: exit 4 (mctctl(1), EXIT STATUS). */
+static void assert_refused(const char *p, const char *d, const char *flags, const char *reason)
+{
+    assert_refused_exit(p, d, flags, reason, 4);
 }
 
 START_TEST(test_safe_session_deleted)
@@ -88,7 +99,7 @@ START_TEST(test_refuse_not_imported)
     /* No recordings: the per-recording checks had nothing to check, which
      * is no "could not be checked" (no database trouble). */
     struct run_result r;
-    ck_assert_int_eq(DELETE(&r, "DELETE\n", "p102", "20240102"), 1);
+    ck_assert_int_eq(DELETE(&r, "DELETE\n", "p102", "20240102"), 4);
     ck_assert_msg(strstr(r.err, "no recording rows") && !strstr(r.err, "could not be checked"),
                   "stderr:\n%s", r.err);
     run_result_free(&r);
@@ -115,7 +126,8 @@ START_TEST(test_refuse_share_unmounted)
     session("p104 20240104 --imported --dj --copy");
     ck_assert_int_eq(lab_sh(&lab, "share-umount"), 0);
     lab_undo = "share-mount";
-    assert_refused("p104", "20240104", NULL, "destination 'lab share' unreachable");
+    /* Nothing but the share stood in the way: exit 3, "could not check". */
+    assert_refused_exit("p104", "20240104", NULL, "destination 'lab share' unreachable", 3);
 }
 END_TEST
 
@@ -190,7 +202,7 @@ START_TEST(test_refuse_database_down)
     session("p110 20240110 --imported --dj --copy");
     ck_assert_int_eq(lab_sh(&lab, "db-stop"), 0);
     lab_undo = "db-start";
-    assert_refused("p110", "20240110", NULL, "DataJoint state unknown");
+    assert_refused_exit("p110", "20240110", NULL, "DataJoint state unknown", 3);
 }
 END_TEST
 
@@ -324,7 +336,8 @@ START_TEST(test_busy_while_locked)
 {
     session("p115 20240115 --imported --dj --copy");
     int fd = hold_session_lock("p115", "20240115");
-    assert_refused("p115", "20240115", NULL, "another command is running on p115/20240115");
+    /* Busy is no safety verdict: exit 1, try again. */
+    assert_refused_exit("p115", "20240115", NULL, "another command is running on p115/20240115", 1);
     close(fd);
 }
 END_TEST
@@ -534,7 +547,7 @@ START_TEST(test_refuse_mount_inside)
     struct run_result r;
     int st = DELETE(&r, "DELETE\n", "p123", "20240123");
     ck_assert_int_eq(umount2(sub, MNT_DETACH), 0);
-    ck_assert_msg(st == 1, "exit %d\n%s", st, r.err);
+    ck_assert_msg(st == 4, "exit %d\n%s", st, r.err);
     ck_assert_msg(strstr(r.err, "a filesystem is mounted in the session: "), "%s", r.err);
     ck_assert(session_exists("p123", "20240123"));
     ck_assert_int_eq(log_count("p123", "20240123", "deleted"), 0);

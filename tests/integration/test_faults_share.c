@@ -52,18 +52,21 @@ static char *status_of(const char *config, const char *p, const char *d)
 {
     struct run_result r;
     int st = fl_mctctl(config, NULL, &r, "--no-color", "status", p, d, NULL);
-    ck_assert_msg(st == 0, "status: exit %d\n%s", st, r.err);
+    /* Exit 3 exactly when a destination could not be checked. */
+    bool unknown = strstr(r.out, "? unreachable") != NULL;
+    ck_assert_msg(st == (unknown ? 3 : 0), "status: exit %d\n%s", st, r.err);
     free(r.err);
     return r.out;
 }
 
-/* A deletion must be refused and leave every byte in place. */
-static void assert_delete_refused(const char *config, const char *p, const char *d)
+/* A deletion must be refused (exit want: 3 when only an unreachable share
+ * stood in the way, 4 for a safety rule) and leave every byte in place. */
+static void assert_delete_refused(const char *config, const char *p, const char *d, int want)
 {
     _cleanup_free_ char *before = fl_session_digest(p, d);
     struct run_result r;
     int st = fl_mctctl(config, "DELETE\n", &r, "delete", p, d, NULL);
-    ck_assert_msg(st == 1, "delete: exit %d\n%s\n%s", st, r.out, r.err);
+    ck_assert_msg(st == want, "delete: exit %d\n%s\n%s", st, r.out, r.err);
     fl_assert_has(r.err, "Nothing was deleted");
     run_result_free(&r);
     _cleanup_free_ char *after = fl_session_digest(p, d);
@@ -90,7 +93,8 @@ START_TEST(share_unmounted_mid_sync)
 
     int st = fl_wait_exit(pid, 60000);
     _cleanup_free_ char *out = fl_slurp(log, NULL);
-    ck_assert_msg(st == 1, "sync exit %d:\n%s", st, out);
+    /* The share went away: exit 3, "could not reach". */
+    ck_assert_msg(st == 3, "sync exit %d:\n%s", st, out);
     fl_assert_has(out, "is not a mount point");
     fl_assert_has(out, "failed");
     /* What rsync still wrote went to the detached tmpfs: nothing reached
@@ -102,7 +106,7 @@ START_TEST(share_unmounted_mid_sync)
     fl_assert_has(status, "state: ? unreachable");
     fl_assert_has(status, "Safe to delete: NO");
     fl_assert_lacks(status, "verified");
-    assert_delete_refused(cfg, "p101", "20240101");
+    assert_delete_refused(cfg, "p101", "20240101", 3);
     ck_assert_uint_eq(fl_count_entries(lab.share, true), 0);
 
     /* A fresh, empty share: no copy, honestly. Then a sync repairs it. */
@@ -143,8 +147,9 @@ START_TEST(hung_share_every_command)
     const int64_t bound = 10000;
     struct run_result r;
 
+    /* A hung share is "could not check": exit 3 from every command. */
     int st = run_bounded(cfg, NULL, &r, bound, "status", "--no-color");
-    ck_assert_int_eq(st, 0);
+    ck_assert_int_eq(st, 3);
     fl_assert_has(r.out, "state: ? unreachable");
     fl_assert_has(r.out, "did not answer");
     fl_assert_has(r.out, "Safe to delete: NO");
@@ -153,22 +158,22 @@ START_TEST(hung_share_every_command)
     int64_t t0 = mct_now_ms();
     st = fl_mctctl(cfg, NULL, &r, "status-range", NULL);
     ck_assert_int_lt(mct_now_ms() - t0, bound);
-    ck_assert_int_eq(st, 0);
+    ck_assert_int_eq(st, 3);
     fl_assert_has(r.out, "20240111    p111               4  ✓   ?       ?         ✗");
     run_result_free(&r);
 
     st = run_bounded(cfg, NULL, &r, bound, "sync", NULL);
-    ck_assert_msg(st == 1, "sync: exit %d\n%s", st, r.err);
+    ck_assert_msg(st == 3, "sync: exit %d\n%s", st, r.err);
     fl_assert_has(r.err, "did not answer within 2 s");
     run_result_free(&r);
 
     st = run_bounded(cfg, NULL, &r, bound, "verify", NULL);
-    ck_assert_msg(st == 1, "verify: exit %d\n%s", st, r.err);
+    ck_assert_msg(st == 3, "verify: exit %d\n%s", st, r.err);
     fl_assert_lacks(r.out, ": verified");
     run_result_free(&r);
 
     st = run_bounded(cfg, "DELETE\n", &r, bound, "delete", NULL);
-    ck_assert_msg(st == 1, "delete: exit %d\n%s", st, r.err);
+    ck_assert_msg(st == 3, "delete: exit %d\n%s", st, r.err);
     fl_assert_has(r.err, "Nothing was deleted");
     run_result_free(&r);
 
@@ -241,7 +246,7 @@ START_TEST(rsync_killed_mid_transfer)
     ck_assert_msg(st == 1, "verify of a partial copy: exit %d\n%s", st, r.out);
     fl_assert_has(r.out, "NOT verified");
     run_result_free(&r);
-    assert_delete_refused(NULL, "p121", "20240121");
+    assert_delete_refused(NULL, "p121", "20240121", 4);
 
     /* Running the sync again finishes the copy. */
     ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "sync", "p121", "20240121", NULL), 0);
@@ -280,7 +285,7 @@ START_TEST(share_disk_full)
     st = fl_mctctl(cfg, NULL, &r, "verify", "p131", "20240131", NULL);
     ck_assert_int_eq(st, 1);
     run_result_free(&r);
-    assert_delete_refused(cfg, "p131", "20240131");
+    assert_delete_refused(cfg, "p131", "20240131", 4);
     ck_assert_int_eq(umount2(small, MNT_DETACH), 0);
     _cleanup_free_ char *after = fl_session_digest("p131", "20240131");
     ck_assert_str_eq(before, after);

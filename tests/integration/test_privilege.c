@@ -569,8 +569,8 @@ START_TEST(a_folder_swapped_during_sync_copies_nothing_else)
     }
     kill(swapper, SIGKILL);
     ck_assert_int_eq(fl_wait_exit(swapper, 5000), 128 + SIGKILL);
-    printf("swap race: %zu syncs copied the session, %zu refused, none copied root's folder\n",
-           ok, refused);
+    printf("swap race: %zu syncs copied the session, %zu refused, none copied root's folder\n", ok,
+           refused);
     /* Put the session back where it belongs for the next test. */
     struct stat st;
     if (lstat(src, &st) == 0 && S_ISLNK(st.st_mode))

@@ -32,16 +32,16 @@ static void forge_trash(const char *state, const char *path, const char *record,
            fifo ? "mkfifo .mctfs-trash/" : "", fifo ? e : "", fifo ? ".json.tmp" : "");
 }
 
-/* Refused, by a dry run and a real one, for the forged trash; the
- * status says why. */
+/* Refused (exit 4), by a dry run and a real one, for the forged trash;
+ * the status says why. */
 static void assert_forged_trash_refused(const char *p, const char *d)
 {
     _cleanup_free_ char *before = fl_session_digest(p, d);
-    _cleanup_free_ char *dry = mctctl_out(1, NULL, NULL, "delete", p, d, "--dry-run", NULL);
+    _cleanup_free_ char *dry = mctctl_out(4, NULL, NULL, "delete", p, d, "--dry-run", NULL);
     fl_assert_has(dry, "deletion trash ");
     fl_assert_has(dry, "is not ours (owner uid ");
     fl_assert_has(dry, "chown/chmod it or move it aside");
-    _cleanup_free_ char *real = mctctl_out(1, NULL, "DELETE\n", "delete", p, d, NULL);
+    _cleanup_free_ char *real = mctctl_out(4, NULL, "DELETE\n", "delete", p, d, NULL);
     fl_assert_has(real, "is not ours");
     _cleanup_free_ char *after = fl_session_digest(p, d);
     ck_assert_str_eq(before, after);
@@ -152,7 +152,7 @@ START_TEST(fifo_at_journal_name_never_blocks)
     pid_t pid = spawn_delete(NULL, "p606", "20240606", NULL, log, sizeof(log));
     int st = fl_wait_exit(pid, 20000);
     ck_assert_msg(st >= 0, "DELETE blocked for 20 s on a FIFO in a forged trash");
-    ck_assert_int_eq(st, 1);
+    ck_assert_int_eq(st, 4); /* refused */
 
     /* In our own trash too (put there by root, or left by anything). */
     char *argv[] = {"rm", "-rf", "--", (char *)trash_dir(), NULL};
@@ -375,7 +375,7 @@ START_TEST(copy_that_is_the_source_vanishes)
     ck_assert_int_eq(umount2(bind, MNT_DETACH), 0);
     ck_assert_int_eq(umount2(bind, MNT_DETACH), 0);
     _cleanup_free_ char *out = fl_slurp(log, NULL);
-    ck_assert_msg(code == 1, "exit %d\n%s", code, out);
+    ck_assert_msg(code == 4, "exit %d\n%s", code, out); /* refused */
     fl_assert_has(out, "copy vanished when the source moved: the destination shows the source");
     _cleanup_free_ char *after = fl_session_digest("p615", "20240615");
     ck_assert_str_eq(before, after);

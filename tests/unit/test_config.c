@@ -763,8 +763,8 @@ START_TEST(test_example_config)
     ck_assert_str_eq(cfg->destinations[0].base_path, "/mnt/CottonLab/mobile_system_data");
     ck_assert_str_eq(cfg->destinations[0].path_structure, "{session_date}/{participant_id}");
     ck_assert_str_eq(cfg->source_base_path, "/data");
-    ck_assert_uint_eq(mct_strv_length(cfg->participant_prefixes), 6);
-    ck_assert_str_eq(cfg->participant_prefixes[5], "TF");
+    /* The example sets what its comment calls the default: every participant. */
+    ck_assert_uint_eq(mct_strv_length(cfg->participant_prefixes), 0);
     ck_assert_uint_eq(mct_strv_length(cfg->exclude_patterns), 2);
     ck_assert_str_eq(cfg->rsync_flags, "-avzh");
     ck_assert_int_eq(cfg->verify_method, MCT_VERIFY_SIZE);

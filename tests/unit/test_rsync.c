@@ -153,6 +153,7 @@ START_TEST(test_argv_dry_run_no_limits)
                                        "--exclude=/.mctfs-copy",
                                        "--info=progress2",
                                        "--dry-run",
+                                       "--out-format=mctfs-dry-run: %n",
                                        "--",
                                        "/src/",
                                        "/dst/",

@@ -9,6 +9,8 @@
 #include "escape.h"
 #include "mctctl.h"
 #include "operations.h"
+#include "policy.h"
+#include "report.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -93,6 +95,21 @@ bool cli_confirm(const char *prompt, const char *phrase)
         return false;
     line[strcspn(line, "\r\n")] = '\0';
     return streq(line, phrase);
+}
+
+unsigned cli_style(const struct mctctl_ctx *ctx)
+{
+    return (ctx->color ? MCT_REPORT_COLOR : 0) | (ctx->ascii ? MCT_REPORT_ASCII : 0);
+}
+
+const char *cli_ok(const struct mctctl_ctx *ctx)
+{
+    return ctx && ctx->ascii ? "OK" : "✓";
+}
+
+const char *cli_bad(const struct mctctl_ctx *ctx)
+{
+    return ctx && ctx->ascii ? "x" : "✗";
 }
 
 static const char *code(const struct mctctl_ctx *ctx, const char *seq)
@@ -202,8 +219,104 @@ void cli_print_op_result(const struct mctctl_ctx *ctx, const struct mct_op_resul
         putchar('\n');
     }
     for (char **r = res->reasons; r && *r; r++) {
-        fprintf(stderr, "%s✗ ", cli_red(ctx));
+        fprintf(stderr, "%s%s ", cli_red(ctx), cli_bad(ctx));
         cli_put(stderr, *r);
         fprintf(stderr, "%s\n", cli_reset(ctx));
     }
+}
+
+/* Is every reason of the refusal one the status gave too (so nothing the
+ * deletion found on its own, such as a changed snapshot, stands)? */
+static bool strv_has(char *const *v, const char *s)
+{
+    for (; v && *v; v++)
+        if (streq(*v, s))
+            return true;
+    return false;
+}
+
+static bool reasons_from_status(const struct mct_op_result *res)
+{
+    for (char **r = res->reasons; r && *r; r++)
+        if (!strv_has(res->status->reasons, *r))
+            return false;
+    return true;
+}
+
+int cli_delete_exit(int r, const struct mct_op_result *res)
+{
+    if (r >= 0)
+        return EXIT_OK;
+    if (r != -EPERM)
+        return EXIT_FAILED; /* busy, gone, an I/O error */
+    if (res->status && mct_policy_only_unknowns(res->status) && reasons_from_status(res))
+        return EXIT_INCOMPLETE;
+    return EXIT_REFUSED;
+}
+
+int cli_op_exit(int r)
+{
+    switch (r >= 0 ? 0 : -r) {
+    case 0:
+        return EXIT_OK;
+    case ENOTCONN:
+    case ETIMEDOUT:
+    case EHOSTDOWN:
+        return EXIT_INCOMPLETE; /* a share (or database) did not answer */
+    case EPERM:
+        return EXIT_REFUSED; /* unsafe: a symlink on the share, another's copy */
+    default:
+        return EXIT_FAILED;
+    }
+}
+
+static const char *op_result_word(int ex)
+{
+    return ex == EXIT_OK           ? "ok"
+           : ex == EXIT_INCOMPLETE ? "incomplete"
+           : ex == EXIT_REFUSED    ? "refused"
+                                   : "failed";
+}
+
+void cli_json_op_end(struct mct_buf *b, const struct mct_op_result *res)
+{
+    mct_buf_puts(b, ",\"lines\":");
+    mct_json_strv(b, res->lines, SIZE_MAX);
+    mct_buf_puts(b, ",\"reasons\":");
+    mct_json_strv(b, res->reasons, SIZE_MAX);
+    _cleanup_strv_ char **errors = NULL;
+    if (res->status && mct_policy_unknowns(res->status, &errors) < 0 && !b->error)
+        b->error = -ENOMEM;
+    mct_buf_puts(b, ",\"errors\":");
+    mct_json_strv(b, errors, SIZE_MAX);
+    mct_buf_puts(b, "}\n");
+}
+
+int cli_print_op_json(const char *cmd, const struct mct_session_ref *ref, int r,
+                      const struct mct_op_result *res)
+{
+    int ex = cli_op_exit(r);
+    _cleanup_buf_ struct mct_buf b = {0};
+    mct_buf_printf(&b, "{\"command\":\"%s\",\"participant\":", cmd);
+    mct_json_string(&b, ref->participant_id);
+    mct_buf_puts(&b, ",\"date\":");
+    mct_json_string(&b, ref->session_date);
+    mct_buf_printf(&b, ",\"result\":\"%s\",\"error\":", op_result_word(ex));
+    mct_json_string(&b, r < 0 ? strerror(-r) : "");
+    cli_json_op_end(&b, res);
+    if (b.error) {
+        fprintf(stderr, "mctctl %s: out of memory\n", cmd);
+        return EXIT_FAILED;
+    }
+    fwrite(b.data, 1, b.len, stdout);
+    return ex;
+}
+
+void cli_json_date(struct mct_buf *j, const char *key, const char *date)
+{
+    mct_buf_printf(j, ",\"%s\":", key);
+    if (date)
+        mct_json_string(j, date);
+    else
+        mct_buf_puts(j, "null");
 }

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * mctctl batch START [END] [--dry-run]: sync every session of the date
- * range that the recording database lists, skipping those not on local
- * disk and those already verified.
+ * mctctl batch [START_DATE [END_DATE]] [--dry-run]: sync every session
+ * that is not yet verified. A backup must cover what is on the disk: the
+ * list is every session folder under the source (one the recording
+ * database has no row for is synced too, and flagged), plus, with a
+ * range, the sessions the recording database lists in it (those no
+ * longer on local disk are skipped). Without a range it is every session
+ * on local disk whatever its age, so a share that was down for weeks is
+ * caught up by the next nightly run.
  */
 #include <getopt.h>
 
@@ -10,116 +15,266 @@
 #include "log.h"
 #include "mctctl.h"
 #include "operations.h"
+#include "report.h"
 #include "scan.h"
 #include "status.h"
 
-struct batch_totals {
-    size_t ok, failed, skipped;
+enum { ROW_UNKNOWN = -1, ROW_NO = 0, ROW_YES = 1 };
+
+struct batch {
+    struct mctctl_ctx *ctx;
+    const char *start, *end; /* NULL: open */
+    bool dry_run;
+    FILE *human; /* stdout, or stderr under --json */
+    struct mct_session_ref *refs;
+    int *in_recdb; /* ROW_*, per session */
+    size_t n;
+    size_t ok, failed, skipped, rowless;
+    int ex;
+    struct mct_buf json; /* the sessions array under --json */
 };
 
-/* The recording database is the list of what was recorded; when it cannot
- * be read, the folders on disk are the next best list (a sync never loses
- * data, so going on is safe). */
-static int sessions_to_consider(const struct mct_config *cfg, const char *start, const char *end,
-                                struct mct_session_ref **refs, size_t *n)
+static int append(struct batch *b, const struct mct_session_ref *ref, int row)
 {
-    char why[512] = "";
-    int r = mct_recdb_sessions_in_range(cfg, start, end, refs, n, why, sizeof(why));
-    if (r >= 0)
-        return 0;
-    log_warning("%s; using the session folders on local disk instead", why);
-    return mct_discover_sessions(cfg, start, end, refs, n);
+    struct mct_session_ref *r = realloc(b->refs, (b->n + 1) * sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    b->refs = r;
+    int *f = realloc(b->in_recdb, (b->n + 1) * sizeof(*f));
+    if (!f)
+        return -ENOMEM;
+    b->in_recdb = f;
+    b->refs[b->n] = *ref;
+    b->in_recdb[b->n++] = row;
+    return 0;
 }
 
-static int sync_one(struct mctctl_ctx *ctx, const struct mct_session_ref *ref, bool dry_run)
+/* Both lists sorted; the union, each session once, with whether the
+ * recording database has its row. */
+static int merge(struct batch *b, const struct mct_session_ref *disk, size_t n_disk,
+                 const struct mct_session_ref *rows, size_t n_rows, bool rows_known, bool rows_add)
 {
-    struct mct_op_result res = {0};
-    int r = mct_sync_session(ctx->cfg, ref, dry_run, cli_progress, ctx, &res);
-    cli_print_op_result(ctx, &res);
-    mct_op_result_free(&res);
+    size_t i = 0, j = 0;
+    int r = 0;
+    while (r >= 0 && (i < n_disk || j < n_rows)) {
+        int c = i >= n_disk ? 1 : j >= n_rows ? -1 : mct_session_ref_cmp(&disk[i], &rows[j]);
+        if (c < 0)
+            r = append(b, &disk[i++], rows_known ? ROW_NO : ROW_UNKNOWN);
+        else if (c == 0)
+            r = append(b, &disk[i++], ROW_YES), j++;
+        else if (rows_add)
+            r = append(b, &rows[j++], ROW_YES);
+        else
+            j++;
+    }
     return r;
 }
 
-static void batch_run(struct mctctl_ctx *ctx, struct mct_session_status *st, size_t n, bool dry_run,
-                      struct batch_totals *t)
+static int list_sessions(struct batch *b)
 {
-    for (size_t i = 0; i < n; i++) {
-        const struct mct_session_ref *ref = &st[i].ref;
-        printf("%s[%zu/%zu] %s %s%s: ", cli_bold(ctx), i + 1, n, ref->participant_id,
-               ref->session_date, cli_reset(ctx));
-        if (!mct_participant_selected(ctx->cfg, ref->participant_id)) {
-            printf("skipped (participant not in backup.filters.participant_prefixes)\n");
-            t->skipped++;
+    const struct mct_config *cfg = b->ctx->cfg;
+    _cleanup_free_ struct mct_session_ref *disk = NULL, *rows = NULL;
+    size_t n_disk = 0, n_rows = 0;
+    struct mct_discovery seen;
+    int r = mct_discover_sessions_seen(cfg, b->start, b->end, &disk, &n_disk, &seen);
+    if (r < 0) {
+        mct_discovery_done(&seen);
+        log_error_errno(r, "cannot list the sessions under %s", cfg->source_base_path);
+        return r;
+    }
+    b->ex = cli_report_discovery(b->ctx, "batch", &seen, n_disk);
+    mct_discovery_done(&seen);
+
+    /* Without a range the database adds nothing (what is not on disk is
+     * not copied); it only says which folders it has a row for. */
+    char why[512] = "";
+    bool known = mct_recdb_sessions_in_range(cfg, b->start, b->end, &rows, &n_rows, why,
+                                             sizeof(why)) >= 0;
+    if (!known)
+        log_warning("%s; syncing the session folders on local disk", why);
+    if (n_disk > 1)
+        qsort(disk, n_disk, sizeof(*disk), mct_session_ref_cmp);
+    if (n_rows > 1)
+        qsort(rows, n_rows, sizeof(*rows), mct_session_ref_cmp);
+    return merge(b, disk, n_disk, rows, n_rows, known, b->start || b->end);
+}
+
+static void json_session(struct batch *b, const struct mct_session_ref *ref, int row,
+                         const char *result, char *const *reasons)
+{
+    struct mct_buf *j = &b->json;
+    mct_buf_puts(j, j->len ? ",\n{\"participant\":" : "\n{\"participant\":");
+    mct_json_string(j, ref->participant_id);
+    mct_buf_puts(j, ",\"date\":");
+    mct_json_string(j, ref->session_date);
+    mct_buf_printf(j, ",\"in_recordings_db\":%s,\"result\":\"%s\",\"reasons\":",
+                   row == ROW_YES  ? "true"
+                   : row == ROW_NO ? "false"
+                                   : "null",
+                   result);
+    mct_json_strv(j, reasons, SIZE_MAX);
+    mct_buf_puts(j, "}");
+}
+
+static void sync_one(struct batch *b, size_t i, const char *note)
+{
+    struct mctctl_ctx *ctx = b->ctx;
+    const struct mct_session_ref *ref = &b->refs[i];
+    fprintf(b->human, "syncing%s\n", note);
+    fflush(b->human);
+    struct mct_op_result res = {0};
+    int r = mct_sync_session(ctx->cfg, ref, b->dry_run, cli_progress, ctx, &res);
+    for (char **l = res.lines; l && *l; l++) {
+        cli_put(b->human, *l);
+        fputc('\n', b->human);
+    }
+    for (char **l = res.reasons; l && *l; l++) {
+        fprintf(stderr, "%s%s ", cli_red(ctx), cli_bad(ctx));
+        cli_put(stderr, *l);
+        fprintf(stderr, "%s\n", cli_reset(ctx));
+    }
+    int ex = cli_op_exit(r);
+    b->ex = cli_exit_worst(b->ex, ex);
+    if (r < 0) {
+        fprintf(b->human, "%s[%zu/%zu] %s %s: FAILED%s\n", cli_red(ctx), i + 1, b->n,
+                ref->participant_id, ref->session_date, cli_reset(ctx));
+        b->failed++;
+    } else {
+        b->ok++;
+    }
+    json_session(b, ref, b->in_recdb[i],
+                 r >= 0                  ? (b->dry_run ? "would-sync" : "synced")
+                 : ex == EXIT_INCOMPLETE ? "incomplete"
+                 : ex == EXIT_REFUSED    ? "refused"
+                                         : "failed",
+                 res.reasons);
+    mct_op_result_free(&res);
+}
+
+static void skip(struct batch *b, size_t i, const char *result, const char *why)
+{
+    fprintf(b->human, "skipped (%s)\n", why);
+    b->skipped++;
+    json_session(b, &b->refs[i], b->in_recdb[i], result, NULL);
+}
+
+static void batch_run(struct batch *b, const struct mct_session_status *st)
+{
+    const char *rowless = " (not in recordings.db: a deletion needs its imported flag there)";
+    for (size_t i = 0; i < b->n; i++) {
+        const struct mct_session_ref *ref = &b->refs[i];
+        fprintf(b->human, "%s[%zu/%zu] %s %s%s: ", cli_bold(b->ctx), i + 1, b->n,
+                ref->participant_id, ref->session_date, cli_reset(b->ctx));
+        if (st[i].not_managed) {
+            skip(b, i, "skipped-not-managed",
+                 "participant not in backup.filters.participant_prefixes");
         } else if (!st[i].source_exists) {
-            printf("skipped (not on local disk)\n");
-            t->skipped++;
+            skip(b, i, "skipped-not-local", "not on local disk");
         } else if (st[i].verified == MCT_YES) {
-            printf("skipped (already backed up and verified)\n");
-            t->skipped++;
+            skip(b, i, "skipped-verified", "already backed up and verified");
         } else {
-            printf("syncing\n");
-            fflush(stdout);
-            if (sync_one(ctx, ref, dry_run) < 0) {
-                printf("%s[%zu/%zu] %s %s: FAILED%s\n", cli_red(ctx), i + 1, n, ref->participant_id,
-                       ref->session_date, cli_reset(ctx));
-                t->failed++;
-            } else {
-                t->ok++;
-            }
+            bool flagged = b->in_recdb[i] == ROW_NO;
+            b->rowless += flagged;
+            sync_one(b, i, flagged ? rowless : "");
         }
-        fflush(stdout);
+        fflush(b->human);
     }
 }
 
-int cmd_batch(int argc, char **argv, struct mctctl_ctx *ctx)
+static int print_json(struct batch *b)
+{
+    _cleanup_buf_ struct mct_buf j = {0};
+    mct_buf_printf(&j, "{\"dry_run\":%s", b->dry_run ? "true" : "false");
+    cli_json_date(&j, "start_date", b->start);
+    cli_json_date(&j, "end_date", b->end);
+    mct_buf_printf(&j, ",\"sessions\":[%s%s]", b->json.data ? b->json.data : "",
+                   b->json.len ? "\n" : "");
+    mct_buf_printf(&j,
+                   ",\"summary\":{\"sessions\":%zu,\"succeeded\":%zu,\"failed\":%zu,"
+                   "\"skipped\":%zu,\"not_in_recordings_db\":%zu}}\n",
+                   b->n, b->ok, b->failed, b->skipped, b->rowless);
+    if (j.error || b->json.error) {
+        fprintf(stderr, "mctctl batch: out of memory writing the JSON report\n");
+        return EXIT_FAILED;
+    }
+    fwrite(j.data, 1, j.len, stdout);
+    return EXIT_OK;
+}
+
+static int parse(int argc, char **argv, struct batch *b)
 {
     static const struct option options[] = {
             {"dry-run", no_argument, NULL, 'n'},
             {},
     };
-    bool dry_run = false;
     optind = 1;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
         if (c != 'n')
             return cli_usage_error("batch", "unknown option '%s'", argv[optind - 1]);
-        dry_run = true;
+        b->dry_run = true;
     }
     int npos = argc - optind;
-    if (npos < 1 || npos > 2)
-        return cli_usage_error("batch", "expected START_DATE [END_DATE]");
-    const char *start = argv[optind], *end = npos == 2 ? argv[optind + 1] : argv[optind];
-    if (cli_date_arg("batch", "START_DATE", start) < 0 ||
-        cli_date_arg("batch", "END_DATE", end) < 0)
+    if (npos > 2)
+        return cli_usage_error("batch", "expected [START_DATE [END_DATE]]");
+    if (npos >= 1)
+        b->start = b->end = argv[optind];
+    if (npos == 2)
+        b->end = argv[optind + 1];
+    if (cli_date_arg("batch", "START_DATE", b->start) < 0 ||
+        cli_date_arg("batch", "END_DATE", b->end) < 0)
         return EXIT_USAGE;
-    if (strcmp(start, end) > 0)
-        return cli_usage_error("batch", "START_DATE %s is after END_DATE %s", start, end);
+    if (b->start && strcmp(b->start, b->end) > 0)
+        return cli_usage_error("batch", "START_DATE %s is after END_DATE %s", b->start, b->end);
+    return EXIT_OK;
+}
 
-    _cleanup_free_ struct mct_session_ref *refs = NULL;
-    size_t n = 0;
-    int r = sessions_to_consider(ctx->cfg, start, end, &refs, &n);
-    if (r < 0) {
-        log_error_errno(r, "cannot list the sessions from %s to %s", start, end);
-        return EXIT_FAILED;
-    }
-    if (n == 0) {
-        printf("No sessions from %s to %s.\n", start, end);
-        return EXIT_OK;
+static void batch_done(struct batch *b)
+{
+    free(b->refs);
+    free(b->in_recdb);
+    mct_buf_free(&b->json);
+}
+
+int cmd_batch(int argc, char **argv, struct mctctl_ctx *ctx)
+{
+    _cleanup_(batch_done) struct batch b = {.ctx = ctx, .human = ctx->json ? stderr : stdout};
+    int ex = parse(argc, argv, &b);
+    if (ex != EXIT_OK)
+        return ex;
+    char range[64] = "every session on local disk";
+    if (b.start)
+        snprintf(range, sizeof(range), "%s..%s", b.start, b.end);
+
+    if (list_sessions(&b) < 0)
+        return EXIT_INCOMPLETE;
+    if (b.n == 0) {
+        if (b.start)
+            fprintf(b.human, "No sessions from %s to %s.\n", b.start, b.end);
+        else
+            fprintf(b.human, "No sessions on local disk.\n");
+        return cli_exit_worst(b.ex, ctx->json ? print_json(&b) : EXIT_OK);
     }
 
     /* One set-based status pass decides what needs copying. */
     struct mct_session_status *st = NULL;
-    r = mct_status_collect(ctx->cfg, refs, n, 0, &st);
+    int r = mct_status_collect(ctx->cfg, b.refs, b.n, 0, &st);
     if (r < 0) {
         log_error_errno(r, "cannot collect the status");
         return EXIT_FAILED;
     }
-    struct batch_totals t = {0};
-    batch_run(ctx, st, n, dry_run, &t);
-    mct_session_status_free_array(st, n);
+    batch_run(&b, st);
+    mct_session_status_free_array(st, b.n);
 
-    printf("\n%sBatch %s..%s%s: %zu succeeded, %zu failed, %zu skipped%s\n", cli_bold(ctx), start,
-           end, dry_run ? " (dry run)" : "", t.ok, t.failed, t.skipped, cli_reset(ctx));
-    return t.failed ? EXIT_FAILED : EXIT_OK;
+    fprintf(b.human, "\n%sBatch %s%s%s: %zu succeeded, %zu failed, %zu skipped\n", cli_bold(ctx),
+            range, b.dry_run ? " (dry run)" : "", cli_reset(ctx), b.ok, b.failed, b.skipped);
+    if (b.rowless)
+        fprintf(b.human,
+                "%zu session%s not in recordings.db: copied, but never safe to delete until the "
+                "acquisition GUI marks %s imported there.\n",
+                b.rowless, b.rowless == 1 ? "" : "s", b.rowless == 1 ? "it" : "them");
+    if (ctx->json)
+        b.ex = cli_exit_worst(b.ex, print_json(&b));
+    return b.ex;
 }

@@ -12,6 +12,7 @@
 
 #include "mctctl.h"
 #include "operations.h"
+#include "policy.h"
 #include "report.h"
 #include "scan.h"
 
@@ -94,8 +95,9 @@ static size_t list_safe(const struct bulk *b, uint64_t *total)
     return n_safe;
 }
 
-/* Run the protocol on every safe session; returns how many failed. */
-static size_t delete_each(struct bulk *b, size_t n_safe, uint64_t *freed)
+/* Run the protocol on every safe session; returns how many failed, and
+ * *ex the worst exit code of them. */
+static size_t delete_each(struct bulk *b, size_t n_safe, uint64_t *freed, int *ex)
 {
     const struct mctctl_ctx *ctx = b->ctx;
     char who[MCT_USER_MAX];
@@ -116,6 +118,7 @@ static size_t delete_each(struct bulk *b, size_t n_safe, uint64_t *freed)
         struct mct_op_result *res = &b->res[i];
         int r = b->err[i] = mct_delete_session(ctx->cfg, &req, res);
         b->out[i] = r >= 0 ? OUT_DELETED : r == -EPERM || r == -EBUSY ? OUT_REFUSED : OUT_ERROR;
+        *ex = cli_exit_worst(*ex, cli_delete_exit(r, res));
         fprintf(b->human, "[%zu/%zu] %s %s: ", ++k, n_safe, st->ref.participant_id,
                 st->ref.session_date);
         if (r >= 0) {
@@ -143,15 +146,6 @@ static size_t delete_each(struct bulk *b, size_t n_safe, uint64_t *freed)
     return failed;
 }
 
-static void json_date(struct mct_buf *j, const char *key, const char *date)
-{
-    mct_buf_printf(j, ",\"%s\":", key);
-    if (date)
-        mct_json_string(j, date);
-    else
-        mct_buf_puts(j, "null");
-}
-
 /* One document for the whole run: each session of the range with its
  * outcome and reasons, and the counts. */
 static int print_json(const struct bulk *b, uint64_t freed)
@@ -159,8 +153,8 @@ static int print_json(const struct bulk *b, uint64_t freed)
     _cleanup_buf_ struct mct_buf j = {0};
     size_t count[_OUT_MAX] = {0};
     mct_buf_printf(&j, "{\"dry_run\":%s", b->dry_run ? "true" : "false");
-    json_date(&j, "start_date", b->start);
-    json_date(&j, "end_date", b->end);
+    cli_json_date(&j, "start_date", b->start);
+    cli_json_date(&j, "end_date", b->end);
     mct_buf_puts(&j, ",\"sessions\":[");
     for (size_t i = 0; i < b->n; i++) {
         const struct mct_session_status *st = &b->st[i];
@@ -178,6 +172,11 @@ static int print_json(const struct bulk *b, uint64_t freed)
         mct_json_string(&j, b->err[i] < 0 ? strerror(-b->err[i]) : "");
         mct_buf_puts(&j, ",\"reasons\":");
         mct_json_strv(&j, o == OUT_SKIPPED ? st->reasons : b->res[i].reasons, SIZE_MAX);
+        _cleanup_strv_ char **errors = NULL;
+        if (mct_policy_unknowns(st, &errors) < 0)
+            return -ENOMEM;
+        mct_buf_puts(&j, ",\"errors\":");
+        mct_json_strv(&j, errors, SIZE_MAX);
         mct_buf_puts(&j, "}");
     }
     mct_buf_printf(&j, "%s],\"summary\":{\"sessions\":%zu", b->n ? "\n" : "", b->n);
@@ -225,22 +224,29 @@ int cmd_bulk_delete(int argc, char **argv, struct mctctl_ctx *ctx)
     mct_op_result_free(&rec);
 
     _cleanup_free_ struct mct_session_ref *refs = NULL;
-    int r = mct_discover_sessions(ctx->cfg, b.start, b.end, &refs, &b.n);
+    struct mct_discovery seen;
+    int r = mct_discover_sessions_seen(ctx->cfg, b.start, b.end, &refs, &b.n, &seen);
     if (r < 0) {
+        mct_discovery_done(&seen);
         fprintf(stderr, "mctctl bulk-delete: cannot list the sessions under ");
         cli_put(stderr, ctx->cfg->source_base_path);
         fprintf(stderr, ": %s\n", strerror(-r));
-        return EXIT_FAILED;
+        return EXIT_INCOMPLETE;
     }
+    ex = cli_report_discovery(ctx, "bulk-delete", &seen, b.n);
+    mct_discovery_done(&seen);
     if (b.n == 0) {
         fprintf(b.human, "No local sessions in the range; nothing to delete.\n");
-        return finish(&b, 0, EXIT_OK);
+        return finish(&b, 0, ex);
     }
     r = mct_status_collect(ctx->cfg, refs, b.n, 0, &b.st);
     if (r < 0) {
         fprintf(stderr, "mctctl bulk-delete: cannot check the sessions: %s\n", strerror(-r));
         return EXIT_FAILED;
     }
+    /* Sessions nobody could decide are not "not safe": say what was not
+     * reachable, and exit EXIT_INCOMPLETE. */
+    ex = cli_exit_worst(ex, cli_report_unknowns("bulk-delete", b.st, b.n));
     b.out = calloc(b.n, sizeof(*b.out));
     b.err = calloc(b.n, sizeof(*b.err));
     b.res = calloc(b.n, sizeof(*b.res));
@@ -257,7 +263,7 @@ int cmd_bulk_delete(int argc, char **argv, struct mctctl_ctx *ctx)
         b.out[i] = b.st[i].safe_to_delete ? OUT_NOT_CONFIRMED : OUT_SKIPPED;
     if (n_safe == 0) {
         fprintf(b.human, "Nothing is safe to delete.\n");
-        return finish(&b, 0, EXIT_OK);
+        return finish(&b, 0, ex);
     }
     fprintf(b.human, "%zu session(s), %s to be freed.\n", n_safe,
             mct_format_bytes(total, size, sizeof(size)));
@@ -268,10 +274,10 @@ int cmd_bulk_delete(int argc, char **argv, struct mctctl_ctx *ctx)
         fprintf(stderr, "Confirmation did not match; nothing deleted.\n");
         return finish(&b, 0, EXIT_FAILED);
     }
-    size_t failed = delete_each(&b, n_safe, &freed);
+    size_t failed = delete_each(&b, n_safe, &freed, &ex);
     fprintf(b.human, "%s %zu of %zu session(s), %s%s; %zu refused or failed.\n",
             b.dry_run ? "Dry run: would delete" : "Deleted", n_safe - failed, n_safe,
             mct_format_bytes(freed, size, sizeof(size)), b.dry_run ? " would be freed" : " freed",
             failed);
-    return finish(&b, freed, failed ? EXIT_FAILED : EXIT_OK);
+    return finish(&b, freed, ex);
 }

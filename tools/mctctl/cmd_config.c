@@ -6,6 +6,7 @@
  * source: this output goes into tickets and chat.
  */
 #include "mctctl.h"
+#include "report.h"
 
 struct row {
     char *key, *value, *origin;
@@ -49,6 +50,31 @@ static int pad(size_t have, size_t want)
     return have < want ? (int)(want - have) : 0;
 }
 
+/* {"path": FILE, "settings": [{"key", "value", "origin"}, ...]} */
+static int print_json(const struct mctctl_ctx *ctx, const struct rows *rows)
+{
+    _cleanup_buf_ struct mct_buf b = {0};
+    mct_buf_puts(&b, "{\"path\":");
+    mct_json_string(&b, ctx->cfg->path);
+    mct_buf_puts(&b, ",\"settings\":[");
+    for (size_t i = 0; i < rows->n; i++) {
+        mct_buf_puts(&b, i ? ",\n{\"key\":" : "\n{\"key\":");
+        mct_json_string(&b, rows->v[i].key);
+        mct_buf_puts(&b, ",\"value\":");
+        mct_json_string(&b, rows->v[i].value);
+        mct_buf_puts(&b, ",\"origin\":");
+        mct_json_string(&b, rows->v[i].origin);
+        mct_buf_puts(&b, "}");
+    }
+    mct_buf_puts(&b, rows->n ? "\n]}\n" : "]}\n");
+    if (b.error) {
+        fprintf(stderr, "mctctl config: out of memory\n");
+        return EXIT_FAILED;
+    }
+    fwrite(b.data, 1, b.len, stdout);
+    return EXIT_OK;
+}
+
 int cmd_config(int argc, char **argv, struct mctctl_ctx *ctx)
 {
     struct rows rows = {0};
@@ -63,6 +89,11 @@ int cmd_config(int argc, char **argv, struct mctctl_ctx *ctx)
         rows_free(&rows);
         fprintf(stderr, "mctctl config: %s\n", strerror(-r));
         return EXIT_FAILED;
+    }
+    if (ctx->json) {
+        r = print_json(ctx, &rows);
+        rows_free(&rows);
+        return r;
     }
     for (size_t i = 0; i < rows.n; i++) {
         size_t k = strlen(rows.v[i].key), v = strlen(rows.v[i].value);

@@ -11,12 +11,14 @@
 
 #include "mctctl.h"
 #include "operations.h"
+#include "policy.h"
 #include "report.h"
 
 struct delete_args {
     struct mct_session_ref ref;
     bool dry_run;
     bool force;
+    bool include_unmanaged;
 };
 
 static int parse_args(int argc, char **argv, struct delete_args *a)
@@ -24,6 +26,7 @@ static int parse_args(int argc, char **argv, struct delete_args *a)
     static const struct option options[] = {
             {"dry-run", no_argument, NULL, 'n'},
             {"force-unverified", no_argument, NULL, 'f'},
+            {"include-unmanaged", no_argument, NULL, 'u'},
             {},
     };
     optind = 1;
@@ -34,6 +37,8 @@ static int parse_args(int argc, char **argv, struct delete_args *a)
             a->dry_run = true;
         else if (c == 'f')
             a->force = true;
+        else if (c == 'u')
+            a->include_unmanaged = true;
         else
             return cli_usage_error("delete", "unknown option '%s'", argv[optind - 1]);
     }
@@ -61,12 +66,12 @@ static void print_refusal(const struct mctctl_ctx *ctx, const struct mct_session
     fprintf(stderr, "%sRefused to delete %s %s%s:\n", cli_red(ctx), ref->participant_id,
             ref->session_date, cli_reset(ctx));
     for (size_t i = 0; reasons && reasons[i]; i++) {
-        fprintf(stderr, "  %s✗ ", cli_red(ctx));
+        fprintf(stderr, "  %s%s ", cli_red(ctx), cli_bad(ctx));
         cli_put(stderr, reasons[i]);
         fprintf(stderr, "%s\n", cli_reset(ctx));
     }
     if (!reasons || !reasons[0])
-        fprintf(stderr, "  ✗ %s\n", strerror(-r));
+        fprintf(stderr, "  %s %s\n", cli_bad(ctx), strerror(-r));
     if (dry_pass)
         fprintf(stderr, "Nothing was deleted.\n");
 }
@@ -93,20 +98,9 @@ static int print_json(const struct delete_args *a, const char *result, int r,
     mct_buf_printf(&b, ",\"dry_run\":%s,\"mode\":\"%s\",\"result\":\"%s\",\"error\":",
                    a->dry_run ? "true" : "false", a->force ? "force-unverified" : "normal", result);
     mct_json_string(&b, r < 0 ? strerror(-r) : "");
-    char *const *lists[] = {res->lines, res->reasons};
-    const char *names[] = {"lines", "reasons"};
-    for (size_t k = 0; k < 2; k++) {
-        mct_buf_printf(&b, ",\"%s\":[", names[k]);
-        for (size_t i = 0; lists[k] && lists[k][i]; i++) {
-            if (i)
-                mct_buf_puts(&b, ",");
-            mct_json_string(&b, lists[k][i]);
-        }
-        mct_buf_puts(&b, "]");
-    }
-    mct_buf_puts(&b, "}\n");
+    cli_json_op_end(&b, res);
     fputs(b.data ? b.data : "", stdout);
-    return r < 0 ? EXIT_FAILED : EXIT_OK;
+    return cli_delete_exit(r, res);
 }
 
 static int run_pass(const struct mctctl_ctx *ctx, const struct delete_args *a, bool dry_run,
@@ -117,6 +111,7 @@ static int run_pass(const struct mctctl_ctx *ctx, const struct delete_args *a, b
             .mode = a->force ? MCT_DELETE_FORCE_UNVERIFIED : MCT_DELETE_NORMAL,
             .dry_run = dry_run,
             .recover = !a->dry_run,
+            .include_unmanaged = a->include_unmanaged,
             .who = who,
             .via = "mctctl",
     };
@@ -146,8 +141,9 @@ int cmd_delete(int argc, char **argv, struct mctctl_ctx *ctx)
         print_lines(res.lines);
     if (r < 0) {
         print_refusal(ctx, &a.ref, r, res.reasons, true);
+        ex = cli_delete_exit(r, &res);
         mct_op_result_free(&res);
-        return EXIT_FAILED;
+        return ex;
     }
     mct_op_result_free(&res);
     if (a.dry_run)
@@ -168,9 +164,9 @@ int cmd_delete(int argc, char **argv, struct mctctl_ctx *ctx)
         if (r < 0)
             print_refusal(ctx, &a.ref, r, res.reasons, false);
         else
-            printf("%s✓ Deleted %s %s.%s\n", cli_green(ctx), a.ref.participant_id,
+            printf("%s%s Deleted %s %s.%s\n", cli_green(ctx), cli_ok(ctx), a.ref.participant_id,
                    a.ref.session_date, cli_reset(ctx));
-        ex = r < 0 ? EXIT_FAILED : EXIT_OK;
+        ex = cli_delete_exit(r, &res);
     }
     mct_op_result_free(&res);
     return ex;

@@ -68,11 +68,12 @@ static int print_statuses(struct mctctl_ctx *ctx, const struct mct_session_ref *
         log_error_errno(r, "cannot collect the status");
         return EXIT_FAILED;
     }
+    int ex = cli_report_unknowns("status", st, n);
     _cleanup_buf_ struct mct_buf out = {0};
     for (size_t i = 0; i < n && !ctx->json; i++) {
         if (i)
             mct_buf_puts(&out, "\n");
-        mct_report_session_text(&st[i], ctx->color, &out);
+        mct_report_session_text(&st[i], cli_style(ctx), &out);
     }
     if (ctx->json && as_array)
         mct_report_sessions_json(st, n, &out);
@@ -82,7 +83,7 @@ static int print_statuses(struct mctctl_ctx *ctx, const struct mct_session_ref *
     if (out.error)
         return EXIT_FAILED;
     fwrite(out.data ? out.data : "", 1, out.len, stdout);
-    return EXIT_OK;
+    return ex;
 }
 
 int cmd_status(int argc, char **argv, struct mctctl_ctx *ctx)
@@ -101,7 +102,7 @@ int cmd_status(int argc, char **argv, struct mctctl_ctx *ctx)
     _cleanup_free_ struct mct_session_ref *refs = NULL;
     size_t n = 0;
     if (sessions_of_day(ctx->cfg, argv[1], &refs, &n) < 0)
-        return EXIT_FAILED;
+        return EXIT_INCOMPLETE;
     if (n == 0 && !ctx->json) {
         printf("No sessions on %s (neither on local disk nor in the recording database).\n",
                argv[1]);

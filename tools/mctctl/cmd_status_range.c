@@ -35,11 +35,15 @@ int cmd_status_range(int argc, char **argv, struct mctctl_ctx *ctx)
 
     _cleanup_free_ struct mct_session_ref *refs = NULL;
     size_t n = 0;
-    r = mct_discover_sessions(ctx->cfg, start, end, &refs, &n);
+    struct mct_discovery seen;
+    r = mct_discover_sessions_seen(ctx->cfg, start, end, &refs, &n, &seen);
     if (r < 0) {
         log_error_errno(r, "cannot list sessions under %s", ctx->cfg->source_base_path);
-        return EXIT_FAILED;
+        mct_discovery_done(&seen);
+        return EXIT_INCOMPLETE;
     }
+    int ex = cli_report_discovery(ctx, "status-range", &seen, n);
+    mct_discovery_done(&seen);
     size_t n_trash = 0;
     r = cli_add_trash_sessions(ctx->cfg, start, end, &refs, &n, &n_trash);
     if (r < 0)
@@ -51,6 +55,7 @@ int cmd_status_range(int argc, char **argv, struct mctctl_ctx *ctx)
         log_error_errno(r, "cannot collect the status");
         return EXIT_FAILED;
     }
+    ex = cli_exit_worst(ex, cli_report_unknowns("status-range", st, n));
     _cleanup_buf_ struct mct_buf out = {0};
     if (ctx->json)
         mct_report_sessions_json(st, n, &out);
@@ -59,7 +64,7 @@ int cmd_status_range(int argc, char **argv, struct mctctl_ctx *ctx)
         mct_esc_text_str(&out, ctx->cfg->source_base_path);
         mct_buf_printf(&out, "%s.\n", start || end ? " in that range" : "");
     } else
-        mct_report_range_text(st, n, ctx->color, &out);
+        mct_report_range_text(st, n, cli_style(ctx), &out);
     if (!ctx->json && n_trash > 0)
         trash_notes(ctx->cfg, refs, n, &out);
     /* The forecast needs every session: not under a date range. */
@@ -76,5 +81,5 @@ int cmd_status_range(int argc, char **argv, struct mctctl_ctx *ctx)
     if (out.error)
         return EXIT_FAILED;
     fwrite(out.data, 1, out.len, stdout);
-    return EXIT_OK;
+    return ex;
 }

@@ -39,18 +39,24 @@ int cmd_sync(int argc, char **argv, struct mctctl_ctx *ctx)
     if (r != EXIT_OK)
         return r;
 
-    printf("%sSyncing %s %s%s%s\n", cli_bold(ctx), ref.participant_id, ref.session_date,
-           dry_run ? " (dry run: nothing is copied)" : "", cli_reset(ctx));
+    if (!ctx->json)
+        printf("%sSyncing %s %s%s%s\n", cli_bold(ctx), ref.participant_id, ref.session_date,
+               dry_run ? " (dry run: nothing is copied)" : "", cli_reset(ctx));
     struct mct_op_result res = {0};
     r = mct_sync_session(ctx->cfg, &ref, dry_run, cli_progress, ctx, &res);
+    if (ctx->json) {
+        int ex = cli_print_op_json("sync", &ref, r, &res);
+        mct_op_result_free(&res);
+        return ex;
+    }
     cli_print_op_result(ctx, &res);
     mct_op_result_free(&res);
     if (r < 0) {
         fprintf(stderr, "%sSync of %s %s failed.%s\n", cli_red(ctx), ref.participant_id,
                 ref.session_date, cli_reset(ctx));
-        return EXIT_FAILED;
+        return cli_op_exit(r);
     }
-    printf("%s✓ Sync of %s %s %s.%s\n", cli_green(ctx), ref.participant_id, ref.session_date,
-           dry_run ? "checked (dry run)" : "complete", cli_reset(ctx));
+    printf("%s%s Sync of %s %s %s.%s\n", cli_green(ctx), cli_ok(ctx), ref.participant_id,
+           ref.session_date, dry_run ? "checked (dry run)" : "complete", cli_reset(ctx));
     return EXIT_OK;
 }

@@ -5,6 +5,7 @@
  * (-c, --json, --no-color) and the output ones after it too.
  */
 #include <getopt.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -16,23 +17,29 @@ static const struct mctctl_command commands[] = {
         {"sync", cmd_sync, "sync PARTICIPANT DATE [--dry-run]",
          "Copy one session to every enabled destination with rsync, then verify the copy file by "
          "file (sizes). Refuses to copy into a share that is not mounted."},
-        {"batch", cmd_batch, "batch START_DATE [END_DATE] [--dry-run]",
-         "Sync every session the recording database lists in the date range that is on local disk "
-         "and not yet verified. Prints [i/N] progress and a summary; exit 1 if any failed."},
+        {"batch", cmd_batch, "batch [START_DATE [END_DATE]] [--dry-run]",
+         "Sync every session folder on local disk that is not yet verified, whatever its age, with "
+         "a recordings.db row or not (one without is flagged); with dates, only those days, and "
+         "the recording database's sessions of them too. Prints [i/N] progress and a summary; "
+         "exit 1 if a sync failed, 3 if a share could not be reached."},
         {"status", cmd_status, "status PARTICIPANT DATE | status DATE",
          "The full report of one session (or of every participant that day): DataJoint checks, "
          "source, each destination, and whether it is safe to delete, with every reason if not."},
         {"status-range", cmd_status_range, "status-range [--start-date DATE] [--end-date DATE]",
          "A table of every session on local disk: Date, Participant, Videos, DJ, Backup, Verified, "
-         "Safe (✓ yes, ✗ no, ? unknown)."},
+         "Safe, each a mark for yes, no or ? unknown. What could not be checked is said "
+         "on stderr and exits 3; so do folders that look like sessions but are none."},
         {"verify", cmd_verify, "verify PARTICIPANT DATE [--checksum]",
          "Compare every file of the session with every enabled destination's copy and list each "
          "missing, extra or size-mismatched file; with --checksum (or verify_method: checksum) "
          "also hash both sides (XXH3-128), name each file whose content differs and write the "
          "manifest for audit. Exit 1 if any file is missing or differs."},
-        {"delete", cmd_delete, "delete PARTICIPANT DATE [--dry-run] [--force-unverified]",
+        {"delete", cmd_delete,
+         "delete PARTICIPANT DATE [--dry-run] [--force-unverified] [--include-unmanaged]",
          "Delete the local copy of a session after re-checking DataJoint and every backup; asks "
-         "for DELETE typed on standard input."},
+         "for DELETE typed on standard input. Exit 4 when a safety rule refused it (every refusal "
+         "is logged), 3 when only what could not be checked stood in the way. A participant "
+         "outside backup.filters.participant_prefixes is refused unless --include-unmanaged."},
         {"bulk-delete", cmd_bulk_delete,
          "bulk-delete [--start-date DATE] [--end-date DATE] [--dry-run]",
          "Delete every session in the range that is safe to delete; asks for DELETE ALL typed on "
@@ -73,8 +80,9 @@ int cli_command_help(const char *name)
     if (!c)
         return EXIT_USAGE;
     printf("usage: mctctl [-c CONFIG] [--json] [--no-color] %s\n\n%s\n", c->usage, c->help);
-    printf("\nDates are YYYYMMDD. Exit status: 0 success, 1 refused or failed, 2 usage or "
-           "configuration error.\n");
+    printf("\nDates are YYYYMMDD. Exit status: 0 success, 1 failed, 2 usage or configuration "
+           "error,\n3 incomplete (a database or share could not be checked), 4 refused as unsafe "
+           "(mctctl(1)).\n");
     return EXIT_OK;
 }
 
@@ -88,10 +96,9 @@ static void main_help(FILE *f)
             "\nOptions:\n"
             "  -c, --config FILE  configuration (default: $MCTFS_CONFIG, ./backup_config.yaml,\n"
             "                     %s)\n"
-            "  --json             machine-readable output (status, status-range, delete,\n"
-            "                     bulk-delete, reclaim)\n"
+            "  --json             machine-readable output (every command)\n"
             "  --no-color         no colour (also NO_COLOR=1, or when not a terminal)\n"
-            "  -v, --verbose      more log output\n"
+            "  -v, --verbose      more log output (-vv: debug)\n"
             "  --allow-root       run as root when service.user is not set (not advised:\n"
             "                     see mctctl(1))\n"
             "  -h, --help         this help; 'mctctl COMMAND --help' for a command\n"
@@ -146,8 +153,10 @@ static int parse_leading_options(int argc, char **argv, struct global_opts *g)
             g->config = argv[i];
         } else if (startswith(a, "--config=")) {
             g->config = a + strlen("--config=");
-        } else if (streq(a, "-v") || streq(a, "--verbose")) {
+        } else if (streq(a, "--verbose")) {
             g->verbose++;
+        } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
+            g->verbose += (int)strlen(a + 1); /* -v, -vv, -vvv */
         } else if (streq(a, "--version")) {
             g->version = true;
         } else {
@@ -158,6 +167,21 @@ static int parse_leading_options(int argc, char **argv, struct global_opts *g)
         }
     }
     return i;
+}
+
+/* The locale's character set as setlocale(3) would pick it (LC_ALL, then
+ * LC_CTYPE, then LANG), without switching the process's locale: ✓ and ✗
+ * only where the terminal shows UTF-8. */
+static bool locale_is_utf8(void)
+{
+    const char *vars[] = {"LC_ALL", "LC_CTYPE", "LANG"};
+    for (size_t i = 0; i < ARRAY_SIZE(vars); i++) {
+        const char *v = getenv(vars[i]);
+        if (strempty(v))
+            continue;
+        return strcasestr(v, "utf-8") || strcasestr(v, "utf8");
+    }
+    return false;
 }
 
 /* The message quotes the file's name and what is wrong in it. */
@@ -224,6 +248,7 @@ int main(int argc, char **argv)
     struct mctctl_ctx ctx = {
             .json = g.json,
             .color = !g.no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO),
+            .ascii = !locale_is_utf8(),
             .interactive = isatty(STDERR_FILENO),
     };
     (void)mct_raise_nofile();

@@ -14,17 +14,22 @@
 #include "session.h"
 #include "util.h"
 
-/* Exit codes of every command. */
+/* Exit codes of every command: the table in mctctl(1), EXIT STATUS. A
+ * monitor must tell "all fine" from "nothing could be checked", and a
+ * script "retry later" from "never". */
 enum {
     EXIT_OK = 0,
-    EXIT_FAILED = 1, /* refused, or the work failed */
-    EXIT_USAGE = 2,  /* bad arguments or config */
+    EXIT_FAILED = 1,     /* the work failed: rsync, a copy that differs, no confirmation */
+    EXIT_USAGE = 2,      /* bad arguments or config */
+    EXIT_INCOMPLETE = 3, /* something could not be checked or reached: retry later */
+    EXIT_REFUSED = 4,    /* refused as unsafe: a safety rule said no */
 };
 
 struct mctctl_ctx {
     struct mct_config *cfg; /* loaded before the command runs (NEED_CONFIG) */
     bool json;              /* --json */
     bool color;             /* stdout is a tty, no NO_COLOR, no --no-color */
+    bool ascii;             /* the locale is not UTF-8: ASCII marks, no ✓ ✗ */
     bool interactive;       /* stderr is a tty: live progress bars */
 };
 
@@ -71,6 +76,27 @@ int cli_command_help(const char *cmd);
  * newline stripped). Prompts on stderr. true when it matches. */
 bool cli_confirm(const char *prompt, const char *phrase);
 
+/* The worse of two exit codes: usage, failed, refused, incomplete, ok. */
+int cli_exit_worst(int a, int b);
+struct mct_session_status;
+/* Print once each, on stderr, what could not be checked for the sessions
+ * (policy.h, unknowns), with how many sessions it concerns. EXIT_OK, or
+ * EXIT_INCOMPLETE when anything could not. */
+int cli_report_unknowns(const char *cmd, const struct mct_session_status *st, size_t n);
+/* After a search of the source (mct_discover_sessions_seen): name the
+ * folders that look like sessions but are none, and when nothing was
+ * found (n_found 0) what was looked for and what was there. EXIT_OK, or
+ * EXIT_INCOMPLETE when folders were left out or none matched at all. */
+struct mct_discovery;
+int cli_report_discovery(const struct mctctl_ctx *ctx, const char *cmd,
+                         const struct mct_discovery *seen, size_t n_found);
+
+/* The report style (report.h) for stdout: colour, ASCII marks. */
+unsigned cli_style(const struct mctctl_ctx *ctx);
+/* "✓" and "✗", or "OK" and "x" when the locale is not UTF-8. */
+const char *cli_ok(const struct mctctl_ctx *ctx);
+const char *cli_bad(const struct mctctl_ctx *ctx);
+
 /* Colour helpers: return "" when !ctx->color. */
 const char *cli_green(const struct mctctl_ctx *ctx);
 const char *cli_red(const struct mctctl_ctx *ctx);
@@ -93,6 +119,26 @@ void cli_put(FILE *f, const char *s);
  * how many sessions the trash holds, whether already listed or not. */
 int cli_add_trash_sessions(const struct mct_config *cfg, const char *start, const char *end,
                            struct mct_session_ref **refs, size_t *n, size_t *pending);
+/* The exit code of a deletion the engine returned r for: EXIT_OK,
+ * EXIT_REFUSED (a safety rule said no), EXIT_INCOMPLETE (only what could
+ * not be checked stood in the way: retry later), EXIT_FAILED. */
+struct mct_op_result;
+int cli_delete_exit(int r, const struct mct_op_result *res);
+/* The exit code of a sync, verify or audit the engine returned r for:
+ * a share that did not answer is EXIT_INCOMPLETE, an unsafe copy
+ * EXIT_REFUSED, anything else that failed EXIT_FAILED. */
+int cli_op_exit(int r);
+/* ,"KEY":"DATE" or ,"KEY":null. */
+void cli_json_date(struct mct_buf *j, const char *key, const char *date);
+/* The end of an op's JSON object: "lines", "reasons", "errors" (what
+ * could not be checked, from res->status), "}\n". */
+void cli_json_op_end(struct mct_buf *b, const struct mct_op_result *res);
+/* --json of sync, verify and audit: one object on stdout with the
+ * command, the session, "result" (ok, failed, refused, incomplete), the
+ * lines, the reasons and what could not be checked ("errors"). Returns
+ * cli_op_exit(r). */
+int cli_print_op_json(const char *cmd, const struct mct_session_ref *ref, int r,
+                      const struct mct_op_result *res);
 /* Print an op's lines to stdout and reasons to stderr, escaped. */
 struct mct_op_result;
 void cli_print_op_result(const struct mctctl_ctx *ctx, const struct mct_op_result *res);
