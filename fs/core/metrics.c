@@ -14,21 +14,24 @@
 #include "policy.h"
 
 const char *const mct_metrics_states[MCT_METRICS_N_STATES] = {
-        "safe",    "pending",     "recording", "not_imported", "unknown",
+        "safe",       "pending",     "recording", "not_imported", "unknown",
         "not_copied", "unreachable", "unsafe",    "unverified",   "gone",
 };
 
 const char *const mct_metrics_job_names[_MCT_JOB_MAX] = {
-        [MCT_JOB_SYNC] = "sync",       [MCT_JOB_VERIFY] = "verify",
-        [MCT_JOB_BATCH] = "batch",     [MCT_JOB_RECLAIM] = "reclaim",
-        [MCT_JOB_DELETION] = "deletion",
+        [MCT_JOB_SYNC] = "sync",       [MCT_JOB_VERIFY] = "verify",     [MCT_JOB_BATCH] = "batch",
+        [MCT_JOB_RECLAIM] = "reclaim", [MCT_JOB_DELETION] = "deletion",
 };
 
 const char *const mct_refusal_class_names[_MCT_REFUSAL_MAX] = {
-        [MCT_REFUSAL_NOT_IMPORTED] = "not_imported", [MCT_REFUSAL_UNKNOWN] = "unknown",
-        [MCT_REFUSAL_NOT_COPIED] = "not_copied",     [MCT_REFUSAL_UNREACHABLE] = "unreachable",
-        [MCT_REFUSAL_UNSAFE] = "unsafe",             [MCT_REFUSAL_UNVERIFIED] = "unverified",
-        [MCT_REFUSAL_RECORDING] = "recording",       [MCT_REFUSAL_BUSY] = "busy",
+        [MCT_REFUSAL_NOT_IMPORTED] = "not_imported",
+        [MCT_REFUSAL_UNKNOWN] = "unknown",
+        [MCT_REFUSAL_NOT_COPIED] = "not_copied",
+        [MCT_REFUSAL_UNREACHABLE] = "unreachable",
+        [MCT_REFUSAL_UNSAFE] = "unsafe",
+        [MCT_REFUSAL_UNVERIFIED] = "unverified",
+        [MCT_REFUSAL_RECORDING] = "recording",
+        [MCT_REFUSAL_BUSY] = "busy",
         [MCT_REFUSAL_OTHER] = "other",
 };
 
@@ -162,7 +165,7 @@ static void put_d(struct emit *e, const char *name, const char *type, const char
     if (isinf(v))
         mct_buf_puts(e->out, v > 0 ? "+Inf\n" : "-Inf\n");
     else
-        mct_buf_printf(e->out, "%.17g\n", v);
+        mct_buf_printf(e->out, "%.9g\n", v);
 }
 
 /* Local midnight of a day number, as the rig's calendar names sessions. */
@@ -210,8 +213,8 @@ static void render_forecast(struct emit *e)
     if (!e->m->have_forecast)
         return;
     if (f->fs_known) {
-        put_u(e, "mctfs_source_size_bytes", "gauge", "Size of the source filesystem (/data).",
-              NULL, NULL, f->fs.size);
+        put_u(e, "mctfs_source_size_bytes", "gauge", "Size of the source filesystem (/data).", NULL,
+              NULL, f->fs.size);
         put_u(e, "mctfs_source_free_bytes", "gauge",
               "Bytes the rig may still write on the source filesystem.", NULL, NULL, f->fs.avail);
     }
@@ -244,8 +247,7 @@ static void render_dests(struct emit *e)
     const struct mct_metrics *m = e->m;
     for (size_t i = 0; i < m->n_dests; i++)
         if (m->dests[i].known)
-            put_u(e, up, "gauge", up_help, "destination", m->dests[i].name,
-                  !m->dests[i].h.failing);
+            put_u(e, up, "gauge", up_help, "destination", m->dests[i].name, !m->dests[i].h.failing);
     for (size_t i = 0; i < m->n_dests; i++)
         if (m->dests[i].known && m->dests[i].h.failing)
             put_u(e, "mctfs_destination_unreachable_since_timestamp_seconds", "gauge",

@@ -37,8 +37,9 @@ int mct_metrics_state_index(const char *state);
  * sweep never holds them all). */
 struct mct_metrics_sessions {
     size_t count[MCT_METRICS_N_STATES];
-    uint64_t bytes[MCT_METRICS_N_STATES]; /* local bytes */
-    int64_t oldest_day[MCT_METRICS_N_STATES]; /* days since 1970 of the oldest date; INT64_MAX none */
+    uint64_t bytes[MCT_METRICS_N_STATES];     /* local bytes */
+    int64_t oldest_day[MCT_METRICS_N_STATES]; /* days since 1970 of the oldest date; INT64_MAX none
+                                               */
     int64_t oldest_unsafe_day;                /* over every state but safe */
 };
 void mct_metrics_sessions_begin(struct mct_metrics_sessions *s);
@@ -155,6 +156,11 @@ int mct_metrics_render(const struct mct_metrics *m, struct mct_buf *out);
 
 /* The rig label: metrics.rig_name, else the host name. */
 void mct_metrics_rig(const struct mct_config *cfg, char *out, size_t len);
+
+/* Every enabled destination's health (into dests, cfg->n_destinations
+ * long) and the database's, as health.h remembers them: no waiting. */
+void mct_metrics_health(const struct mct_config *cfg, struct mct_metrics *m,
+                        struct mct_metrics_dest *dests);
 
 /* The parts every renderer shares: rig (into rig, rig_len long), now,
  * reclaim, every enabled destination's and the database's health, the

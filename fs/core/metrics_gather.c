@@ -9,6 +9,27 @@
 
 #include "log.h"
 
+void mct_metrics_health(const struct mct_config *cfg, struct mct_metrics *m,
+                        struct mct_metrics_dest *dests)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->n_destinations; i++) {
+        const struct mct_destination *d = &cfg->destinations[i];
+        if (!d->enabled)
+            continue;
+        struct mct_metrics_dest *md = &dests[n++];
+        md->name = d->name;
+        mct_health_of_dest(d, &md->h);
+        /* A destination stuck since a child hung is failing without an
+         * ended probe. */
+        md->known = md->h.last_at != 0 || md->h.failing;
+    }
+    m->dests = dests;
+    m->n_dests = n;
+    mct_health_of_db(cfg, &m->db);
+    m->db_known = m->db.last_at != 0 || m->db.failing;
+}
+
 int mct_metrics_gather(const struct mct_config *cfg, char *rig, size_t rig_len,
                        struct mct_dlog_tally *dlog, struct mct_metrics *m,
                        struct mct_metrics_dest **dests)
@@ -17,26 +38,10 @@ int mct_metrics_gather(const struct mct_config *cfg, char *rig, size_t rig_len,
     m->rig = rig;
     m->now = time(NULL);
     m->reclaim_enabled = cfg->reclaim.enabled;
-
-    size_t n = 0;
     *dests = calloc(cfg->n_destinations ? cfg->n_destinations : 1, sizeof(**dests));
     if (!*dests)
         return -ENOMEM;
-    for (size_t i = 0; i < cfg->n_destinations; i++) {
-        const struct mct_destination *d = &cfg->destinations[i];
-        if (!d->enabled)
-            continue;
-        struct mct_metrics_dest *md = &(*dests)[n++];
-        md->name = d->name;
-        mct_health_of_dest(d, &md->h);
-        /* A destination stuck since a child hung is failing without an
-         * ended probe. */
-        md->known = md->h.last_at != 0 || md->h.failing;
-    }
-    m->dests = *dests;
-    m->n_dests = n;
-    mct_health_of_db(cfg, &m->db);
-    m->db_known = m->db.last_at != 0 || m->db.failing;
+    mct_metrics_health(cfg, m, *dests);
 
     int r = mct_metrics_jobs_read(cfg, m->jobs);
     if (r < 0)
