@@ -416,9 +416,11 @@ fi
 
 # ---------------------------------------------------------------- batch wrapper
 fakectl=$tmp/fake-mctctl
+# The metrics call after the batch keeps its arguments apart.
 cat >"$fakectl" <<EOF
 #!/bin/sh
-printf '%s\n' "\$@" >"$tmp/argv"
+case " \$* " in *" metrics "*) out=$tmp/metrics-argv ;; *) out=$tmp/argv ;; esac
+printf '%s\n' "\$@" >"\$out"
 printf '%s' "\${DJ_PASS:-}" >"$tmp/djpass"
 EOF
 chmod +x "$fakectl"
@@ -444,6 +446,14 @@ batch_case "a bad day count is refused" "NOT RUN" MCTCTL_BATCH_DAYS=seven "$W"
 # The fake keeps the last call's arguments: reclaim comes after batch.
 batch_case "--reclaim: then reclaim --if-enabled" "-c|/etc/mctfs/x.yaml|reclaim|--if-enabled|--dry-run" \
     "$W" --reclaim -c /etc/mctfs/x.yaml --dry-run
+rm -f "$tmp/metrics-argv"
+MCTCTL="$fakectl" "$W" -c /etc/mctfs/x.yaml >/dev/null 2>&1
+check "mctctl-batch-recent: then metrics --if-configured --record batch=STATUS" \
+    test "$(paste -sd'|' "$tmp/metrics-argv" 2>/dev/null)" = \
+    "-c|/etc/mctfs/x.yaml|metrics|--if-configured|--record|batch=0"
+rm -f "$tmp/metrics-argv"
+MCTCTL="$fakectl" "$W" --dry-run >/dev/null 2>&1
+check "mctctl-batch-recent: no metrics after a dry run" test ! -e "$tmp/metrics-argv"
 mkdir -p "$tmp/creds" && printf 's3cret\n' >"$tmp/creds/dj-password"
 env -u DJ_PASS MCTCTL="$fakectl" CREDENTIALS_DIRECTORY="$tmp/creds" "$W" >/dev/null 2>&1
 check "mctctl-batch-recent: DJ_PASS from \$CREDENTIALS_DIRECTORY/dj-password" \
