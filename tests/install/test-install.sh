@@ -84,7 +84,8 @@ check "installed: ${sbin#"$D"}/mount.fuse.mctfs -> mount.mctfs" \
     test "$(readlink "$sbin/mount.fuse.mctfs" 2>/dev/null)" = mount.mctfs
 for f in "$man/man1/mctctl.1" "$man/man8/mctfs.8" \
     "$unitdir/mctfs.service" "$unitdir/mctctl-batch.service" "$unitdir/mctctl-batch.timer" \
-    "$compdir/mctctl" "$docdir/backup_config.example.yaml" "$docdir/admin-guide.md"; do
+    "$compdir/mctctl" "$docdir/backup_config.example.yaml" "$docdir/admin-guide.md" \
+    "$docdir/prometheus/alerts.yml"; do
     check "installed: ${f#"$D"}" test -s "$f"
 done
 
@@ -264,7 +265,7 @@ expect_completion() {
     fi
 }
 A=$tmp/lab/a.yaml
-expect_completion "sync batch status status-range verify delete bulk-delete audit reclaim config" mctctl ""
+expect_completion "sync batch status status-range verify delete bulk-delete audit reclaim config metrics" mctctl ""
 expect_completion "status status-range" mctctl -c "$A" st
 expect_completion "p001 p002 p003" mctctl -c "$A" sync ""
 expect_completion "20250104 20250105" mctctl -c "$A" delete p001 ""
