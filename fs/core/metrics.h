@@ -177,3 +177,6 @@ int mct_metrics_gather(const struct mct_config *cfg, char *rig, size_t rig_len,
  * -errno. */
 #define MCT_METRICS_TEXTFILE "mctfs.prom"
 int mct_metrics_write_textfile(const char *dir, const char *text, size_t len);
+/* The same for any file name in the folder dirfd, with the mode given. */
+int mct_metrics_write_atomic(int dirfd, const char *name, const char *text, size_t len,
+                             unsigned mode);

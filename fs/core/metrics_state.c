@@ -75,21 +75,7 @@ static int write_state(int dirfd, const struct mct_job_state jobs[_MCT_JOB_MAX])
                            (long long)jobs[j].last_success);
     if (b.error)
         return b.error;
-
-    char tmp[64];
-    snprintf(tmp, sizeof(tmp), ".%s.%d", STATE_NAME, (int)getpid());
-    _cleanup_close_ int fd =
-            openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return -errno;
-    int r = mct_write_all(fd, b.data ? b.data : "", b.len);
-    if (r >= 0 && fsync(fd) < 0)
-        r = -errno;
-    if (r >= 0 && renameat(dirfd, tmp, dirfd, STATE_NAME) < 0)
-        r = -errno;
-    if (r < 0)
-        (void)unlinkat(dirfd, tmp, 0);
-    return r;
+    return mct_metrics_write_atomic(dirfd, STATE_NAME, b.data ? b.data : "", b.len, 0640);
 }
 
 int mct_metrics_job_record(const struct mct_config *cfg, enum mct_metrics_job job, bool ok)
