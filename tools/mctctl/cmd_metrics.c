@@ -72,7 +72,8 @@ static int collect(const struct mct_config *cfg, struct mct_metrics *m)
     mct_metrics_sessions_begin(&m->sessions);
     /* A chunk at a time, as the mount's sweep: years of sessions are never
      * held at once. */
-    for (size_t off = 0; off < n || off == 0; off += MCT_STATUS_CHUNK) {
+    size_t off = 0;
+    do {
         size_t k = n - off < MCT_STATUS_CHUNK ? n - off : MCT_STATUS_CHUNK;
         struct mct_session_status *st = NULL;
         r = mct_status_collect(cfg, n ? refs + off : NULL, k, 0, &st);
@@ -81,9 +82,8 @@ static int collect(const struct mct_config *cfg, struct mct_metrics *m)
         mct_metrics_sessions_add(&m->sessions, st, k, false);
         mct_forecast_add(&acc, st, k);
         mct_session_status_free_array(st, k);
-        if (n == 0)
-            break;
-    }
+        off += k;
+    } while (off < n);
     mct_forecast_end(cfg, &acc, &m->forecast);
     m->have_sessions = m->have_forecast = true;
     m->sessions_at = time(NULL);
