@@ -33,6 +33,7 @@
 #include "model.h"
 #include "share.h"
 #include "vfile.h"
+#include "vmetrics.h"
 
 /* Workers compute what reads queue, every queued session in one
  * collection; two, so one waiting on a slow share does not hold up a
@@ -285,6 +286,9 @@ static void start_raise_read_ahead(const char *mountpoint)
 static void on_status_update(void *ud, const struct mct_session_ref *ref)
 {
     node_forget_session(ud, ref, false);
+    /* ref NULL: a sweep ended (model.h). */
+    if (!ref)
+        vmetrics_sweep_ended(ud);
 }
 
 static int run(struct mctfs *fs, struct fuse_args *args, const struct fuse_cmdline_opts *opts)
@@ -456,7 +460,7 @@ int main(int argc, char *argv[])
     }
     if (control_new(&fs.control) < 0 || opencache_new(&fs.opencache) < 0 ||
         fdcap_new(nofile, FDCAP_PER_UID, FDCAP_RESERVE, &fs.fdcap) < 0 ||
-        listings_new(&fs.listings) < 0) {
+        listings_new(&fs.listings) < 0 || vmetrics_new(&fs, &fs.metrics) < 0) {
         log_error_errno(-ENOMEM, "out of memory");
         goto done;
     }
@@ -477,6 +481,7 @@ done:
     opencache_free(fs.opencache);
     fdcap_free(fs.fdcap);
     listings_free(fs.listings);
+    vmetrics_free(fs.metrics);
     if (fs.base_fd >= 0)
         close(fs.base_fd);
     mct_config_free(cfg);

@@ -24,6 +24,7 @@ struct control;
 struct opencache;
 struct fdcap;
 struct listings;
+struct vmetrics;
 
 struct mctfs {
     struct mct_config *cfg;
@@ -38,6 +39,7 @@ struct mctfs {
     struct opencache *opencache;
     struct fdcap *fdcap;       /* real files open, per user (fdcap.h) */
     struct listings *listings; /* folders being listed (listing.h) */
+    struct vmetrics *metrics;  /* the root's .metrics and the textfile (vmetrics.h) */
 };
 
 /* Set by main() before the mount starts. */

@@ -353,7 +353,7 @@ static struct status_snap *sweep(struct model *m, int64_t started)
     if (!gens)
         return NULL;
 
-    struct status_root_render rr = {.cfg = m->cfg};
+    struct status_root_render rr = {.cfg = m->cfg, .ud = m->hooks.ud};
     size_t off = 0;
     do {
         size_t k = n - off < MCT_STATUS_CHUNK ? n - off : MCT_STATUS_CHUNK;

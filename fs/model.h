@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "forecast.h"
+#include "metrics.h"
 #include "report.h"
 #include "session.h"
 #include "status.h"
@@ -86,6 +87,8 @@ struct status_root_render {
     struct mct_range_totals totals;
     const struct mct_config *cfg; /* for the forecast under the table */
     struct mct_forecast_acc forecast;
+    struct mct_metrics_sessions metrics; /* sessions by state, for .metrics */
+    void *ud;                            /* the hooks' */
 };
 typedef int (*status_root_render_fn)(const struct mct_session_status *st, size_t n, bool last,
                                      struct status_root_render *r);

@@ -11,13 +11,14 @@
 #include "ino.h"
 #include "util.h"
 
-const char *const node_root_vfiles[] = {".status", ".status.json", ".control", NULL};
+const char *const node_root_vfiles[] = {".status", ".status.json", ".control", ".metrics", NULL};
 const char *const node_session_vfiles[] = {".status",         ".status.json", ".backup_status",
                                            ".safe_to_delete", ".control",     NULL};
 
 /* The root's .control takes RECLAIM; its node has no session (an empty
  * ref, control.c). */
-static const enum node_kind root_kinds[] = {NODE_ROOT_STATUS, NODE_ROOT_STATUS_JSON, NODE_CONTROL};
+static const enum node_kind root_kinds[] = {NODE_ROOT_STATUS, NODE_ROOT_STATUS_JSON, NODE_CONTROL,
+                                            NODE_ROOT_METRICS};
 static const enum node_kind session_kinds[] = {NODE_STATUS, NODE_STATUS_JSON, NODE_BACKUP_STATUS,
                                                NODE_SAFE_TO_DELETE, NODE_CONTROL};
 

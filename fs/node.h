@@ -17,6 +17,7 @@ enum node_kind {
     NODE_REAL, /* a file or folder of the source, shown as it is */
     NODE_ROOT_STATUS,
     NODE_ROOT_STATUS_JSON,
+    NODE_ROOT_METRICS, /* Prometheus text (vmetrics.h) */
     NODE_STATUS,
     NODE_STATUS_JSON,
     NODE_BACKUP_STATUS,

@@ -11,6 +11,7 @@
 #include "escape.h"
 #include "report.h"
 #include "model.h"
+#include "vmetrics.h"
 
 enum {
     SLOT_TEXT,
@@ -94,13 +95,16 @@ int vfile_render_root_part(const struct mct_session_status *st, size_t n, bool l
     if (rr->done == 0) {
         mct_report_range_text_head(text);
         mct_forecast_start(&rr->forecast, rr->cfg);
+        mct_metrics_sessions_begin(&rr->metrics);
     }
     mct_report_range_text_rows(st, n, false, &rr->totals, text);
     mct_report_sessions_json_items(st, n, rr->done, json);
     mct_forecast_add(&rr->forecast, st, n);
+    mct_metrics_sessions_add(&rr->metrics, st, n, false);
     if (last) {
         struct mct_forecast f;
         mct_forecast_end(rr->cfg, &rr->forecast, &f);
+        vmetrics_sessions(rr->ud, &rr->metrics, &f);
         mct_report_range_text_end(&rr->totals, text);
         mct_buf_puts(text, "\n");
         mct_report_forecast_text(&f, text);
@@ -122,6 +126,19 @@ static int render_control(struct mctfs *fs, const struct node *node, bool want_d
     return 0;
 }
 
+/* Rendered at every open and stat from what the last sweep counted and
+ * the health as it is: never waits (vmetrics.h). */
+static int render_metrics(struct mctfs *fs, bool want_data, struct vfile_content *ret)
+{
+    _cleanup_buf_ struct mct_buf b = {};
+    int r = vmetrics_render(fs, &b, &ret->mtime);
+    if (r < 0)
+        return r;
+    ret->len = b.len;
+    ret->data = ret->owned = want_data ? mct_buf_steal(&b) : NULL;
+    return 0;
+}
+
 void vfile_content_release(struct vfile_content *c)
 {
     free(c->owned);
@@ -136,6 +153,8 @@ int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
     *ret = (struct vfile_content){};
     if (node->kind == NODE_CONTROL)
         return render_control(fs, node, want_data, ret);
+    if (node->kind == NODE_ROOT_METRICS)
+        return render_metrics(fs, want_data, ret);
     if (!node_is_virtual(node->kind) || node->kind >= ARRAY_SIZE(renderers))
         return -EINVAL;
 

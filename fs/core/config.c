@@ -138,6 +138,12 @@ static const struct mct_key mount_keys[] = {
         {NULL},
 };
 
+static const struct mct_key metrics_keys[] = {
+        {"rig_name", K_OPTSTR, CFG(metrics.rig_name)},
+        {"textfile_dir", K_OPTPATH, CFG(metrics.textfile_dir)},
+        {NULL},
+};
+
 static const struct mct_key service_keys[] = {
         {"user", K_OPTSTR, CFG(service.user)},
         {"lock_dir", K_PATH, CFG(service.lock_dir)},
@@ -151,6 +157,7 @@ const struct mct_key mct_config_schema[] = {
         {"deletion", K_SECTION, .sub = deletion_keys},
         {"timeouts", K_SECTION, .sub = timeouts_keys},
         {"mount", K_SECTION, .sub = mount_keys},
+        {"metrics", K_SECTION, .sub = metrics_keys},
         {"service", K_SECTION, .sub = service_keys},
         {NULL},
 };
@@ -398,6 +405,8 @@ void mct_config_free(struct mct_config *cfg)
     free(cfg->recording_db_path);
     free(cfg->deletion_log_path);
     free(cfg->cache_dir);
+    free(cfg->metrics.rig_name);
+    free(cfg->metrics.textfile_dir);
     free(cfg->service.user);
     free(cfg->service.lock_dir);
     free(cfg->mount.allow_uids);

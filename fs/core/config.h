@@ -124,6 +124,13 @@ struct mct_config {
         size_t n_allow_gids;
     } mount;
 
+    /* metrics: the Prometheus text (metrics.h) for node_exporter's
+     * textfile collector. */
+    struct {
+        char *rig_name;     /* the rig label; NULL = the host name */
+        char *textfile_dir; /* where mctfs.prom is kept up to date; NULL = nowhere */
+    } metrics;
+
     struct {
         /* The unprivileged user mctfs and mctctl work as: started as root,
          * they read the config, then switch to it. NULL = not set. */

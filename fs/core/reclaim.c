@@ -12,6 +12,7 @@
 #include "reclaim.h"
 
 #include "log.h"
+#include "metrics.h"
 #include "operations.h"
 #include "scan.h"
 
@@ -139,8 +140,8 @@ static void forecast(struct mct_reclaim_result *res, int64_t today)
     mct_forecast_finish(&acc, res->dry_run ? &res->before : &res->after, &res->forecast);
 }
 
-int mct_reclaim(const struct mct_config *cfg, const struct mct_reclaim_request *req,
-                struct mct_reclaim_result *res)
+static int reclaim(const struct mct_config *cfg, const struct mct_reclaim_request *req,
+                   struct mct_reclaim_result *res)
 {
     *res = (struct mct_reclaim_result){
             .dry_run = req->dry_run,
@@ -187,4 +188,15 @@ int mct_reclaim(const struct mct_config *cfg, const struct mct_reclaim_request *
              mct_format_bytes(res->after.avail, b, sizeof(b)), cfg->source_base_path,
              mct_format_bytes(res->target, a, sizeof(a)), res->met ? "met" : "not met");
     return res->met ? 0 : -ENOSPC;
+}
+
+int mct_reclaim(const struct mct_config *cfg, const struct mct_reclaim_request *req,
+                struct mct_reclaim_result *res)
+{
+    int r = reclaim(cfg, req, res);
+    /* The last run is a metric (metrics.h): a real run, not one refused
+     * because reclaim is off or already running. */
+    if (!req->dry_run && r != -EPERM && r != -EBUSY)
+        (void)mct_metrics_job_record(cfg, MCT_JOB_RECLAIM, r >= 0);
+    return r;
 }

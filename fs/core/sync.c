@@ -17,6 +17,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "marker.h"
+#include "metrics.h"
 #include "operations.h"
 #include "policy.h"
 #include "share.h"
@@ -451,9 +452,9 @@ int mct_verify_session(const struct mct_config *cfg, const struct mct_session_re
     return mct_verify_session_method(cfg, ref, cfg->verify_method, progress, ud, res);
 }
 
-int mct_verify_session_method(const struct mct_config *cfg, const struct mct_session_ref *ref,
-                              enum mct_verify_method method, mct_progress_fn progress, void *ud,
-                              struct mct_op_result *res)
+static int verify_session(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                          enum mct_verify_method method, mct_progress_fn progress, void *ud,
+                          struct mct_op_result *res)
 {
     _cleanup_free_ char *src = NULL;
     _cleanup_close_ int lock_fd = -1, src_fd = -1;
@@ -482,6 +483,23 @@ int mct_verify_session_method(const struct mct_config *cfg, const struct mct_ses
     }
     verify_run_close(cfg, ref, &run, res);
     return first;
+}
+
+/* The last run is a metric (metrics.h); a command that found the session
+ * busy did not run. */
+static void record(const struct mct_config *cfg, enum mct_metrics_job job, int r)
+{
+    if (r != -EBUSY)
+        (void)mct_metrics_job_record(cfg, job, r >= 0);
+}
+
+int mct_verify_session_method(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                              enum mct_verify_method method, mct_progress_fn progress, void *ud,
+                              struct mct_op_result *res)
+{
+    int r = verify_session(cfg, ref, method, progress, ud, res);
+    record(cfg, MCT_JOB_VERIFY, r);
+    return r;
 }
 
 /* ---- sync ------------------------------------------------------------- */
@@ -678,8 +696,8 @@ static int check_flags(const struct mct_config *cfg, struct mct_op_result *res)
     return 0;
 }
 
-int mct_sync_session(const struct mct_config *cfg, const struct mct_session_ref *ref, bool dry_run,
-                     mct_progress_fn progress, void *ud, struct mct_op_result *res)
+static int sync_session(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                        bool dry_run, mct_progress_fn progress, void *ud, struct mct_op_result *res)
 {
     _cleanup_free_ char *src = NULL;
     _cleanup_close_ int lock_fd = -1, src_fd = -1;
@@ -722,4 +740,13 @@ int mct_sync_session(const struct mct_config *cfg, const struct mct_session_ref 
                           ref->participant_id, ref->session_date);
     }
     return 0;
+}
+
+int mct_sync_session(const struct mct_config *cfg, const struct mct_session_ref *ref, bool dry_run,
+                     mct_progress_fn progress, void *ud, struct mct_op_result *res)
+{
+    int r = sync_session(cfg, ref, dry_run, progress, ud, res);
+    if (!dry_run)
+        record(cfg, MCT_JOB_SYNC, r);
+    return r;
 }

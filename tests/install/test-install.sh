@@ -93,7 +93,8 @@ check "mount.mctfs runs the mctfs of this prefix ($MCT_SBINDIR/mctfs)" \
 for f in "$man/man1/mctctl.1" "$man/man8/mctfs.8" \
     "$unitdir/mctfs.service" "$unitdir/mctctl-batch.service" "$unitdir/mctctl-batch.timer" \
     "$unitdir/mctfs-failure@.service" \
-    "$compdir/mctctl" "$docdir/backup_config.example.yaml" "$docdir/admin-guide.md"; do
+    "$compdir/mctctl" "$docdir/backup_config.example.yaml" "$docdir/admin-guide.md" \
+    "$docdir/prometheus/alerts.yml"; do
     check "installed: ${f#"$D"}" test -s "$f"
 done
 
@@ -287,7 +288,7 @@ expect_completion() {
     fi
 }
 A=$tmp/lab/a.yaml
-expect_completion "sync batch status status-range verify delete bulk-delete audit reclaim config" mctctl ""
+expect_completion "sync batch status status-range verify delete bulk-delete audit reclaim config metrics" mctctl ""
 expect_completion "status status-range" mctctl -c "$A" st
 expect_completion "p001 p002 p003" mctctl -c "$A" sync ""
 expect_completion "20250104 20250105" mctctl -c "$A" delete p001 ""
@@ -465,9 +466,11 @@ fi
 
 # ---------------------------------------------------------------- batch wrapper
 fakectl=$tmp/fake-mctctl
+# The metrics call after the batch keeps its arguments apart.
 cat >"$fakectl" <<EOF
 #!/bin/sh
-printf '%s\n' "\$@" >"$tmp/argv"
+case " \$* " in *" metrics "*) out=$tmp/metrics-argv ;; *) out=$tmp/argv ;; esac
+printf '%s\n' "\$@" >"\$out"
 printf '%s' "\${DJ_PASS:-}" >"$tmp/djpass"
 EOF
 chmod +x "$fakectl"
@@ -494,6 +497,14 @@ batch_case "a bad day count is refused" "NOT RUN" MCTCTL_BATCH_DAYS=seven "$W"
 # The fake keeps the last call's arguments: reclaim comes after batch.
 batch_case "--reclaim: then reclaim --if-enabled" "-c|/etc/mctfs/x.yaml|reclaim|--if-enabled|--dry-run" \
     "$W" --reclaim -c /etc/mctfs/x.yaml --dry-run
+rm -f "$tmp/metrics-argv"
+MCTCTL="$fakectl" "$W" -c /etc/mctfs/x.yaml >/dev/null 2>&1
+check "mctctl-batch-recent: then metrics --if-configured --record batch=STATUS" \
+    test "$(paste -sd'|' "$tmp/metrics-argv" 2>/dev/null)" = \
+    "-c|/etc/mctfs/x.yaml|metrics|--if-configured|--record|batch=0"
+rm -f "$tmp/metrics-argv"
+MCTCTL="$fakectl" "$W" --dry-run >/dev/null 2>&1
+check "mctctl-batch-recent: no metrics after a dry run" test ! -e "$tmp/metrics-argv"
 mkdir -p "$tmp/creds" && printf 's3cret\n' >"$tmp/creds/dj-password"
 env -u DJ_PASS MCTCTL="$fakectl" CREDENTIALS_DIRECTORY="$tmp/creds" "$W" >/dev/null 2>&1
 check "mctctl-batch-recent: DJ_PASS from \$CREDENTIALS_DIRECTORY/dj-password" \

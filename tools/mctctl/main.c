@@ -64,6 +64,13 @@ static const struct mctctl_command commands[] = {
          "Print the effective configuration: every key with its value and where it came from "
          "(the file and line, a DJ_* variable, datajoint.config_file, or the default). The "
          "DataJoint password is shown as ********."},
+        {"metrics", cmd_metrics, "metrics [--textfile DIR | --if-configured] [--record JOB=STATUS]",
+         "The rig's Prometheus metrics (sessions and bytes by state, the oldest session not safe, "
+         "free space and the forecast, each share's and DataJoint's health, the last sync, verify, "
+         "batch, reclaim and deletion, deletions and refusals) on standard output, or written "
+         "atomically into DIR/mctfs.prom for node_exporter's textfile collector (--if-configured: "
+         "into metrics.textfile_dir when set, else nothing). --record batch=EXIT_STATUS first "
+         "records how a job ended (the nightly timer's)."},
 };
 
 static const struct mctctl_command *find_command(const char *name)

@@ -52,6 +52,7 @@ int cmd_bulk_delete(int argc, char **argv, struct mctctl_ctx *ctx);
 int cmd_audit(int argc, char **argv, struct mctctl_ctx *ctx);
 int cmd_reclaim(int argc, char **argv, struct mctctl_ctx *ctx);
 int cmd_config(int argc, char **argv, struct mctctl_ctx *ctx);
+int cmd_metrics(int argc, char **argv, struct mctctl_ctx *ctx);
 
 /* --- helpers in cli.c --- */
 
