@@ -227,8 +227,7 @@ static int deletion_refused(struct mct_deletion *d, int err)
         /* The check before a real deletion tells its user itself. */
         if (!d->req->dry_run)
             log_warning("refused to delete %s/%s (%s): %s", sess_p(d), sess_d(d),
-                        strempty(d->source_path) ? "?" : d->source_path,
-                        msg.data ? msg.data : "");
+                        strempty(d->source_path) ? "?" : d->source_path, msg.data ? msg.data : "");
         struct mct_dlog_info info;
         _cleanup_buf_ struct mct_buf rec = {0};
         dlog_info(d, "refused", d->reasons, &info);
