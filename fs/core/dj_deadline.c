@@ -177,14 +177,18 @@ static int bounded(const struct mct_config *cfg, const struct mct_session_ref *r
         snprintf(err, errlen, "DataJoint check: cannot start it");
         return -ENOMEM;
     }
-    pthread_detach(t);
     int r;
     if (wait_done(j, seconds)) {
+        /* Joined, not detached: the thread's own state (the client
+         * library's and OpenSSL's thread-locals) is gone when we return,
+         * so a program may end at once without leaving it half freed. */
+        pthread_join(t, NULL);
         r = j->r;
         snprintf(err, errlen, "%s", j->err);
         if (r >= 0)
             memcpy(res, j->res, n * sizeof(*res));
     } else {
+        pthread_detach(t);
         /* Cut it off: its reads end now, the thread cleans up after. */
         int sock = __atomic_load_n(&j->sock, __ATOMIC_ACQUIRE);
         if (sock >= 0)

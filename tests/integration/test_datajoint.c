@@ -318,6 +318,13 @@ START_TEST(test_silent_server_times_out)
     ck_assert_int_eq(st.checks[MCT_DJ_SINGLE_CAMERA_VIDEO], MCT_UNKNOWN);
     ck_assert_msg(strstr(st.reason, "127.0.0.1"), "reason: %s", st.reason);
     ck_assert_int_lt(elapsed, (int64_t)cfg->database_timeout_s * 1000 + 2000);
+
+    /* The check given up on ends too: its socket was shut down at the
+     * deadline, so it must not linger on a server that never answers. */
+    int64_t end = mct_now_ms() + 5000;
+    while (mct_dj_checks_running() && mct_now_ms() < end)
+        usleep(20 * 1000);
+    ck_assert_msg(!mct_dj_checks_running(), "a given-up check still runs 5 s after its deadline");
 }
 END_TEST
 

@@ -455,35 +455,41 @@ START_TEST(a_big_folder_lists_in_linear_time)
             snprintf(dirs[i][c], sizeof(dirs[i][c]), "%s/frames%d_%c", lab.data, sizes[i], 'a' + c);
             make_files(dirs[i][c], sizes[i]);
         }
-    struct fl_mount m;
-    mount_lab(&m);
-    /* The root's status is computed at mount: wait for it, so what is
-     * timed is the listing alone. */
-    char root_status[700];
-    fl_mpath(&m, root_status, sizeof(root_status), ".status");
-    _cleanup_free_ char *all = fl_slurp(root_status, NULL);
-    ck_assert_ptr_nonnull(all);
-
     double native[3], mount[3];
-    for (int i = 0; i < 3; i++) {
-        /* The best of each; each folder is listed through the mount once,
-         * before the kernel holds its listing. */
+    for (int i = 0; i < 3; i++)
         native[i] = mount[i] = 1e9;
-        for (int c = 0; c < COPIES; c++) {
-            double t;
-            ck_assert_int_eq(list_count(dirs[i][c], &t), sizes[i] + 2);
-            ck_assert_int_eq(list_count(dirs[i][c], &t), sizes[i] + 2);
-            if (t < native[i])
-                native[i] = t;
-            char path[700];
-            fl_mpath(&m, path, sizeof(path), "frames%d_%c", sizes[i], 'a' + c);
-            ck_assert_int_eq(list_count(path, &t), sizes[i] + 2);
-            if (t < mount[i])
-                mount[i] = t;
+    /* The best of each; each folder is listed through a mount once, before
+     * the kernel holds its listing: two mounts give each size six uncached
+     * listings, so one stall of a busy machine does not decide. */
+    for (int round = 0; round < 2; round++) {
+        struct fl_mount m;
+        mount_lab(&m);
+        /* The root's status is computed at mount: wait for it, so what is
+         * timed is the listing alone. */
+        char root_status[700];
+        fl_mpath(&m, root_status, sizeof(root_status), ".status");
+        _cleanup_free_ char *all = fl_slurp(root_status, NULL);
+        ck_assert_ptr_nonnull(all);
+
+        for (int i = 0; i < 3; i++) {
+            for (int c = 0; c < COPIES; c++) {
+                double t;
+                ck_assert_int_eq(list_count(dirs[i][c], &t), sizes[i] + 2);
+                ck_assert_int_eq(list_count(dirs[i][c], &t), sizes[i] + 2);
+                if (t < native[i])
+                    native[i] = t;
+                char path[700];
+                fl_mpath(&m, path, sizeof(path), "frames%d_%c", sizes[i], 'a' + c);
+                ck_assert_int_eq(list_count(path, &t), sizes[i] + 2);
+                if (t < mount[i])
+                    mount[i] = t;
+            }
         }
+        fl_unmount(&m);
+    }
+    for (int i = 0; i < 3; i++)
         printf("%d entries: native %.3f s, through the mount %.3f s (%.1fx)\n", sizes[i], native[i],
                mount[i], mount[i] / native[i]);
-    }
     /* Linear: four times the entries, not sixteen times the time (with
      * slack for a busy machine), and close to the disk. An ASan build
      * slows the daemon, not the kernel's native listing: the bound against
@@ -493,7 +499,6 @@ START_TEST(a_big_folder_lists_in_linear_time)
     double bound = getenv("ASAN_OPTIONS") ? 8 : 3;
     ck_assert_msg(mount[2] <= bound * native[2],
                   "80k entries: %.3f s through the mount, %.3f s native", mount[2], native[2]);
-    fl_unmount(&m);
 }
 END_TEST
 
