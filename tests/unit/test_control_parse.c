@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "control_parse.h"
+#include "unit.h"
 
 /* control_parse of a C string, without its NUL (as a FUSE write gives it). */
 static int parse(const char *s, enum control_command *cmd)
@@ -276,9 +277,5 @@ static Suite *control_parse_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(control_parse_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(control_parse_suite());
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "model_fresh.h"
+#include "unit.h"
 
 /* Monotonic milliseconds, far from 0 so no subtraction wraps. */
 #define T0 1000000
@@ -203,9 +204,5 @@ static Suite *model_fresh_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(model_fresh_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(model_fresh_suite());
 }
