@@ -43,7 +43,8 @@ void tmp_make_dir(const char *rel)
     ck_assert_int_eq(mct_mkdir_p(p, 0755), 0);
 }
 
-void tmp_make_file(const char *rel, size_t size, char fill)
+/* tmp_dir/rel created empty for writing, with its parents. */
+static int create(const char *rel)
 {
     _cleanup_free_ char *p = tmp_path(rel);
     _cleanup_free_ char *dir = strdup(p);
@@ -52,6 +53,12 @@ void tmp_make_file(const char *rel, size_t size, char fill)
     ck_assert_int_eq(mct_mkdir_p(dir, 0755), 0);
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     ck_assert_int_ge(fd, 0);
+    return fd;
+}
+
+void tmp_make_file(const char *rel, size_t size, char fill)
+{
+    _cleanup_close_ int fd = create(rel);
     char buf[4096];
     memset(buf, fill, sizeof(buf));
     for (size_t left = size; left;) {
@@ -59,5 +66,10 @@ void tmp_make_file(const char *rel, size_t size, char fill)
         ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
         left -= n;
     }
-    close(fd);
+}
+
+void tmp_write(const char *rel, const void *data, size_t n)
+{
+    _cleanup_close_ int fd = create(rel);
+    ck_assert_int_eq(write(fd, data, n), (ssize_t)n);
 }

@@ -21,3 +21,6 @@ void tmp_make_dir(const char *rel);
 
 /* tmp_dir/rel as a file of size bytes of fill, with its parents. */
 void tmp_make_file(const char *rel, size_t size, char fill);
+
+/* tmp_dir/rel holding the n bytes of data, with its parents. */
+void tmp_write(const char *rel, const void *data, size_t n);
