@@ -222,6 +222,46 @@ START_TEST(required_copies_defaults_to_the_enabled_destinations_at_most_two)
 }
 END_TEST
 
+/* The config yaml, or NULL and the message in why. */
+static struct mct_config *parse_or_null(const char *yaml, char *why, size_t len)
+{
+    struct mct_config *cfg = NULL;
+    return mct_config_parse_string("t.yaml", yaml, &cfg, why, len) < 0 ? NULL : cfg;
+}
+
+START_TEST(the_reclaim_keys_default_to_off_10_percent_and_14_days_and_are_checked)
+{
+    char why[512] = "";
+    _cleanup_config_ struct mct_config *def =
+            parse_or_null("deletion:\n  min_age_minutes: 5\n", why, sizeof(why));
+    ck_assert_msg(def, "%s", why);
+    ck_assert(!def->reclaim.enabled);
+    ck_assert_uint_eq(def->reclaim.keep_free.percent_x100, 1000);
+    ck_assert_uint_eq(def->reclaim.keep_recent_days, 14);
+
+    _cleanup_config_ struct mct_config *on =
+            parse_or_null("deletion:\n  reclaim:\n    enabled: true\n    keep_free: 500G\n"
+                          "    keep_recent_days: 3\n",
+                          why, sizeof(why));
+    ck_assert_msg(on, "%s", why);
+    ck_assert(on->reclaim.enabled);
+    ck_assert_uint_eq(on->reclaim.keep_free.bytes, 500ull << 30);
+    ck_assert_uint_eq(on->reclaim.keep_free.percent_x100, 0);
+    ck_assert_uint_eq(on->reclaim.keep_recent_days, 3);
+
+    ck_assert_ptr_null(
+            parse_or_null("deletion:\n  reclaim:\n    keep_free: lots\n", why, sizeof(why)));
+    ck_assert_msg(startswith(why, "t.yaml:3: deletion.reclaim.keep_free: 'lots' is not a size"),
+                  "%s", why);
+    ck_assert_ptr_null(
+            parse_or_null("deletion:\n  reclaim:\n    keep_recent: 3\n", why, sizeof(why)));
+    ck_assert_msg(strstr(why, "t.yaml:3: unknown key 'keep_recent'"), "%s", why);
+    ck_assert_ptr_null(
+            parse_or_null("deletion:\n  reclaim:\n    keep_free: [1]\n", why, sizeof(why)));
+    ck_assert_msg(strstr(why, "expected a string"), "%s", why);
+}
+END_TEST
+
 /* DJ_* fill what the datajoint section leaves unset; its own keys win. */
 START_TEST(dj_variables_fill_what_the_datajoint_section_leaves_unset)
 {
@@ -491,6 +531,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, the_recording_db_defaults_to_the_source_folder);
     tcase_add_test(tc, an_empty_destination_list_is_valid);
     tcase_add_test(tc, required_copies_defaults_to_the_enabled_destinations_at_most_two);
+    tcase_add_test(tc, the_reclaim_keys_default_to_off_10_percent_and_14_days_and_are_checked);
     tcase_add_test(tc, the_shipped_example_config_loads_as_documented);
     tcase_add_test(tc, a_loaded_file_is_named_in_its_messages_and_a_nul_byte_in_it_is_refused);
     suite_add_tcase(s, tc);

@@ -143,7 +143,7 @@ static void assert_vfiles(const char *const *names, bool root, const char *const
     ck_assert_uint_eq(i, n);
 }
 
-START_TEST(the_top_of_the_mount_shows_status_status_json_control_and_metrics)
+START_TEST(the_top_shows_status_status_json_control_and_metrics)
 {
     static const char *const want[] = {".status", ".status.json", ".control", ".metrics"};
     static const enum node_kind kinds[] = {NODE_ROOT_STATUS, NODE_ROOT_STATUS_JSON, NODE_CONTROL,
@@ -152,7 +152,7 @@ START_TEST(the_top_of_the_mount_shows_status_status_json_control_and_metrics)
 }
 END_TEST
 
-START_TEST(a_session_folder_shows_status_status_json_backup_status_safe_to_delete_and_control)
+START_TEST(a_session_folder_shows_its_four_status_files_and_control)
 {
     static const char *const want[] = {".status", ".status.json", ".backup_status",
                                        ".safe_to_delete", ".control"};
@@ -432,9 +432,8 @@ static Suite *node_suite(void)
     Suite *s = suite_create("node");
     TCase *tc = tcase_create("names");
     tcase_add_test(tc, virtual_files_are_dot_files_so_a_plain_ls_stays_clean);
-    tcase_add_test(tc, the_top_of_the_mount_shows_status_status_json_control_and_metrics);
-    tcase_add_test(
-            tc, a_session_folder_shows_status_status_json_backup_status_safe_to_delete_and_control);
+    tcase_add_test(tc, the_top_shows_status_status_json_control_and_metrics);
+    tcase_add_test(tc, a_session_folder_shows_its_four_status_files_and_control);
     tcase_add_test(tc, metrics_is_only_at_the_top_and_backup_status_only_in_a_session);
     tcase_add_test(tc, a_virtual_files_kind_names_it_back);
     tcase_add_test(tc, names_that_only_resemble_a_virtual_files_are_real);
