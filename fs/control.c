@@ -277,17 +277,6 @@ static char *summarize(const struct mct_op_result *res, int r)
     return mct_buf_steal(&b);
 }
 
-static const char *outcome_of(int r)
-{
-    if (r >= 0)
-        return "ok";
-    if (r == -EPERM)
-        return "refused";
-    if (r == -EBUSY)
-        return "busy";
-    return "failed";
-}
-
 static void record_result(struct record *rec, enum control_command cmd, uid_t uid, int r,
                           char *message)
 {
@@ -300,7 +289,7 @@ static void record_result(struct record *rec, enum control_command cmd, uid_t ui
     rec->uid = uid;
     mct_describe_user(uid, rec->user, sizeof(rec->user));
     rec->command = cmd;
-    rec->outcome = outcome_of(r);
+    rec->outcome = control_outcome(r);
     free(rec->message);
     rec->message = message;
 }
@@ -328,7 +317,7 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
     enum control_command cmd;
 
     /* RECLAIM at the root, the others in a session. */
-    if (off != 0 || control_parse(buf, size, &cmd) < 0 || (cmd == CMD_RECLAIM) != is_root(ref)) {
+    if (control_parse_write(buf, size, off, is_root(ref), &cmd) < 0) {
         log_info("%s/%s/.control: uid %u wrote %zu bytes that are not a command, ignored",
                  ref->participant_id, ref->session_date, (unsigned)uid, size);
         return -EINVAL;
@@ -364,16 +353,11 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
     char *msg = summarize(&res, r);
     mct_op_result_free(&res);
 
-    int ret;
-    if (r >= 0)
-        ret = (int)size;
-    else if (r == -EBUSY || r == -EPERM || r == -ENOENT || r == -ENOMEM)
-        ret = r;
-    else
-        ret = -EIO; /* sync or verification failed: the message says why */
+    /* A failed sync or verification is EIO: the message says why. */
+    int ret = control_write_result(r, size);
 
     log_notice("%s %s/%s by uid %u: %s: %s", control_command_names[cmd], ref->participant_id,
-               ref->session_date, (unsigned)uid, outcome_of(r), msg ? msg : "");
+               ref->session_date, (unsigned)uid, control_outcome(r), msg ? msg : "");
 
     pthread_mutex_lock(&fs->control->lock);
     rec->busy = false;

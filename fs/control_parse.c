@@ -32,3 +32,34 @@ int control_parse(const char *buf, size_t size, enum control_command *ret)
     }
     return -EINVAL;
 }
+
+int control_parse_write(const char *buf, size_t size, off_t off, bool root,
+                        enum control_command *ret)
+{
+    enum control_command cmd;
+
+    if (off != 0 || control_parse(buf, size, &cmd) < 0 || (cmd == CMD_RECLAIM) != root)
+        return -EINVAL;
+    *ret = cmd;
+    return 0;
+}
+
+int control_write_result(int r, size_t size)
+{
+    if (r >= 0)
+        return (int)size;
+    if (r == -EBUSY || r == -EPERM || r == -ENOENT || r == -ENOMEM)
+        return r;
+    return -EIO;
+}
+
+const char *control_outcome(int r)
+{
+    if (r >= 0)
+        return "ok";
+    if (r == -EPERM)
+        return "refused";
+    if (r == -EBUSY)
+        return "busy";
+    return "failed";
+}

@@ -8,6 +8,7 @@
 
 #include "beneath.h"
 #include "log.h"
+#include "model_fresh.h"
 #include "model_snap.h"
 #include "operations.h"
 #include "scan.h"
@@ -31,9 +32,7 @@ struct entry {
     struct timespec dir_mtime, dir_ctime;
 
     /* Each rendering's hash and when it last changed. */
-    bool slot_known[MODEL_SLOTS];
-    uint64_t slot_hash[MODEL_SLOTS];
-    struct timespec slot_changed[MODEL_SLOTS];
+    struct model_text_clock slot_clock[MODEL_SLOTS];
 
     char *activity;
     struct entry *bucket_next, *queue_next;
@@ -61,7 +60,7 @@ struct model {
 
 unsigned model_wait_seconds(const struct model *m)
 {
-    return m->cfg->share_timeout_s + m->cfg->database_timeout_s + 1;
+    return model_wait_bound_seconds(m->cfg);
 }
 
 /* ---- entries, with the lock held ---- */
@@ -185,15 +184,9 @@ static void measure(struct model *m, struct status_snap *s, uint64_t hashes[MODE
 static void publish(struct model *m, struct entry *e, struct status_snap *s,
                     const uint64_t hashes[MODEL_SLOTS], bool have_dir, const struct stat *dst)
 {
-    for (unsigned slot = 0; slot < MODEL_SLOTS; slot++) {
-        uint64_t h = hashes[slot];
-        if (!e->slot_known[slot] || e->slot_hash[slot] != h) {
-            e->slot_known[slot] = true;
-            e->slot_hash[slot] = h;
-            e->slot_changed[slot] = s->computed_at;
-        }
-        s->changed_at[slot] = e->slot_changed[slot];
-    }
+    for (unsigned slot = 0; slot < MODEL_SLOTS; slot++)
+        s->changed_at[slot] =
+                model_text_clock_tick(&e->slot_clock[slot], hashes[slot], &s->computed_at);
     entry_drop_snap(e);
     e->snap = s;
     e->dir_known = have_dir;
@@ -389,15 +382,6 @@ static struct status_snap *sweep(struct model *m, int64_t started)
     return model_snap_from_root(&rr, n, started);
 }
 
-/* Half of cache_seconds between sweeps, so a snapshot is rarely older
- * than cache_seconds when read; none at all with cache_seconds 0 (every
- * read computes). */
-static int64_t sweep_period_ms(const struct model *m)
-{
-    unsigned c = m->cfg->mount.cache_seconds;
-    return c == 0 ? -1 : c < 2 ? 1000 : (int64_t)c * 500;
-}
-
 static void wait_for_sweep_time(struct model *m, int64_t next_ms)
 {
     while (!m->stopping && !m->sweep_asked) {
@@ -423,7 +407,7 @@ static void wait_for_sweep_time(struct model *m, int64_t next_ms)
 static void *sweeper(void *arg)
 {
     struct model *m = arg;
-    int64_t period = sweep_period_ms(m);
+    int64_t period = model_sweep_period_ms(m->cfg->mount.cache_seconds);
     /* The first sweep at mount, so the first reads find a model. */
     int64_t next = period < 0 ? -1 : mct_now_ms();
     pthread_mutex_lock(&m->lock);
@@ -544,15 +528,13 @@ static bool usable(struct model *m, struct entry *e, int64_t asked_ms)
         return false;
     struct stat dst;
     if (e->dir_known && !e->root && dir_stat(m, e->rel, &dst) &&
-        (!timespec_eq(&dst.st_mtim, &e->dir_mtime) || !timespec_eq(&dst.st_ctim, &e->dir_ctime))) {
+        model_folder_changed(&e->dir_mtime, &e->dir_ctime, &dst)) {
         entry_drop_snap(e);
         e->gen++;
         return false;
     }
-    int64_t ttl_ms = (int64_t)m->cfg->mount.cache_seconds * 1000;
-    /* A computation that started after this question was asked is fresh
-     * for it whatever the ttl: with cache_seconds 0 nothing else ever is. */
-    return mct_now_ms() - e->snap->computed_ms < ttl_ms || e->snap->computed_ms >= asked_ms;
+    return model_snap_fresh(e->snap->computed_ms, asked_ms, mct_now_ms(),
+                            m->cfg->mount.cache_seconds);
 }
 
 static int get_once(struct model *m, const struct mct_session_ref *ref, unsigned flags,
@@ -573,8 +555,8 @@ static int get_once(struct model *m, const struct mct_session_ref *ref, unsigned
     if (flags & MODEL_NO_WAIT) {
         /* Whatever is there, or "pending"; it is brought up to date behind.
          * (A stat does not look at the folder: the next read does.) */
-        int64_t ttl_ms = (int64_t)m->cfg->mount.cache_seconds * 1000;
-        if (!e->snap || mct_now_ms() - e->snap->computed_ms >= ttl_ms)
+        if (!e->snap ||
+            !model_snap_young(e->snap->computed_ms, mct_now_ms(), m->cfg->mount.cache_seconds))
             entry_enqueue(m, e);
         if (!e->snap && !e->pending)
             /* Made once per entry (a file browser stats the same files

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The mount's .control parser (fs/control_parse.c): whatever a process
- * writes is one of SYNC, VERIFY, DELETE, RECLAIM, or -EINVAL with nothing done.
+ * writes is one of SYNC, VERIFY, DELETE, RECLAIM, or -EINVAL with nothing done;
+ * RECLAIM only at the root, the others only in a session.
  *
  * The buffer is the fuzzer's own, exactly size bytes and not terminated,
  * as a FUSE write buffer is: ASan catches any read past it. An independent
@@ -54,6 +55,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                                        : want == CMD_VERIFY ? "VERIFY"
                                                        : want == CMD_DELETE ? "DELETE"
                                                                             : "RECLAIM") == 0);
+    }
+
+    /* The root's .control takes RECLAIM only, a session's the others; a
+     * write at any other offset than 0 is never a command. */
+    for (int root = 0; root <= 1; root++) {
+        enum control_command w = (enum control_command) - 1;
+        bool fits = want >= 0 && (want == CMD_RECLAIM) == (bool)root;
+        FUZZ_ASSERT(control_parse_write((const char *)data, size, 0, root, &w) ==
+                    (fits ? 0 : -EINVAL));
+        FUZZ_ASSERT(!fits || (int)w == want);
+        FUZZ_ASSERT(control_parse_write((const char *)data, size, 1, root, &w) == -EINVAL);
     }
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "unit.h"
 #include "util.h"
 
 enum { UOBJ = 0x01, USER = 0x02, GOBJ = 0x04, GROUP = 0x08, MASK = 0x10, OTHER = 0x20 };
@@ -53,7 +54,7 @@ static void load(struct access_cred *c)
     c->n_groups = ARRAY_SIZE(extra_groups);
 }
 
-START_TEST(test_mode_bits)
+START_TEST(mode_bits_decide_by_the_first_class_that_matches_the_caller)
 {
     struct access_cred owner = {.uid = 1000, .gid = 100};
     struct stat st = file(1000, 100, 0640);
@@ -74,7 +75,7 @@ START_TEST(test_mode_bits)
 }
 END_TEST
 
-START_TEST(test_supplementary_groups_read_lazily)
+START_TEST(supplementary_groups_are_read_only_when_they_could_change_the_answer)
 {
     struct access_cred c = {.uid = 2000, .gid = 100, .load_groups = load};
     loads = 0;
@@ -91,7 +92,7 @@ START_TEST(test_supplementary_groups_read_lazily)
 }
 END_TEST
 
-START_TEST(test_acl_named_user)
+START_TEST(a_named_user_entry_of_an_acl_decides_for_that_user_alone)
 {
     unsigned char b[256];
     /* setfacl -m u:1234:--- on a 0644 file */
@@ -111,7 +112,7 @@ START_TEST(test_acl_named_user)
 }
 END_TEST
 
-START_TEST(test_acl_mask_limits)
+START_TEST(the_acl_mask_limits_named_entries_and_the_owning_group)
 {
     unsigned char b[256];
     /* u:1234:rw- and g:500:rw- limited by mask r-- */
@@ -131,7 +132,7 @@ START_TEST(test_acl_mask_limits)
 }
 END_TEST
 
-START_TEST(test_acl_group_match_denies_other)
+START_TEST(a_matching_group_entry_that_grants_nothing_refuses_though_other_would_allow)
 {
     unsigned char b[256];
     /* A group that matches but does not grant: refused, even though other
@@ -150,7 +151,7 @@ START_TEST(test_acl_group_match_denies_other)
 }
 END_TEST
 
-START_TEST(test_acl_with_empty_mask_is_not_consulted)
+START_TEST(an_acl_with_an_empty_mask_is_not_consulted)
 {
     unsigned char b[256];
     /* As the kernel: group bits 0 (mask ---) skips the ACL; the named user
@@ -164,7 +165,7 @@ START_TEST(test_acl_with_empty_mask_is_not_consulted)
 }
 END_TEST
 
-START_TEST(test_malformed_acl_refuses)
+START_TEST(a_malformed_acl_refuses)
 {
     unsigned char b[256];
     const struct ent e[] = {{UOBJ, 6, 0}, {GOBJ, 4, 0}, {OTHER, 4, 0}};
@@ -179,7 +180,7 @@ START_TEST(test_malformed_acl_refuses)
 }
 END_TEST
 
-START_TEST(test_root)
+START_TEST(root_reads_anything_but_executes_only_what_has_an_x_bit)
 {
     struct access_cred root = {.uid = 0, .gid = 0};
     struct stat st = file(1000, 100, 0000);
@@ -225,7 +226,7 @@ static void tree_teardown(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-START_TEST(test_walk)
+START_TEST(an_open_checks_the_file_and_each_folder_on_the_way_as_they_are_on_disk)
 {
     struct access_cred viewer = {.uid = 4242, .gid = 4242};
     struct access_cred rootc = {.uid = 0, .gid = 0};
@@ -281,26 +282,27 @@ START_TEST(test_walk)
 }
 END_TEST
 
-int main(void)
+static Suite *access_suite(void)
 {
     Suite *s = suite_create("access");
     TCase *tc = tcase_create("rules");
-    tcase_add_test(tc, test_mode_bits);
-    tcase_add_test(tc, test_supplementary_groups_read_lazily);
-    tcase_add_test(tc, test_acl_named_user);
-    tcase_add_test(tc, test_acl_mask_limits);
-    tcase_add_test(tc, test_acl_group_match_denies_other);
-    tcase_add_test(tc, test_acl_with_empty_mask_is_not_consulted);
-    tcase_add_test(tc, test_malformed_acl_refuses);
-    tcase_add_test(tc, test_root);
+    tcase_add_test(tc, mode_bits_decide_by_the_first_class_that_matches_the_caller);
+    tcase_add_test(tc, supplementary_groups_are_read_only_when_they_could_change_the_answer);
+    tcase_add_test(tc, a_named_user_entry_of_an_acl_decides_for_that_user_alone);
+    tcase_add_test(tc, the_acl_mask_limits_named_entries_and_the_owning_group);
+    tcase_add_test(tc, a_matching_group_entry_that_grants_nothing_refuses_though_other_would_allow);
+    tcase_add_test(tc, an_acl_with_an_empty_mask_is_not_consulted);
+    tcase_add_test(tc, a_malformed_acl_refuses);
+    tcase_add_test(tc, root_reads_anything_but_executes_only_what_has_an_x_bit);
     suite_add_tcase(s, tc);
     TCase *walk = tcase_create("walk");
     tcase_add_checked_fixture(walk, tree_setup, tree_teardown);
-    tcase_add_test(walk, test_walk);
+    tcase_add_test(walk, an_open_checks_the_file_and_each_folder_on_the_way_as_they_are_on_disk);
     suite_add_tcase(s, walk);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
+}
+
+int main(void)
+{
+    return unit_run(access_suite());
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "beneath.h"
+#include "unit.h"
 #include "util.h"
 
 static char root[64];
@@ -118,7 +119,7 @@ START_TEST(no_xdev_refuses_another_filesystem)
 }
 END_TEST
 
-int main(void)
+static Suite *beneath_suite(void)
 {
     Suite *s = suite_create("beneath");
     TCase *tc = tcase_create("core");
@@ -127,9 +128,10 @@ int main(void)
     tcase_add_test(tc, the_fallback_walk_keeps_the_same_rules);
     tcase_add_test(tc, no_xdev_refuses_another_filesystem);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
+}
+
+int main(void)
+{
+    return unit_run(beneath_suite());
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* backup_config.yaml: defaults, every key, every error and where it points. */
+/* backup_config.yaml (fs/core/config.c): defaults, every key, the DJ_*
+ * variables, the password file, and which file is loaded. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,50 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "fake_config.h"
+#include "parse_config.h"
+#include "unit.h"
 #include "util.h"
-
-#define NAME "t.yaml"
-
-static char err[1024];
-
-static struct mct_config *parse_ok(const char *yaml)
-{
-    struct mct_config *cfg = NULL;
-    err[0] = '\0';
-    int r = mct_config_parse_string(NAME, yaml, &cfg, err, sizeof(err));
-    ck_assert_msg(r == 0, "parse failed (%d): %s\n---\n%s", r, err, yaml);
-    ck_assert_ptr_nonnull(cfg);
-    return cfg;
-}
-
-/* Fails with -EINVAL and a message containing every given fragment. */
-#define parse_fails(yaml, ...)                                                                     \
-    do {                                                                                           \
-        struct mct_config *_cfg = NULL;                                                            \
-        err[0] = '\0';                                                                             \
-        int _r = mct_config_parse_string(NAME, (yaml), &_cfg, err, sizeof(err));                   \
-        ck_assert_msg(_r == -EINVAL, "expected -EINVAL, got %d (%s)\n---\n%s", _r, err, (yaml));   \
-        ck_assert_ptr_null(_cfg);                                                                  \
-        const char *_want[] = {__VA_ARGS__};                                                       \
-        for (size_t _i = 0; _i < sizeof(_want) / sizeof(_want[0]); _i++)                           \
-            ck_assert_msg(strstr(err, _want[_i]), "message '%s' lacks '%s'", err, _want[_i]);      \
-    } while (0)
-
-static const char dest_ok[] = "backup:\n"
-                              "  destinations:\n"
-                              "    - name: Share\n"
-                              "      mount_point: /mnt/share\n"
-                              "      base_path: /mnt/share/data\n";
-
-static void clean_env(void)
-{
-    unsetenv("DJ_HOST");
-    unsetenv("DJ_PORT");
-    unsetenv("DJ_USER");
-    unsetenv("DJ_PASS");
-    unsetenv("MCTFS_CONFIG");
-}
 
 /* A fresh temp dir; the caller removes what it made. */
 static void tmpdir(char *out, size_t len)
@@ -70,7 +31,7 @@ static void write_file(const char *path, const char *text)
     ck_assert_int_eq(fclose(f), 0);
 }
 
-START_TEST(test_defaults)
+START_TEST(an_almost_empty_config_gets_every_documented_default)
 {
     _cleanup_config_ struct mct_config *cfg = parse_ok("backup:\n");
     ck_assert_str_eq(cfg->path, NAME);
@@ -106,7 +67,7 @@ START_TEST(test_defaults)
 }
 END_TEST
 
-START_TEST(test_destination_defaults)
+START_TEST(a_destination_gets_its_documented_defaults)
 {
     _cleanup_config_ struct mct_config *cfg = parse_ok(dest_ok);
     ck_assert_uint_eq(cfg->n_destinations, 1);
@@ -169,7 +130,7 @@ static const char full[] = "backup:\n"
                            "  allow_uids: [1000, 0]\n"
                            "  allow_gids: [27]\n";
 
-START_TEST(test_every_key)
+START_TEST(every_key_is_read_into_its_field)
 {
     _cleanup_config_ struct mct_config *cfg = parse_ok(full);
     ck_assert_uint_eq(cfg->n_destinations, 2);
@@ -214,7 +175,7 @@ START_TEST(test_every_key)
 }
 END_TEST
 
-START_TEST(test_recording_db_follows_source)
+START_TEST(the_recording_db_defaults_to_the_source_folder)
 {
     _cleanup_config_ struct mct_config *cfg =
             parse_ok("backup:\n  source:\n    base_path: /rig/\n");
@@ -223,290 +184,7 @@ START_TEST(test_recording_db_follows_source)
 }
 END_TEST
 
-START_TEST(test_paths_normalised)
-{
-    _cleanup_config_ struct mct_config *cfg =
-            parse_ok("backup:\n  source:\n    base_path: //srv/./rig//\n");
-    ck_assert_str_eq(cfg->source_base_path, "/srv/rig");
-}
-END_TEST
-
-START_TEST(test_null_optional_strings_and_lists)
-{
-    _cleanup_config_ struct mct_config *cfg =
-            parse_ok("datajoint:\n  user: ~\n  socket:\nbackup:\n  filters:\n"
-                     "    participant_prefixes:\nmount:\n  allow_uids: []\n");
-    ck_assert_ptr_null(cfg->datajoint.user);
-    ck_assert_ptr_null(cfg->datajoint.socket);
-    ck_assert_uint_eq(mct_strv_length(cfg->participant_prefixes), 0);
-    ck_assert_uint_eq(cfg->mount.n_allow_uids, 0);
-}
-END_TEST
-
-START_TEST(test_bool_spellings)
-{
-    static const struct {
-        const char *text;
-        bool value;
-    } cases[] = {{"true", true},   {"True", true}, {"YES", true},  {"on", true},
-                 {"false", false}, {"No", false},  {"OFF", false}, {"\"yes\"", true}};
-    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        char yaml[128];
-        snprintf(yaml, sizeof(yaml), "backup:\n  verification:\n    verify_after_sync: %s\n",
-                 cases[i].text);
-        _cleanup_config_ struct mct_config *cfg = parse_ok(yaml);
-        ck_assert_msg(cfg->verify_after_sync == cases[i].value, "%s", cases[i].text);
-    }
-}
-END_TEST
-
-START_TEST(test_bad_bool)
-{
-    parse_fails("backup:\n  verification:\n    verify_after_sync: maybe\n",
-                NAME ":3: ", "backup.verification.verify_after_sync", "'maybe'");
-    parse_fails("datajoint:\n  normalize_participant_ids: 1\n",
-                NAME ":2: ", "datajoint.normalize_participant_ids", "'1'");
-}
-END_TEST
-
-START_TEST(test_syntax_error)
-{
-    parse_fails("backup:\n  rsync:\n    flags: \"-avh\n", NAME ":4: ", "YAML syntax error",
-                "quoted scalar", "starts at line 3");
-    parse_fails("backup:\n  source: [a, b\n  filters: {}\n", NAME ":", "YAML syntax error");
-    parse_fails("backup:\n  rsync:\n    flags: -avh\n   timeout: 5\n",
-                NAME ":4: ", "YAML syntax error");
-}
-END_TEST
-
-START_TEST(test_unknown_keys)
-{
-    parse_fails("backup:\n  verification:\n    verify_methd: size\n",
-                NAME ":3: unknown key 'verify_methd' in backup.verification");
-    parse_fails("\nbakup:\n  rsync: {}\n", NAME ":2: unknown key 'bakup' in the top level");
-    parse_fails("backup:\n  destinations:\n    - name: a\n      mount_point: /m\n"
-                "      base_path: /m/b\n      enable: false\n",
-                NAME ":6: unknown key 'enable' in backup.destinations[0]");
-    parse_fails("datajoint:\n  pasword: x\n", NAME ":2: unknown key 'pasword' in datajoint");
-}
-END_TEST
-
-START_TEST(test_bad_integers)
-{
-    parse_fails("backup:\n  rsync:\n    timeout: abc\n",
-                NAME ":3: backup.rsync.timeout: expected a non-negative integer, got 'abc'");
-    parse_fails("backup:\n  rsync:\n    bandwidth_limit: -5\n",
-                NAME ":3: ", "backup.rsync.bandwidth_limit", "non-negative integer", "'-5'");
-    parse_fails("deletion:\n  min_age_minutes: 1.5\n", NAME ":2: ", "deletion.min_age_minutes",
-                "'1.5'");
-    parse_fails("mount:\n  cache_seconds: 99999999999999999999999\n",
-                NAME ":2: ", "mount.cache_seconds", "out of range");
-}
-END_TEST
-
-START_TEST(test_out_of_range)
-{
-    parse_fails("datajoint:\n  port: 70000\n", NAME ":2: datajoint.port: 70000 is out of range");
-    parse_fails("datajoint:\n  port: 0\n", NAME ":2: datajoint.port: 0 is out of range");
-    parse_fails("backup:\n  rsync:\n    timeout: 0\n", NAME ":3: backup.rsync.timeout: 0");
-    parse_fails("timeouts:\n  share_seconds: 0\n", NAME ":2: timeouts.share_seconds");
-    parse_fails("timeouts:\n  database_seconds: 3601\n", NAME ":2: timeouts.database_seconds");
-    parse_fails("mount:\n  cache_seconds: 86401\n", NAME ":2: mount.cache_seconds");
-    parse_fails("mount:\n  attr_seconds: 3601\n", NAME ":2: mount.attr_seconds");
-}
-END_TEST
-
-START_TEST(test_mapping_for_scalar)
-{
-    parse_fails("backup:\n  rsync:\n    flags:\n      a: b\n", NAME ":4: ", "backup.rsync.flags",
-                "got a mapping");
-    parse_fails("datajoint:\n  port: {a: 1}\n", NAME ":2: ", "datajoint.port", "got a mapping");
-    parse_fails("backup:\n  filters:\n    participant_prefixes: [[p]]\n",
-                NAME ":3: ", "backup.filters.participant_prefixes[0]", "got a list");
-}
-END_TEST
-
-START_TEST(test_scalar_for_mapping)
-{
-    parse_fails("backup:\n  rsync: fast\n",
-                NAME ":2: backup.rsync: expected a mapping, got a scalar");
-    parse_fails("backup: [1, 2]\n", NAME ":1: backup: expected a mapping, got a list");
-    parse_fails("backup:\n  destinations: CottonLab\n",
-                NAME ":2: backup.destinations: expected a list");
-    parse_fails("backup:\n  filters:\n    exclude_patterns: \"*.tmp\"\n",
-                NAME ":3: ", "backup.filters.exclude_patterns: expected a list");
-    parse_fails("backup:\n  destinations:\n    - CottonLab\n",
-                NAME ":3: ", "backup.destinations[0]: expected a mapping");
-}
-END_TEST
-
-START_TEST(test_duplicate_keys)
-{
-    parse_fails("backup:\n  rsync:\n    timeout: 5\n    timeout: 6\n",
-                NAME ":4: duplicate key 'timeout' in backup.rsync");
-    parse_fails("datajoint: {}\nmount: {}\ndatajoint: {}\n",
-                NAME ":3: duplicate key 'datajoint' in the top level");
-}
-END_TEST
-
-START_TEST(test_verify_method)
-{
-    parse_fails("backup:\n  verification:\n    verify_method: sha256\n",
-                NAME ":3: ", "backup.verification.verify_method", "'size' or 'checksum'",
-                "'sha256'");
-    _cleanup_config_ struct mct_config *cfg =
-            parse_ok("backup:\n  verification:\n    verify_method: size\n");
-    ck_assert_int_eq(cfg->verify_method, MCT_VERIFY_SIZE);
-}
-END_TEST
-
-START_TEST(test_bad_templates)
-{
-    parse_fails("backup:\n  source:\n    path_structure: \"{participant_id}\"\n",
-                NAME ":3: ", "backup.source.path_structure");
-    parse_fails("backup:\n  source:\n    path_structure: \"/{participant_id}/{session_date}\"\n",
-                NAME ":3: ", "backup.source.path_structure");
-    parse_fails(
-            "backup:\n  destinations:\n    - name: a\n      mount_point: /m\n"
-            "      base_path: /m/b\n      path_structure: \"{session_date}/../{participant_id}\"\n",
-            NAME ":6: ", "backup.destinations[0].path_structure");
-}
-END_TEST
-
-START_TEST(test_bad_paths)
-{
-    parse_fails("backup:\n  source:\n    base_path: data\n", NAME ":3: ", "backup.source.base_path",
-                "not an absolute path");
-    parse_fails("backup:\n  destinations:\n    - name: a\n      mount_point: mnt\n"
-                "      base_path: /m/b\n",
-                NAME ":4: ", "backup.destinations[0].mount_point", "absolute");
-    parse_fails("backup:\n  source:\n    base_path: /data/../etc\n", NAME ":3: ", "'..'");
-    parse_fails("recording_db:\n  path: recordings.db\n", NAME ":2: recording_db.path");
-    parse_fails("deletion:\n  log_path: \"\"\n", NAME ":2: deletion.log_path: must not be empty");
-}
-END_TEST
-
-START_TEST(test_source_destination_overlap)
-{
-    /* Destination inside the source. */
-    parse_fails("backup:\n  source:\n    base_path: /data\n  destinations:\n    - name: a\n"
-                "      mount_point: /data\n      base_path: /data/backup\n",
-                NAME ":7: ", "backup.destinations[0].base_path", "backup.source.base_path",
-                "no backup");
-    /* Source inside the destination, source given after the destinations. */
-    parse_fails("backup:\n  destinations:\n    - name: a\n      mount_point: /srv\n"
-                "      base_path: /srv\n  source:\n    base_path: /srv/data\n",
-                NAME ":5: ", "overlaps");
-    /* Equal, after normalisation. */
-    parse_fails("backup:\n  destinations:\n    - name: a\n      mount_point: /data\n"
-                "      base_path: /data/\n",
-                NAME ":5: ", "overlaps");
-    /* A common prefix is not containment. */
-    _cleanup_config_ struct mct_config *cfg =
-            parse_ok("backup:\n  destinations:\n    - name: a\n      mount_point: /data2\n"
-                     "      base_path: /data2/x\n");
-    ck_assert_str_eq(cfg->destinations[0].base_path, "/data2/x");
-}
-END_TEST
-
-START_TEST(test_empty_document)
-{
-    parse_fails("", NAME ":1: empty configuration");
-    parse_fails("# only a comment\n", "empty configuration");
-}
-END_TEST
-
-START_TEST(test_top_level_not_mapping)
-{
-    parse_fails("- backup\n", NAME ":1: the top level must be a mapping, got a list");
-    parse_fails("backup\n", NAME ":1: the top level must be a mapping, got a scalar");
-}
-END_TEST
-
-START_TEST(test_multiple_documents)
-{
-    parse_fails("backup: {}\n---\nbackup: {}\n", NAME ":3: ", "more than one YAML document");
-}
-END_TEST
-
-START_TEST(test_missing_required_destination_keys)
-{
-    parse_fails("backup:\n  destinations:\n    - mount_point: /m\n      base_path: /m/b\n",
-                NAME ":3: ", "backup.destinations[0]", "missing required key 'name'");
-    parse_fails("backup:\n  destinations:\n    - name: a\n      base_path: /m/b\n",
-                NAME ":3: ", "missing required key 'mount_point'");
-    parse_fails("backup:\n  destinations:\n    - name: a\n      mount_point: /m\n",
-                NAME ":3: ", "missing required key 'base_path'");
-    parse_fails("backup:\n  destinations:\n    - name: \"\"\n      mount_point: /m\n"
-                "      base_path: /m/b\n",
-                NAME ":3: ", "backup.destinations[0].name: must not be empty");
-}
-END_TEST
-
-START_TEST(test_duplicate_destination_names)
-{
-    char yaml[512];
-    snprintf(yaml, sizeof(yaml),
-             "%s    - name: Share\n      mount_point: /mnt/other\n      base_path: /mnt/other\n",
-             dest_ok);
-    parse_fails(yaml, NAME ":6: ", "backup.destinations[1].name",
-                "duplicate destination name 'Share'");
-}
-END_TEST
-
-START_TEST(test_base_path_outside_mount_point)
-{
-    parse_fails("backup:\n  destinations:\n    - name: a\n      mount_point: /mnt/share\n"
-                "      base_path: /mnt/share2/x\n",
-                NAME ":5: ", "backup.destinations[0].base_path", "not inside mount_point");
-    /* Without mount verification the mount point is only a label. */
-    _cleanup_config_ struct mct_config *cfg =
-            parse_ok("backup:\n  destinations:\n    - name: a\n      mount_point: /mnt/share\n"
-                     "      base_path: /mnt/share2/x\n      verify_mount: false\n");
-    ck_assert(!cfg->destinations[0].verify_mount);
-}
-END_TEST
-
-START_TEST(test_schema_identifiers)
-{
-    parse_fails("datajoint:\n  sessions_schema: \"mocap`; DROP TABLE x\"\n",
-                NAME ":2: ", "datajoint.sessions_schema", "plain identifier");
-    parse_fails("datajoint:\n  tracking_schema: a.b\n", NAME ":2: ", "datajoint.tracking_schema");
-}
-END_TEST
-
-START_TEST(test_rsync_flags)
-{
-    parse_fails("backup:\n  rsync:\n    flags: \"-avh /etc\"\n", NAME ":3: ", "backup.rsync.flags",
-                "'/etc'");
-    parse_fails("backup:\n  rsync:\n    flags: \"-avh --delete\"\n", NAME ":3: ", "'--delete'",
-                "not allowed");
-    parse_fails("backup:\n  rsync:\n    flags: \"--remove-source-files\"\n",
-                NAME ":3: ", "'--remove-source-files'");
-    parse_fails("backup:\n  rsync:\n    flags: \"\"\n", NAME ":3: ", "must not be empty");
-    /* An allowlist: what is not a backup's business is refused by name. */
-    parse_fails("backup:\n  rsync:\n    flags: \"-avh --log-file=x\"\n",
-                NAME ":3: backup.rsync.flags: '--log-file=x' is not allowed (allowed: -a -v");
-    parse_fails("backup:\n  rsync:\n    flags: \"-avhe\"\n",
-                NAME ":3: backup.rsync.flags: '-e' is not allowed (in '-avhe')");
-    /* Only deleting options are refused, not everything that starts alike. */
-    _cleanup_config_ struct mct_config *cfg =
-            parse_ok("backup:\n  rsync:\n    flags: \"-a --delay-updates\t--partial\"\n");
-    ck_assert_str_eq(cfg->rsync_flags, "-a --delay-updates\t--partial");
-}
-END_TEST
-
-START_TEST(test_list_elements)
-{
-    parse_fails("mount:\n  allow_uids: [1000, bob]\n", NAME ":2: ", "mount.allow_uids[1]", "'bob'");
-    parse_fails("mount:\n  allow_gids: [4294967295]\n", NAME ":2: ", "mount.allow_gids[0]",
-                "out of range");
-    parse_fails("backup:\n  filters:\n    participant_prefixes: [\"p\", \"\"]\n",
-                NAME ":3: ", "backup.filters.participant_prefixes[1]: must not be empty");
-}
-END_TEST
-
-START_TEST(test_no_destinations)
+START_TEST(an_empty_destination_list_is_valid)
 {
     _cleanup_config_ struct mct_config *cfg = parse_ok("backup:\n  destinations: []\n");
     ck_assert_uint_eq(cfg->n_destinations, 0);
@@ -514,8 +192,78 @@ START_TEST(test_no_destinations)
 }
 END_TEST
 
+START_TEST(required_copies_defaults_to_the_enabled_destinations_at_most_two)
+{
+    _cleanup_config_ struct mct_config *def = fake_config("");
+    ck_assert_uint_eq(def->required_copies, 0);
+    ck_assert_uint_eq(mct_config_required_copies(def), 2);
+    ck_assert_str_eq(def->cache_dir, "/var/cache/mctfs");
+    _cleanup_config_ struct mct_config *one = fake_config("  required_copies: 1\n");
+    ck_assert_uint_eq(mct_config_required_copies(one), 1);
+
+    static const char *const bad[] = {"  required_copies: 3\n", "  required_copies: 0\n",
+                                      "  required_copies: two\n"};
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        _cleanup_free_ char *yaml = mct_strdup_printf(
+                "backup:\n  destinations:\n"
+                "    - {name: a, mount_point: /mnt/a, base_path: /mnt/a/x}\n"
+                "    - {name: b, mount_point: /mnt/b, base_path: /mnt/b/x, enabled: %s}\n"
+                "%s",
+                i == 0 ? "true" : "false", bad[i]);
+        struct mct_config *cfg = NULL;
+        char why[512] = "";
+        ck_assert_int_eq(mct_config_parse_string("t.yaml", yaml, &cfg, why, sizeof(why)), -EINVAL);
+        ck_assert_msg(strstr(why, "t.yaml:5") && strstr(why, "required_copies"), "%s", why);
+    }
+    /* Disabling a destination lowers the default with it. */
+    _cleanup_config_ struct mct_config *dis = fake_config("");
+    dis->destinations[1].enabled = false;
+    ck_assert_uint_eq(mct_config_required_copies(dis), 1);
+}
+END_TEST
+
+/* The config yaml, or NULL and the message in why. */
+static struct mct_config *parse_or_null(const char *yaml, char *why, size_t len)
+{
+    struct mct_config *cfg = NULL;
+    return mct_config_parse_string("t.yaml", yaml, &cfg, why, len) < 0 ? NULL : cfg;
+}
+
+START_TEST(the_reclaim_keys_default_to_off_10_percent_and_14_days_and_are_checked)
+{
+    char why[512] = "";
+    _cleanup_config_ struct mct_config *def =
+            parse_or_null("deletion:\n  min_age_minutes: 5\n", why, sizeof(why));
+    ck_assert_msg(def, "%s", why);
+    ck_assert(!def->reclaim.enabled);
+    ck_assert_uint_eq(def->reclaim.keep_free.percent_x100, 1000);
+    ck_assert_uint_eq(def->reclaim.keep_recent_days, 14);
+
+    _cleanup_config_ struct mct_config *on =
+            parse_or_null("deletion:\n  reclaim:\n    enabled: true\n    keep_free: 500G\n"
+                          "    keep_recent_days: 3\n",
+                          why, sizeof(why));
+    ck_assert_msg(on, "%s", why);
+    ck_assert(on->reclaim.enabled);
+    ck_assert_uint_eq(on->reclaim.keep_free.bytes, 500ull << 30);
+    ck_assert_uint_eq(on->reclaim.keep_free.percent_x100, 0);
+    ck_assert_uint_eq(on->reclaim.keep_recent_days, 3);
+
+    ck_assert_ptr_null(
+            parse_or_null("deletion:\n  reclaim:\n    keep_free: lots\n", why, sizeof(why)));
+    ck_assert_msg(startswith(why, "t.yaml:3: deletion.reclaim.keep_free: 'lots' is not a size"),
+                  "%s", why);
+    ck_assert_ptr_null(
+            parse_or_null("deletion:\n  reclaim:\n    keep_recent: 3\n", why, sizeof(why)));
+    ck_assert_msg(strstr(why, "t.yaml:3: unknown key 'keep_recent'"), "%s", why);
+    ck_assert_ptr_null(
+            parse_or_null("deletion:\n  reclaim:\n    keep_free: [1]\n", why, sizeof(why)));
+    ck_assert_msg(strstr(why, "expected a string"), "%s", why);
+}
+END_TEST
+
 /* DJ_* fill what the datajoint section leaves unset; its own keys win. */
-START_TEST(test_env_fills_unset)
+START_TEST(dj_variables_fill_what_the_datajoint_section_leaves_unset)
 {
     setenv("DJ_HOST", "envhost", 1);
     setenv("DJ_PORT", "13306", 1);
@@ -537,7 +285,7 @@ START_TEST(test_env_fills_unset)
 }
 END_TEST
 
-START_TEST(test_env_empty_is_unset)
+START_TEST(an_empty_dj_variable_counts_as_unset)
 {
     setenv("DJ_HOST", "", 1);
     _cleanup_config_ struct mct_config *cfg = parse_ok("datajoint:\n  host: h\n");
@@ -546,7 +294,7 @@ START_TEST(test_env_empty_is_unset)
 }
 END_TEST
 
-START_TEST(test_env_bad_port)
+START_TEST(a_bad_dj_port_is_refused_naming_the_variable)
 {
     static const char *const bad[] = {"abc", "0", "65536", "-1", "33o6", " 3306"};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -557,7 +305,7 @@ START_TEST(test_env_bad_port)
 }
 END_TEST
 
-START_TEST(test_password_file)
+START_TEST(the_password_is_read_from_password_file_which_wins_over_dj_pass)
 {
     char dir[64], pf[128], yaml[256];
     tmpdir(dir, sizeof(dir));
@@ -578,21 +326,21 @@ START_TEST(test_password_file)
 }
 END_TEST
 
-START_TEST(test_password_file_unreadable)
+START_TEST(an_unreadable_password_file_is_refused_with_its_line)
 {
     parse_fails("datajoint:\n  user: u\n  password_file: /nonexistent/mctfs-pw\n",
                 NAME ":3: ", "datajoint.password_file", "'/nonexistent/mctfs-pw'");
 }
 END_TEST
 
-START_TEST(test_password_and_password_file)
+START_TEST(password_and_password_file_together_are_refused)
 {
     parse_fails("datajoint:\n  password: x\n  password_file: /etc/hostname\n",
                 NAME ":3: ", "password", "password_file", "not both");
 }
 END_TEST
 
-START_TEST(test_load_file)
+START_TEST(a_loaded_file_is_named_in_its_messages_and_a_nul_byte_in_it_is_refused)
 {
     char dir[64], path[128];
     tmpdir(dir, sizeof(dir));
@@ -648,7 +396,7 @@ static void find_teardown(void)
     clean_env();
 }
 
-START_TEST(test_find_explicit)
+START_TEST(an_explicit_config_wins_over_mctfs_config_and_the_local_file)
 {
     _cleanup_free_ char *p = NULL;
     write_file("other.yaml", "backup:\n");
@@ -662,7 +410,7 @@ START_TEST(test_find_explicit)
 }
 END_TEST
 
-START_TEST(test_find_explicit_missing_does_not_fall_through)
+START_TEST(a_missing_explicit_config_is_enoent_not_another_file)
 {
     char *p = NULL;
     write_file("backup_config.yaml", "backup:\n");
@@ -673,7 +421,7 @@ START_TEST(test_find_explicit_missing_does_not_fall_through)
 }
 END_TEST
 
-START_TEST(test_find_env)
+START_TEST(mctfs_config_wins_over_the_local_file)
 {
     _cleanup_free_ char *p = NULL;
     write_file("other.yaml", "backup:\n");
@@ -684,7 +432,7 @@ START_TEST(test_find_env)
 }
 END_TEST
 
-START_TEST(test_find_env_missing_does_not_fall_through)
+START_TEST(a_missing_mctfs_config_is_enoent_not_another_file)
 {
     char *p = NULL;
     write_file("backup_config.yaml", "backup:\n");
@@ -696,7 +444,7 @@ START_TEST(test_find_env_missing_does_not_fall_through)
 }
 END_TEST
 
-START_TEST(test_find_local)
+START_TEST(without_c_or_mctfs_config_the_local_file_is_used)
 {
     _cleanup_free_ char *p = NULL;
     write_file("backup_config.yaml", "backup:\n");
@@ -705,7 +453,7 @@ START_TEST(test_find_local)
 }
 END_TEST
 
-START_TEST(test_find_none)
+START_TEST(with_no_config_anywhere_only_the_system_one_is_found)
 {
     char *p = NULL;
     int r = mct_config_find(NULL, &p, err, sizeof(err));
@@ -725,7 +473,7 @@ END_TEST
 
 /* A folder in its place is skipped like any local file that is not ours
  * to use (test_trust.c), never loaded. */
-START_TEST(test_find_directory)
+START_TEST(a_folder_named_like_the_local_config_is_skipped)
 {
     _cleanup_free_ char *p = NULL;
     ck_assert_int_eq(mkdir("backup_config.yaml", 0700), 0);
@@ -749,7 +497,7 @@ static void example_path(char *out, size_t len)
     snprintf(out, len, "%s/../../config/backup_config.example.yaml", dirname(here));
 }
 
-START_TEST(test_example_config)
+START_TEST(the_shipped_example_config_loads_as_documented)
 {
     char path[PATH_MAX];
     example_path(path, sizeof(path));
@@ -777,71 +525,41 @@ static Suite *config_suite(void)
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("parse");
     tcase_add_checked_fixture(tc, clean_env, clean_env);
-    tcase_add_test(tc, test_defaults);
-    tcase_add_test(tc, test_destination_defaults);
-    tcase_add_test(tc, test_every_key);
-    tcase_add_test(tc, test_recording_db_follows_source);
-    tcase_add_test(tc, test_paths_normalised);
-    tcase_add_test(tc, test_null_optional_strings_and_lists);
-    tcase_add_test(tc, test_bool_spellings);
-    tcase_add_test(tc, test_no_destinations);
-    tcase_add_test(tc, test_verify_method);
-    tcase_add_test(tc, test_example_config);
-    tcase_add_test(tc, test_load_file);
+    tcase_add_test(tc, an_almost_empty_config_gets_every_documented_default);
+    tcase_add_test(tc, a_destination_gets_its_documented_defaults);
+    tcase_add_test(tc, every_key_is_read_into_its_field);
+    tcase_add_test(tc, the_recording_db_defaults_to_the_source_folder);
+    tcase_add_test(tc, an_empty_destination_list_is_valid);
+    tcase_add_test(tc, required_copies_defaults_to_the_enabled_destinations_at_most_two);
+    tcase_add_test(tc, the_reclaim_keys_default_to_off_10_percent_and_14_days_and_are_checked);
+    tcase_add_test(tc, the_shipped_example_config_loads_as_documented);
+    tcase_add_test(tc, a_loaded_file_is_named_in_its_messages_and_a_nul_byte_in_it_is_refused);
     suite_add_tcase(s, tc);
-
-    TCase *te = tcase_create("errors");
-    tcase_add_checked_fixture(te, clean_env, clean_env);
-    tcase_add_test(te, test_bad_bool);
-    tcase_add_test(te, test_syntax_error);
-    tcase_add_test(te, test_unknown_keys);
-    tcase_add_test(te, test_bad_integers);
-    tcase_add_test(te, test_out_of_range);
-    tcase_add_test(te, test_mapping_for_scalar);
-    tcase_add_test(te, test_scalar_for_mapping);
-    tcase_add_test(te, test_duplicate_keys);
-    tcase_add_test(te, test_bad_templates);
-    tcase_add_test(te, test_bad_paths);
-    tcase_add_test(te, test_source_destination_overlap);
-    tcase_add_test(te, test_empty_document);
-    tcase_add_test(te, test_top_level_not_mapping);
-    tcase_add_test(te, test_multiple_documents);
-    tcase_add_test(te, test_missing_required_destination_keys);
-    tcase_add_test(te, test_duplicate_destination_names);
-    tcase_add_test(te, test_base_path_outside_mount_point);
-    tcase_add_test(te, test_schema_identifiers);
-    tcase_add_test(te, test_rsync_flags);
-    tcase_add_test(te, test_list_elements);
-    suite_add_tcase(s, te);
 
     TCase *tv = tcase_create("env");
     tcase_add_checked_fixture(tv, clean_env, clean_env);
-    tcase_add_test(tv, test_env_fills_unset);
-    tcase_add_test(tv, test_env_empty_is_unset);
-    tcase_add_test(tv, test_env_bad_port);
-    tcase_add_test(tv, test_password_file);
-    tcase_add_test(tv, test_password_file_unreadable);
-    tcase_add_test(tv, test_password_and_password_file);
+    tcase_add_test(tv, dj_variables_fill_what_the_datajoint_section_leaves_unset);
+    tcase_add_test(tv, an_empty_dj_variable_counts_as_unset);
+    tcase_add_test(tv, a_bad_dj_port_is_refused_naming_the_variable);
+    tcase_add_test(tv, the_password_is_read_from_password_file_which_wins_over_dj_pass);
+    tcase_add_test(tv, an_unreadable_password_file_is_refused_with_its_line);
+    tcase_add_test(tv, password_and_password_file_together_are_refused);
     suite_add_tcase(s, tv);
 
     TCase *tf = tcase_create("find");
     tcase_add_checked_fixture(tf, find_setup, find_teardown);
-    tcase_add_test(tf, test_find_explicit);
-    tcase_add_test(tf, test_find_explicit_missing_does_not_fall_through);
-    tcase_add_test(tf, test_find_env);
-    tcase_add_test(tf, test_find_env_missing_does_not_fall_through);
-    tcase_add_test(tf, test_find_local);
-    tcase_add_test(tf, test_find_none);
-    tcase_add_test(tf, test_find_directory);
+    tcase_add_test(tf, an_explicit_config_wins_over_mctfs_config_and_the_local_file);
+    tcase_add_test(tf, a_missing_explicit_config_is_enoent_not_another_file);
+    tcase_add_test(tf, mctfs_config_wins_over_the_local_file);
+    tcase_add_test(tf, a_missing_mctfs_config_is_enoent_not_another_file);
+    tcase_add_test(tf, without_c_or_mctfs_config_the_local_file_is_used);
+    tcase_add_test(tf, with_no_config_anywhere_only_the_system_one_is_found);
+    tcase_add_test(tf, a_folder_named_like_the_local_config_is_skipped);
     suite_add_tcase(s, tf);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(config_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(config_suite());
 }

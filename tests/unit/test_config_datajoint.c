@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "unit.h"
 #include "util.h"
 
 #define NAME "t.yaml"
@@ -84,7 +85,7 @@ static enum mct_origin origin(const struct mct_config *cfg, const char *key)
     return o ? o->kind : MCT_ORIGIN_DEFAULT;
 }
 
-START_TEST(test_tls_values)
+START_TEST(tls_is_off_preferred_required_or_verify_and_preferred_by_default)
 {
     static const char *const names[] = {"off", "preferred", "required", "verify"};
     _cleanup_config_ struct mct_config *def = parse_ok("datajoint: {}\n");
@@ -101,7 +102,7 @@ START_TEST(test_tls_values)
 }
 END_TEST
 
-START_TEST(test_tls_files)
+START_TEST(tls_files_are_read_and_a_ca_file_without_verify_is_refused)
 {
     _cleanup_config_ struct mct_config *cfg =
             parse_ok("datajoint:\n  tls: verify\n  ca_file: /etc/ca.pem\n"
@@ -122,7 +123,7 @@ START_TEST(test_tls_files)
 }
 END_TEST
 
-START_TEST(test_djfile_flat)
+START_TEST(a_datajoint_file_with_dotted_keys_gives_host_port_user_password_and_tls)
 {
     _cleanup_config_ struct mct_config *cfg =
             with_djfile("{\n    \"database.host\": \"db.lab.example:3307\",\n"
@@ -148,7 +149,7 @@ START_TEST(test_djfile_flat)
 }
 END_TEST
 
-START_TEST(test_djfile_nested_and_tls)
+START_TEST(a_datajoint_file_with_nested_keys_is_read_and_use_tls_null_is_preferred)
 {
     _cleanup_config_ struct mct_config *cfg = with_djfile(
             "{\"database\": {\"host\": \"h\", \"port\": 3310, \"use_tls\": false}}", "");
@@ -165,7 +166,7 @@ START_TEST(test_djfile_nested_and_tls)
 END_TEST
 
 /* Config key, then DJ_*, then the DataJoint file, then the default. */
-START_TEST(test_precedence)
+START_TEST(a_config_key_wins_over_dj_variables_over_the_datajoint_file_over_the_default)
 {
     static const char json[] = "{\"database.host\": \"filehost\", \"database.user\": \"fileuser\","
                                " \"database.password\": \"filepw\", \"database.port\": 3000,"
@@ -197,7 +198,7 @@ START_TEST(test_precedence)
 }
 END_TEST
 
-START_TEST(test_djfile_errors)
+START_TEST(a_datajoint_file_missing_or_malformed_is_refused_naming_it)
 {
     char yaml[256];
     snprintf(yaml, sizeof(yaml), "datajoint:\n  config_file: %s/missing.json\n", dir);
@@ -218,7 +219,7 @@ START_TEST(test_djfile_errors)
 END_TEST
 
 /* The DataJoint file decides where the checks go: as trusted as the config. */
-START_TEST(test_djfile_trust)
+START_TEST(a_datajoint_file_others_could_write_is_refused_as_the_config_would_be)
 {
     char path[160], yaml[256];
     struct mct_config *cfg = NULL;
@@ -249,7 +250,7 @@ static void collect(void *ud, const char *key, const char *value, const char *fr
         snprintf(s->password_row, sizeof(s->password_row), "%s #%s", value, from);
 }
 
-START_TEST(test_show)
+START_TEST(config_show_names_each_values_origin_and_never_the_password)
 {
     struct shown s = {0};
     setenv("DJ_USER", "envuser", 1);
@@ -278,23 +279,20 @@ Suite *config_dj_suite(void)
     Suite *s = suite_create("config_datajoint");
     TCase *tc = tcase_create("datajoint");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_tls_values);
-    tcase_add_test(tc, test_tls_files);
-    tcase_add_test(tc, test_djfile_flat);
-    tcase_add_test(tc, test_djfile_nested_and_tls);
-    tcase_add_test(tc, test_precedence);
-    tcase_add_test(tc, test_djfile_errors);
-    tcase_add_test(tc, test_djfile_trust);
-    tcase_add_test(tc, test_show);
+    tcase_add_test(tc, tls_is_off_preferred_required_or_verify_and_preferred_by_default);
+    tcase_add_test(tc, tls_files_are_read_and_a_ca_file_without_verify_is_refused);
+    tcase_add_test(tc, a_datajoint_file_with_dotted_keys_gives_host_port_user_password_and_tls);
+    tcase_add_test(tc, a_datajoint_file_with_nested_keys_is_read_and_use_tls_null_is_preferred);
+    tcase_add_test(tc,
+                   a_config_key_wins_over_dj_variables_over_the_datajoint_file_over_the_default);
+    tcase_add_test(tc, a_datajoint_file_missing_or_malformed_is_refused_naming_it);
+    tcase_add_test(tc, a_datajoint_file_others_could_write_is_refused_as_the_config_would_be);
+    tcase_add_test(tc, config_show_names_each_values_origin_and_never_the_password);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(config_dj_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(config_dj_suite());
 }

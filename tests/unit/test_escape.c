@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests of escape.c: every class of byte in both encodings, the
- * decoders, and round trips over random byte strings.
+ * the_decoders_undo_each_escape_and_refuse_malformed_ones, and round trips over random byte
+ * strings.
  */
 #include <check.h>
 
 #include "escape.h"
 #include "../utf8_oracle.h"
 #include "report.h"
+#include "unit.h"
 
 static char *text(const char *s, size_t n)
 {
@@ -34,7 +36,7 @@ static char *json(const char *s, size_t n)
         ck_assert_str_eq(got_, (want));                                                            \
     } while (0)
 
-START_TEST(text_every_class)
+START_TEST(text_escaping_keeps_printable_utf8_and_escapes_every_other_byte)
 {
     ck_text("", "");
     ck_text("trial_20250104_093000.22001.mp4", "trial_20250104_093000.22001.mp4");
@@ -70,7 +72,7 @@ START_TEST(text_every_class)
 }
 END_TEST
 
-START_TEST(json_every_class)
+START_TEST(json_escaping_keeps_utf8_and_escapes_quotes_controls_and_invalid_bytes)
 {
     ck_json("", "");
     ck_json("p001/trial.mp4", "p001/trial.mp4");
@@ -88,18 +90,6 @@ START_TEST(json_every_class)
 }
 END_TEST
 
-START_TEST(json_string_quotes)
-{
-    struct mct_buf b = {0};
-    ck_assert_int_eq(mct_json_string(&b, "a\xff\"\n"), 0);
-    ck_assert_str_eq(b.data, "\"a\\udcff\\\"\\n\"");
-    mct_buf_free(&b);
-    ck_assert_int_eq(mct_json_string(&b, NULL), 0);
-    ck_assert_str_eq(b.data, "\"\"");
-    mct_buf_free(&b);
-}
-END_TEST
-
 static char *untext(const char *s, int want)
 {
     struct mct_buf b = {0};
@@ -114,7 +104,7 @@ static char *unjson(const char *s, int want)
     return want == 0 ? mct_buf_steal(&b) : (mct_buf_free(&b), NULL);
 }
 
-START_TEST(decoders)
+START_TEST(the_decoders_undo_each_escape_and_refuse_malformed_ones)
 {
     _cleanup_free_ char *a = untext("a\\nyes\\x1b\\xFF\\\\\\t\\r", 0);
     ck_assert_str_eq(a, "a\nyes\x1b\xff\\\t\r");
@@ -143,7 +133,7 @@ START_TEST(decoders)
 }
 END_TEST
 
-START_TEST(fixed_buffer_cuts_whole_escapes)
+START_TEST(a_fixed_buffer_is_cut_between_escapes_and_characters_never_inside)
 {
     char out[8];
     ck_assert_uint_eq(mct_esc_text_fixed(out, sizeof(out), "\x1b\x1b\x1b", 3), 4);
@@ -159,7 +149,7 @@ START_TEST(fixed_buffer_cuts_whole_escapes)
 }
 END_TEST
 
-START_TEST(pool_and_dup)
+START_TEST(plain_text_is_used_as_it_is_and_only_what_needs_it_is_escaped)
 {
     struct mct_esc_pool p = {0};
     const char *plain = "p001 20250104";
@@ -231,7 +221,7 @@ static bool has_raw_quote(const char *s, size_t n)
     return false;
 }
 
-START_TEST(round_trips)
+START_TEST(every_byte_string_round_trips_through_text_and_json_escaping)
 {
     char in[512];
     for (int iter = 0; iter < 20000; iter++) {
@@ -271,21 +261,21 @@ START_TEST(round_trips)
 }
 END_TEST
 
-int main(void)
+static Suite *escape_suite(void)
 {
     Suite *s = suite_create("escape");
     TCase *tc = tcase_create("core");
-    tcase_add_test(tc, text_every_class);
-    tcase_add_test(tc, json_every_class);
-    tcase_add_test(tc, json_string_quotes);
-    tcase_add_test(tc, decoders);
-    tcase_add_test(tc, fixed_buffer_cuts_whole_escapes);
-    tcase_add_test(tc, pool_and_dup);
-    tcase_add_test(tc, round_trips);
+    tcase_add_test(tc, text_escaping_keeps_printable_utf8_and_escapes_every_other_byte);
+    tcase_add_test(tc, json_escaping_keeps_utf8_and_escapes_quotes_controls_and_invalid_bytes);
+    tcase_add_test(tc, the_decoders_undo_each_escape_and_refuse_malformed_ones);
+    tcase_add_test(tc, a_fixed_buffer_is_cut_between_escapes_and_characters_never_inside);
+    tcase_add_test(tc, plain_text_is_used_as_it_is_and_only_what_needs_it_is_escaped);
+    tcase_add_test(tc, every_byte_string_round_trips_through_text_and_json_escaping);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
+}
+
+int main(void)
+{
+    return unit_run(escape_suite());
 }

@@ -1,18 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Folder listings served by offset (fs/listing.c) over a fake folder
  * (a fake real_list): read once per sequence, sequences never mixed, an
- * offset whose listing went still served; and the descriptor caps
- * (fs/fdcap.c). */
+ * offset whose listing went still served. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "fdcap.h"
 #include "listing.h"
 #include "mctfs.h"
 #include "real.h"
+#include "unit.h"
 #include "util.h"
 
 /* ---- a fake folder of n_names entries ---- */
@@ -94,7 +93,7 @@ static void reset(void)
     name_base = 0;
 }
 
-START_TEST(test_read_once_per_sequence)
+START_TEST(a_folder_is_read_once_per_listing_whatever_the_reply_size)
 {
     struct listings *ls;
     reset();
@@ -107,7 +106,7 @@ START_TEST(test_read_once_per_sequence)
 }
 END_TEST
 
-START_TEST(test_types_and_errors)
+START_TEST(entries_keep_their_types_and_a_folder_that_cannot_be_opened_says_why)
 {
     struct listings *ls;
     reset();
@@ -124,7 +123,7 @@ START_TEST(test_types_and_errors)
 }
 END_TEST
 
-START_TEST(test_sequences_do_not_mix)
+START_TEST(a_listing_sees_the_folder_as_it_was_when_it_started)
 {
     struct listings *ls;
     reset();
@@ -149,7 +148,7 @@ START_TEST(test_sequences_do_not_mix)
 }
 END_TEST
 
-START_TEST(test_offset_of_a_dropped_listing)
+START_TEST(an_offset_of_a_listing_gone_is_served_from_a_new_read)
 {
     struct listings *ls;
     reset();
@@ -171,48 +170,19 @@ START_TEST(test_offset_of_a_dropped_listing)
 }
 END_TEST
 
-START_TEST(test_fdcap)
-{
-    struct fdcap *c;
-    ck_assert_int_eq(fdcap_new(1024, 3, 128, &c), 0);
-    ck_assert_int_eq(fdcap_total(c), 896);
-    for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(fdcap_take(c, 1000, false), 0);
-    ck_assert_int_eq(fdcap_take(c, 1000, false), -EMFILE);
-    /* Others are not held back by one user. */
-    ck_assert_int_eq(fdcap_take(c, 1001, false), 0);
-    fdcap_put(c, 1000);
-    ck_assert_int_eq(fdcap_take(c, 1000, false), 0);
-    /* Unlimited callers stop at the total only. */
-    for (int i = 0; i < 100; i++)
-        ck_assert_int_eq(fdcap_take(c, 0, true), 0);
-    fdcap_free(c);
-
-    ck_assert_int_eq(fdcap_new(200, 1000, 128, &c), 0);
-    ck_assert_int_eq(fdcap_total(c), 72);
-    for (int i = 0; i < 72; i++)
-        ck_assert_int_eq(fdcap_take(c, (uid_t)i, i == 0), 0);
-    ck_assert_int_eq(fdcap_take(c, 0, true), -EMFILE);
-    ck_assert_int_eq(fdcap_take(c, 500, false), -EMFILE);
-    fdcap_put(c, 7);
-    ck_assert_int_eq(fdcap_take(c, 500, false), 0);
-    fdcap_free(c);
-}
-END_TEST
-
-int main(void)
+static Suite *listing_suite(void)
 {
     Suite *s = suite_create("listing");
     TCase *tc = tcase_create("listing");
-    tcase_add_test(tc, test_read_once_per_sequence);
-    tcase_add_test(tc, test_types_and_errors);
-    tcase_add_test(tc, test_sequences_do_not_mix);
-    tcase_add_test(tc, test_offset_of_a_dropped_listing);
-    tcase_add_test(tc, test_fdcap);
+    tcase_add_test(tc, a_folder_is_read_once_per_listing_whatever_the_reply_size);
+    tcase_add_test(tc, entries_keep_their_types_and_a_folder_that_cannot_be_opened_says_why);
+    tcase_add_test(tc, a_listing_sees_the_folder_as_it_was_when_it_started);
+    tcase_add_test(tc, an_offset_of_a_listing_gone_is_served_from_a_new_read);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
+}
+
+int main(void)
+{
+    return unit_run(listing_suite());
 }

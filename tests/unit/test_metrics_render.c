@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "unit.h"
 
 static char *render(const struct mct_metrics *m)
 {
@@ -55,7 +56,7 @@ START_TEST(labels_are_escaped_and_unknowns_left_out)
 }
 END_TEST
 
-START_TEST(sessions_by_state_and_the_forecast)
+START_TEST(sessions_are_counted_by_state_and_the_forecast_is_rendered)
 {
     struct mct_session_status st[3] = {0};
     snprintf(st[0].ref.session_date, sizeof(st[0].ref.session_date), "20250104");
@@ -185,7 +186,7 @@ START_TEST(the_log_is_read_on_from_where_it_stopped)
 }
 END_TEST
 
-START_TEST(jobs_and_the_textfile)
+START_TEST(job_runs_are_recorded_and_the_textfile_is_replaced_whole)
 {
     char dir[] = "/tmp/test-metrics.XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -222,24 +223,20 @@ START_TEST(jobs_and_the_textfile)
 }
 END_TEST
 
-static Suite *suite(void)
+static Suite *metrics_render_suite(void)
 {
     Suite *s = suite_create("metrics_render");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, labels_are_escaped_and_unknowns_left_out);
-    tcase_add_test(tc, sessions_by_state_and_the_forecast);
+    tcase_add_test(tc, sessions_are_counted_by_state_and_the_forecast_is_rendered);
     tcase_add_test(tc, refusals_are_classed_by_their_evidence);
     tcase_add_test(tc, the_log_is_read_on_from_where_it_stopped);
-    tcase_add_test(tc, jobs_and_the_textfile);
+    tcase_add_test(tc, job_runs_are_recorded_and_the_textfile_is_replaced_whole);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_VERBOSE);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(metrics_render_suite());
 }

@@ -1,164 +1,30 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests of the safety decision (status.c) and of every rendering
- * (report_text.c, report_json.c), on statuses built by hand.
+ * Every rendering of a session's status (fs/core/report_text.c,
+ * report_json.c) on statuses built by hand: the report, the range table,
+ * the JSON documents, .backup_status and .safe_to_delete, and names
+ * escaped in each.
  */
 #include <check.h>
 
-#include "report.h"
-#include "status.h"
+#include "fake_status.h"
+#include "unit.h"
 
-static struct mct_destination dest_a = {.name = "lab share", .enabled = true};
-static struct mct_destination dest_b = {.name = "second", .enabled = true};
-
-/* A session that is safe unless a test spoils it. */
-static struct mct_session_status *make_status(size_t n_dests)
+START_TEST(a_running_command_leads_backup_status_and_safe_to_delete)
 {
-    struct mct_session_status *st = calloc(1, sizeof(*st));
-    strcpy(st->ref.participant_id, "p001");
-    strcpy(st->ref.session_date, "20250104");
-    st->source_path = strdup("/data/p001/20250104");
-    st->source_exists = true;
-    st->source.n_files = 5;
-    st->source.bytes = 10000;
-    st->source.videos = 4;
-    st->dj.state = MCT_YES;
-    for (int c = 0; c < MCT_DJ_N_CHECKS; c++)
-        st->dj.checks[c] = MCT_YES;
-    st->n_dests = n_dests;
-    st->dests = calloc(n_dests ? n_dests : 1, sizeof(struct mct_dest_status));
-    for (size_t i = 0; i < n_dests; i++) {
-        st->dests[i].dest = i == 0 ? &dest_a : &dest_b;
-        st->dests[i].path = strdup(i == 0 ? "/mnt/share/20250104/p001" : "/mnt/b/p001");
-        st->dests[i].state = MCT_DEST_VERIFIED;
-        st->dests[i].files = 5;
-        st->dests[i].bytes = 10000;
-    }
-    ck_assert_int_eq(mct_status_decide(st), 0);
-    return st;
-}
-
-static char *render(int (*fn)(const struct mct_session_status *, struct mct_buf *),
-                    const struct mct_session_status *st)
-{
-    struct mct_buf b = {0};
-    ck_assert_int_eq(fn(st, &b), 0);
-    return mct_buf_steal(&b);
-}
-
-START_TEST(safe_when_everything_holds)
-{
-    struct mct_session_status *st = make_status(1);
-    ck_assert(st->safe_to_delete);
-    ck_assert_int_eq(st->backup, MCT_YES);
-    ck_assert_int_eq(st->verified, MCT_YES);
-    ck_assert_uint_eq(mct_strv_length(st->reasons), 0);
-    _cleanup_free_ char *s = render(mct_report_safe_to_delete, st);
-    ck_assert_str_eq(s, "yes\n");
-    mct_session_status_free_array(st, 1);
-}
-END_TEST
-
-START_TEST(unknown_datajoint_is_not_safe)
-{
-    struct mct_session_status *st = make_status(1);
-    st->dj.state = MCT_UNKNOWN;
-    st->dj.checks[MCT_DJ_SUBJECT] = MCT_UNKNOWN;
-    strcpy(st->dj.reason, "cannot connect to localhost:3306");
-    mct_status_decide(st);
-    ck_assert(!st->safe_to_delete);
-    _cleanup_free_ char *s = render(mct_report_safe_to_delete, st);
-    ck_assert_ptr_nonnull(strstr(s, "no: DataJoint state unknown: cannot connect"));
-    mct_session_status_free_array(st, 1);
-}
-END_TEST
-
-START_TEST(not_imported_names_the_check)
-{
-    struct mct_session_status *st = make_status(1);
-    st->dj.state = MCT_NO;
-    st->dj.checks[MCT_DJ_SINGLE_CAMERA_VIDEO] = MCT_NO;
-    strcpy(st->dj.reason, "single_camera_video has no rows");
-    mct_status_decide(st);
-    ck_assert(!st->safe_to_delete);
-    ck_assert_str_eq(st->reasons[0], "not in DataJoint: single_camera_video has no rows");
-    mct_session_status_free_array(st, 1);
-}
-END_TEST
-
-START_TEST(unreachable_share_is_unknown_not_safe)
-{
-    struct mct_session_status *st = make_status(1);
-    st->dests[0].state = MCT_DEST_UNREACHABLE;
-    st->dests[0].detail = strdup("/mnt/share is not a mount point");
-    mct_status_decide(st);
-    ck_assert(!st->safe_to_delete);
-    ck_assert_int_eq(st->backup, MCT_UNKNOWN);
-    ck_assert_int_eq(st->verified, MCT_UNKNOWN);
-    _cleanup_free_ char *s = render(mct_report_backup_status, st);
-    ck_assert_msg(startswith(s, "unreachable "), "got: %s", s);
-    mct_session_status_free_array(st, 1);
-}
-END_TEST
-
-START_TEST(one_of_two_destinations_unverified)
-{
-    struct mct_session_status *st = make_status(2);
-    st->dests[1].state = MCT_DEST_UNVERIFIED;
-    st->dests[1].detail = strdup("1 of 5 files missing");
-    mct_status_decide(st);
-    ck_assert(!st->safe_to_delete);
-    ck_assert_int_eq(st->backup, MCT_YES);
-    ck_assert_int_eq(st->verified, MCT_NO);
-    ck_assert_ptr_nonnull(strstr(st->reasons[0], "destination 'second' unverified"));
-    _cleanup_free_ char *s = render(mct_report_backup_status, st);
-    ck_assert_msg(startswith(s, "unverified "), "got: %s", s);
-    mct_session_status_free_array(st, 1);
-}
-END_TEST
-
-START_TEST(missing_copy_and_no_destinations)
-{
-    struct mct_session_status *st = make_status(1);
-    st->dests[0].state = MCT_DEST_MISSING;
-    mct_status_decide(st);
-    ck_assert_int_eq(st->backup, MCT_NO);
-    ck_assert(!st->safe_to_delete);
-    mct_session_status_free_array(st, 1);
-
-    st = make_status(0);
-    ck_assert(!st->safe_to_delete);
-    ck_assert_str_eq(st->reasons[0], "no backup destination is enabled");
-    mct_session_status_free_array(st, 1);
-}
-END_TEST
-
-START_TEST(no_local_session_is_not_safe)
-{
-    struct mct_session_status *st = make_status(1);
-    st->source_exists = false;
-    mct_status_decide(st);
-    ck_assert(!st->safe_to_delete);
-    ck_assert_str_eq(st->reasons[0], "no local session at /data/p001/20250104");
-    mct_session_status_free_array(st, 1);
-}
-END_TEST
-
-START_TEST(activity_overrides_backup_word_and_safety)
-{
-    struct mct_session_status *st = make_status(1);
+    struct mct_session_status *st = fake_status(1);
     st->activity = strdup("syncing 42%");
-    _cleanup_free_ char *b = render(mct_report_backup_status, st);
+    _cleanup_free_ char *b = fake_status_render(mct_report_backup_status, st);
     ck_assert_msg(startswith(b, "syncing 42% "), "got: %s", b);
-    _cleanup_free_ char *s = render(mct_report_safe_to_delete, st);
+    _cleanup_free_ char *s = fake_status_render(mct_report_safe_to_delete, st);
     ck_assert_str_eq(s, "no: syncing 42% in progress\n");
     mct_session_status_free_array(st, 1);
 }
 END_TEST
 
-START_TEST(text_report_has_every_part)
+START_TEST(the_session_report_has_every_part_and_colour_only_when_asked)
 {
-    struct mct_session_status *st = make_status(1);
+    struct mct_session_status *st = fake_status(1);
     struct mct_buf b = {0};
     ck_assert_int_eq(mct_report_session_text(st, false, &b), 0);
     ck_assert_ptr_nonnull(strstr(b.data, "Session p001 20250104"));
@@ -178,10 +44,10 @@ START_TEST(text_report_has_every_part)
 }
 END_TEST
 
-START_TEST(range_table_marks)
+START_TEST(the_range_table_marks_each_check_and_counts_the_safe)
 {
     struct mct_session_status *st = calloc(2, sizeof(*st));
-    struct mct_session_status *a = make_status(1), *b = make_status(1);
+    struct mct_session_status *a = fake_status(1), *b = fake_status(1);
     b->dj.state = MCT_UNKNOWN;
     strcpy(b->ref.participant_id, "TF47");
     mct_status_decide(b);
@@ -205,12 +71,12 @@ END_TEST
 
 /* The mount renders its root a chunk at a time: the parts must add up to
  * exactly what one call over every session gives (and for no session). */
-START_TEST(range_rendered_in_parts_equals_whole)
+START_TEST(a_range_rendered_in_parts_equals_it_rendered_whole)
 {
     enum { N = 7 };
     struct mct_session_status *st = calloc(N, sizeof(*st));
     for (size_t i = 0; i < N; i++) {
-        struct mct_session_status *one = make_status(1);
+        struct mct_session_status *one = fake_status(1);
         snprintf(one->ref.participant_id, sizeof(one->ref.participant_id), "p%03zu", i);
         one->dj.state = i % 3 == 0 ? MCT_NO : MCT_YES;
         mct_status_decide(one);
@@ -247,14 +113,14 @@ START_TEST(range_rendered_in_parts_equals_whole)
 }
 END_TEST
 
-START_TEST(json_shape)
+START_TEST(the_session_json_has_every_field_and_null_for_unknown)
 {
-    struct mct_session_status *st = make_status(1);
+    struct mct_session_status *st = fake_status(1);
     st->dests[0].state = MCT_DEST_UNVERIFIED;
     st->dests[0].detail = strdup("a \"quoted\"\nline");
     st->dj.checks[MCT_DJ_RECORDING] = MCT_UNKNOWN;
     mct_status_decide(st);
-    _cleanup_free_ char *s = render(mct_report_session_json, st);
+    _cleanup_free_ char *s = fake_status_render(mct_report_session_json, st);
     ck_assert_ptr_nonnull(strstr(s, "\"participant_id\":\"p001\""));
     ck_assert_ptr_nonnull(strstr(s, "\"session_date\":\"20250104\""));
     ck_assert_ptr_nonnull(strstr(s, "\"source\":{\"path\":\"/data/p001/20250104\",\"exists\":true,"
@@ -272,9 +138,9 @@ END_TEST
 /* Names reach every rendering through paths, details and reasons: a
  * newline, an ESC or a byte that is not UTF-8 in them is escaped in each
  * text (one line stays one line) and each JSON document. */
-START_TEST(names_escaped_in_every_rendering)
+START_TEST(names_are_escaped_in_every_rendering)
 {
-    struct mct_session_status *st = make_status(1);
+    struct mct_session_status *st = fake_status(1);
     free(st->source_path);
     st->source_path = strdup("/data/p001/20250104\xff");
     st->dests[0].state = MCT_DEST_UNVERIFIED;
@@ -283,13 +149,13 @@ START_TEST(names_escaped_in_every_rendering)
     ck_assert_int_eq(mct_strv_push(&st->reasons, strdup("copy missing: red\x1b[31m")), 0);
     st->activity = NULL;
 
-    _cleanup_free_ char *safe = render(mct_report_safe_to_delete, st);
+    _cleanup_free_ char *safe = fake_status_render(mct_report_safe_to_delete, st);
     ck_assert(startswith(safe, "no: "));
     ck_assert_ptr_eq(strchr(safe, '\n'), safe + strlen(safe) - 1);
     ck_assert_ptr_nonnull(strstr(safe, "(e.g. a\\nyes\\noutcome: ok)"));
     ck_assert_ptr_nonnull(strstr(safe, "copy missing: red\\x1b[31m"));
 
-    _cleanup_free_ char *backup = render(mct_report_backup_status, st);
+    _cleanup_free_ char *backup = fake_status_render(mct_report_backup_status, st);
     ck_assert_ptr_eq(strchr(backup, '\n'), backup + strlen(backup) - 1);
 
     struct mct_buf text = {0};
@@ -302,7 +168,7 @@ START_TEST(names_escaped_in_every_rendering)
     ck_assert_ptr_nonnull(strstr(text.data, "  - copy missing: red\\x1b[31m\n"));
     mct_buf_free(&text);
 
-    _cleanup_free_ char *json = render(mct_report_session_json, st);
+    _cleanup_free_ char *json = fake_status_render(mct_report_session_json, st);
     ck_assert_ptr_nonnull(strstr(json, "\"path\":\"/data/p001/20250104\\udcff\""));
     ck_assert_ptr_nonnull(strstr(json, "red\\u001b[31m"));
     ck_assert_ptr_nonnull(strstr(json, "a\\nyes\\noutcome: ok"));
@@ -310,7 +176,7 @@ START_TEST(names_escaped_in_every_rendering)
 }
 END_TEST
 
-START_TEST(json_string_escapes_control_bytes)
+START_TEST(a_json_string_escapes_control_bytes_and_backslashes)
 {
     struct mct_buf b = {0};
     ck_assert_int_eq(mct_json_string(&b, "a\x01\\b"), 0);
@@ -319,35 +185,37 @@ START_TEST(json_string_escapes_control_bytes)
 }
 END_TEST
 
+START_TEST(a_json_string_of_bytes_not_utf8_or_null_is_still_a_json_string)
+{
+    struct mct_buf b = {0};
+    ck_assert_int_eq(mct_json_string(&b, "a\xff\"\n"), 0);
+    ck_assert_str_eq(b.data, "\"a\\udcff\\\"\\n\"");
+    mct_buf_free(&b);
+    ck_assert_int_eq(mct_json_string(&b, NULL), 0);
+    ck_assert_str_eq(b.data, "\"\"");
+    mct_buf_free(&b);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
-    TCase *tc = tcase_create("decide");
-    tcase_add_test(tc, safe_when_everything_holds);
-    tcase_add_test(tc, unknown_datajoint_is_not_safe);
-    tcase_add_test(tc, not_imported_names_the_check);
-    tcase_add_test(tc, unreachable_share_is_unknown_not_safe);
-    tcase_add_test(tc, one_of_two_destinations_unverified);
-    tcase_add_test(tc, missing_copy_and_no_destinations);
-    tcase_add_test(tc, no_local_session_is_not_safe);
-    tcase_add_test(tc, activity_overrides_backup_word_and_safety);
+    TCase *tc = tcase_create("status_files");
+    tcase_add_test(tc, a_running_command_leads_backup_status_and_safe_to_delete);
     suite_add_tcase(s, tc);
     tc = tcase_create("render");
-    tcase_add_test(tc, text_report_has_every_part);
-    tcase_add_test(tc, range_table_marks);
-    tcase_add_test(tc, range_rendered_in_parts_equals_whole);
-    tcase_add_test(tc, json_shape);
-    tcase_add_test(tc, json_string_escapes_control_bytes);
-    tcase_add_test(tc, names_escaped_in_every_rendering);
+    tcase_add_test(tc, the_session_report_has_every_part_and_colour_only_when_asked);
+    tcase_add_test(tc, the_range_table_marks_each_check_and_counts_the_safe);
+    tcase_add_test(tc, a_range_rendered_in_parts_equals_it_rendered_whole);
+    tcase_add_test(tc, the_session_json_has_every_field_and_null_for_unknown);
+    tcase_add_test(tc, a_json_string_escapes_control_bytes_and_backslashes);
+    tcase_add_test(tc, a_json_string_of_bytes_not_utf8_or_null_is_still_a_json_string);
+    tcase_add_test(tc, names_are_escaped_in_every_rendering);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(report_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(report_suite());
 }

@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The rsync runner and the session lock: argv building (and the flags a
- * sync must refuse), exit meanings, progress2 parsing, real local rsync
- * runs between temp dirs, the idle watchdog against a fake rsync that
- * never speaks, and the session lock: flock semantics within one process,
- * a lock file of its own in service.lock_dir that nobody else can take.
+ * The rsync runner (fs/core/rsync.c): argv building (and the flags a sync
+ * must refuse), exit meanings, progress2 parsing, real local rsync runs
+ * between temp dirs, and the idle watchdog against a fake rsync that
+ * never speaks.
  */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,23 +17,17 @@
 
 #include "operations.h"
 #include "rsync.h"
+#include "tmpdir.h"
+#include "unit.h"
 #include "util.h"
 
-static char tmpdir[256];
-static char lockdir[300];
 static char *excludes_tmp[] = {"*.tmp", "*.lock", NULL};
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path) < 0 ? -1 : 0;
-}
 
 static char *saved_path;
 
 static void setup(void)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/mct-test-rsync.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    tmp_setup();
     saved_path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
 }
 
@@ -44,41 +36,10 @@ static void teardown(void)
 {
     ck_assert_int_eq(setenv("PATH", saved_path, 1), 0);
     free(saved_path);
-    ck_assert_int_eq(nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+    tmp_teardown();
 }
 
-static char *tmp_path(const char *rel)
-{
-    char *p = mct_path_join(tmpdir, rel);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-static void make_file(const char *rel, size_t size)
-{
-    _cleanup_free_ char *p = tmp_path(rel);
-    _cleanup_free_ char *dir = strdup(p);
-    *strrchr(dir, '/') = '\0';
-    ck_assert_int_eq(mct_mkdir_p(dir, 0755), 0);
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ck_assert_int_ge(fd, 0);
-    char buf[4096];
-    memset(buf, 'v', sizeof(buf));
-    for (size_t left = size; left;) {
-        size_t n = left < sizeof(buf) ? left : sizeof(buf);
-        ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
-        left -= n;
-    }
-    close(fd);
-}
-
-static void make_dir(const char *rel)
-{
-    _cleanup_free_ char *p = tmp_path(rel);
-    ck_assert_int_eq(mct_mkdir_p(p, 0755), 0);
-}
-
-/* Size of tmpdir/rel, -1 when absent. */
+/* Size of tmp_dir/rel, -1 when absent. */
 static long long size_of(const char *rel)
 {
     _cleanup_free_ char *p = tmp_path(rel);
@@ -109,7 +70,7 @@ static void assert_argv(char **got, const char *const *want)
 
 /* ---- argv ------------------------------------------------------------- */
 
-START_TEST(test_argv_full)
+START_TEST(the_argv_carries_the_flags_limits_excludes_and_paths_in_order)
 {
     struct mct_config cfg = base_config();
     _cleanup_strv_ char **argv = NULL;
@@ -138,7 +99,7 @@ START_TEST(test_argv_full)
 }
 END_TEST
 
-START_TEST(test_argv_dry_run_no_limits)
+START_TEST(a_dry_run_argv_lists_what_it_would_copy_and_no_unset_limit)
 {
     struct mct_config cfg = base_config();
     _cleanup_strv_ char **argv = NULL;
@@ -163,7 +124,7 @@ START_TEST(test_argv_dry_run_no_limits)
 END_TEST
 
 /* A path is one argv element after "--", whatever it contains. */
-START_TEST(test_argv_paths_are_not_options)
+START_TEST(a_path_is_one_argv_element_after_the_double_dash_whatever_it_holds)
 {
     struct mct_config cfg = base_config();
     _cleanup_strv_ char **argv = NULL;
@@ -226,7 +187,7 @@ static const char *const refused_flags[] = {
         "-",
 };
 
-START_TEST(test_argv_refuses_dangerous_flags)
+START_TEST(a_flag_that_could_delete_write_elsewhere_or_follow_links_is_refused)
 {
     struct mct_config cfg = base_config();
     char **argv = NULL;
@@ -242,7 +203,7 @@ START_TEST(test_argv_refuses_dangerous_flags)
 END_TEST
 
 /* The message names the word (the letter in a cluster) and the allowlist. */
-START_TEST(test_flags_message)
+START_TEST(a_refused_flag_is_named_with_the_allowed_ones)
 {
     char why[1024] = "";
     ck_assert_int_eq(mct_rsync_flags_check("-a --log-file=x", why, sizeof(why)), -EINVAL);
@@ -257,7 +218,7 @@ START_TEST(test_flags_message)
 }
 END_TEST
 
-START_TEST(test_argv_accepts_harmless_flags)
+START_TEST(harmless_flags_are_accepted)
 {
     char why[1024] = "";
     /* --delay-updates starts with "--del". */
@@ -280,7 +241,7 @@ END_TEST
 
 /* ---- exit codes and progress ------------------------------------------ */
 
-START_TEST(test_exit_meanings)
+START_TEST(each_rsync_exit_code_has_its_meaning)
 {
     ck_assert_str_eq(mct_rsync_exit_meaning(0), "success");
     ck_assert_str_eq(mct_rsync_exit_meaning(1), "syntax or usage error");
@@ -296,7 +257,7 @@ START_TEST(test_exit_meanings)
 }
 END_TEST
 
-START_TEST(test_parse_progress)
+START_TEST(progress2_lines_give_the_percentage_and_other_lines_none)
 {
     /* Lines as rsync 3.x prints them, with and without -h. */
     ck_assert_int_eq(mct_rsync_parse_progress("  1,234,567  45%   12.34MB/s    0:00:10"), 45);
@@ -345,14 +306,14 @@ static void on_progress(void *ud, const char *phase, int percent, const char *de
 
 static void make_session(void)
 {
-    make_file("src/trial_20250104_101500.1001.mp4", 3 * 1024 * 1024);
-    make_file("src/trial_20250104_101500.json", 2000);
-    make_file("src/photos/a.jpg", 40);
-    make_file("src/recording.tmp", 10);
-    make_dir("dst");
+    tmp_make_file("src/trial_20250104_101500.1001.mp4", 3 * 1024 * 1024, 'v');
+    tmp_make_file("src/trial_20250104_101500.json", 2000, 'v');
+    tmp_make_file("src/photos/a.jpg", 40, 'v');
+    tmp_make_file("src/recording.tmp", 10, 'v');
+    tmp_make_dir("dst");
 }
 
-START_TEST(test_run_copies_contents)
+START_TEST(a_run_copies_the_contents_and_leaves_out_the_excluded)
 {
     struct mct_config cfg = base_config();
     struct progress_log pl = {.last = -1, .max = -1};
@@ -378,7 +339,7 @@ START_TEST(test_run_copies_contents)
 END_TEST
 
 /* Nothing left to copy: rsync says 0%, exit 0 still ends at 100. */
-START_TEST(test_run_up_to_date_ends_at_100)
+START_TEST(a_run_with_nothing_to_copy_still_ends_at_100_percent)
 {
     struct mct_config cfg = base_config();
     struct progress_log pl = {.last = -1, .max = -1};
@@ -393,7 +354,7 @@ START_TEST(test_run_up_to_date_ends_at_100)
 }
 END_TEST
 
-START_TEST(test_run_dry_run_copies_nothing)
+START_TEST(a_dry_run_copies_nothing)
 {
     struct mct_config cfg = base_config();
     _cleanup_free_ char *src = tmp_path("src"), *dst = tmp_path("dst/20250104/p001");
@@ -406,21 +367,21 @@ START_TEST(test_run_dry_run_copies_nothing)
 }
 END_TEST
 
-START_TEST(test_run_odd_path_names)
+START_TEST(odd_path_names_reach_rsync_as_they_are)
 {
     struct mct_config cfg = base_config();
     _cleanup_free_ char *src = tmp_path("-n src 'q' $(x)"), *dst = tmp_path("dst;echo hi");
     int code = -2;
 
-    make_file("-n src 'q' $(x)/a b.mp4", 123);
-    make_dir("dst;echo hi");
+    tmp_make_file("-n src 'q' $(x)/a b.mp4", 123, 'v');
+    tmp_make_dir("dst;echo hi");
     ck_assert_int_eq(mct_rsync_run(&cfg, src, dst, false, NULL, NULL, &code), 0);
     ck_assert_int_eq(code, 0);
     ck_assert_int_eq(size_of("dst;echo hi/a b.mp4"), 123);
 }
 END_TEST
 
-START_TEST(test_run_failure_is_eio)
+START_TEST(a_failed_run_is_eio_and_keeps_rsyncs_exit_code_and_stderr)
 {
     struct mct_config cfg = base_config();
     struct progress_log pl = {.last = -1, .max = -1};
@@ -429,7 +390,7 @@ START_TEST(test_run_failure_is_eio)
     int code = -2;
 
     make_session();
-    make_file("dst/file", 5); /* the destination is a regular file */
+    tmp_make_file("dst/file", 5, 'v'); /* the destination is a regular file */
     ck_assert_int_eq(mct_rsync_run_full(&cfg, src, dst, false, on_progress, &pl, &code, &err),
                      -EIO);
     ck_assert_int_gt(code, 0);
@@ -441,7 +402,7 @@ START_TEST(test_run_failure_is_eio)
 }
 END_TEST
 
-START_TEST(test_run_refused_flags_spawn_nothing)
+START_TEST(refused_flags_start_no_rsync)
 {
     struct mct_config cfg = base_config();
     _cleanup_free_ char *src = tmp_path("src"), *dst = tmp_path("dst");
@@ -456,7 +417,7 @@ START_TEST(test_run_refused_flags_spawn_nothing)
 }
 END_TEST
 
-START_TEST(test_run_missing_binary)
+START_TEST(a_missing_rsync_binary_is_enoent)
 {
     struct mct_config cfg = base_config();
     _cleanup_free_ char *src = tmp_path("src"), *dst = tmp_path("dst");
@@ -464,7 +425,7 @@ START_TEST(test_run_missing_binary)
     int code = -2;
 
     make_session();
-    make_dir("emptybin");
+    tmp_make_dir("emptybin");
     ck_assert_int_eq(setenv("PATH", empty, 1), 0);
     ck_assert_int_eq(mct_rsync_run(&cfg, src, dst, false, NULL, NULL, &code), -ENOENT);
     ck_assert_int_eq(code, -1);
@@ -477,7 +438,7 @@ END_TEST
 static void fake_rsync(const char *body)
 {
     _cleanup_free_ char *bin = tmp_path("bin"), *path = tmp_path("bin/rsync");
-    make_dir("bin");
+    tmp_make_dir("bin");
     FILE *f = fopen(path, "we");
     ck_assert_ptr_nonnull(f);
     fprintf(f, "#!/bin/sh\n%s\n", body);
@@ -507,13 +468,13 @@ static void run_silent(const char *body, int want_code)
     ck_assert_msg(err && strstr(err, "no output"), "stderr: '%s'", err ? err : "(null)");
 }
 
-START_TEST(test_watchdog_terminates_silent_rsync)
+START_TEST(the_watchdog_terminates_an_rsync_silent_past_the_timeout)
 {
     run_silent("exec sleep 60", 128 + SIGTERM);
 }
 END_TEST
 
-START_TEST(test_watchdog_kills_rsync_ignoring_term)
+START_TEST(the_watchdog_kills_an_rsync_that_ignores_sigterm)
 {
     /* The shell and its sleep both ignore SIGTERM: only SIGKILL to the
      * whole process group ends them. */
@@ -521,7 +482,7 @@ START_TEST(test_watchdog_kills_rsync_ignoring_term)
 }
 END_TEST
 
-START_TEST(test_run_reports_signal_death)
+START_TEST(an_rsync_killed_by_a_signal_is_eio_with_128_plus_the_signal)
 {
     struct mct_config cfg = base_config();
     _cleanup_free_ char *src = tmp_path("src"), *dst = tmp_path("dst");
@@ -534,186 +495,39 @@ START_TEST(test_run_reports_signal_death)
 }
 END_TEST
 
-/* ---- the session lock ------------------------------------------------- */
-
-static struct mct_config lock_config(void)
-{
-    struct mct_config cfg = base_config();
-    cfg.source_base_path = tmpdir;
-    cfg.source_path_structure = "{participant_id}/{session_date}";
-    snprintf(lockdir, sizeof(lockdir), "%s/run/locks", tmpdir);
-    cfg.service.lock_dir = lockdir;
-    return cfg;
-}
-
-static const struct mct_session_ref ref_p001 = {"p001", "20250104"};
-
-START_TEST(test_lock_excludes_second_open)
-{
-    struct mct_config cfg = lock_config();
-    int a = -1, b = -1;
-
-    make_dir("p001/20250104");
-    ck_assert_int_eq(mct_session_lock(&cfg, &ref_p001, &a), 0);
-    ck_assert_int_ge(a, 0);
-    /* Same process, second open file description: still excluded. */
-    ck_assert_int_eq(mct_session_lock(&cfg, &ref_p001, &b), -EBUSY);
-    ck_assert_int_eq(b, -1);
-    ck_assert_int_eq(mct_session_lock_ref(&cfg, &ref_p001, &b), -EBUSY);
-    close(a);
-    ck_assert_int_eq(mct_session_lock(&cfg, &ref_p001, &b), 0);
-    ck_assert(fcntl(b, F_GETFD) & FD_CLOEXEC);
-    close(b);
-
-    /* The folder was created for it, the service user's alone. */
-    struct stat st;
-    ck_assert_int_eq(stat(lockdir, &st), 0);
-    ck_assert_int_eq(st.st_mode & 07777, 0700);
-    ck_assert_int_eq(st.st_uid, geteuid());
-}
-END_TEST
-
-START_TEST(test_lock_missing_session)
-{
-    struct mct_config cfg = lock_config();
-    int fd = -1;
-    ck_assert_int_eq(mct_session_lock(&cfg, &ref_p001, &fd), -ENOENT);
-    ck_assert_int_eq(fd, -1);
-    /* The lock itself needs no folder (recovery locks sessions that are
-     * in the trash), and the failure above released it. */
-    ck_assert_int_eq(mct_session_lock_ref(&cfg, &ref_p001, &fd), 0);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-}
-END_TEST
-
-START_TEST(test_lock_refuses_symlinked_session)
-{
-    struct mct_config cfg = lock_config();
-    _cleanup_free_ char *target = tmp_path("elsewhere"), *link = tmp_path("p001/20250104");
-    int fd = -1;
-
-    make_dir("elsewhere");
-    make_dir("p001");
-    ck_assert_int_eq(symlink(target, link), 0);
-    ck_assert_int_lt(mct_session_lock(&cfg, &ref_p001, &fd), 0);
-    ck_assert_int_eq(fd, -1);
-}
-END_TEST
-
-START_TEST(test_lock_not_on_session_folder)
-{
-    /* Whoever can open the session folder can flock it: that must not
-     * stop a command. */
-    struct mct_config cfg = lock_config();
-    make_dir("p001/20250104");
-    _cleanup_free_ char *dir = tmp_path("p001/20250104");
-    int foreign = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ck_assert_int_ge(foreign, 0);
-    ck_assert_int_eq(flock(foreign, LOCK_EX | LOCK_NB), 0);
-    int fd = -1;
-    ck_assert_int_eq(mct_session_lock(&cfg, &ref_p001, &fd), 0);
-    close(fd);
-    close(foreign);
-}
-END_TEST
-
-START_TEST(test_lock_dir_must_be_ours)
-{
-    struct mct_config cfg = lock_config();
-    make_dir("p001/20250104");
-    make_dir("run/locks");
-    int fd = -1;
-    ck_assert_int_eq(chmod(lockdir, 0777), 0);
-    ck_assert_int_eq(mct_session_lock(&cfg, &ref_p001, &fd), -EPERM);
-    ck_assert_int_eq(chmod(lockdir, 0755), 0);
-    ck_assert_int_eq(mct_session_lock(&cfg, &ref_p001, &fd), 0);
-    close(fd);
-
-    /* A symlink in its place is refused, not followed. */
-    _cleanup_free_ char *moved = tmp_path("run/real");
-    ck_assert_int_eq(rename(lockdir, moved), 0);
-    ck_assert_int_eq(symlink(moved, lockdir), 0);
-    ck_assert_int_lt(mct_session_lock(&cfg, &ref_p001, &fd), 0);
-    ck_assert_int_eq(fd, -1);
-}
-END_TEST
-
-START_TEST(test_lock_names_per_source_tree)
-{
-    /* Two source trees with the same session share a lock folder without
-     * sharing the lock; odd participant ids get names of their own. */
-    struct mct_config a = lock_config(), b = lock_config();
-    _cleanup_free_ char *base_b = tmp_path("other");
-    b.source_base_path = base_b;
-    make_dir("p001/20250104");
-    make_dir("other/p001/20250104");
-    int fa = -1, fb = -1;
-    ck_assert_int_eq(mct_session_lock(&a, &ref_p001, &fa), 0);
-    ck_assert_int_eq(mct_session_lock(&b, &ref_p001, &fb), 0);
-    close(fa);
-    close(fb);
-
-    static const struct mct_session_ref odd1 = {"p%2A1", "20250104"}, odd2 = {"p*1", "20250104"};
-    static const struct mct_session_ref long_id = {
-            "pxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%"
-            "%%%%%%%%%%%%%%%",
-            "20250104"};
-    ck_assert_int_eq(mct_session_lock_ref(&a, &odd1, &fa), 0);
-    ck_assert_int_eq(mct_session_lock_ref(&a, &odd2, &fb), 0);
-    close(fb);
-    ck_assert_int_eq(mct_session_lock_ref(&a, &long_id, &fb), 0);
-    close(fa);
-    close(fb);
-}
-END_TEST
-
 static Suite *rsync_suite(void)
 {
     Suite *s = suite_create("rsync");
     TCase *tc = tcase_create("argv");
-    tcase_add_test(tc, test_argv_full);
-    tcase_add_test(tc, test_argv_dry_run_no_limits);
-    tcase_add_test(tc, test_argv_paths_are_not_options);
-    tcase_add_loop_test(tc, test_argv_refuses_dangerous_flags, 0, ARRAY_SIZE(refused_flags));
-    tcase_add_test(tc, test_argv_accepts_harmless_flags);
-    tcase_add_test(tc, test_flags_message);
-    tcase_add_test(tc, test_exit_meanings);
-    tcase_add_test(tc, test_parse_progress);
+    tcase_add_test(tc, the_argv_carries_the_flags_limits_excludes_and_paths_in_order);
+    tcase_add_test(tc, a_dry_run_argv_lists_what_it_would_copy_and_no_unset_limit);
+    tcase_add_test(tc, a_path_is_one_argv_element_after_the_double_dash_whatever_it_holds);
+    tcase_add_loop_test(tc, a_flag_that_could_delete_write_elsewhere_or_follow_links_is_refused, 0,
+                        ARRAY_SIZE(refused_flags));
+    tcase_add_test(tc, harmless_flags_are_accepted);
+    tcase_add_test(tc, a_refused_flag_is_named_with_the_allowed_ones);
+    tcase_add_test(tc, each_rsync_exit_code_has_its_meaning);
+    tcase_add_test(tc, progress2_lines_give_the_percentage_and_other_lines_none);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("run");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_run_copies_contents);
-    tcase_add_test(tc, test_run_up_to_date_ends_at_100);
-    tcase_add_test(tc, test_run_dry_run_copies_nothing);
-    tcase_add_test(tc, test_run_odd_path_names);
-    tcase_add_test(tc, test_run_failure_is_eio);
-    tcase_add_test(tc, test_run_refused_flags_spawn_nothing);
-    tcase_add_test(tc, test_run_missing_binary);
-    tcase_add_test(tc, test_watchdog_terminates_silent_rsync);
-    tcase_add_test(tc, test_watchdog_kills_rsync_ignoring_term);
-    tcase_add_test(tc, test_run_reports_signal_death);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("lock");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_lock_excludes_second_open);
-    tcase_add_test(tc, test_lock_missing_session);
-    tcase_add_test(tc, test_lock_refuses_symlinked_session);
-    tcase_add_test(tc, test_lock_not_on_session_folder);
-    tcase_add_test(tc, test_lock_dir_must_be_ours);
-    tcase_add_test(tc, test_lock_names_per_source_tree);
+    tcase_add_test(tc, a_run_copies_the_contents_and_leaves_out_the_excluded);
+    tcase_add_test(tc, a_run_with_nothing_to_copy_still_ends_at_100_percent);
+    tcase_add_test(tc, a_dry_run_copies_nothing);
+    tcase_add_test(tc, odd_path_names_reach_rsync_as_they_are);
+    tcase_add_test(tc, a_failed_run_is_eio_and_keeps_rsyncs_exit_code_and_stderr);
+    tcase_add_test(tc, refused_flags_start_no_rsync);
+    tcase_add_test(tc, a_missing_rsync_binary_is_enoent);
+    tcase_add_test(tc, the_watchdog_terminates_an_rsync_silent_past_the_timeout);
+    tcase_add_test(tc, the_watchdog_kills_an_rsync_that_ignores_sigterm);
+    tcase_add_test(tc, an_rsync_killed_by_a_signal_is_eio_with_128_plus_the_signal);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(rsync_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(rsync_suite());
 }

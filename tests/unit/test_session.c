@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Sessions (fs/core/session.c): participant ids, dates, path templates,
+ * the paths of a session, which participants are selected. */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "session.h"
+#include "unit.h"
 #include "util.h"
 
-START_TEST(test_ids_good)
+START_TEST(participant_ids_of_safe_characters_up_to_the_limit_are_valid)
 {
     static const char *good[] = {"p001", "TF47", "m12", "b3", "s-1", "a.b", "p_1", "x", "A~z"};
     for (size_t i = 0; i < ARRAY_SIZE(good); i++)
@@ -20,7 +23,7 @@ START_TEST(test_ids_good)
 }
 END_TEST
 
-START_TEST(test_ids_bad)
+START_TEST(participant_ids_that_could_leave_a_folder_or_mislead_are_invalid)
 {
     static const char *bad[] = {
             "",        ".",        "..",      "a/b",     "/abs", "p001/",       "a b",
@@ -40,7 +43,7 @@ START_TEST(test_ids_bad)
 }
 END_TEST
 
-START_TEST(test_dates)
+START_TEST(session_dates_are_real_calendar_days_as_yyyymmdd)
 {
     static const char *good[] = {"20240229", "20000229", "20250104",
                                  "19000101", "29991231", "20251231"};
@@ -55,7 +58,7 @@ START_TEST(test_dates)
 }
 END_TEST
 
-START_TEST(test_ref_init)
+START_TEST(a_session_ref_takes_only_a_valid_id_and_date_and_names_the_bad_one)
 {
     struct mct_session_ref ref;
     char err[256] = "";
@@ -70,7 +73,7 @@ START_TEST(test_ref_init)
 }
 END_TEST
 
-START_TEST(test_normalize)
+START_TEST(participant_ids_are_normalised_as_the_acquisition_gui_does)
 {
     static const struct {
         const char *in, *out;
@@ -88,7 +91,7 @@ START_TEST(test_normalize)
 }
 END_TEST
 
-START_TEST(test_iso)
+START_TEST(dates_convert_to_and_from_iso_8601_and_invalid_ones_are_refused)
 {
     char out[11];
     ck_assert_int_eq(mct_date_to_iso("20250104", out, sizeof(out)), 0);
@@ -103,7 +106,7 @@ START_TEST(test_iso)
 }
 END_TEST
 
-START_TEST(test_template_validate)
+START_TEST(a_path_template_is_relative_and_has_each_placeholder_once_in_a_component)
 {
     char err[256];
     static const char *good[] = {
@@ -151,7 +154,7 @@ START_TEST(test_template_validate)
 }
 END_TEST
 
-START_TEST(test_template_expand_match)
+START_TEST(a_template_expands_a_session_to_its_path_and_matches_it_back)
 {
     static const struct {
         const char *tmpl, *path;
@@ -178,7 +181,7 @@ START_TEST(test_template_expand_match)
 }
 END_TEST
 
-START_TEST(test_template_match_rejects)
+START_TEST(a_path_that_is_no_session_matches_no_template_and_leaves_the_ref_alone)
 {
     const char *pd = "{participant_id}/{session_date}";
     struct mct_session_ref ref = {"keep", "20000101"};
@@ -203,7 +206,7 @@ START_TEST(test_template_match_rejects)
 }
 END_TEST
 
-START_TEST(test_paths)
+START_TEST(source_and_destination_paths_follow_their_own_templates)
 {
     struct mct_config cfg = {0};
     cfg.source_base_path = (char *)"/data/";
@@ -224,7 +227,7 @@ START_TEST(test_paths)
 }
 END_TEST
 
-START_TEST(test_selected_and_cmp)
+START_TEST(prefixes_select_participants_case_sensitively_and_sessions_sort_by_date)
 {
     struct mct_config cfg = {0};
     ck_assert(mct_participant_selected(&cfg, "anything"));
@@ -252,26 +255,22 @@ static Suite *session_suite(void)
 {
     Suite *s = suite_create("session");
     TCase *tc = tcase_create("core");
-    tcase_add_test(tc, test_ids_good);
-    tcase_add_test(tc, test_ids_bad);
-    tcase_add_test(tc, test_dates);
-    tcase_add_test(tc, test_ref_init);
-    tcase_add_test(tc, test_normalize);
-    tcase_add_test(tc, test_iso);
-    tcase_add_test(tc, test_template_validate);
-    tcase_add_test(tc, test_template_expand_match);
-    tcase_add_test(tc, test_template_match_rejects);
-    tcase_add_test(tc, test_paths);
-    tcase_add_test(tc, test_selected_and_cmp);
+    tcase_add_test(tc, participant_ids_of_safe_characters_up_to_the_limit_are_valid);
+    tcase_add_test(tc, participant_ids_that_could_leave_a_folder_or_mislead_are_invalid);
+    tcase_add_test(tc, session_dates_are_real_calendar_days_as_yyyymmdd);
+    tcase_add_test(tc, a_session_ref_takes_only_a_valid_id_and_date_and_names_the_bad_one);
+    tcase_add_test(tc, participant_ids_are_normalised_as_the_acquisition_gui_does);
+    tcase_add_test(tc, dates_convert_to_and_from_iso_8601_and_invalid_ones_are_refused);
+    tcase_add_test(tc, a_path_template_is_relative_and_has_each_placeholder_once_in_a_component);
+    tcase_add_test(tc, a_template_expands_a_session_to_its_path_and_matches_it_back);
+    tcase_add_test(tc, a_path_that_is_no_session_matches_no_template_and_leaves_the_ref_alone);
+    tcase_add_test(tc, source_and_destination_paths_follow_their_own_templates);
+    tcase_add_test(tc, prefixes_select_participants_case_sensitively_and_sessions_sort_by_date);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(session_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(session_suite());
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The share tests mount tmpfs for real (we run as root), each in a private
- * mount namespace so nothing leaks into the host's mount table even when a
- * test dies half-way.
+ * The shares (fs/core/share.c, share_probe.c, share_scan.c): mount point
+ * detection, the probe with its timeout and backoff, and the scan of the
+ * copies in one child. The tests mount tmpfs for real (we run as root),
+ * each in a private mount namespace so nothing leaks into the host's
+ * mount table even when a test dies half-way.
  */
 #include <check.h>
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "share.h"
+#include "unit.h"
 #include "util.h"
 
 static char tmpdir[256];
@@ -83,7 +86,7 @@ static void setup_dest(bool verify_mount)
     };
 }
 
-START_TEST(test_mount_point_detection)
+START_TEST(a_mount_point_is_told_from_a_plain_folder_by_any_spelling_of_its_path)
 {
     ck_assert_int_eq(mct_is_mount_point(mnt), 0);
     mount_tmpfs(mnt);
@@ -113,7 +116,7 @@ START_TEST(test_mount_point_detection)
 }
 END_TEST
 
-START_TEST(test_mount_point_escaped_names)
+START_TEST(mount_points_with_spaces_tabs_or_backslashes_are_found)
 {
     /* mountinfo shows these as \040, \011 and \134 */
     static const char *names[] = {"with space", "tab\there", "back\\slash"};
@@ -130,7 +133,7 @@ START_TEST(test_mount_point_escaped_names)
 }
 END_TEST
 
-START_TEST(test_probe_not_mounted)
+START_TEST(a_share_not_mounted_is_enotconn_even_with_its_folder_there)
 {
     setup_dest(true);
     ck_assert_int_eq(mkdir(base, 0755), 0); /* the empty local folder trap */
@@ -152,7 +155,7 @@ START_TEST(test_probe_not_mounted)
 }
 END_TEST
 
-START_TEST(test_probe_mounted)
+START_TEST(a_mounted_share_answers_once_its_base_folder_is_there_and_never_as_the_source)
 {
     setup_dest(true);
     mount_tmpfs(mnt);
@@ -186,7 +189,7 @@ START_TEST(test_probe_mounted)
 }
 END_TEST
 
-START_TEST(test_probe_timeout)
+START_TEST(a_hung_share_costs_one_timeout_then_answers_at_once_until_the_backoff_ends)
 {
     setup_dest(true);
     mount_tmpfs(mnt);
@@ -249,7 +252,7 @@ static void make_sessions(void)
     make_file(p, 3);
 }
 
-START_TEST(test_scan_many)
+START_TEST(the_copies_on_a_share_are_scanned_in_one_child_as_a_local_scan_sees_them)
 {
     setup_dest(true);
     mount_tmpfs(mnt);
@@ -301,7 +304,7 @@ START_TEST(test_scan_many)
 }
 END_TEST
 
-START_TEST(test_scan_many_big)
+START_TEST(a_scan_of_3000_files_streams_every_one)
 {
     setup_dest(false);
     dest.base_path = tmpdir; /* the copies live in plain folders here */
@@ -365,7 +368,7 @@ static void make_deep(const char *root)
 
 /* The child streams its walk and the parent sorts and counts: the result
  * must be the one mct_scan_tree gives here, field for field. */
-START_TEST(test_scan_many_matches_tree)
+START_TEST(the_childs_scan_equals_a_local_scan_field_for_field)
 {
     setup_dest(false);
     dest.base_path = tmpdir; /* the copies live in plain folders here */
@@ -441,7 +444,7 @@ START_TEST(test_scan_many_matches_tree)
 }
 END_TEST
 
-START_TEST(test_scan_many_timeout)
+START_TEST(a_scan_on_a_hung_share_gives_up_after_share_seconds_and_reaps_its_child)
 {
     setup_dest(true);
     mount_tmpfs(mnt);
@@ -473,24 +476,21 @@ static Suite *share_suite(void)
     TCase *tc = tcase_create("share");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_mount_point_detection);
-    tcase_add_test(tc, test_mount_point_escaped_names);
-    tcase_add_test(tc, test_probe_not_mounted);
-    tcase_add_test(tc, test_probe_mounted);
-    tcase_add_test(tc, test_probe_timeout);
-    tcase_add_test(tc, test_scan_many);
-    tcase_add_test(tc, test_scan_many_big);
-    tcase_add_test(tc, test_scan_many_matches_tree);
-    tcase_add_test(tc, test_scan_many_timeout);
+    tcase_add_test(tc, a_mount_point_is_told_from_a_plain_folder_by_any_spelling_of_its_path);
+    tcase_add_test(tc, mount_points_with_spaces_tabs_or_backslashes_are_found);
+    tcase_add_test(tc, a_share_not_mounted_is_enotconn_even_with_its_folder_there);
+    tcase_add_test(tc,
+                   a_mounted_share_answers_once_its_base_folder_is_there_and_never_as_the_source);
+    tcase_add_test(tc, a_hung_share_costs_one_timeout_then_answers_at_once_until_the_backoff_ends);
+    tcase_add_test(tc, the_copies_on_a_share_are_scanned_in_one_child_as_a_local_scan_sees_them);
+    tcase_add_test(tc, a_scan_of_3000_files_streams_every_one);
+    tcase_add_test(tc, the_childs_scan_equals_a_local_scan_field_for_field);
+    tcase_add_test(tc, a_scan_on_a_hung_share_gives_up_after_share_seconds_and_reaps_its_child);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(share_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(share_suite());
 }

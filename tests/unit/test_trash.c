@@ -21,6 +21,7 @@
 #include "trash.h"
 #include "trash_journal.h"
 #include "tree.h"
+#include "unit.h"
 #include "util.h"
 
 static char tmpdir[256];
@@ -97,7 +98,7 @@ static void limit_fds(rlim_t limit, struct rlimit *saved)
     ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &l), 0);
 }
 
-START_TEST(test_walk_3000_deep_few_fds)
+START_TEST(a_3000_deep_tree_is_walked_with_48_descriptors)
 {
     _cleanup_close_ int root = open_dir(".");
     make_deep(root, 3000);
@@ -143,7 +144,7 @@ static bool exists_at(int dfd, const char *name)
     return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-START_TEST(test_remove_3000_deep_few_fds)
+START_TEST(a_3000_deep_session_is_snapshot_and_removed_with_48_descriptors)
 {
     _cleanup_free_ char *sess = mct_path_join(tmpdir, "p001/20250104");
     ck_assert_int_eq(mct_mkdir_p(sess, 0755), 0);
@@ -183,7 +184,7 @@ START_TEST(test_remove_3000_deep_few_fds)
 }
 END_TEST
 
-START_TEST(test_snapshot_odd_names_round_trip)
+START_TEST(a_snapshot_round_trips_any_file_name)
 {
     static const char *const names[] = {"new\nline", "\xff\xfe not utf-8", " spaced ", "percent%41",
                                         "tab\there"};
@@ -244,7 +245,7 @@ static int moved_session(const char *p, const char *d, struct mct_trash *t,
 }
 
 /* A file the snapshot does not list goes back; what it lists goes. */
-START_TEST(test_remove_puts_back_what_was_written)
+START_TEST(removal_puts_back_what_the_snapshot_does_not_list)
 {
     _cleanup_trash_ struct mct_trash t;
     _cleanup_trash_entry_ struct mct_trash_entry e = {0};
@@ -274,7 +275,7 @@ END_TEST
 
 /* The session folder exists again: extras are merged in, never over a
  * name that is taken there. */
-START_TEST(test_remove_merges_into_new_session)
+START_TEST(removal_merges_extras_into_a_new_session_folder_never_over_a_taken_name)
 {
     _cleanup_trash_ struct mct_trash t;
     _cleanup_trash_entry_ struct mct_trash_entry e = {0};
@@ -310,7 +311,7 @@ START_TEST(test_remove_merges_into_new_session)
 }
 END_TEST
 
-START_TEST(test_entry_names)
+START_TEST(trash_entry_names_parse_back_to_their_session_and_others_are_einval)
 {
     _cleanup_trash_ struct mct_trash t;
     open_trash(&t);
@@ -339,7 +340,7 @@ START_TEST(test_entry_names)
 }
 END_TEST
 
-START_TEST(test_trash_must_be_ours)
+START_TEST(a_trash_folder_not_ours_is_refused)
 {
     _cleanup_free_ char *path = mct_path_join(tmpdir, MCT_TRASH_NAME);
     struct mct_trash t;
@@ -379,7 +380,7 @@ static void on_alarm(int sig)
 }
 
 /* Nothing in the trash is ever opened in a way a FIFO could block. */
-START_TEST(test_fifos_never_block)
+START_TEST(a_fifo_in_the_trash_never_blocks)
 {
     _cleanup_trash_ struct mct_trash t;
     open_trash(&t);
@@ -412,23 +413,19 @@ static Suite *trash_suite(void)
     TCase *tc = tcase_create("trash");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_walk_3000_deep_few_fds);
-    tcase_add_test(tc, test_remove_3000_deep_few_fds);
-    tcase_add_test(tc, test_snapshot_odd_names_round_trip);
-    tcase_add_test(tc, test_remove_puts_back_what_was_written);
-    tcase_add_test(tc, test_remove_merges_into_new_session);
-    tcase_add_test(tc, test_entry_names);
-    tcase_add_test(tc, test_trash_must_be_ours);
-    tcase_add_test(tc, test_fifos_never_block);
+    tcase_add_test(tc, a_3000_deep_tree_is_walked_with_48_descriptors);
+    tcase_add_test(tc, a_3000_deep_session_is_snapshot_and_removed_with_48_descriptors);
+    tcase_add_test(tc, a_snapshot_round_trips_any_file_name);
+    tcase_add_test(tc, removal_puts_back_what_the_snapshot_does_not_list);
+    tcase_add_test(tc, removal_merges_extras_into_a_new_session_folder_never_over_a_taken_name);
+    tcase_add_test(tc, trash_entry_names_parse_back_to_their_session_and_others_are_einval);
+    tcase_add_test(tc, a_trash_folder_not_ours_is_refused);
+    tcase_add_test(tc, a_fifo_in_the_trash_never_blocks);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(trash_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(trash_suite());
 }

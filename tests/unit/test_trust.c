@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "trust.h"
+#include "unit.h"
 #include "util.h"
 
 #define STRANGER ((uid_t)4242)
@@ -30,7 +31,7 @@ static struct stat file_st(uid_t uid, mode_t mode)
     return (struct stat){.st_uid = uid, .st_mode = S_IFREG | mode};
 }
 
-START_TEST(test_rule_owners)
+START_TEST(a_file_owned_by_root_the_caller_or_the_service_is_trusted_and_no_other)
 {
     struct mct_trust t = {.caller = 1000, .service = 999, .service_name = "mctfs"};
     struct stat st;
@@ -56,7 +57,7 @@ START_TEST(test_rule_owners)
 }
 END_TEST
 
-START_TEST(test_rule_modes)
+START_TEST(a_file_writable_by_group_or_others_is_refused_with_the_chmod_to_run)
 {
     struct mct_trust t = {.caller = 0, .service = MCT_NO_UID};
     struct stat st = file_st(0, 0664);
@@ -79,7 +80,7 @@ START_TEST(test_rule_modes)
 }
 END_TEST
 
-START_TEST(test_rule_local)
+START_TEST(a_local_file_must_be_the_callers_own_and_not_writable_by_others)
 {
     char why[256];
     struct stat st = file_st(1000, 0644);
@@ -98,7 +99,7 @@ START_TEST(test_rule_local)
 }
 END_TEST
 
-START_TEST(test_rule_named_by)
+START_TEST(a_file_a_config_names_must_be_owned_as_that_config_is)
 {
     struct mct_trust t = {.caller = 0, .service = 999, .service_name = "mctfs"};
     struct stat cfg = file_st(999, 0600), pw = file_st(0, 0600);
@@ -172,7 +173,7 @@ static int load(const char *path)
     return r;
 }
 
-START_TEST(test_load_config_owner_and_mode)
+START_TEST(a_config_owned_by_a_stranger_or_writable_by_others_is_not_loaded)
 {
     if (!need_root())
         return;
@@ -197,7 +198,7 @@ START_TEST(test_load_config_owner_and_mode)
 }
 END_TEST
 
-START_TEST(test_load_password_file)
+START_TEST(a_password_file_not_trusted_as_its_config_is_not_read)
 {
     if (!need_root())
         return;
@@ -236,7 +237,7 @@ START_TEST(test_load_password_file)
 }
 END_TEST
 
-START_TEST(test_find_local_only_if_ours)
+START_TEST(the_local_config_is_found_only_when_it_is_ours)
 {
     if (!need_root())
         return;
@@ -277,26 +278,22 @@ static Suite *trust_suite(void)
 {
     Suite *s = suite_create("trust");
     TCase *tr = tcase_create("rules");
-    tcase_add_test(tr, test_rule_owners);
-    tcase_add_test(tr, test_rule_modes);
-    tcase_add_test(tr, test_rule_local);
-    tcase_add_test(tr, test_rule_named_by);
+    tcase_add_test(tr, a_file_owned_by_root_the_caller_or_the_service_is_trusted_and_no_other);
+    tcase_add_test(tr, a_file_writable_by_group_or_others_is_refused_with_the_chmod_to_run);
+    tcase_add_test(tr, a_local_file_must_be_the_callers_own_and_not_writable_by_others);
+    tcase_add_test(tr, a_file_a_config_names_must_be_owned_as_that_config_is);
     suite_add_tcase(s, tr);
 
     TCase *tf = tcase_create("files");
     tcase_add_checked_fixture(tf, files_setup, files_teardown);
-    tcase_add_test(tf, test_load_config_owner_and_mode);
-    tcase_add_test(tf, test_load_password_file);
-    tcase_add_test(tf, test_find_local_only_if_ours);
+    tcase_add_test(tf, a_config_owned_by_a_stranger_or_writable_by_others_is_not_loaded);
+    tcase_add_test(tf, a_password_file_not_trusted_as_its_config_is_not_read);
+    tcase_add_test(tf, the_local_config_is_found_only_when_it_is_ours);
     suite_add_tcase(s, tf);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(trust_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(trust_suite());
 }

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The engine's small helpers (fs/core/util.c): buffers, string lists,
+ * strings, paths, files, clocks and limits. */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -7,9 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "unit.h"
 #include "util.h"
 
-START_TEST(test_buf)
+START_TEST(a_buffer_grows_keeps_its_nul_and_hands_its_text_over)
 {
     _cleanup_buf_ struct mct_buf b = {0};
     ck_assert_int_eq(mct_buf_puts(&b, "abc"), 0);
@@ -43,7 +46,7 @@ START_TEST(test_buf)
 }
 END_TEST
 
-START_TEST(test_strv)
+START_TEST(a_string_list_stays_null_terminated_and_refuses_a_null_push)
 {
     _cleanup_strv_ char **v = NULL;
     ck_assert_uint_eq(mct_strv_length(v), 0);
@@ -60,7 +63,7 @@ START_TEST(test_strv)
 }
 END_TEST
 
-START_TEST(test_strings)
+START_TEST(string_helpers_tell_prefixes_suffixes_and_empty_strings)
 {
     ck_assert(endswith("video.mp4", ".mp4"));
     ck_assert(!endswith("mp4", ".mp4"));
@@ -75,7 +78,7 @@ START_TEST(test_strings)
 }
 END_TEST
 
-START_TEST(test_path_join)
+START_TEST(path_join_leaves_one_slash_between_the_parts)
 {
     static const struct {
         const char *a, *b, *out;
@@ -97,7 +100,7 @@ START_TEST(test_path_join)
 }
 END_TEST
 
-START_TEST(test_mkdir_p)
+START_TEST(mkdir_p_makes_every_parent_and_refuses_a_file_on_the_way)
 {
     char dir[] = "/tmp/mct-test-util.XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -124,7 +127,7 @@ START_TEST(test_mkdir_p)
 }
 END_TEST
 
-START_TEST(test_format_bytes)
+START_TEST(byte_counts_are_shown_in_binary_units_with_one_decimal)
 {
     static const struct {
         uint64_t v;
@@ -147,7 +150,7 @@ START_TEST(test_format_bytes)
 }
 END_TEST
 
-START_TEST(test_read_file)
+START_TEST(read_file_reads_a_small_file_whole_and_refuses_a_bigger_one)
 {
     char path[] = "/tmp/mct-test-read.XXXXXX";
     int fd = mkstemp(path);
@@ -167,7 +170,7 @@ END_TEST
 
 /* A FIFO, a device or a folder is refused at once, never waited on;
  * a symlink to a regular file is read. */
-START_TEST(test_read_regular_file)
+START_TEST(only_a_regular_file_is_read_never_a_fifo_device_or_folder)
 {
     char dir[] = "/tmp/mct-test-regular.XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -198,7 +201,7 @@ START_TEST(test_read_regular_file)
 }
 END_TEST
 
-START_TEST(test_now_ms)
+START_TEST(now_ms_counts_milliseconds)
 {
     int64_t a = mct_now_ms();
     usleep(20000);
@@ -208,7 +211,7 @@ START_TEST(test_now_ms)
 }
 END_TEST
 
-START_TEST(test_raise_nofile)
+START_TEST(the_descriptor_limit_is_raised_to_the_hard_limit)
 {
     struct rlimit rl;
     ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
@@ -227,25 +230,21 @@ static Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
     TCase *tc = tcase_create("core");
-    tcase_add_test(tc, test_buf);
-    tcase_add_test(tc, test_strv);
-    tcase_add_test(tc, test_strings);
-    tcase_add_test(tc, test_path_join);
-    tcase_add_test(tc, test_mkdir_p);
-    tcase_add_test(tc, test_format_bytes);
-    tcase_add_test(tc, test_read_file);
-    tcase_add_test(tc, test_read_regular_file);
-    tcase_add_test(tc, test_now_ms);
-    tcase_add_test(tc, test_raise_nofile);
+    tcase_add_test(tc, a_buffer_grows_keeps_its_nul_and_hands_its_text_over);
+    tcase_add_test(tc, a_string_list_stays_null_terminated_and_refuses_a_null_push);
+    tcase_add_test(tc, string_helpers_tell_prefixes_suffixes_and_empty_strings);
+    tcase_add_test(tc, path_join_leaves_one_slash_between_the_parts);
+    tcase_add_test(tc, mkdir_p_makes_every_parent_and_refuses_a_file_on_the_way);
+    tcase_add_test(tc, byte_counts_are_shown_in_binary_units_with_one_decimal);
+    tcase_add_test(tc, read_file_reads_a_small_file_whole_and_refuses_a_bigger_one);
+    tcase_add_test(tc, only_a_regular_file_is_read_never_a_fifo_device_or_folder);
+    tcase_add_test(tc, now_ms_counts_milliseconds);
+    tcase_add_test(tc, the_descriptor_limit_is_raised_to_the_hard_limit);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(util_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(util_suite());
 }

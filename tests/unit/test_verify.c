@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Comparing a copy with its source by name, type and size
+ * (fs/core/verify.c), on scans made up by hand. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "unit.h"
 #include "util.h"
 #include "verify.h"
 
@@ -30,7 +33,7 @@ static void fake_scan(struct mct_scan *s, const char *const *spec, size_t n)
 
 static const char *const src_spec[] = {"a.mp4:100", "b.json:10", "sub/c.txt:5", "sub/z:0"};
 
-START_TEST(test_equal_verified)
+START_TEST(a_copy_with_every_file_at_its_size_is_verified)
 {
     struct mct_scan a, b;
     fake_scan(&a, src_spec, 4);
@@ -45,7 +48,7 @@ START_TEST(test_equal_verified)
 }
 END_TEST
 
-START_TEST(test_missing_file)
+START_TEST(a_file_missing_from_the_copy_makes_it_unverified_and_is_named)
 {
     static const char *const copy[] = {"a.mp4:100", "sub/c.txt:5", "sub/z:0"};
     struct mct_scan a, b;
@@ -63,7 +66,7 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
-START_TEST(test_short_file_same_count)
+START_TEST(a_file_of_another_size_makes_it_unverified_though_the_count_matches)
 {
     /* Same count and the same names: the count-only check of the original
      * tool would call this verified. */
@@ -85,7 +88,7 @@ START_TEST(test_short_file_same_count)
 }
 END_TEST
 
-START_TEST(test_same_count_different_names)
+START_TEST(other_names_of_the_same_count_are_missing_and_extra)
 {
     static const char *const copy[] = {"a.mp4:100", "b.json:10", "sub/c.txt:5", "sub/zz:0"};
     struct mct_scan a, b;
@@ -104,7 +107,7 @@ START_TEST(test_same_count_different_names)
 }
 END_TEST
 
-START_TEST(test_extra_only_verified)
+START_TEST(extra_files_alone_leave_a_copy_verified)
 {
     static const char *const copy[] = {"0first:1",    "a.mp4:100", "b.json:10", "old.txt:3",
                                        "sub/c.txt:5", "sub/z:0",   "zzz:9"};
@@ -124,7 +127,7 @@ START_TEST(test_extra_only_verified)
 }
 END_TEST
 
-START_TEST(test_empty_copy)
+START_TEST(an_empty_copy_is_unverified_even_of_an_empty_session)
 {
     struct mct_scan a, b, e1, e2;
     fake_scan(&a, src_spec, 4);
@@ -148,7 +151,7 @@ START_TEST(test_empty_copy)
 }
 END_TEST
 
-START_TEST(test_symlinks)
+START_TEST(a_symlink_matches_only_a_symlink)
 {
     static const char *const s1[] = {"@l:6", "x:1"};
     static const char *const same[] = {"@l:6", "x:1"};
@@ -185,7 +188,7 @@ static void on_progress(void *ud, uint64_t done, uint64_t total)
     p->last_total = total;
 }
 
-START_TEST(test_progress_and_big)
+START_TEST(a_comparison_of_2000_files_reports_progress_and_finds_the_one_that_differs)
 {
     enum { N = 2000 };
     struct mct_scan a, b;
@@ -213,7 +216,7 @@ START_TEST(test_progress_and_big)
 }
 END_TEST
 
-START_TEST(test_state_names)
+START_TEST(each_copy_state_has_its_documented_name)
 {
     ck_assert_str_eq(mct_dest_state_name(MCT_DEST_UNREACHABLE), "unreachable");
     ck_assert_str_eq(mct_dest_state_name(MCT_DEST_MISSING), "missing");
@@ -226,24 +229,20 @@ static Suite *verify_suite(void)
 {
     Suite *s = suite_create("verify");
     TCase *tc = tcase_create("core");
-    tcase_add_test(tc, test_equal_verified);
-    tcase_add_test(tc, test_missing_file);
-    tcase_add_test(tc, test_short_file_same_count);
-    tcase_add_test(tc, test_same_count_different_names);
-    tcase_add_test(tc, test_extra_only_verified);
-    tcase_add_test(tc, test_empty_copy);
-    tcase_add_test(tc, test_symlinks);
-    tcase_add_test(tc, test_progress_and_big);
-    tcase_add_test(tc, test_state_names);
+    tcase_add_test(tc, a_copy_with_every_file_at_its_size_is_verified);
+    tcase_add_test(tc, a_file_missing_from_the_copy_makes_it_unverified_and_is_named);
+    tcase_add_test(tc, a_file_of_another_size_makes_it_unverified_though_the_count_matches);
+    tcase_add_test(tc, other_names_of_the_same_count_are_missing_and_extra);
+    tcase_add_test(tc, extra_files_alone_leave_a_copy_verified);
+    tcase_add_test(tc, an_empty_copy_is_unverified_even_of_an_empty_session);
+    tcase_add_test(tc, a_symlink_matches_only_a_symlink);
+    tcase_add_test(tc, a_comparison_of_2000_files_reports_progress_and_finds_the_one_that_differs);
+    tcase_add_test(tc, each_copy_state_has_its_documented_name);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(verify_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(verify_suite());
 }

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The inode table (fs/inode.c): what the kernel knows, by the number it
+ * knows it by. A name looked up again is the same inode until the kernel
+ * forgets it; every lookup of a .control is an inode of its own (a second
+ * writer gets EBUSY from mctfs, not a place in the kernel's queue); an
+ * open status file keeps its inode and size to itself; generations tell
+ * a new inode from an old one at a reused number.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inode.h"
+#include "unit.h"
+#include "util.h"
+
+/* node.c tells the kernel to forget; nothing here does. */
+void mctfs_kernel_forget(struct mctfs *fs, const char *dir, const char *name)
+{
+    ck_abort_msg("unexpected");
+}
+
+void mctfs_kernel_forget_entry(struct mctfs *fs, const char *rel)
+{
+    ck_abort_msg("unexpected");
+}
+
+static void table_setup(void)
+{
+    ck_assert_int_eq(inode_table_init(), 0);
+}
+
+static void table_teardown(void)
+{
+    inode_table_free();
+}
+
+/* A lookup of rel resolved to kind: its inode, one lookup more. */
+static struct inode *lookup(const char *rel, enum node_kind kind)
+{
+    struct node n = {.kind = kind, .rel = strdup(rel)};
+    ck_assert_ptr_nonnull(n.rel);
+    struct inode *in = inode_ref(&n);
+    ck_assert_ptr_nonnull(in);
+    ck_assert_ptr_null(n.rel); /* taken over */
+    return in;
+}
+
+START_TEST(a_name_looked_up_again_is_the_same_inode_until_forgotten)
+{
+    struct inode *a = lookup("p001/20250104", NODE_REAL);
+    struct inode *b = lookup("p001/20250104", NODE_REAL);
+    ck_assert_ptr_eq(a, b);
+    ck_assert_uint_eq(a->nlookup, 2);
+    ck_assert_str_eq(a->node.rel, "p001/20250104");
+    fuse_ino_t ino = inode_ino(a);
+    ck_assert_ptr_eq(inode_get(ino), a);
+    ck_assert_uint_eq(inode_find("p001/20250104"), ino);
+
+    inode_forget(ino, 1);
+    ck_assert_uint_eq(inode_find("p001/20250104"), ino);
+    inode_forget(ino, 1);
+    ck_assert_uint_eq(inode_find("p001/20250104"), 0);
+}
+END_TEST
+
+START_TEST(a_name_never_looked_up_is_not_found)
+{
+    ck_assert_uint_eq(inode_find("p001"), 0);
+    struct inode *a = lookup("p001/20250104", NODE_REAL);
+    ck_assert_uint_eq(inode_find("p001"), 0);
+    ck_assert_uint_eq(inode_find("p001/2025010"), 0);
+    inode_forget(inode_ino(a), 1);
+}
+END_TEST
+
+START_TEST(forgetting_more_lookups_than_counted_frees_the_inode)
+{
+    struct inode *a = lookup("p001", NODE_REAL);
+    inode_forget(inode_ino(a), 10);
+    ck_assert_uint_eq(inode_find("p001"), 0);
+}
+END_TEST
+
+START_TEST(the_top_is_fuse_root_id_and_is_never_forgotten)
+{
+    struct inode *root = inode_get(FUSE_ROOT_ID);
+    ck_assert_str_eq(root->node.rel, ".");
+    ck_assert_int_eq(root->node.kind, NODE_REAL);
+    ck_assert_uint_eq(inode_ino(root), FUSE_ROOT_ID);
+    ck_assert_uint_eq(inode_find("."), FUSE_ROOT_ID);
+    inode_forget(FUSE_ROOT_ID, 100);
+    ck_assert_uint_eq(inode_find("."), FUSE_ROOT_ID);
+    ck_assert_str_eq(inode_get(FUSE_ROOT_ID)->node.rel, ".");
+}
+END_TEST
+
+/* A second writer of .control must not wait behind the first in the
+ * kernel's per-inode lock: it gets EBUSY from mctfs at once. */
+START_TEST(every_lookup_of_control_is_an_inode_of_its_own)
+{
+    struct inode *a = lookup("p001/20250104/.control", NODE_CONTROL);
+    struct inode *b = lookup("p001/20250104/.control", NODE_CONTROL);
+    ck_assert_ptr_ne(a, b);
+    ck_assert_uint_eq(a->nlookup, 1);
+    ck_assert_uint_eq(b->nlookup, 1);
+    /* No name finds them: nothing tells the kernel to drop .control. */
+    ck_assert_uint_eq(inode_find("p001/20250104/.control"), 0);
+    inode_forget(inode_ino(a), 1);
+    ck_assert_uint_eq(b->nlookup, 1);
+    inode_forget(inode_ino(b), 1);
+}
+END_TEST
+
+/* Node ids are addresses, which come back after a FORGET. */
+START_TEST(a_new_inode_has_a_newer_generation_than_every_one_before)
+{
+    uint64_t last = 0;
+    for (int i = 0; i < 100; i++) {
+        struct inode *in = lookup(i % 2 ? "p001/.status" : "p001/20250104/.control",
+                                  i % 2 ? NODE_REAL : NODE_CONTROL);
+        ck_assert_uint_gt(in->generation, last);
+        last = in->generation;
+        inode_forget(inode_ino(in), 1);
+    }
+    /* Looked up again while known: the same inode, the same generation. */
+    struct inode *a = lookup("p002", NODE_REAL);
+    struct inode *b = lookup("p002", NODE_REAL);
+    ck_assert_uint_eq(a->generation, b->generation);
+    inode_forget(inode_ino(a), 2);
+}
+END_TEST
+
+/* tail -f of .status never sees it shrink: what stat says of an open
+ * status file is what its first open read; a new lookup of the name gets
+ * an inode of its own for the new text. */
+START_TEST(an_open_status_file_keeps_its_inode_and_size_to_itself)
+{
+    struct inode *open = lookup("p001/20250104/.status", NODE_STATUS);
+    fuse_ino_t ino = inode_ino(open);
+    struct timespec t1 = {1700000000, 1}, t2 = {1700000100, 2}, mtime;
+    size_t len;
+
+    ck_assert(!inode_pinned(ino, &len, &mtime));
+    inode_pin(ino, 100, &t1);
+    inode_pin(ino, 200, &t2); /* a second open: the first one's size stays */
+    ck_assert(inode_pinned(ino, &len, &mtime));
+    ck_assert_uint_eq(len, 100);
+    ck_assert_int_eq(mtime.tv_sec, t1.tv_sec);
+
+    struct inode *fresh = lookup("p001/20250104/.status", NODE_STATUS);
+    ck_assert_ptr_ne(fresh, open);
+    ck_assert_uint_eq(inode_find("p001/20250104/.status"), inode_ino(fresh));
+    ck_assert(!inode_pinned(inode_ino(fresh), &len, &mtime));
+
+    /* The old one is still the kernel's, until it forgets it. */
+    inode_unpin(ino);
+    ck_assert(inode_pinned(ino, &len, &mtime));
+    inode_unpin(ino);
+    ck_assert(!inode_pinned(ino, &len, &mtime));
+    inode_unpin(ino); /* one close too many changes nothing */
+    ck_assert(!inode_pinned(ino, &len, &mtime));
+    inode_forget(ino, 1);
+    ck_assert_uint_eq(inode_find("p001/20250104/.status"), inode_ino(fresh));
+    inode_forget(inode_ino(fresh), 1);
+}
+END_TEST
+
+/* A real file named like a virtual one before its folder became a
+ * session, say: the kernel keeps the old inode, the name the new one. */
+START_TEST(a_name_that_resolves_to_another_kind_gets_a_new_inode)
+{
+    struct inode *old = lookup("p001/20250104/.status", NODE_REAL);
+    struct inode *now = lookup("p001/20250104/.status", NODE_STATUS);
+    ck_assert_ptr_ne(old, now);
+    ck_assert_int_eq(old->node.kind, NODE_REAL);
+    ck_assert_int_eq(now->node.kind, NODE_STATUS);
+    ck_assert_uint_eq(inode_find("p001/20250104/.status"), inode_ino(now));
+    inode_forget(inode_ino(old), 1);
+    ck_assert_uint_eq(inode_find("p001/20250104/.status"), inode_ino(now));
+    inode_forget(inode_ino(now), 1);
+    ck_assert_uint_eq(inode_find("p001/20250104/.status"), 0);
+}
+END_TEST
+
+/* Whatever the kernel did not FORGET before the unmount is freed by the
+ * teardown (ASan and valgrind builds see a leak otherwise). */
+START_TEST(the_table_frees_what_the_kernel_never_forgot)
+{
+    lookup("p001", NODE_REAL);
+    lookup("p001/20250104/.control", NODE_CONTROL);
+    struct inode *pinned = lookup("p001/20250104/.status", NODE_STATUS);
+    inode_pin(inode_ino(pinned), 1, &(struct timespec){0});
+    lookup("p001/20250104/.status", NODE_STATUS);
+}
+END_TEST
+
+static Suite *inode_suite(void)
+{
+    Suite *s = suite_create("inode");
+    TCase *tc = tcase_create("table");
+    tcase_add_checked_fixture(tc, table_setup, table_teardown);
+    tcase_add_test(tc, a_name_looked_up_again_is_the_same_inode_until_forgotten);
+    tcase_add_test(tc, a_name_never_looked_up_is_not_found);
+    tcase_add_test(tc, forgetting_more_lookups_than_counted_frees_the_inode);
+    tcase_add_test(tc, the_top_is_fuse_root_id_and_is_never_forgotten);
+    tcase_add_test(tc, every_lookup_of_control_is_an_inode_of_its_own);
+    tcase_add_test(tc, a_new_inode_has_a_newer_generation_than_every_one_before);
+    tcase_add_test(tc, an_open_status_file_keeps_its_inode_and_size_to_itself);
+    tcase_add_test(tc, a_name_that_resolves_to_another_kind_gets_a_new_inode);
+    tcase_add_test(tc, the_table_frees_what_the_kernel_never_forgot);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return unit_run(inode_suite());
+}
