@@ -12,8 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -33,21 +31,11 @@ static uid_t viewer_uid, rig_uid;
 static gid_t viewer_gid, rig_gid;
 static char secret_dir[400];
 
-static void ensure_user(const char *name, uid_t *uid, gid_t *gid)
-{
-    if (!getpwnam(name))
-        ck_assert_int_eq(kit_shell("useradd -M -s /usr/sbin/nologin %s", name), 0);
-    struct passwd *pw = getpwnam(name);
-    ck_assert_ptr_nonnull(pw);
-    *uid = pw->pw_uid;
-    *gid = pw->pw_gid;
-}
-
 static void setup_all(void)
 {
     kit_setup();
-    ensure_user(VIEWER, &viewer_uid, &viewer_gid);
-    ensure_user(RIG, &rig_uid, &rig_gid);
+    kit_user_add(VIEWER, &viewer_uid, &viewer_gid);
+    kit_user_add(RIG, &rig_uid, &rig_gid);
     /* The lab is root's 0700: others must reach the mounts inside it. */
     ck_assert_int_eq(chmod(lab.dir, 0711), 0);
 
@@ -64,7 +52,8 @@ static void setup_all(void)
 static void teardown_all(void)
 {
     kit_teardown();
-    kit_shell("userdel " VIEWER " 2>/dev/null; userdel " RIG " 2>/dev/null; true");
+    kit_user_del(VIEWER);
+    kit_user_del(RIG);
 }
 
 /* ---- running as someone else ---- */
@@ -73,7 +62,7 @@ typedef int (*as_fn)(void *arg);
 
 static void become(uid_t uid, gid_t gid)
 {
-    if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+    if (kit_become(uid, gid) < 0)
         _exit(120);
 }
 

@@ -9,9 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
-#include <grp.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,28 +25,10 @@ static gid_t user_gid;
  * container may make it root's alone, and a user's mount needs it. */
 static mode_t fuse_dev_mode;
 
-/* useradd/userdel take a lock on /etc/passwd that a parallel test may
- * hold for a moment: try a few times. */
-static int shell_retry(const char *cmd)
-{
-    int r = -1;
-    for (int i = 0; i < 20 && r != 0; i++) {
-        r = kit_shell("%s", cmd);
-        if (r != 0)
-            kit_sleep_ms(250);
-    }
-    return r;
-}
-
 static void setup_all(void)
 {
     kit_setup();
-    kit_shell("userdel " USER " >/dev/null 2>&1");
-    ck_assert_int_eq(shell_retry("useradd -M -s /usr/sbin/nologin " USER), 0);
-    struct passwd *pw = getpwnam(USER);
-    ck_assert_ptr_nonnull(pw);
-    user_uid = pw->pw_uid;
-    user_gid = pw->pw_gid;
+    kit_user_add(USER, &user_uid, &user_gid);
     /* The lab is root's and 0700: the service user must reach the data
      * (world-readable), the database socket and the share (its own). */
     ck_assert_int_eq(chmod(lab.dir, 0755), 0);
@@ -67,7 +47,7 @@ static void teardown_all(void)
     if (fuse_dev_mode)
         chmod("/dev/fuse", fuse_dev_mode);
     kit_teardown();
-    shell_retry("userdel " USER);
+    kit_user_del(USER);
 }
 
 /* The lab's config with the rsync flags replaced. */
@@ -547,8 +527,7 @@ START_TEST(a_folder_swapped_during_sync_copies_nothing_else)
     pid_t swapper = fork();
     ck_assert_int_ge(swapper, 0);
     if (swapper == 0) {
-        if (setgroups(0, NULL) < 0 || setresgid(user_gid, user_gid, user_gid) < 0 ||
-            setresuid(user_uid, user_uid, user_uid) < 0)
+        if (kit_become(user_uid, user_gid) < 0)
             _exit(3);
         for (;;)
             (void)renameat2(AT_FDCWD, src, AT_FDCWD, decoy, RENAME_EXCHANGE);

@@ -16,6 +16,7 @@
  *   procs.c  programs in the background, /proc probes
  *   files.c  files, digests, the deletion log and the trash
  *   mount.c  mctfs mounts, virtual files, .control; hangfs and foldfs
+ *   users.c  users made for the run, and becoming one
  */
 #pragma once
 
@@ -123,6 +124,10 @@ void kit_result_free(struct kit_result *r);
 /* mctctl -c CONFIG ARGS... (NULL-terminated), NULL config = the lab's. */
 int kit_mctctl(const char *config, const char *stdin_text, struct kit_result *r, ...)
         __attribute__((sentinel));
+/* mctctl --no-color ARGS (NULL-terminated) as kit_mctctl: its stdout and
+ * stderr in one string; its exit status must be want (-1: any). */
+char *kit_mctctl_out(int want, const char *config, const char *stdin_text, ...)
+        __attribute__((sentinel));
 /* `sh -c CMD`, returning its exit status (output shown when it failed). */
 int kit_shell(const char *fmt, ...) _printf_(1, 2);
 
@@ -137,6 +142,11 @@ void kit_sleep_ms(unsigned ms);
  * log; env entries "K=V" added (NULL-terminated, may be NULL). The pid is
  * remembered in the lab, so the teardown kills what a failed test left. */
 pid_t kit_spawn(char *const argv[], const char *stdin_path, const char *log, char *const env_add[]);
+/* `mctctl [-c config] delete P D` with DELETE typed, in the background
+ * (env: "MCT_TEST_STOP_AT=..." or NULL); its output goes to the log named
+ * in log (LAB/delete-P.log). */
+pid_t kit_spawn_delete(const char *config, const char *p, const char *d, const char *env, char *log,
+                       size_t len);
 /* Exit status (128+signal when killed) within ms, or -1. */
 int kit_wait_exit(pid_t pid, unsigned ms);
 /* Until pid stopped itself (SIGSTOP at an MCT_TEST_STOP_AT point),
@@ -234,6 +244,16 @@ pid_t kit_foldfs_start(const char *backing, char *mountpoint, size_t len);
 /* fusermount3 -u; asserts it worked and that foldfs exited 0 (else kills
  * it and detaches the mount first, so nothing is left behind). */
 void kit_foldfs_stop(pid_t pid, const char *mountpoint);
+
+/* ---- users made for the run (users.c) ---- */
+
+/* A user without home or login shell (a leftover of a killed run is
+ * deleted first); its uid and gid (either may be NULL). */
+void kit_user_add(const char *name, uid_t *uid, gid_t *gid);
+/* userdel; its exit status. */
+int kit_user_del(const char *name);
+/* In a child: become uid:gid with no supplementary groups; 0 or -errno. */
+int kit_become(uid_t uid, gid_t gid);
 
 /* ---- assertions on text ---- */
 

@@ -74,6 +74,24 @@ pid_t kit_spawn(char *const argv[], const char *stdin_path, const char *log, cha
     return pid;
 }
 
+pid_t kit_spawn_delete(const char *config, const char *p, const char *d, const char *env, char *log,
+                       size_t len)
+{
+    char in[400];
+    snprintf(in, sizeof(in), "%s/delete.in", lab.dir);
+    kit_write_file(in, "DELETE\n");
+    snprintf(log, len, "%s/delete-%s.log", lab.dir, p);
+    char *argv[] = {(char *)kit_env("MCTCTL"),
+                    "-c",
+                    (char *)(config ? config : lab.config),
+                    "delete",
+                    (char *)p,
+                    (char *)d,
+                    NULL};
+    char *envs[] = {(char *)env, NULL};
+    return kit_spawn(argv, in, log, env ? envs : NULL);
+}
+
 int kit_wait_exit(pid_t pid, unsigned ms)
 {
     int64_t end = mct_now_ms() + ms;

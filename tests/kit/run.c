@@ -176,19 +176,46 @@ void kit_result_free(struct kit_result *r)
     r->out = r->err = NULL;
 }
 
-int kit_mctctl(const char *config, const char *stdin_text, struct kit_result *r, ...)
+/* mctctl -c CONFIG [first] ARGS...: the va_list's NULL ends them. */
+static int mctctl_v(const char *config, const char *stdin_text, struct kit_result *r,
+                    const char *first, va_list ap)
 {
     char *argv[64] = {(char *)kit_env("MCTCTL"), "-c", (char *)(config ? config : lab.config)};
     size_t i = 3;
-    va_list ap;
-    va_start(ap, r);
+    if (first)
+        argv[i++] = (char *)first;
     for (const char *a; (a = va_arg(ap, const char *));) {
         ck_assert_uint_lt(i, ARRAY_SIZE(argv) - 1);
         argv[i++] = (char *)a;
     }
-    va_end(ap);
     argv[i] = NULL;
     return kit_run(argv, stdin_text, r);
+}
+
+int kit_mctctl(const char *config, const char *stdin_text, struct kit_result *r, ...)
+{
+    va_list ap;
+    va_start(ap, r);
+    int st = mctctl_v(config, stdin_text, r, NULL, ap);
+    va_end(ap);
+    return st;
+}
+
+char *kit_mctctl_out(int want, const char *config, const char *stdin_text, ...)
+{
+    struct kit_result r;
+    va_list ap;
+    va_start(ap, stdin_text);
+    int st = mctctl_v(config, stdin_text, &r, "--no-color", ap);
+    va_end(ap);
+    va_start(ap, stdin_text);
+    const char *command = va_arg(ap, const char *);
+    va_end(ap);
+    char *both = mct_strdup_printf("%s%s", r.out, r.err);
+    ck_assert_msg(want < 0 || st == want, "mctctl %s: exit %d, want %d\n%s", command, st, want,
+                  both);
+    kit_result_free(&r);
+    return both;
 }
 
 int kit_shell(const char *fmt, ...)
