@@ -18,6 +18,16 @@
 /* Run `mctctl delete P D ARGS...` with stdin; returns the exit status. */
 #define DELETE(res, in, p, d, ...) kit_mctctl(NULL, in, res, "delete", p, d, ##__VA_ARGS__, NULL)
 
+/* `mctctl delete P D`, DELETE typed, crashing at point (MCT_TEST_CRASH_AT
+ * makes it exit 99 there); the exit status. */
+static int delete_crashing_at(const char *point, const char *p, const char *d, struct kit_result *r)
+{
+    setenv("MCT_TEST_CRASH_AT", point, 1);
+    int st = DELETE(r, "DELETE\n", p, d);
+    unsetenv("MCT_TEST_CRASH_AT");
+    return st;
+}
+
 static char *engine_recover(void)
 {
     _cleanup_config_ struct mct_config *cfg = kit_load_config();
@@ -82,9 +92,7 @@ START_TEST(test_crash_after_move_restored)
     kit_session("p116 20240116 --imported --dj --copy");
     _cleanup_free_ char *before = kit_session_digest("p116", "20240116");
     struct kit_result r;
-    setenv("MCT_TEST_CRASH_AT", "after-move", 1);
-    int st = DELETE(&r, "DELETE\n", "p116", "20240116");
-    unsetenv("MCT_TEST_CRASH_AT");
+    int st = delete_crashing_at("after-move", "p116", "20240116", &r);
     ck_assert_msg(st == 99, "exit %d\n%s", st, r.err);
     ck_assert(!kit_session_exists("p116", "20240116"));
     ck_assert(!kit_trash_empty());
@@ -117,9 +125,7 @@ START_TEST(test_crash_after_verify_finished)
     kit_dest_path("p117", "20240117", dst, sizeof(dst));
     _cleanup_free_ char *copy_before = kit_tree_digest(dst);
     struct kit_result r;
-    setenv("MCT_TEST_CRASH_AT", "after-verify", 1);
-    int st = DELETE(&r, "DELETE\n", "p117", "20240117");
-    unsetenv("MCT_TEST_CRASH_AT");
+    int st = delete_crashing_at("after-verify", "p117", "20240117", &r);
     ck_assert_msg(st == 99, "exit %d\n%s", st, r.err);
     ck_assert_int_eq(kit_log_count("p117", "20240117", "deleted"), 0);
     kit_result_free(&r);
@@ -147,9 +153,7 @@ START_TEST(test_crash_mid_remove_finished)
 {
     kit_session("p118 20240118 --imported --dj --copy");
     struct kit_result r;
-    setenv("MCT_TEST_CRASH_AT", "mid-remove", 1);
-    int st = DELETE(&r, "DELETE\n", "p118", "20240118");
-    unsetenv("MCT_TEST_CRASH_AT");
+    int st = delete_crashing_at("mid-remove", "p118", "20240118", &r);
     ck_assert_msg(st == 99, "exit %d\n%s", st, r.err);
     ck_assert_int_eq(kit_log_count("p118", "20240118", "deleted"), 1);
     ck_assert(!kit_trash_empty());
@@ -205,9 +209,7 @@ START_TEST(test_recover_never_overwrites)
     kit_session("p126 20240126 --imported --dj --copy");
     _cleanup_free_ char *before = kit_session_digest("p126", "20240126");
     struct kit_result r;
-    setenv("MCT_TEST_CRASH_AT", "after-move", 1);
-    int st = DELETE(&r, "DELETE\n", "p126", "20240126");
-    unsetenv("MCT_TEST_CRASH_AT");
+    int st = delete_crashing_at("after-move", "p126", "20240126", &r);
     ck_assert_int_eq(st, 99);
     kit_result_free(&r);
 
