@@ -15,11 +15,9 @@
 
 #include "config.h"
 #include "datajoint.h"
-#include "harness.h"
+#include "kit.h"
 #include "session.h"
 #include "util.h"
-
-static struct lab lab;
 
 static void setup(void)
 {
@@ -28,21 +26,7 @@ static void setup(void)
     unsetenv("DJ_PORT");
     unsetenv("DJ_USER");
     unsetenv("DJ_PASS");
-    lab_up(&lab);
-}
-
-static void teardown(void)
-{
-    lab_down(&lab);
-}
-
-static struct mct_config *load_config(void)
-{
-    struct mct_config *cfg = NULL;
-    char err[512] = "";
-
-    ck_assert_msg(mct_config_load(lab.config, &cfg, err, sizeof(err)) == 0, "%s", err);
-    return cfg;
+    kit_setup();
 }
 
 static void replace(char **field, const char *value)
@@ -52,29 +36,17 @@ static void replace(char **field, const char *value)
     ck_assert(!value || *field);
 }
 
-static void lab_ok(const char *fmt, ...) _printf_(1, 2);
-static void lab_ok(const char *fmt, ...)
-{
-    _cleanup_free_ char *cmd = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    ck_assert_int_ge(vasprintf(&cmd, fmt, ap), 0);
-    va_end(ap);
-    ck_assert_msg(lab_sh(&lab, "%s", cmd) == 0, "lab.sh %s failed", cmd);
-}
-
 /* First column of a root query's output, for looking at what the lab stored. */
 static const char *server_value(const char *sql)
 {
     static char value[256];
     char *argv[] = {"mariadb", "--no-defaults", "-S", lab.socket, "-uroot", "-N", "-B",
                     "-e",      (char *)sql,     NULL};
-    struct run_result rr;
+    struct kit_result rr;
 
-    ck_assert_msg(run_argv(argv, NULL, &rr) == 0, "%s: %s", sql, rr.err);
+    ck_assert_msg(kit_run(argv, NULL, &rr) == 0, "%s: %s", sql, rr.err);
     snprintf(value, sizeof(value), "%s", rr.out);
-    run_result_free(&rr);
+    kit_result_free(&rr);
     return value;
 }
 
@@ -100,7 +72,7 @@ static void assert_all(const struct mct_dj_status *st, enum mct_tristate want)
 
 static void assert_imported(const char *p, const char *d)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r;
     struct mct_dj_status st = check_one(cfg, p, d, &r);
 
@@ -112,7 +84,7 @@ static void assert_imported(const char *p, const char *d)
 
 START_TEST(test_fully_imported)
 {
-    lab_ok("session p001 20250104 --imported --dj");
+    kit_lab_ok("session p001 20250104 --imported --dj");
     /* The lab really stored the normalised id: the look-up had to map. */
     ck_assert_str_eq(server_value("SELECT GROUP_CONCAT(participant_id) FROM "
                                   "mocap_sessions.subject WHERE participant_id LIKE '%001'"),
@@ -123,24 +95,24 @@ END_TEST
 
 START_TEST(test_normalised_t_prefix)
 {
-    lab_ok("session t12 20250105 --imported --dj");
+    kit_lab_ok("session t12 20250105 --imported --dj");
     assert_imported("t12", "20250105");
 }
 END_TEST
 
 START_TEST(test_unnormalised_id_kept)
 {
-    lab_ok("session TF47 20250106 --imported --dj");
+    kit_lab_ok("session TF47 20250106 --imported --dj");
     assert_imported("TF47", "20250106");
 }
 END_TEST
 
 START_TEST(test_normalisation_off)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r;
 
-    lab_ok("session p002 20250107 --imported --dj");
+    kit_lab_ok("session p002 20250107 --imported --dj");
     cfg->datajoint.normalize_participant_ids = false;
     struct mct_dj_status st = check_one(cfg, "p002", "20250107", &r);
     ck_assert_int_eq(r, 0);
@@ -155,10 +127,10 @@ END_TEST
 
 START_TEST(test_sqlite_flag_missing)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r;
 
-    lab_ok("session p003 20250108 --dj");
+    kit_lab_ok("session p003 20250108 --dj");
     struct mct_dj_status st = check_one(cfg, "p003", "20250108", &r);
     ck_assert_int_eq(r, 0);
     ck_assert_int_eq(st.checks[MCT_DJ_SQLITE_IMPORTED], MCT_NO);
@@ -172,9 +144,9 @@ END_TEST
 /* A session date stored with a time of day still counts. */
 START_TEST(test_sqlite_date_with_time)
 {
-    lab_ok("session p004 20250109 --imported --dj");
-    lab_ok("sqlite \"UPDATE sessions SET session_date = '2025-01-09 00:00:00.000000' WHERE "
-           "session_date = '2025-01-09'\"");
+    kit_lab_ok("session p004 20250109 --imported --dj");
+    kit_lab_ok("sqlite \"UPDATE sessions SET session_date = '2025-01-09 00:00:00.000000' WHERE "
+               "session_date = '2025-01-09'\"");
     assert_imported("p004", "20250109");
 }
 END_TEST
@@ -185,17 +157,17 @@ START_TEST(test_one_table_removed)
 {
     static const char *const tables[] = {"subject", "session", "recording",
                                          "multi_camera_recording", "single_camera_video"};
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     enum mct_dj_check failed = (enum mct_dj_check)(_i + 1);
     char p[16];
     int r;
 
     snprintf(p, sizeof(p), "p1%02d", _i);
-    lab_ok("session %s 20250110 --imported --dj", p);
+    kit_lab_ok("session %s 20250110 --imported --dj", p);
     struct mct_dj_status st = check_one(cfg, p, "20250110", &r);
     ck_assert_int_eq(st.state, MCT_YES);
 
-    lab_ok("dj-delete %s %s 20250110", tables[_i], p);
+    kit_lab_ok("dj-delete %s %s 20250110", tables[_i], p);
     st = check_one(cfg, p, "20250110", &r);
     ck_assert_int_eq(r, 0);
     for (int c = 0; c < MCT_DJ_N_CHECKS; c++) {
@@ -214,12 +186,12 @@ END_TEST
 
 START_TEST(test_recdb_missing)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     char path[400];
     struct stat sb;
     int r;
 
-    lab_ok("session p005 20250111 --imported --dj");
+    kit_lab_ok("session p005 20250111 --imported --dj");
     snprintf(path, sizeof(path), "%s/nowhere.db", lab.data);
     replace(&cfg->recording_db_path, path);
     struct mct_dj_status st = check_one(cfg, "p005", "20250111", &r);
@@ -236,16 +208,16 @@ END_TEST
 
 START_TEST(test_database_stopped_then_back)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r_down, r_up;
 
-    lab_ok("session p006 20250112 --imported --dj");
-    lab_ok("db-stop");
+    kit_lab_ok("session p006 20250112 --imported --dj");
+    kit_lab_ok("db-stop");
     int64_t start = mct_now_ms();
     struct mct_dj_status down = check_one(cfg, "p006", "20250112", &r_down);
     int64_t elapsed = mct_now_ms() - start;
     /* Restart before asserting, so a failure here cannot break later tests. */
-    lab_ok("db-start");
+    kit_lab_ok("db-start");
     struct mct_dj_status up = check_one(cfg, "p006", "20250112", &r_up);
 
     ck_assert_int_lt(r_down, 0);
@@ -262,10 +234,10 @@ END_TEST
 
 START_TEST(test_wrong_password)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r;
 
-    lab_ok("session p007 20250113 --imported --dj");
+    kit_lab_ok("session p007 20250113 --imported --dj");
     replace(&cfg->datajoint.password, "not-the-password");
     struct mct_dj_status st = check_one(cfg, "p007", "20250113", &r);
     ck_assert_int_lt(r, 0);
@@ -278,10 +250,10 @@ END_TEST
 
 START_TEST(test_missing_schema)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r;
 
-    lab_ok("session p008 20250114 --imported --dj");
+    kit_lab_ok("session p008 20250114 --imported --dj");
     replace(&cfg->datajoint.sessions_schema, "no_such_schema");
     struct mct_dj_status st = check_one(cfg, "p008", "20250114", &r);
     ck_assert_int_lt(r, 0);
@@ -294,7 +266,7 @@ END_TEST
 /* A server that completes the TCP handshake and then says nothing. */
 START_TEST(test_silent_server_times_out)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t salen = sizeof(sa);
     _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -305,7 +277,7 @@ START_TEST(test_silent_server_times_out)
     ck_assert_int_eq(listen(fd, 8), 0);
     ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
 
-    lab_ok("session p009 20250115 --imported --dj");
+    kit_lab_ok("session p009 20250115 --imported --dj");
     replace(&cfg->datajoint.socket, NULL);
     replace(&cfg->datajoint.host, "127.0.0.1");
     cfg->datajoint.port = ntohs(sa.sin_port);
@@ -325,10 +297,10 @@ END_TEST
  * the connect timeout, must end it. */
 START_TEST(test_locked_table_times_out)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r, status;
 
-    lab_ok("session p011 20250116 --imported --dj");
+    kit_lab_ok("session p011 20250116 --imported --dj");
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -366,22 +338,22 @@ static long server_questions(void)
                     "-e",
                     "SHOW GLOBAL STATUS LIKE 'Questions'",
                     NULL};
-    struct run_result rr;
+    struct kit_result rr;
     long q = -1;
 
-    ck_assert_int_eq(run_argv(argv, NULL, &rr), 0);
+    ck_assert_int_eq(kit_run(argv, NULL, &rr), 0);
     ck_assert_int_eq(sscanf(rr.out, "Questions %ld", &q), 1);
-    run_result_free(&rr);
+    kit_result_free(&rr);
     return q;
 }
 
 static void feed(char *const argv[], const char *text)
 {
-    struct run_result rr;
-    int status = run_argv(argv, text, &rr);
+    struct kit_result rr;
+    int status = kit_run(argv, text, &rr);
 
     ck_assert_msg(status == 0, "%s: %s", argv[0], rr.err);
-    run_result_free(&rr);
+    kit_result_free(&rr);
 }
 
 /* 300 sessions written straight into both databases (the lab's `session`
@@ -433,7 +405,7 @@ static void bulk_sessions(struct mct_session_ref *refs, size_t n)
 
 START_TEST(test_many_sessions_few_queries)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     struct mct_session_ref refs[300];
     static struct mct_dj_status st[300];
 
@@ -461,15 +433,15 @@ END_TEST
 
 START_TEST(test_sessions_in_range)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     _cleanup_free_ struct mct_session_ref *v = NULL;
     char why[256] = "";
     size_t n = 99;
 
-    lab_ok("session p010 20250201");
-    lab_ok("session b3 20250201");
-    lab_ok("session p010 20250203 --imported");
-    lab_ok("session p010 20250205");
+    kit_lab_ok("session p010 20250201");
+    kit_lab_ok("session b3 20250201");
+    kit_lab_ok("session p010 20250203 --imported");
+    kit_lab_ok("session p010 20250205");
     ck_assert_int_eq(
             mct_recdb_sessions_in_range(cfg, "20250201", "20250203", &v, &n, why, sizeof(why)), 0);
     ck_assert_int_eq(n, 3);
@@ -494,7 +466,7 @@ static Suite *datajoint_suite(void)
     Suite *s = suite_create("datajoint");
     TCase *tc = tcase_create("lab");
 
-    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_add_unchecked_fixture(tc, setup, kit_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_check_names);
     tcase_add_test(tc, test_fully_imported);
@@ -518,11 +490,5 @@ static Suite *datajoint_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(datajoint_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kit_run_suite(datajoint_suite());
 }
