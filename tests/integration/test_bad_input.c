@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Bad input, each a clear error and nothing done: control-file garbage not
- * covered by test_mount.c, malformed ids and dates through every mctctl
+ * covered by test_mount_control.c, malformed ids and dates through every mctctl
  * command, configs with wrong types, negative timeouts, missing sections,
  * escaping templates and overlapping paths, a FIFO where the config or
  * the password file should be, and symlinks in the source tree that point

@@ -18,7 +18,7 @@
 #include "session.h"
 #include "util.h"
 
-/* The TLS lab is fault_lib's lab; plain has no TLS. */
+/* The TLS lab is the kit's lab; plain has no TLS. */
 static struct kit_lab plain;
 
 #define PASSWORD "djpass"
