@@ -39,7 +39,7 @@ static void setup_all(void)
     kit_session("p101 20240101 --imported --dj --copy");
 }
 
-START_TEST(control_garbage)
+START_TEST(control_garbage_is_einval)
 {
     struct kit_mount m;
     kit_mount(&m, NULL, NULL);
@@ -155,7 +155,7 @@ static void assert_usage(const char *before, const char *what, struct kit_result
     assert_nothing_done(before);
 }
 
-START_TEST(bad_ids_and_dates_everywhere)
+START_TEST(bad_ids_and_dates_are_usage_errors_everywhere)
 {
     _cleanup_free_ char *before = everything();
     char long_id[501], long_date[501];
@@ -234,7 +234,7 @@ static void assert_config_refused(const char *cfg, const char *expect)
 #define SOURCE_TMPL   "    path_structure: \"{participant_id}/{session_date}\"\n"
 #define DEST_TMPL     "      path_structure: \"{session_date}/{participant_id}\"\n"
 
-START_TEST(bad_config_values)
+START_TEST(bad_config_values_are_refused)
 {
     const struct {
         const char *from, *to, *expect;
@@ -310,7 +310,7 @@ END_TEST
 
 /* A FIFO where the config or the password file should be: refused at once
  * (exit 2, naming it), where a read would wait forever for a writer. */
-START_TEST(fifo_instead_of_a_file)
+START_TEST(a_fifo_instead_of_a_file_is_refused_at_once)
 {
     char fifo[400], to[450];
     snprintf(fifo, sizeof(fifo), "%s/dj-password.fifo", lab.dir);
@@ -340,7 +340,7 @@ START_TEST(fifo_instead_of_a_file)
 }
 END_TEST
 
-START_TEST(missing_sections)
+START_TEST(missing_sections_leave_nothing_safe)
 {
     _cleanup_free_ char *before = everything();
     /* No backup section: the defaults (/data) are used, and said so. */
@@ -386,11 +386,11 @@ static Suite *bad_input_suite(void)
     TCase *tc = tcase_create("refused");
     tcase_add_unchecked_fixture(tc, setup_all, kit_teardown);
     tcase_set_timeout(tc, 90);
-    tcase_add_test(tc, control_garbage);
-    tcase_add_test(tc, bad_ids_and_dates_everywhere);
-    tcase_add_test(tc, bad_config_values);
-    tcase_add_test(tc, fifo_instead_of_a_file);
-    tcase_add_test(tc, missing_sections);
+    tcase_add_test(tc, control_garbage_is_einval);
+    tcase_add_test(tc, bad_ids_and_dates_are_usage_errors_everywhere);
+    tcase_add_test(tc, bad_config_values_are_refused);
+    tcase_add_test(tc, a_fifo_instead_of_a_file_is_refused_at_once);
+    tcase_add_test(tc, missing_sections_leave_nothing_safe);
     suite_add_tcase(s, tc);
     return s;
 }

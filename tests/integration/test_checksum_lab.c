@@ -122,7 +122,7 @@ static void assert_status(const char *p, const char *d, bool safe, const char *w
         ck_assert_msg(strstr(js, want), "%s/%s: want \"%s\" in\n%s", p, d, want, js);
 }
 
-START_TEST(test_flipped_byte_size_vs_checksum)
+START_TEST(a_flipped_byte_is_seen_by_checksum_not_by_size)
 {
     kit_session("p201 20240201 --imported --dj --copy");
     char src[512], dst[512];
@@ -165,7 +165,7 @@ START_TEST(test_flipped_byte_size_vs_checksum)
 }
 END_TEST
 
-START_TEST(test_verify_manifest_delete_audit)
+START_TEST(verify_writes_a_manifest_that_audits_the_deletion)
 {
     kit_session("p202 20240202 --imported --dj --copy");
     config_checksum();
@@ -249,7 +249,7 @@ START_TEST(test_verify_manifest_delete_audit)
 }
 END_TEST
 
-START_TEST(test_hash_cache_freshness)
+START_TEST(a_cached_hash_is_stale_once_either_side_changes)
 {
     kit_session("p203 20240203 --imported --dj --copy");
     config_checksum();
@@ -297,7 +297,7 @@ START_TEST(test_hash_cache_freshness)
 }
 END_TEST
 
-START_TEST(test_required_copies)
+START_TEST(required_copies_are_counted_across_destinations)
 {
     kit_session("p204 20240204 --imported --dj --copy");
     char src[512];
@@ -352,7 +352,7 @@ START_TEST(test_required_copies)
 }
 END_TEST
 
-START_TEST(test_sync_verifies_by_checksum)
+START_TEST(sync_verifies_by_checksum)
 {
     kit_session("p207 20240207 --imported --dj");
     config_checksum();
@@ -371,11 +371,11 @@ static Suite *suite(void)
     TCase *tc = tcase_create("lab");
     tcase_add_checked_fixture(tc, kit_setup, kit_teardown);
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, test_flipped_byte_size_vs_checksum);
-    tcase_add_test(tc, test_verify_manifest_delete_audit);
-    tcase_add_test(tc, test_hash_cache_freshness);
-    tcase_add_test(tc, test_required_copies);
-    tcase_add_test(tc, test_sync_verifies_by_checksum);
+    tcase_add_test(tc, a_flipped_byte_is_seen_by_checksum_not_by_size);
+    tcase_add_test(tc, verify_writes_a_manifest_that_audits_the_deletion);
+    tcase_add_test(tc, a_cached_hash_is_stale_once_either_side_changes);
+    tcase_add_test(tc, required_copies_are_counted_across_destinations);
+    tcase_add_test(tc, sync_verifies_by_checksum);
     suite_add_tcase(s, tc);
     return s;
 }

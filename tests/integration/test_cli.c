@@ -47,7 +47,7 @@ static void write_unmounted_config(const char *path, const char *mnt)
 
 #define CTL(res, ...) kit_mctctl(NULL, NULL, res, __VA_ARGS__, NULL)
 
-START_TEST(status_range_every_column_state)
+START_TEST(status_range_shows_every_state_of_every_column)
 {
     kit_session("p101 20240301 --imported --dj --copy"); /* all ✓ (p101 is 101 in DJ) */
     kit_session("p102 20240302 --imported --copy");      /* DJ ✗ */
@@ -110,7 +110,7 @@ START_TEST(recording_in_progress_is_not_safe)
 }
 END_TEST
 
-START_TEST(status_report_and_json)
+START_TEST(status_reports_as_text_and_as_json)
 {
     kit_session("p201 20240401 --imported --dj --copy --videos 6");
     struct kit_result r = {0};
@@ -288,7 +288,7 @@ START_TEST(verify_lists_every_difference)
 }
 END_TEST
 
-START_TEST(batch_syncs_the_range_and_skips)
+START_TEST(batch_syncs_the_range_and_skips_what_needs_no_sync)
 {
     kit_session("p901 20241101 --imported --dj");
     kit_session("p902 20241102 --imported --dj --copy");
@@ -333,7 +333,7 @@ START_TEST(usage_errors_exit_2)
 }
 END_TEST
 
-START_TEST(help_everywhere)
+START_TEST(every_command_has_help)
 {
     static const char *const cmds[] = {"sync",   "batch",  "status",     "status-range",
                                        "verify", "delete", "bulk-delete"};
@@ -351,7 +351,7 @@ START_TEST(help_everywhere)
 }
 END_TEST
 
-START_TEST(bad_config_names_file_and_line)
+START_TEST(a_bad_config_is_named_by_file_and_line)
 {
     char cfg[400];
     snprintf(cfg, sizeof(cfg), "%s/typo.yaml", lab.dir);
@@ -393,9 +393,9 @@ static Suite *cli_suite(void)
     TCase *tc = tcase_create("commands");
     tcase_add_unchecked_fixture(tc, kit_setup, kit_teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, status_range_every_column_state);
+    tcase_add_test(tc, status_range_shows_every_state_of_every_column);
     tcase_add_test(tc, recording_in_progress_is_not_safe);
-    tcase_add_test(tc, status_report_and_json);
+    tcase_add_test(tc, status_reports_as_text_and_as_json);
     tcase_add_test(tc, status_of_a_day_lists_every_participant);
     tcase_add_test(tc, normalisation_can_be_turned_off);
     tcase_add_test(tc, database_down_is_unknown_never_safe);
@@ -403,10 +403,10 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, sync_excludes_tmp_and_lock_files);
     tcase_add_test(tc, sync_refuses_an_unmounted_share);
     tcase_add_test(tc, verify_lists_every_difference);
-    tcase_add_test(tc, batch_syncs_the_range_and_skips);
+    tcase_add_test(tc, batch_syncs_the_range_and_skips_what_needs_no_sync);
     tcase_add_test(tc, usage_errors_exit_2);
-    tcase_add_test(tc, help_everywhere);
-    tcase_add_test(tc, bad_config_names_file_and_line);
+    tcase_add_test(tc, every_command_has_help);
+    tcase_add_test(tc, a_bad_config_is_named_by_file_and_line);
     tcase_add_test(tc, world_readable_password_is_warned_about);
     suite_add_tcase(s, tc);
     return s;

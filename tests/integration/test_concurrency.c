@@ -176,7 +176,7 @@ static void *sync_thread(void *arg)
     return NULL;
 }
 
-START_TEST(readers_while_syncs_run)
+START_TEST(status_reads_stay_whole_while_syncs_run)
 {
     int64_t t_start = mct_now_ms();
     for (int i = 0; i < N_SESSIONS; i++) {
@@ -234,7 +234,8 @@ START_TEST(readers_while_syncs_run)
     kit_unmount(&m);
     _cleanup_free_ char *data_after = kit_tree_digest(lab.data);
     ck_assert_str_eq(data_before, data_after);
-    printf("readers_while_syncs_run: %lld ms\n", (long long)(mct_now_ms() - t_start));
+    printf("status_reads_stay_whole_while_syncs_run: %lld ms\n",
+           (long long)(mct_now_ms() - t_start));
 }
 END_TEST
 
@@ -256,7 +257,7 @@ static void *mount_delete(void *arg)
     return NULL;
 }
 
-START_TEST(delete_from_mount_and_mctctl_at_once)
+START_TEST(a_delete_from_the_mount_and_mctctl_at_once_deletes_once)
 {
     static const char *const sessions[][2] = {
             {"p701", "20240801"}, {"p702", "20240802"}, {"p703", "20240803"}, {"p704", "20240804"}};
@@ -313,7 +314,7 @@ START_TEST(delete_from_mount_and_mctctl_at_once)
 }
 END_TEST
 
-START_TEST(batch_while_the_mount_reads)
+START_TEST(a_batch_and_the_mount_reading_agree)
 {
     /* Ten sessions known to recordings.db, none copied yet. */
     const char *refs[10];
@@ -372,9 +373,9 @@ static Suite *concurrency_suite(void)
     TCase *tc = tcase_create("many at once");
     tcase_add_unchecked_fixture(tc, kit_setup, kit_teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, readers_while_syncs_run);
-    tcase_add_test(tc, delete_from_mount_and_mctctl_at_once);
-    tcase_add_test(tc, batch_while_the_mount_reads);
+    tcase_add_test(tc, status_reads_stay_whole_while_syncs_run);
+    tcase_add_test(tc, a_delete_from_the_mount_and_mctctl_at_once_deletes_once);
+    tcase_add_test(tc, a_batch_and_the_mount_reading_agree);
     suite_add_tcase(s, tc);
     return s;
 }

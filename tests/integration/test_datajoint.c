@@ -82,7 +82,7 @@ static void assert_imported(const char *p, const char *d)
     ck_assert_str_eq(st.reason, "");
 }
 
-START_TEST(test_fully_imported)
+START_TEST(a_fully_imported_session_passes_every_check)
 {
     kit_lab_ok("session p001 20250104 --imported --dj");
     /* The lab really stored the normalised id: the look-up had to map. */
@@ -93,21 +93,21 @@ START_TEST(test_fully_imported)
 }
 END_TEST
 
-START_TEST(test_normalised_t_prefix)
+START_TEST(a_t_prefixed_id_is_normalised)
 {
     kit_lab_ok("session t12 20250105 --imported --dj");
     assert_imported("t12", "20250105");
 }
 END_TEST
 
-START_TEST(test_unnormalised_id_kept)
+START_TEST(an_id_without_a_normal_form_is_kept)
 {
     kit_lab_ok("session TF47 20250106 --imported --dj");
     assert_imported("TF47", "20250106");
 }
 END_TEST
 
-START_TEST(test_normalisation_off)
+START_TEST(normalisation_off_looks_up_the_id_as_written)
 {
     _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r;
@@ -125,7 +125,7 @@ START_TEST(test_normalisation_off)
 }
 END_TEST
 
-START_TEST(test_sqlite_flag_missing)
+START_TEST(a_missing_sqlite_flag_is_not_imported)
 {
     _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r;
@@ -142,7 +142,7 @@ START_TEST(test_sqlite_flag_missing)
 END_TEST
 
 /* A session date stored with a time of day still counts. */
-START_TEST(test_sqlite_date_with_time)
+START_TEST(a_sqlite_date_with_a_time_still_counts)
 {
     kit_lab_ok("session p004 20250109 --imported --dj");
     kit_lab_ok("sqlite \"UPDATE sessions SET session_date = '2025-01-09 00:00:00.000000' WHERE "
@@ -153,7 +153,7 @@ END_TEST
 
 /* Checks 2-6 (loop index + 1) fail alone when their table loses the rows
  * (with the recordings gone, checks 5 and 6 have nothing to check). */
-START_TEST(test_one_table_removed)
+START_TEST(each_check_fails_alone_without_its_rows)
 {
     static const char *const tables[] = {"subject", "session", "recording",
                                          "multi_camera_recording", "single_camera_video"};
@@ -184,7 +184,7 @@ START_TEST(test_one_table_removed)
 }
 END_TEST
 
-START_TEST(test_recdb_missing)
+START_TEST(a_missing_recording_database_is_unknown)
 {
     _cleanup_config_ struct mct_config *cfg = kit_load_config();
     char path[400];
@@ -206,7 +206,7 @@ START_TEST(test_recdb_missing)
 }
 END_TEST
 
-START_TEST(test_database_stopped_then_back)
+START_TEST(a_stopped_database_is_unknown_until_it_is_back)
 {
     _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r_down, r_up;
@@ -232,7 +232,7 @@ START_TEST(test_database_stopped_then_back)
 }
 END_TEST
 
-START_TEST(test_wrong_password)
+START_TEST(a_wrong_password_is_unknown)
 {
     _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r;
@@ -248,7 +248,7 @@ START_TEST(test_wrong_password)
 }
 END_TEST
 
-START_TEST(test_missing_schema)
+START_TEST(a_missing_schema_is_unknown)
 {
     _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r;
@@ -264,7 +264,7 @@ START_TEST(test_missing_schema)
 END_TEST
 
 /* A server that completes the TCP handshake and then says nothing. */
-START_TEST(test_silent_server_times_out)
+START_TEST(a_silent_server_times_out)
 {
     _cleanup_config_ struct mct_config *cfg = kit_load_config();
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -295,7 +295,7 @@ END_TEST
 
 /* A query stuck behind another session's table lock: the read timeout, not
  * the connect timeout, must end it. */
-START_TEST(test_locked_table_times_out)
+START_TEST(a_locked_table_times_out)
 {
     _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r, status;
@@ -403,7 +403,7 @@ static void bulk_sessions(struct mct_session_ref *refs, size_t n)
     feed(mariadb_argv, my.data);
 }
 
-START_TEST(test_many_sessions_few_queries)
+START_TEST(many_sessions_take_few_queries)
 {
     _cleanup_config_ struct mct_config *cfg = kit_load_config();
     struct mct_session_ref refs[300];
@@ -431,7 +431,7 @@ START_TEST(test_many_sessions_few_queries)
 }
 END_TEST
 
-START_TEST(test_sessions_in_range)
+START_TEST(the_sessions_of_a_range_come_from_sqlite)
 {
     _cleanup_config_ struct mct_config *cfg = kit_load_config();
     _cleanup_free_ struct mct_session_ref *v = NULL;
@@ -452,7 +452,7 @@ START_TEST(test_sessions_in_range)
 }
 END_TEST
 
-START_TEST(test_check_names)
+START_TEST(every_check_has_a_name_and_a_failure_text)
 {
     ck_assert_str_eq(mct_dj_check_names[MCT_DJ_SQLITE_IMPORTED], "sqlite_imported");
     ck_assert_str_eq(mct_dj_check_names[MCT_DJ_SINGLE_CAMERA_VIDEO], "single_camera_video");
@@ -468,22 +468,22 @@ static Suite *datajoint_suite(void)
 
     tcase_add_unchecked_fixture(tc, setup, kit_teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_check_names);
-    tcase_add_test(tc, test_fully_imported);
-    tcase_add_test(tc, test_normalised_t_prefix);
-    tcase_add_test(tc, test_unnormalised_id_kept);
-    tcase_add_test(tc, test_normalisation_off);
-    tcase_add_test(tc, test_sqlite_flag_missing);
-    tcase_add_test(tc, test_sqlite_date_with_time);
-    tcase_add_loop_test(tc, test_one_table_removed, 0, 5);
-    tcase_add_test(tc, test_recdb_missing);
-    tcase_add_test(tc, test_database_stopped_then_back);
-    tcase_add_test(tc, test_wrong_password);
-    tcase_add_test(tc, test_missing_schema);
-    tcase_add_test(tc, test_silent_server_times_out);
-    tcase_add_test(tc, test_locked_table_times_out);
-    tcase_add_test(tc, test_many_sessions_few_queries);
-    tcase_add_test(tc, test_sessions_in_range);
+    tcase_add_test(tc, every_check_has_a_name_and_a_failure_text);
+    tcase_add_test(tc, a_fully_imported_session_passes_every_check);
+    tcase_add_test(tc, a_t_prefixed_id_is_normalised);
+    tcase_add_test(tc, an_id_without_a_normal_form_is_kept);
+    tcase_add_test(tc, normalisation_off_looks_up_the_id_as_written);
+    tcase_add_test(tc, a_missing_sqlite_flag_is_not_imported);
+    tcase_add_test(tc, a_sqlite_date_with_a_time_still_counts);
+    tcase_add_loop_test(tc, each_check_fails_alone_without_its_rows, 0, 5);
+    tcase_add_test(tc, a_missing_recording_database_is_unknown);
+    tcase_add_test(tc, a_stopped_database_is_unknown_until_it_is_back);
+    tcase_add_test(tc, a_wrong_password_is_unknown);
+    tcase_add_test(tc, a_missing_schema_is_unknown);
+    tcase_add_test(tc, a_silent_server_times_out);
+    tcase_add_test(tc, a_locked_table_times_out);
+    tcase_add_test(tc, many_sessions_take_few_queries);
+    tcase_add_test(tc, the_sessions_of_a_range_come_from_sqlite);
     suite_add_tcase(s, tc);
     return s;
 }

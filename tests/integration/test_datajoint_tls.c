@@ -111,7 +111,7 @@ static void assert_unknown(const struct mct_config *cfg, const char *why1, const
     kit_assert_has(st.reason, why2);
 }
 
-START_TEST(verify_with_the_right_ca)
+START_TEST(verify_with_the_right_ca_uses_tls)
 {
     _cleanup_config_ struct mct_config *cfg = config(&lab, MCT_DJ_TLS_VERIFY, "ca.pem");
     long before = tls_handshakes(&lab);
@@ -120,7 +120,7 @@ START_TEST(verify_with_the_right_ca)
 }
 END_TEST
 
-START_TEST(verify_with_a_wrong_ca)
+START_TEST(verify_with_a_wrong_ca_is_unknown)
 {
     _cleanup_config_ struct mct_config *cfg = config(&lab, MCT_DJ_TLS_VERIFY, "wrong-ca.pem");
     assert_unknown(cfg, "TLS/SSL error", "datajoint.tls is verify, against ");
@@ -131,7 +131,7 @@ START_TEST(verify_with_a_wrong_ca)
 }
 END_TEST
 
-START_TEST(off_against_a_tls_only_server)
+START_TEST(off_against_a_tls_only_server_is_unknown)
 {
     _cleanup_config_ struct mct_config *cfg = config(&lab, MCT_DJ_TLS_OFF, NULL);
     long before = tls_handshakes(&lab);
@@ -152,7 +152,7 @@ START_TEST(required_and_preferred_use_tls_when_offered)
 END_TEST
 
 /* The client library would go on in plain text here: required must not. */
-START_TEST(required_against_a_server_without_tls)
+START_TEST(required_against_a_server_without_tls_is_unknown)
 {
     _cleanup_config_ struct mct_config *cfg = config(&plain, MCT_DJ_TLS_REQUIRED, NULL);
     assert_unknown(cfg, "not encrypted (the server offers no TLS)", "datajoint.tls is required");
@@ -223,7 +223,7 @@ static void assert_password_never_shown(const char *cfg, const char *what)
 
 /* DataJoint's own file names the server and the account; the config says
  * to verify. use_tls: true alone would be required. */
-START_TEST(dj_file_with_verify)
+START_TEST(a_dj_file_with_verify_is_honoured)
 {
     const char *cfg = djfile_config("djfile", "", "");
     struct kit_result r = {};
@@ -249,7 +249,7 @@ END_TEST
 
 /* Failures quote the server's and the library's words, never the password:
  * a wrong CA, TLS off, and the password from DJ_PASS. */
-START_TEST(password_never_shown)
+START_TEST(the_password_is_never_shown)
 {
     assert_password_never_shown(lab.config, "verify");
     assert_password_never_shown(
@@ -285,7 +285,7 @@ END_TEST
 /* A server whose TLS the client cannot speak (TLS 1.0 only): preferred
  * goes on in plain text, as DataJoint does; required does not. Last: it
  * restarts the server. */
-START_TEST(failed_handshake)
+START_TEST(a_failed_handshake_goes_plain_only_when_preferred)
 {
     ck_assert_int_eq(kit_lab_sh(&lab, "db-stop"), 0);
     ck_assert_int_eq(
@@ -305,14 +305,14 @@ static Suite *tls_suite(void)
     TCase *tc = tcase_create("lab");
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, verify_with_the_right_ca);
-    tcase_add_test(tc, verify_with_a_wrong_ca);
-    tcase_add_test(tc, off_against_a_tls_only_server);
+    tcase_add_test(tc, verify_with_the_right_ca_uses_tls);
+    tcase_add_test(tc, verify_with_a_wrong_ca_is_unknown);
+    tcase_add_test(tc, off_against_a_tls_only_server_is_unknown);
     tcase_add_test(tc, required_and_preferred_use_tls_when_offered);
-    tcase_add_test(tc, required_against_a_server_without_tls);
-    tcase_add_test(tc, dj_file_with_verify);
-    tcase_add_test(tc, password_never_shown);
-    tcase_add_test(tc, failed_handshake);
+    tcase_add_test(tc, required_against_a_server_without_tls_is_unknown);
+    tcase_add_test(tc, a_dj_file_with_verify_is_honoured);
+    tcase_add_test(tc, the_password_is_never_shown);
+    tcase_add_test(tc, a_failed_handshake_goes_plain_only_when_preferred);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -83,7 +83,7 @@ static void assert_bulk_entry(const char *json, const char *p, const char *resul
     va_end(ap);
 }
 
-START_TEST(test_safe_session_deleted)
+START_TEST(a_safe_session_is_deleted)
 {
     kit_session("p101 20240101 --imported --dj --copy");
     char src[512], dst[512], part[512];
@@ -126,7 +126,7 @@ START_TEST(test_safe_session_deleted)
 }
 END_TEST
 
-START_TEST(test_refuse_not_imported)
+START_TEST(a_session_not_imported_is_refused)
 {
     kit_session("p102 20240102 --imported --copy");
     assert_refused("p102", "20240102", NULL, "not in DataJoint: ");
@@ -145,7 +145,7 @@ START_TEST(test_refuse_not_imported)
 }
 END_TEST
 
-START_TEST(test_refuse_no_copy)
+START_TEST(a_session_without_a_copy_is_refused)
 {
     kit_session("p103 20240103 --imported --dj");
     char dst[512], want[600];
@@ -155,7 +155,7 @@ START_TEST(test_refuse_no_copy)
 }
 END_TEST
 
-START_TEST(test_refuse_share_unmounted)
+START_TEST(an_unmounted_share_is_refused)
 {
     kit_session("p104 20240104 --imported --dj --copy");
     ck_assert_int_eq(kit_lab_sh(&lab, "share-umount"), 0);
@@ -165,7 +165,7 @@ START_TEST(test_refuse_share_unmounted)
 }
 END_TEST
 
-START_TEST(test_refuse_copy_short)
+START_TEST(a_short_copy_is_refused)
 {
     kit_session("p105 20240105 --imported --dj --copy");
     char dst[512], f[600];
@@ -177,7 +177,7 @@ START_TEST(test_refuse_copy_short)
 }
 END_TEST
 
-START_TEST(test_refuse_grown_after_sync)
+START_TEST(a_session_grown_after_its_sync_is_refused)
 {
     kit_session("p106 20240106 --imported --dj --copy");
     char src[512];
@@ -189,7 +189,7 @@ START_TEST(test_refuse_grown_after_sync)
 }
 END_TEST
 
-START_TEST(test_refuse_young_file)
+START_TEST(a_young_file_is_refused)
 {
     kit_session("p107 20240107 --imported --dj --copy --age 5");
     assert_refused("p107", "20240107", NULL,
@@ -197,7 +197,7 @@ START_TEST(test_refuse_young_file)
 }
 END_TEST
 
-START_TEST(test_refuse_lock_and_tmp_files)
+START_TEST(lock_and_tmp_files_are_refused)
 {
     kit_session("p108 20240108 --imported --dj --copy");
     char src[512];
@@ -213,7 +213,7 @@ START_TEST(test_refuse_lock_and_tmp_files)
 }
 END_TEST
 
-START_TEST(test_refuse_wrong_confirmation)
+START_TEST(a_wrong_confirmation_is_refused)
 {
     kit_session("p109 20240109 --imported --dj --copy");
     static const char *const answers[] = {"delete\n", "DELETE ALL\n", " DELETE\n", "", NULL};
@@ -231,7 +231,7 @@ START_TEST(test_refuse_wrong_confirmation)
 }
 END_TEST
 
-START_TEST(test_refuse_database_down)
+START_TEST(a_database_that_is_down_is_refused)
 {
     kit_session("p110 20240110 --imported --dj --copy");
     ck_assert_int_eq(kit_lab_sh(&lab, "db-stop"), 0);
@@ -240,7 +240,7 @@ START_TEST(test_refuse_database_down)
 }
 END_TEST
 
-START_TEST(test_dry_run_deletes_nothing)
+START_TEST(a_dry_run_deletes_nothing)
 {
     kit_session("p111 20240111 --imported --dj --copy");
     _cleanup_free_ char *before = kit_session_digest("p111", "20240111");
@@ -255,7 +255,7 @@ START_TEST(test_dry_run_deletes_nothing)
 }
 END_TEST
 
-START_TEST(test_force_unverified)
+START_TEST(force_unverified_deletes_loudly_and_keeps_the_age_rule)
 {
     /* Not imported, never copied: deleted, but only loudly and confirmed. */
     kit_session("p112 20240112");
@@ -276,7 +276,7 @@ START_TEST(test_force_unverified)
 }
 END_TEST
 
-START_TEST(test_bulk_delete)
+START_TEST(bulk_delete_deletes_the_safe_sessions_of_the_range)
 {
     kit_session("s201 20230301 --imported --dj --copy");
     kit_session("s202 20230302 --imported --dj --copy");
@@ -313,7 +313,7 @@ START_TEST(test_bulk_delete)
 }
 END_TEST
 
-START_TEST(test_bulk_delete_json)
+START_TEST(bulk_delete_json_is_one_object)
 {
     kit_session("s211 20230501 --imported --dj --copy");
     kit_session("s212 20230502 --imported --dj --copy");
@@ -352,7 +352,7 @@ START_TEST(test_bulk_delete_json)
 }
 END_TEST
 
-START_TEST(test_busy_while_locked)
+START_TEST(a_locked_session_is_busy)
 {
     kit_session("p115 20240115 --imported --dj --copy");
     int fd = kit_hold_session_lock("p115", "20240115");
@@ -362,7 +362,7 @@ START_TEST(test_busy_while_locked)
 }
 END_TEST
 
-START_TEST(test_refuse_log_unwritable)
+START_TEST(an_unwritable_deletion_log_is_refused)
 {
     kit_session("p119 20240119 --imported --dj --copy");
     char blocker[600], logp[700];
@@ -377,7 +377,7 @@ START_TEST(test_refuse_log_unwritable)
 }
 END_TEST
 
-START_TEST(test_refuse_copy_is_source)
+START_TEST(a_copy_that_is_the_source_is_refused)
 {
     /* A "share" that is a bind mount of the source: every file "matches",
      * but it is the source's own filesystem. */
@@ -396,7 +396,7 @@ START_TEST(test_refuse_copy_is_source)
 }
 END_TEST
 
-START_TEST(test_refuse_mount_inside)
+START_TEST(a_mount_inside_the_session_is_refused)
 {
     kit_session("p123 20240123 --imported --dj --copy");
     char sub[600];
@@ -415,7 +415,7 @@ START_TEST(test_refuse_mount_inside)
 }
 END_TEST
 
-START_TEST(test_refuse_checksum_and_no_destination)
+START_TEST(a_checksum_mismatch_or_no_destination_is_refused)
 {
     kit_session("p121 20240121 --imported --dj --copy");
     /* One byte of the copy changed, its size not: only checksum sees it. */
@@ -446,25 +446,25 @@ static Suite *delete_suite(void)
     /* A test that failed half-way must not leave its config variant behind. */
     tcase_add_checked_fixture(tc, kit_config_restore, NULL);
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, test_safe_session_deleted);
-    tcase_add_test(tc, test_refuse_not_imported);
-    tcase_add_test(tc, test_refuse_no_copy);
-    tcase_add_test(tc, test_refuse_share_unmounted);
-    tcase_add_test(tc, test_refuse_copy_short);
-    tcase_add_test(tc, test_refuse_grown_after_sync);
-    tcase_add_test(tc, test_refuse_young_file);
-    tcase_add_test(tc, test_refuse_lock_and_tmp_files);
-    tcase_add_test(tc, test_refuse_wrong_confirmation);
-    tcase_add_test(tc, test_refuse_database_down);
-    tcase_add_test(tc, test_dry_run_deletes_nothing);
-    tcase_add_test(tc, test_force_unverified);
-    tcase_add_test(tc, test_bulk_delete);
-    tcase_add_test(tc, test_bulk_delete_json);
-    tcase_add_test(tc, test_busy_while_locked);
-    tcase_add_test(tc, test_refuse_log_unwritable);
-    tcase_add_test(tc, test_refuse_copy_is_source);
-    tcase_add_test(tc, test_refuse_mount_inside);
-    tcase_add_test(tc, test_refuse_checksum_and_no_destination);
+    tcase_add_test(tc, a_safe_session_is_deleted);
+    tcase_add_test(tc, a_session_not_imported_is_refused);
+    tcase_add_test(tc, a_session_without_a_copy_is_refused);
+    tcase_add_test(tc, an_unmounted_share_is_refused);
+    tcase_add_test(tc, a_short_copy_is_refused);
+    tcase_add_test(tc, a_session_grown_after_its_sync_is_refused);
+    tcase_add_test(tc, a_young_file_is_refused);
+    tcase_add_test(tc, lock_and_tmp_files_are_refused);
+    tcase_add_test(tc, a_wrong_confirmation_is_refused);
+    tcase_add_test(tc, a_database_that_is_down_is_refused);
+    tcase_add_test(tc, a_dry_run_deletes_nothing);
+    tcase_add_test(tc, force_unverified_deletes_loudly_and_keeps_the_age_rule);
+    tcase_add_test(tc, bulk_delete_deletes_the_safe_sessions_of_the_range);
+    tcase_add_test(tc, bulk_delete_json_is_one_object);
+    tcase_add_test(tc, a_locked_session_is_busy);
+    tcase_add_test(tc, an_unwritable_deletion_log_is_refused);
+    tcase_add_test(tc, a_copy_that_is_the_source_is_refused);
+    tcase_add_test(tc, a_mount_inside_the_session_is_refused);
+    tcase_add_test(tc, a_checksum_mismatch_or_no_destination_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }

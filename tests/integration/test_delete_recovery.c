@@ -72,7 +72,7 @@ static void race_engine_deletions(const char *p, const char *d, int codes[2])
     }
 }
 
-START_TEST(test_two_deletions_at_once)
+START_TEST(two_deletions_at_once_delete_once)
 {
     kit_session("p114 20240114 --imported --dj --copy");
     int codes[2];
@@ -87,7 +87,7 @@ START_TEST(test_two_deletions_at_once)
 }
 END_TEST
 
-START_TEST(test_crash_after_move_restored)
+START_TEST(a_crash_after_the_move_is_restored)
 {
     kit_session("p116 20240116 --imported --dj --copy");
     _cleanup_free_ char *before = kit_session_digest("p116", "20240116");
@@ -118,7 +118,7 @@ START_TEST(test_crash_after_move_restored)
 }
 END_TEST
 
-START_TEST(test_crash_after_verify_finished)
+START_TEST(a_crash_after_verify_is_finished)
 {
     kit_session("p117 20240117 --imported --dj --copy");
     char dst[512];
@@ -149,7 +149,7 @@ START_TEST(test_crash_after_verify_finished)
 }
 END_TEST
 
-START_TEST(test_crash_mid_remove_finished)
+START_TEST(a_crash_mid_remove_is_finished)
 {
     kit_session("p118 20240118 --imported --dj --copy");
     struct kit_result r;
@@ -167,7 +167,7 @@ START_TEST(test_crash_mid_remove_finished)
 }
 END_TEST
 
-START_TEST(test_changed_after_move_put_back)
+START_TEST(a_session_changed_after_the_move_is_put_back)
 {
     /* Stopped between the move and the comparison, the session grows. */
     kit_session("p125 20240125 --imported --dj --copy");
@@ -204,7 +204,7 @@ START_TEST(test_changed_after_move_put_back)
 }
 END_TEST
 
-START_TEST(test_recover_never_overwrites)
+START_TEST(recovery_never_overwrites)
 {
     kit_session("p126 20240126 --imported --dj --copy");
     _cleanup_free_ char *before = kit_session_digest("p126", "20240126");
@@ -245,12 +245,12 @@ static Suite *recovery_suite(void)
     TCase *tc = tcase_create("interrupted");
     tcase_add_unchecked_fixture(tc, kit_setup, kit_teardown);
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, test_two_deletions_at_once);
-    tcase_add_test(tc, test_crash_after_move_restored);
-    tcase_add_test(tc, test_crash_after_verify_finished);
-    tcase_add_test(tc, test_crash_mid_remove_finished);
-    tcase_add_test(tc, test_changed_after_move_put_back);
-    tcase_add_test(tc, test_recover_never_overwrites);
+    tcase_add_test(tc, two_deletions_at_once_delete_once);
+    tcase_add_test(tc, a_crash_after_the_move_is_restored);
+    tcase_add_test(tc, a_crash_after_verify_is_finished);
+    tcase_add_test(tc, a_crash_mid_remove_is_finished);
+    tcase_add_test(tc, a_session_changed_after_the_move_is_put_back);
+    tcase_add_test(tc, recovery_never_overwrites);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -283,7 +283,7 @@ static void assert_honest_after_sync_crash(struct kit_mount *m, const char *p, c
     kit_assert_starts(b2, "verified");
 }
 
-START_TEST(killed_during_sync)
+START_TEST(a_sync_killed_leaves_an_honest_status)
 {
     kit_session("p504 20240504 --imported --dj --videos 3 --size 1500000");
     _cleanup_free_ char *before = kit_session_digest("p504", "20240504");
@@ -296,7 +296,7 @@ START_TEST(killed_during_sync)
 }
 END_TEST
 
-START_TEST(killed_with_rsync_during_sync)
+START_TEST(a_sync_killed_with_its_rsync_leaves_an_honest_status)
 {
     kit_session("p505 20240505 --imported --dj --videos 3 --size 1500000");
     _cleanup_free_ char *before = kit_session_digest("p505", "20240505");
@@ -318,8 +318,8 @@ static Suite *crash_suite(void)
     tcase_add_test(tc, killed_after_move_restores);
     tcase_add_test(tc, killed_after_verify_finishes);
     tcase_add_test(tc, killed_mid_remove_finishes);
-    tcase_add_test(tc, killed_during_sync);
-    tcase_add_test(tc, killed_with_rsync_during_sync);
+    tcase_add_test(tc, a_sync_killed_leaves_an_honest_status);
+    tcase_add_test(tc, a_sync_killed_with_its_rsync_leaves_an_honest_status);
     suite_add_tcase(s, tc);
     return s;
 }

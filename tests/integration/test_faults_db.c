@@ -115,7 +115,7 @@ static size_t check_rows(const char *out)
     return safe;
 }
 
-START_TEST(database_stops_during_status_range)
+START_TEST(status_range_is_unknown_while_the_database_is_stopped)
 {
     struct sampler sp = {};
     struct window w;
@@ -154,7 +154,7 @@ START_TEST(database_stops_during_status_range)
 }
 END_TEST
 
-START_TEST(database_stops_under_the_mount)
+START_TEST(the_mount_is_never_safe_while_the_database_is_stopped)
 {
     /* cache_seconds 0: every read of .safe_to_delete asks again. */
     const char *cfg = kit_config_variant("nocache", NULL, NULL, "mount:\n  cache_seconds: 0\n");
@@ -234,7 +234,7 @@ static char *timed_status(const char *p, const char *d, int64_t *took)
     return r.out;
 }
 
-START_TEST(sqlite_locked_by_a_writer)
+START_TEST(a_sqlite_locked_by_a_writer_is_unknown)
 {
     kit_session("p310 20230610 --imported --dj --copy");
     _cleanup_free_ char *before = kit_session_digest("p310", "20230610");
@@ -273,7 +273,7 @@ START_TEST(sqlite_locked_by_a_writer)
 }
 END_TEST
 
-START_TEST(sqlite_corrupt_empty_or_gone)
+START_TEST(a_sqlite_corrupt_empty_or_gone_is_unknown)
 {
     kit_session("p320 20230620 --imported --dj --copy");
     char db[400], saved[420];
@@ -332,10 +332,10 @@ static Suite *db_suite(void)
     /* The sessions are made once: the tests only read them. */
     tcase_add_unchecked_fixture(tc, setup_all, kit_teardown);
     tcase_set_timeout(tc, 90);
-    tcase_add_test(tc, database_stops_during_status_range);
-    tcase_add_test(tc, database_stops_under_the_mount);
-    tcase_add_test(tc, sqlite_locked_by_a_writer);
-    tcase_add_test(tc, sqlite_corrupt_empty_or_gone);
+    tcase_add_test(tc, status_range_is_unknown_while_the_database_is_stopped);
+    tcase_add_test(tc, the_mount_is_never_safe_while_the_database_is_stopped);
+    tcase_add_test(tc, a_sqlite_locked_by_a_writer_is_unknown);
+    tcase_add_test(tc, a_sqlite_corrupt_empty_or_gone_is_unknown);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -75,7 +75,7 @@ static void assert_delete_refused(const char *config, const char *p, const char 
     ck_assert(kit_trash_empty());
 }
 
-START_TEST(share_unmounted_mid_sync)
+START_TEST(a_share_unmounted_mid_sync_is_unreachable)
 {
     kit_session("p101 20240101 --imported --dj --videos 2 --size 2000000");
     _cleanup_free_ char *before = kit_session_digest("p101", "20240101");
@@ -136,7 +136,7 @@ static int run_bounded(const char *cfg, const char *in, struct kit_result *r, in
     return st;
 }
 
-START_TEST(hung_share_every_command)
+START_TEST(every_command_gives_up_on_a_hung_share)
 {
     kit_session("p111 20240111 --imported --dj");
     _cleanup_free_ char *before = kit_session_digest("p111", "20240111");
@@ -212,7 +212,7 @@ static pid_t rsync_group(pid_t parent, unsigned ms)
     return -1;
 }
 
-START_TEST(rsync_killed_mid_transfer)
+START_TEST(a_killed_rsync_fails_the_sync)
 {
     kit_session("p121 20240121 --imported --dj --videos 4 --size 1000000");
     _cleanup_free_ char *before = kit_session_digest("p121", "20240121");
@@ -258,7 +258,7 @@ START_TEST(rsync_killed_mid_transfer)
 }
 END_TEST
 
-START_TEST(share_disk_full)
+START_TEST(a_full_share_fails_the_sync)
 {
     /* 1.6 MB of videos for a 1 MB share. */
     kit_session("p131 20240131 --imported --dj --videos 2 --size 800000");
@@ -305,10 +305,10 @@ static Suite *share_suite(void)
     tcase_add_unchecked_fixture(tc, kit_setup, kit_teardown);
     tcase_add_checked_fixture(tc, share_back, NULL);
     tcase_set_timeout(tc, 90);
-    tcase_add_test(tc, share_unmounted_mid_sync);
-    tcase_add_test(tc, hung_share_every_command);
-    tcase_add_test(tc, rsync_killed_mid_transfer);
-    tcase_add_test(tc, share_disk_full);
+    tcase_add_test(tc, a_share_unmounted_mid_sync_is_unreachable);
+    tcase_add_test(tc, every_command_gives_up_on_a_hung_share);
+    tcase_add_test(tc, a_killed_rsync_fails_the_sync);
+    tcase_add_test(tc, a_full_share_fails_the_sync);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -141,7 +141,7 @@ START_TEST(create_uses_the_existing_case_variant)
 }
 END_TEST
 
-START_TEST(case_only_rename)
+START_TEST(a_case_only_rename_renames)
 {
     kit_write_file(under(mnt, "a"), "bytes");
     ck_assert_int_eq(rename(under(mnt, "a"), under(mnt, "A")), 0);
@@ -157,7 +157,7 @@ START_TEST(case_only_rename)
 }
 END_TEST
 
-START_TEST(written_bytes_read_back)
+START_TEST(written_bytes_read_back_the_same)
 {
     size_t len = 3 * 1024 * 1024 + 17; /* several FUSE requests, odd tail */
     _cleanup_free_ char *data = malloc(len + 1);
@@ -202,8 +202,8 @@ static Suite *foldfs_suite(void)
     tcase_add_test(tc, mkdir_p_with_both_spellings_makes_one_folder);
     tcase_add_test(tc, rsync_into_both_spellings_merges);
     tcase_add_test(tc, create_uses_the_existing_case_variant);
-    tcase_add_test(tc, case_only_rename);
-    tcase_add_test(tc, written_bytes_read_back);
+    tcase_add_test(tc, a_case_only_rename_renames);
+    tcase_add_test(tc, written_bytes_read_back_the_same);
     tcase_add_test(tc, unmount_is_clean);
     suite_add_tcase(s, tc);
     return s;

@@ -27,7 +27,7 @@ static void unmount_current(void)
     kit_unmount(&m);
 }
 
-START_TEST(sync_then_verified)
+START_TEST(sync_makes_the_session_verified)
 {
     kit_session("p151 20240301 --imported --dj");
     kit_mount(&m, NULL, NULL);
@@ -107,7 +107,7 @@ START_TEST(sync_progress_is_visible)
 }
 END_TEST
 
-START_TEST(delete_of_a_safe_session)
+START_TEST(delete_of_a_safe_session_removes_it)
 {
     kit_session("p161 20240401 --imported --dj --copy");
     kit_mount(&m, NULL, NULL);
@@ -319,9 +319,9 @@ static Suite *control_suite(void)
     tcase_add_unchecked_fixture(tc, kit_setup, kit_teardown);
     tcase_add_checked_fixture(tc, NULL, unmount_current);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, sync_then_verified);
+    tcase_add_test(tc, sync_makes_the_session_verified);
     tcase_add_test(tc, sync_progress_is_visible);
-    tcase_add_test(tc, delete_of_a_safe_session);
+    tcase_add_test(tc, delete_of_a_safe_session_removes_it);
     tcase_add_test(tc, delete_of_an_unsafe_session_is_eperm);
     tcase_add_test(tc, garbage_is_einval);
     tcase_add_test(tc, other_uid_gets_eacces);

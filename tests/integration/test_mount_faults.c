@@ -115,7 +115,7 @@ static void join_within(pthread_t t, unsigned ms)
     ck_assert_msg(pthread_timedjoin_np(t, NULL, &ts) == 0, "reader did not finish in %u ms", ms);
 }
 
-START_TEST(unmount_with_a_read_in_flight)
+START_TEST(an_unmount_with_a_read_in_flight_ends_cleanly)
 {
     kit_session("p221 20241001 --videos 1 --size 20000000");
     char src[600];
@@ -169,7 +169,7 @@ static int run_mctfs(struct kit_result *r, const char *a1, const char *a2, const
     return kit_run(argv, NULL, r);
 }
 
-START_TEST(command_line)
+START_TEST(a_command_line_that_cannot_work_mounts_nothing)
 {
     struct kit_result r = {};
     ck_assert_int_eq(run_mctfs(&r, "--help", NULL, NULL, NULL), 0);
@@ -214,8 +214,8 @@ static Suite *faults_suite(void)
     tcase_add_checked_fixture(tc, NULL, unmount_current);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, hung_share_does_not_block_the_view);
-    tcase_add_test(tc, unmount_with_a_read_in_flight);
-    tcase_add_test(tc, command_line);
+    tcase_add_test(tc, an_unmount_with_a_read_in_flight_ends_cleanly);
+    tcase_add_test(tc, a_command_line_that_cannot_work_mounts_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -27,7 +27,7 @@ static void unmount_current(void)
     kit_unmount(&m);
 }
 
-START_TEST(virtual_files_in_each_state)
+START_TEST(virtual_files_tell_each_state)
 {
     kit_session("p101 20240101 --imported --dj --copy"); /* safe */
     kit_session("p102 20240102 --copy");                 /* copied, not imported */
@@ -262,7 +262,7 @@ START_TEST(writes_to_real_files_are_erofs)
 }
 END_TEST
 
-START_TEST(trash_is_hidden)
+START_TEST(the_trash_is_hidden)
 {
     kit_session("p141 20240201");
     char trash[600];
@@ -288,12 +288,12 @@ static Suite *read_suite(void)
     tcase_add_unchecked_fixture(tc, kit_setup, kit_teardown);
     tcase_add_checked_fixture(tc, NULL, unmount_current);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, virtual_files_in_each_state);
+    tcase_add_test(tc, virtual_files_tell_each_state);
     tcase_add_test(tc, stat_size_is_the_content_length);
     tcase_add_test(tc, video_bytes_are_identical);
     tcase_add_test(tc, a_growing_file_is_read_to_its_end);
     tcase_add_test(tc, writes_to_real_files_are_erofs);
-    tcase_add_test(tc, trash_is_hidden);
+    tcase_add_test(tc, the_trash_is_hidden);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -307,7 +307,7 @@ static char *logged_user(const char *p)
     return NULL;
 }
 
-START_TEST(deletion_log_user_one_format)
+START_TEST(the_deletion_log_names_the_user_in_one_format)
 {
     kit_session("pw01 " DATE " --imported --dj --copy");
     kit_session("pw02 " DATE " --imported --dj --copy");
@@ -334,7 +334,7 @@ END_TEST
 
 /* ---- the hash cache ---- */
 
-START_TEST(checksum_verifies_newline_name)
+START_TEST(checksum_verifies_a_name_with_a_newline)
 {
     const char *cfg = kit_config_variant("checksum", "verify_method: \"size\"",
                                          "verify_method: \"checksum\"", NULL);
@@ -364,8 +364,8 @@ static Suite *names_suite(void)
     tcase_add_test(tc, escape_sequences_stay_off_the_terminal);
     tcase_add_test(tc, non_utf8_name_is_valid_json);
     tcase_add_test(tc, deletion_log_is_utf8_json);
-    tcase_add_test(tc, deletion_log_user_one_format);
-    tcase_add_test(tc, checksum_verifies_newline_name);
+    tcase_add_test(tc, the_deletion_log_names_the_user_in_one_format);
+    tcase_add_test(tc, checksum_verifies_a_name_with_a_newline);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -273,7 +273,7 @@ START_TEST(unreachable_share_is_never_safe)
 }
 END_TEST
 
-START_TEST(two_destinations_both_required)
+START_TEST(two_required_destinations_both_need_a_copy)
 {
     rng = seed() + 3;
     char mnt[400], base[450];
@@ -309,7 +309,7 @@ Suite *suite(void)
     tcase_add_test(tc, size_method_safe_exactly_when_deletable);
     tcase_add_test(tc, checksum_method_safe_exactly_when_deletable);
     tcase_add_test(tc, unreachable_share_is_never_safe);
-    tcase_add_test(tc, two_destinations_both_required);
+    tcase_add_test(tc, two_required_destinations_both_need_a_copy);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -482,7 +482,7 @@ START_TEST(mctfs_as_root_mounts_as_the_service_user)
 END_TEST
 
 /* allow_other as a user needs user_allow_other: a clear error first. */
-START_TEST(mctfs_allow_other_without_user_allow_other)
+START_TEST(allow_other_without_user_allow_other_is_refused)
 {
     _cleanup_free_ char *conf = kit_slurp("/etc/fuse.conf", NULL);
     if (conf && strstr(conf, "\nuser_allow_other")) {
@@ -574,7 +574,7 @@ static Suite *privilege_suite(void)
     tcase_add_test(tc, mctctl_as_root_runs_as_the_service_user);
     tcase_add_test(tc, unreadable_password_file_gives_way_to_dj_pass);
     tcase_add_test(tc, mctfs_as_root_mounts_as_the_service_user);
-    tcase_add_test(tc, mctfs_allow_other_without_user_allow_other);
+    tcase_add_test(tc, allow_other_without_user_allow_other_is_refused);
     tcase_add_test(tc, a_folder_swapped_during_sync_copies_nothing_else);
     suite_add_tcase(s, tc);
     return s;

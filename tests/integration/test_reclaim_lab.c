@@ -114,7 +114,7 @@ static void four_old_safe(void)
     kit_session("p104 20230104 " OLD_SAFE);
 }
 
-START_TEST(frees_the_oldest_needed_and_no_more)
+START_TEST(reclaim_frees_the_oldest_needed_and_no_more)
 {
     fresh();
     char recent[9];
@@ -484,7 +484,7 @@ int main(void)
     TCase *tc = tcase_create("reclaim");
     tcase_add_unchecked_fixture(tc, setup, kit_teardown);
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, frees_the_oldest_needed_and_no_more);
+    tcase_add_test(tc, reclaim_frees_the_oldest_needed_and_no_more);
     tcase_add_test(tc, dry_run_deletes_nothing);
     tcase_add_test(tc, unreachable_target_says_why);
     tcase_add_test(tc, a_session_being_recorded_is_left_alone);

@@ -56,7 +56,7 @@ static void add_links(const char *p, const char *d)
                      0);
 }
 
-START_TEST(links_out_of_a_session)
+START_TEST(links_out_of_a_session_stay_links)
 {
     _cleanup_free_ char *outside_before = kit_tree_digest(outside);
     kit_session("p201 20240201 --imported --dj");
@@ -109,7 +109,7 @@ START_TEST(links_out_of_a_session)
 }
 END_TEST
 
-START_TEST(session_folder_is_a_symlink)
+START_TEST(a_session_folder_that_is_a_symlink_is_refused)
 {
     kit_session("p203 20240203 --imported --dj --copy");
     char src[512], real[600];
@@ -150,7 +150,7 @@ START_TEST(session_folder_is_a_symlink)
 }
 END_TEST
 
-START_TEST(participant_folder_is_a_symlink)
+START_TEST(a_participant_folder_that_is_a_symlink_is_refused)
 {
     kit_session("p204 20240204 --imported --dj --copy");
     char part[512], real[600];
@@ -185,7 +185,7 @@ static char *replaced(const char *text, const char *from, const char *to)
     return mct_strdup_printf("%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
 }
 
-START_TEST(destination_inside_the_source_through_a_symlink)
+START_TEST(a_destination_in_the_source_through_a_symlink_is_unsafe)
 {
     /* Lexically elsewhere, really inside the source (verify_mount off, as
      * for a share mounted by other means): a copy there is no backup,
@@ -229,10 +229,10 @@ static Suite *symlink_suite(void)
     TCase *tc = tcase_create("out of the tree");
     tcase_add_unchecked_fixture(tc, setup_all, kit_teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, links_out_of_a_session);
-    tcase_add_test(tc, session_folder_is_a_symlink);
-    tcase_add_test(tc, participant_folder_is_a_symlink);
-    tcase_add_test(tc, destination_inside_the_source_through_a_symlink);
+    tcase_add_test(tc, links_out_of_a_session_stay_links);
+    tcase_add_test(tc, a_session_folder_that_is_a_symlink_is_refused);
+    tcase_add_test(tc, a_participant_folder_that_is_a_symlink_is_refused);
+    tcase_add_test(tc, a_destination_in_the_source_through_a_symlink_is_unsafe);
     suite_add_tcase(s, tc);
     return s;
 }

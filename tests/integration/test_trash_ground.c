@@ -255,7 +255,7 @@ END_TEST
 
 /* Our own trash, journals edited as an older version wrote them (a path
  * and a record): recovery uses neither. */
-START_TEST(own_journal_path_and_record_ignored)
+START_TEST(our_journals_path_and_record_are_ignored)
 {
     session("p604 20240604 --imported --dj --copy");
     session("p605 20240605 --imported --dj --copy");
@@ -305,7 +305,7 @@ START_TEST(own_journal_path_and_record_ignored)
 END_TEST
 
 /* A FIFO at a journal's temporary name: nothing may wait for its reader. */
-START_TEST(fifo_at_journal_name_never_blocks)
+START_TEST(a_fifo_at_a_journals_name_never_blocks)
 {
     session("p606 20240606 --imported --dj --copy");
     forge_trash("verified", "/nowhere", "", true);
@@ -336,7 +336,7 @@ START_TEST(fifo_at_journal_name_never_blocks)
 }
 END_TEST
 
-START_TEST(foreign_flock_blocks_nothing)
+START_TEST(a_foreign_flock_blocks_nothing)
 {
     session("p608 20240608 --imported --dj");
     char src[512];
@@ -355,7 +355,7 @@ START_TEST(foreign_flock_blocks_nothing)
 }
 END_TEST
 
-START_TEST(file_written_after_comparison_kept)
+START_TEST(a_file_written_after_the_comparison_is_kept)
 {
     session("p609 20240609 --imported --dj --copy");
     pid_t writer = rig_writer("p609", "20240609", "late.mp4");
@@ -382,7 +382,7 @@ START_TEST(file_written_after_comparison_kept)
 }
 END_TEST
 
-START_TEST(kill_mid_remove_keeps_what_was_written)
+START_TEST(a_kill_mid_remove_keeps_what_was_written)
 {
     session("p610 20240610 --imported --dj --copy");
     pid_t writer = rig_writer("p610", "20240610", "late.mp4");
@@ -409,7 +409,7 @@ START_TEST(kill_mid_remove_keeps_what_was_written)
 }
 END_TEST
 
-START_TEST(tree_700_deep_removed_completely)
+START_TEST(a_tree_700_deep_is_removed_completely)
 {
     session("p611 20240611 --imported --dj --copy");
     char src[512], dst[512];
@@ -431,7 +431,7 @@ START_TEST(tree_700_deep_removed_completely)
 }
 END_TEST
 
-START_TEST(dry_run_leaves_the_trash_alone)
+START_TEST(a_dry_run_leaves_the_trash_alone)
 {
     session("p612 20240612 --imported --dj --copy");
     char log[450];
@@ -489,7 +489,7 @@ END_TEST
 
 /* The copy's destination is a bind mount of the source base: once the
  * session has moved into the trash its "copy" is gone with it. */
-START_TEST(copy_that_is_the_source_vanishes)
+START_TEST(a_copy_that_is_the_source_vanishes_and_is_refused)
 {
     session("p615 20240615 --imported --dj");
     char bind[450], copy[600], src[512];
@@ -560,15 +560,15 @@ static Suite *trash_ground_suite(void)
     tcase_add_test(tc, forged_moved_journal_creates_nothing_outside);
     tcase_add_test(tc, forged_logged_journal_removes_nothing_outside);
     tcase_add_test(tc, forged_verified_journal_logs_nothing);
-    tcase_add_test(tc, own_journal_path_and_record_ignored);
-    tcase_add_test(tc, fifo_at_journal_name_never_blocks);
-    tcase_add_test(tc, foreign_flock_blocks_nothing);
-    tcase_add_test(tc, file_written_after_comparison_kept);
-    tcase_add_test(tc, kill_mid_remove_keeps_what_was_written);
-    tcase_add_test(tc, tree_700_deep_removed_completely);
-    tcase_add_test(tc, dry_run_leaves_the_trash_alone);
+    tcase_add_test(tc, our_journals_path_and_record_are_ignored);
+    tcase_add_test(tc, a_fifo_at_a_journals_name_never_blocks);
+    tcase_add_test(tc, a_foreign_flock_blocks_nothing);
+    tcase_add_test(tc, a_file_written_after_the_comparison_is_kept);
+    tcase_add_test(tc, a_kill_mid_remove_keeps_what_was_written);
+    tcase_add_test(tc, a_tree_700_deep_is_removed_completely);
+    tcase_add_test(tc, a_dry_run_leaves_the_trash_alone);
     tcase_add_test(tc, status_shows_a_stuck_deletion);
-    tcase_add_test(tc, copy_that_is_the_source_vanishes);
+    tcase_add_test(tc, a_copy_that_is_the_source_vanishes_and_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }
