@@ -91,6 +91,8 @@ START_TEST(a_safe_session_is_deleted)
     kit_dest_path("p101", "20240101", dst, sizeof(dst));
     snprintf(part, sizeof(part), "%s/p101", lab.data);
     _cleanup_free_ char *copy_before = kit_tree_digest(dst);
+    /* The digest of a copy that is not there is "": equal to itself. */
+    ck_assert_msg(*copy_before, "%s is gone or empty", dst);
 
     struct kit_result r;
     int st = DELETE(&r, "DELETE\n", "p101", "20240101");
