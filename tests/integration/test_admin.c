@@ -14,13 +14,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fault_lib.h"
+#include "kit.h"
 
 /* The lab's config with from replaced by to, private to root as a
  * config holding a password should be. */
 static const char *variant(const char *name, const char *from, const char *to)
 {
-    const char *path = fl_config_variant(name, from, to, NULL);
+    const char *path = kit_config_variant(name, from, to, NULL);
     ck_assert_int_eq(chmod(path, 0600), 0);
     return path;
 }
@@ -34,123 +34,123 @@ static size_t lines_of(const char *s)
 }
 
 /* Exit want and exactly one line on stderr holding every needle. */
-static void assert_one_error(const struct run_result *r, int got, int want, const char *a,
+static void assert_one_error(const struct kit_result *r, int got, int want, const char *a,
                              const char *b)
 {
     ck_assert_msg(got == want, "exit %d, not %d\nstdout:\n%s\nstderr:\n%s", got, want, r->out,
                   r->err);
     ck_assert_msg(lines_of(r->err) == 1, "not one line on stderr:\n%s", r->err);
-    fl_assert_has(r->err, a);
+    kit_assert_has(r->err, a);
     if (b)
-        fl_assert_has(r->err, b);
+        kit_assert_has(r->err, b);
 }
 
 START_TEST(wrong_password_is_incomplete)
 {
-    fl_session("p801 20230801 --imported --dj --copy");
+    kit_session("p801 20230801 --imported --dj --copy");
     const char *cfg = variant("wrongpass", "djpass", "not-the-password");
-    struct run_result r;
-    int st = fl_mctctl(cfg, NULL, &r, "status-range", "--start-date", "20230801", "--end-date",
-                       "20230801", NULL);
+    struct kit_result r;
+    int st = kit_mctctl(cfg, NULL, &r, "status-range", "--start-date", "20230801", "--end-date",
+                        "20230801", NULL);
     assert_one_error(&r, st, 3,
                      "mctctl status-range: could not check 1 of 1 session: DataJoint "
                      "database",
                      "Access denied");
-    fl_assert_has(r.out, "20230801    p801               4  ?   ✓       ✓         ✗");
-    run_result_free(&r);
+    kit_assert_has(r.out, "20230801    p801               4  ?   ✓       ✓         ✗");
+    kit_result_free(&r);
     /* --json: the same in each session's "errors". */
-    st = fl_mctctl(cfg, NULL, &r, "--json", "status-range", "--start-date", "20230801",
-                   "--end-date", "20230801", NULL);
+    st = kit_mctctl(cfg, NULL, &r, "--json", "status-range", "--start-date", "20230801",
+                    "--end-date", "20230801", NULL);
     ck_assert_int_eq(st, 3);
-    fl_assert_has(r.out, "\"errors\":[\"DataJoint: DataJoint database");
-    run_result_free(&r);
+    kit_assert_has(r.out, "\"errors\":[\"DataJoint: DataJoint database");
+    kit_result_free(&r);
     /* Fixed: exit 0, nothing on stderr. */
-    st = fl_mctctl(NULL, NULL, &r, "status", "p801", "20230801", NULL);
+    st = kit_mctctl(NULL, NULL, &r, "status", "p801", "20230801", NULL);
     ck_assert_msg(st == 0 && !*r.err, "exit %d\n%s", st, r.err);
-    run_result_free(&r);
+    kit_result_free(&r);
 }
 END_TEST
 
 START_TEST(database_down_is_incomplete)
 {
-    fl_session("p802 20230802 --imported --dj --copy");
-    ck_assert_int_eq(lab_sh(&lab, "db-stop"), 0);
-    struct run_result r;
-    int st = fl_mctctl(NULL, NULL, &r, "status", "p802", "20230802", NULL);
-    ck_assert_int_eq(lab_sh(&lab, "db-start"), 0);
+    kit_session("p802 20230802 --imported --dj --copy");
+    ck_assert_int_eq(kit_lab_sh(&lab, "db-stop"), 0);
+    struct kit_result r;
+    int st = kit_mctctl(NULL, NULL, &r, "status", "p802", "20230802", NULL);
+    ck_assert_int_eq(kit_lab_sh(&lab, "db-start"), 0);
     assert_one_error(&r, st, 3,
                      "mctctl status: could not check 1 of 1 session: DataJoint "
                      "database",
                      NULL);
-    fl_assert_has(r.out, "Safe to delete: NO");
-    run_result_free(&r);
+    kit_assert_has(r.out, "Safe to delete: NO");
+    kit_result_free(&r);
 }
 END_TEST
 
 START_TEST(share_unmounted_is_incomplete)
 {
-    fl_session("p803 20230803 --imported --dj --copy");
+    kit_session("p803 20230803 --imported --dj --copy");
     char bare[400];
     snprintf(bare, sizeof(bare), "%s/bare-share", lab.dir);
     ck_assert_int_eq(mkdir(bare, 0755), 0);
     const char *cfg = variant("bare", lab.share, bare);
-    struct run_result r;
-    int st = fl_mctctl(cfg, NULL, &r, "status-range", "--start-date", "20230803", "--end-date",
-                       "20230803", NULL);
+    struct kit_result r;
+    int st = kit_mctctl(cfg, NULL, &r, "status-range", "--start-date", "20230803", "--end-date",
+                        "20230803", NULL);
     assert_one_error(&r, st, 3,
                      "could not check 1 of 1 session: destination 'lab share' "
                      "unreachable: ",
                      "is not a mount point");
-    run_result_free(&r);
+    kit_result_free(&r);
 }
 END_TEST
 
 START_TEST(wrong_path_structure_says_what_it_found)
 {
-    fl_session("p804 20230804 --imported --dj --copy");
+    kit_session("p804 20230804 --imported --dj --copy");
     const char *cfg = variant("inverted", "\"{participant_id}/{session_date}\"",
                               "\"{session_date}/{participant_id}\"");
-    struct run_result r;
-    int st = fl_mctctl(cfg, NULL, &r, "status-range", NULL);
+    struct kit_result r;
+    int st = kit_mctctl(cfg, NULL, &r, "status-range", NULL);
     ck_assert_msg(st == 3, "exit %d\n%s", st, r.err);
-    fl_assert_has(r.out, "No sessions on local disk");
-    fl_assert_has(r.err, "no folder matched backup.source.path_structure "
-                         "'{session_date}/{participant_id}' under ");
-    fl_assert_has(r.err, "is path_structure inverted?");
-    run_result_free(&r);
+    kit_assert_has(r.out, "No sessions on local disk");
+    kit_assert_has(r.err, "no folder matched backup.source.path_structure "
+                          "'{session_date}/{participant_id}' under ");
+    kit_assert_has(r.err, "is path_structure inverted?");
+    kit_result_free(&r);
 }
 END_TEST
 
 START_TEST(folders_with_bad_dates_are_named)
 {
-    fl_session("p805 20230805 --imported --dj --copy");
-    fl_plain_session("p805", "2023-08-06", 1, 100);
-    fl_plain_session("p805", "20230231", 1, 100);
-    struct run_result r;
-    int st = fl_mctctl(NULL, NULL, &r, "status-range", NULL);
-    ck_assert_int_eq(fl_shell("rm -rf '%s/p805/2023-08-06' '%s/p805/20230231'", lab.data, lab.data),
-                     0);
+    kit_session("p805 20230805 --imported --dj --copy");
+    kit_plain_session("p805", "2023-08-06", 1, 100);
+    kit_plain_session("p805", "20230231", 1, 100);
+    struct kit_result r;
+    int st = kit_mctctl(NULL, NULL, &r, "status-range", NULL);
+    ck_assert_int_eq(
+            kit_shell("rm -rf '%s/p805/2023-08-06' '%s/p805/20230231'", lab.data, lab.data), 0);
     ck_assert_msg(st == 3, "exit %d\n%s", st, r.err);
-    fl_assert_has(r.err, "p805/2023-08-06: '2023-08-06' is not a date written YYYYMMDD");
-    fl_assert_has(r.err, "p805/20230231: '20230231' is not a date written YYYYMMDD");
-    fl_assert_has(r.out, "20230805    p805");
-    run_result_free(&r);
+    kit_assert_has(r.err, "p805/2023-08-06: '2023-08-06' is not a date written YYYYMMDD");
+    kit_assert_has(r.err, "p805/20230231: '20230231' is not a date written YYYYMMDD");
+    kit_assert_has(r.out, "20230805    p805");
+    kit_result_free(&r);
 }
 END_TEST
 
 START_TEST(batch_syncs_a_folder_without_a_row)
 {
-    fl_plain_session("p806", "20230806", 2, 1000); /* no recordings.db row */
-    struct run_result r;
-    int st = fl_mctctl(NULL, NULL, &r, "batch", "20230806", NULL);
+    kit_plain_session("p806", "20230806", 2, 1000); /* no recordings.db row */
+    struct kit_result r;
+    int st = kit_mctctl(NULL, NULL, &r, "batch", "20230806", NULL);
     ck_assert_msg(st == 0, "exit %d\n%s%s", st, r.out, r.err);
-    fl_assert_has(r.out, "p806 20230806: syncing (not in recordings.db");
-    fl_assert_has(r.out, "1 session not in recordings.db");
-    run_result_free(&r);
+    kit_assert_has(r.out, "p806 20230806: syncing (not in recordings.db");
+    kit_assert_has(r.out, "1 session not in recordings.db");
+    kit_result_free(&r);
     char copy[512], file[700];
-    lab_dest_path(&lab, "p806", "20230806", copy, sizeof(copy));
+    kit_dest_path("p806", "20230806", copy, sizeof(copy));
     snprintf(file, sizeof(file), "%s/trial_20230806_093000.json", copy);
-    ck_assert(fl_exists(file));
+    ck_assert(kit_exists(file));
 }
 END_TEST
 
@@ -158,54 +158,55 @@ START_TEST(nightly_batch_catches_up_an_old_session)
 {
     /* Recorded years ago, never copied (the share was down): what the
      * timer runs copies it, whatever its age. */
-    fl_session("p807 20200107 --imported --dj");
+    kit_session("p807 20200107 --imported --dj");
     char wrapper[600];
     snprintf(wrapper, sizeof(wrapper), "%s/tools/mctctl-batch-recent", getenv("MCT_SOURCE_ROOT"));
     char *argv[] = {"env", "-u", "MCTCTL_BATCH_DAYS", wrapper, "-c", lab.config, NULL};
-    struct run_result r;
-    int st = run_argv(argv, NULL, &r);
+    struct kit_result r;
+    int st = kit_run(argv, NULL, &r);
     ck_assert_msg(st == 0, "exit %d\n%s%s", st, r.out, r.err);
-    fl_assert_has(r.out, "p807 20200107: syncing");
-    run_result_free(&r);
+    kit_assert_has(r.out, "p807 20200107: syncing");
+    kit_result_free(&r);
     char copy[512];
-    lab_dest_path(&lab, "p807", "20200107", copy, sizeof(copy));
-    ck_assert(fl_exists(copy));
-    st = fl_mctctl(NULL, NULL, &r, "status", "p807", "20200107", NULL);
-    fl_assert_has(r.out, "state: ✓ verified");
-    run_result_free(&r);
+    kit_dest_path("p807", "20200107", copy, sizeof(copy));
+    ck_assert(kit_exists(copy));
+    st = kit_mctctl(NULL, NULL, &r, "status", "p807", "20200107", NULL);
+    kit_assert_has(r.out, "state: ✓ verified");
+    kit_result_free(&r);
 }
 END_TEST
 
 START_TEST(filtered_participant_is_refused)
 {
     /* "x" is not in the lab's participant_prefixes: not managed. */
-    fl_session("x808 20230808 --imported --dj --copy");
-    struct run_result r;
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "status", "x808", "20230808", NULL), 0);
-    fl_assert_has(r.out, "Managed:       no");
-    fl_assert_has(r.out, "Safe to delete: NO");
-    fl_assert_has(r.out, "participant 'x808' is not managed");
-    run_result_free(&r);
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "--json", "status", "x808", "20230808", NULL), 0);
-    fl_assert_has(r.out, "\"managed\":false");
-    run_result_free(&r);
-    _cleanup_free_ char *before = fl_session_digest("x808", "20230808");
-    int st = fl_mctctl(NULL, "DELETE\n", &r, "delete", "x808", "20230808", NULL);
+    kit_session("x808 20230808 --imported --dj --copy");
+    struct kit_result r;
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "status", "x808", "20230808", NULL), 0);
+    kit_assert_has(r.out, "Managed:       no");
+    kit_assert_has(r.out, "Safe to delete: NO");
+    kit_assert_has(r.out, "participant 'x808' is not managed");
+    kit_result_free(&r);
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "--json", "status", "x808", "20230808", NULL), 0);
+    kit_assert_has(r.out, "\"managed\":false");
+    kit_result_free(&r);
+    _cleanup_free_ char *before = kit_session_digest("x808", "20230808");
+    int st = kit_mctctl(NULL, "DELETE\n", &r, "delete", "x808", "20230808", NULL);
     ck_assert_msg(st == 4, "exit %d\n%s", st, r.err);
-    fl_assert_has(r.err, "not managed");
-    run_result_free(&r);
-    _cleanup_free_ char *after = fl_session_digest("x808", "20230808");
+    kit_assert_has(r.err, "not managed");
+    kit_result_free(&r);
+    _cleanup_free_ char *after = kit_session_digest("x808", "20230808");
     ck_assert_str_eq(before, after);
-    ck_assert_int_eq(fl_log_count("x808", "20230808", "refused"), 1);
+    ck_assert_int_eq(kit_log_count("x808", "20230808", "refused"), 1);
     /* Named on purpose: deleted. */
-    st = fl_mctctl(NULL, "DELETE\n", &r, "delete", "x808", "20230808", "--include-unmanaged", NULL);
+    st = kit_mctctl(NULL, "DELETE\n", &r, "delete", "x808", "20230808", "--include-unmanaged",
+                    NULL);
     ck_assert_msg(st == 0, "exit %d\n%s", st, r.err);
     /* The summary before "Type DELETE" is no dry run. */
-    fl_assert_has(r.out, "Ready to delete ");
-    fl_assert_lacks(r.out, "Dry run");
-    fl_assert_lacks(r.out, "nothing deleted");
-    run_result_free(&r);
-    ck_assert_int_eq(fl_log_count("x808", "20230808", "deleted"), 1);
+    kit_assert_has(r.out, "Ready to delete ");
+    kit_assert_lacks(r.out, "Dry run");
+    kit_assert_lacks(r.out, "nothing deleted");
+    kit_result_free(&r);
+    ck_assert_int_eq(kit_log_count("x808", "20230808", "deleted"), 1);
 }
 END_TEST
 
@@ -228,55 +229,56 @@ static int open_as_nobody(const char *path)
 START_TEST(every_refusal_is_in_the_deletion_log)
 {
     /* mctctl delete: refused at the check before the confirmation. */
-    fl_session("p809 20230809 --imported --copy");
-    struct run_result r;
-    ck_assert_int_eq(fl_mctctl(NULL, "DELETE\n", &r, "delete", "p809", "20230809", NULL), 4);
-    run_result_free(&r);
-    ck_assert_int_eq(fl_log_count("p809", "20230809", "refused"), 1);
+    kit_session("p809 20230809 --imported --copy");
+    struct kit_result r;
+    ck_assert_int_eq(kit_mctctl(NULL, "DELETE\n", &r, "delete", "p809", "20230809", NULL), 4);
+    kit_result_free(&r);
+    ck_assert_int_eq(kit_log_count("p809", "20230809", "refused"), 1);
     /* A dry run the user asked for logs nothing. */
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "delete", "p809", "20230809", "--dry-run", NULL), 4);
-    run_result_free(&r);
-    ck_assert_int_eq(fl_log_count("p809", "20230809", "refused"), 1);
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "delete", "p809", "20230809", "--dry-run", NULL),
+                     4);
+    kit_result_free(&r);
+    ck_assert_int_eq(kit_log_count("p809", "20230809", "refused"), 1);
 
     /* The mount: a user who may not write .control. With an allow list
      * .control is writable by mode and mctfs itself checks the list (with
      * the default mode 0644 the kernel refuses before mctfs sees it). */
     ck_assert_int_eq(chmod(lab.dir, 0711), 0);
-    const char *cfg = fl_config_variant("allow", NULL, NULL, "mount:\n  allow_uids: [4242]\n");
+    const char *cfg = kit_config_variant("allow", NULL, NULL, "mount:\n  allow_uids: [4242]\n");
     ck_assert_int_eq(chmod(cfg, 0600), 0);
-    struct fl_mount m;
-    fl_mount_with(&m, cfg, "allow_other", NULL); /* its root has /data's mode */
+    struct kit_mount m;
+    kit_mount_with(&m, cfg, "allow_other", NULL); /* its root has /data's mode */
     char ctl[700];
-    fl_mpath(&m, ctl, sizeof(ctl), "p809/20230809/.control");
+    kit_mpath(&m, ctl, sizeof(ctl), "p809/20230809/.control");
     ck_assert_int_eq(open_as_nobody(ctl), EACCES);
     ck_assert_int_eq(open_as_nobody(ctl), EACCES); /* within a minute: logged once */
-    fl_unmount(&m);
+    kit_unmount(&m);
     ck_assert_int_eq(chmod(lab.dir, 0700), 0);
-    ck_assert_int_eq(fl_log_count("p809", "20230809", "refused"), 2);
+    ck_assert_int_eq(kit_log_count("p809", "20230809", "refused"), 2);
     char dlog[400];
     snprintf(dlog, sizeof(dlog), "%s/deletions.log", lab.dir);
-    _cleanup_free_ char *text = fl_slurp(dlog, NULL);
-    fl_assert_has(text, "\"user\":\"nobody (uid 65534)\"");
-    fl_assert_has(text, "may not write .control (Permission denied)");
+    _cleanup_free_ char *text = kit_slurp(dlog, NULL);
+    kit_assert_has(text, "\"user\":\"nobody (uid 65534)\"");
+    kit_assert_has(text, "may not write .control (Permission denied)");
 }
 END_TEST
 
 START_TEST(a_second_mount_is_refused)
 {
-    struct fl_mount m;
-    fl_mount(&m, NULL, NULL);
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
     char *argv[] = {getenv("MCTFS"), "-c", lab.config, m.dir, NULL};
-    struct run_result r;
-    int st = run_argv(argv, NULL, &r);
+    struct kit_result r;
+    int st = kit_run(argv, NULL, &r);
     ck_assert_msg(st != 0, "a second mctfs on %s: exit 0", m.dir);
-    fl_assert_has(r.err, "is already an mctfs mount");
-    run_result_free(&r);
+    kit_assert_has(r.err, "is already an mctfs mount");
+    kit_result_free(&r);
     char *grep[] = {"grep", "-c", m.dir, "/proc/self/mountinfo", NULL};
-    run_argv(grep, NULL, &r);
+    kit_run(grep, NULL, &r);
     ck_assert_msg(atoi(r.out) == 1, "%s mounts on %s", r.out, m.dir);
-    run_result_free(&r);
-    fl_unmount(&m);
-    ck_assert(!fl_is_mounted(m.dir));
+    kit_result_free(&r);
+    kit_unmount(&m);
+    ck_assert(!kit_is_mounted(m.dir));
 }
 END_TEST
 
@@ -290,30 +292,30 @@ START_TEST(detached_mount_logs_to_a_file)
     char opt[500];
     snprintf(opt, sizeof(opt), "log_file=%s", log);
     argv[5] = opt;
-    struct run_result r;
-    ck_assert_int_eq(run_argv(argv, NULL, &r), 0);
-    run_result_free(&r);
-    ck_assert(fl_is_mounted(dir));
+    struct kit_result r;
+    ck_assert_int_eq(kit_run(argv, NULL, &r), 0);
+    kit_result_free(&r);
+    ck_assert(kit_is_mounted(dir));
     /* Busy for a moment after the mount (mctfs raises its read-ahead). */
     char *umount[] = {"fusermount3", "-u", dir, NULL};
     int st = -1;
     for (int i = 0; i < 50 && st != 0; i++) {
         if (i)
-            fl_sleep_ms(100);
-        st = run_argv(umount, NULL, &r);
-        run_result_free(&r);
+            kit_sleep_ms(100);
+        st = kit_run(umount, NULL, &r);
+        kit_result_free(&r);
     }
     ck_assert_int_eq(st, 0);
     _cleanup_free_ char *text = NULL;
     for (int i = 0; i < 100 && !(text && strstr(text, "unmounted")); i++) {
         free(text);
-        fl_sleep_ms(100);
-        text = fl_slurp(log, NULL);
+        kit_sleep_ms(100);
+        text = kit_slurp(log, NULL);
     }
     ck_assert_ptr_nonnull(text);
-    fl_assert_has(text, "mctfs[");
-    fl_assert_has(text, "]: mounted ");
-    fl_assert_has(text, "]: unmounted ");
+    kit_assert_has(text, "mctfs[");
+    kit_assert_has(text, "]: mounted ");
+    kit_assert_has(text, "]: unmounted ");
 }
 END_TEST
 
@@ -326,54 +328,54 @@ static void assert_ascii(const char *what, const char *s)
 
 START_TEST(lang_c_output_is_ascii)
 {
-    fl_session("p810 20230810 --imported --dj --copy");
-    fl_session("p811 20230811 --imported");
-    struct run_result r;
+    kit_session("p810 20230810 --imported --dj --copy");
+    kit_session("p811 20230811 --imported");
+    struct kit_result r;
     char *argv[] = {"env",      "LC_ALL=C",   "LANG=C",       getenv("MCTCTL"),
                     "-c",       lab.config,   "status-range", "--start-date",
                     "20230810", "--end-date", "20230811",     NULL};
-    ck_assert_int_eq(run_argv(argv, NULL, &r), 0);
+    ck_assert_int_eq(kit_run(argv, NULL, &r), 0);
     assert_ascii("status-range", r.out);
-    fl_assert_has(r.out, "20230810    p810               4  y   y       y         y");
-    fl_assert_has(r.out, "20230811    p811               4  n   n       n         n");
-    run_result_free(&r);
+    kit_assert_has(r.out, "20230810    p810               4  y   y       y         y");
+    kit_assert_has(r.out, "20230811    p811               4  n   n       n         n");
+    kit_result_free(&r);
     char *argv2[] = {"env",    "LC_ALL=C", getenv("MCTCTL"), "-c",        lab.config, "-vv",
                      "delete", "p811",     "20230811",       "--dry-run", NULL};
-    ck_assert_int_eq(run_argv(argv2, NULL, &r), 4);
+    ck_assert_int_eq(kit_run(argv2, NULL, &r), 4);
     assert_ascii("delete (stdout)", r.out);
     assert_ascii("delete (stderr)", r.err);
-    run_result_free(&r);
+    kit_result_free(&r);
 }
 END_TEST
 
 START_TEST(json_on_every_command)
 {
-    fl_session("p812 20230812 --imported --dj");
-    struct run_result r;
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "--json", "sync", "p812", "20230812", NULL), 0);
-    fl_assert_starts(r.out, "{\"command\":\"sync\",\"participant\":\"p812\"");
-    fl_assert_has(r.out, "\"result\":\"ok\"");
+    kit_session("p812 20230812 --imported --dj");
+    struct kit_result r;
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "--json", "sync", "p812", "20230812", NULL), 0);
+    kit_assert_starts(r.out, "{\"command\":\"sync\",\"participant\":\"p812\"");
+    kit_assert_has(r.out, "\"result\":\"ok\"");
     ck_assert_uint_eq(lines_of(r.out), 1);
-    run_result_free(&r);
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "--json", "verify", "p812", "20230812", NULL), 0);
-    fl_assert_starts(r.out, "{\"command\":\"verify\"");
-    run_result_free(&r);
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "--json", "batch", "20230812", NULL), 0);
-    fl_assert_starts(r.out, "{\"dry_run\":false,\"start_date\":\"20230812\"");
-    fl_assert_has(r.out, "\"result\":\"skipped-verified\"");
-    run_result_free(&r);
+    kit_result_free(&r);
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "--json", "verify", "p812", "20230812", NULL), 0);
+    kit_assert_starts(r.out, "{\"command\":\"verify\"");
+    kit_result_free(&r);
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "--json", "batch", "20230812", NULL), 0);
+    kit_assert_starts(r.out, "{\"dry_run\":false,\"start_date\":\"20230812\"");
+    kit_assert_has(r.out, "\"result\":\"skipped-verified\"");
+    kit_result_free(&r);
 }
 END_TEST
 
 START_TEST(sync_dry_run_lists_what_it_would_copy)
 {
-    fl_session("p813 20230813 --imported --dj --videos 2");
-    struct run_result r;
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "sync", "p813", "20230813", "--dry-run", NULL), 0);
-    fl_assert_has(r.out, "destination 'lab share': would copy trial_20230813_093000.22001.mp4");
-    fl_assert_has(r.out, "destination 'lab share': would copy trial_20230813_093000.json");
-    fl_assert_has(r.out, "3 to copy, nothing copied");
-    run_result_free(&r);
+    kit_session("p813 20230813 --imported --dj --videos 2");
+    struct kit_result r;
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "sync", "p813", "20230813", "--dry-run", NULL), 0);
+    kit_assert_has(r.out, "destination 'lab share': would copy trial_20230813_093000.22001.mp4");
+    kit_assert_has(r.out, "destination 'lab share': would copy trial_20230813_093000.json");
+    kit_assert_has(r.out, "3 to copy, nothing copied");
+    kit_result_free(&r);
 }
 END_TEST
 
@@ -455,8 +457,8 @@ START_TEST(the_guides_log_samples_are_the_real_format)
     char dlog[400], guide[600];
     snprintf(dlog, sizeof(dlog), "%s/deletions.log", lab.dir);
     snprintf(guide, sizeof(guide), "%s/docs/admin-guide.md", getenv("MCT_SOURCE_ROOT"));
-    _cleanup_free_ char *text = fl_slurp(dlog, NULL);
-    _cleanup_free_ char *doc = fl_slurp(guide, NULL);
+    _cleanup_free_ char *text = kit_slurp(dlog, NULL);
+    _cleanup_free_ char *doc = kit_slurp(guide, NULL);
     ck_assert_ptr_nonnull(text);
     ck_assert_ptr_nonnull(doc);
     const char *sec = strstr(doc, "## 7. Reading the deletion log");
@@ -481,7 +483,7 @@ static Suite *admin_suite(void)
 {
     Suite *s = suite_create("admin");
     TCase *tc = tcase_create("first week");
-    tcase_add_unchecked_fixture(tc, fl_setup, fl_teardown);
+    tcase_add_unchecked_fixture(tc, kit_setup, kit_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, wrong_password_is_incomplete);
     tcase_add_test(tc, database_down_is_incomplete);
@@ -504,5 +506,5 @@ static Suite *admin_suite(void)
 
 int main(void)
 {
-    return fl_run_suite(admin_suite());
+    return kit_run_suite(admin_suite());
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Bad input, each a clear error and nothing done: control-file garbage not
- * covered by test_mount.c, malformed ids and dates through every mctctl
+ * covered by test_mount_control.c, malformed ids and dates through every mctctl
  * command, configs with wrong types, negative timeouts, missing sections,
  * escaping templates and overlapping paths, a FIFO where the config or
  * the password file should be, and symlinks in the source tree that point
@@ -12,13 +12,13 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "fault_lib.h"
+#include "kit.h"
 
 /* The whole lab's local data and share, to prove nothing was touched. */
 static char *everything(void)
 {
-    _cleanup_free_ char *data = fl_tree_digest(lab.data);
-    _cleanup_free_ char *share = fl_tree_digest(lab.share);
+    _cleanup_free_ char *data = kit_tree_digest(lab.data);
+    _cleanup_free_ char *share = kit_tree_digest(lab.share);
     return mct_strdup_printf("%s--\n%s", data, share);
 }
 
@@ -28,22 +28,22 @@ static void assert_nothing_done(const char *before)
     ck_assert_str_eq(before, after);
     char log[400];
     snprintf(log, sizeof(log), "%s/deletions.log", lab.dir);
-    _cleanup_free_ char *text = fl_slurp(log, NULL);
+    _cleanup_free_ char *text = kit_slurp(log, NULL);
     ck_assert_msg(!text || !strstr(text, "\"result\":\"deleted\""), "logged as deleted:\n%s", text);
-    ck_assert(fl_trash_empty());
+    ck_assert(kit_trash_empty());
 }
 
 static void setup_all(void)
 {
-    fl_setup();
-    fl_session("p101 20240101 --imported --dj --copy");
+    kit_setup();
+    kit_session("p101 20240101 --imported --dj --copy");
 }
 
-START_TEST(control_garbage)
+START_TEST(control_garbage_is_einval)
 {
-    struct fl_mount m;
-    fl_mount(&m, NULL, NULL);
-    _cleanup_free_ char *safe = fl_vfile(&m, "p101", "20240101", ".safe_to_delete");
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
+    _cleanup_free_ char *safe = kit_vfile(&m, "p101", "20240101", ".safe_to_delete");
     ck_assert_str_eq(safe, "yes\n"); /* a DELETE would work */
     _cleanup_free_ char *before = everything();
 
@@ -87,14 +87,14 @@ START_TEST(control_garbage)
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         int err;
-        ssize_t n = fl_control_write(&m, "p101", "20240101", cases[i].text, cases[i].len, &err);
+        ssize_t n = kit_control_write(&m, "p101", "20240101", cases[i].text, cases[i].len, &err);
         ck_assert_msg(n == -1 && err == EINVAL, "case %zu (%zu bytes): %zd %s", i, cases[i].len, n,
                       strerror(err));
     }
 
     /* One command in two writes is two pieces of garbage. */
     char path[700];
-    fl_mpath(&m, path, sizeof(path), "p101/20240101/.control");
+    kit_mpath(&m, path, sizeof(path), "p101/20240101/.control");
     int fd = open(path, O_WRONLY | O_TRUNC);
     ck_assert_int_ge(fd, 0);
     ck_assert(write(fd, "DEL", 3) < 0 && errno == EINVAL);
@@ -102,19 +102,19 @@ START_TEST(control_garbage)
     close(fd);
     /* No .control where there is no session; the root's takes RECLAIM
      * only. */
-    fl_mpath(&m, path, sizeof(path), "p101/.control");
+    kit_mpath(&m, path, sizeof(path), "p101/.control");
     ck_assert(open(path, O_WRONLY | O_CREAT, 0644) < 0);
-    fl_mpath(&m, path, sizeof(path), ".control");
+    kit_mpath(&m, path, sizeof(path), ".control");
     fd = open(path, O_WRONLY | O_TRUNC);
     ck_assert_int_ge(fd, 0);
     ck_assert(write(fd, "DELETE\n", 7) < 0 && errno == EINVAL);
     close(fd);
-    fl_mpath(&m, path, sizeof(path), "p101/20991231/.control");
+    kit_mpath(&m, path, sizeof(path), "p101/20991231/.control");
     ck_assert(open(path, O_WRONLY) < 0 && errno == ENOENT);
 
-    _cleanup_free_ char *ctl = fl_vfile(&m, "p101", "20240101", ".control");
-    fl_assert_starts(ctl, "no command yet");
-    fl_unmount(&m);
+    _cleanup_free_ char *ctl = kit_vfile(&m, "p101", "20240101", ".control");
+    kit_assert_starts(ctl, "no command yet");
+    kit_unmount(&m);
     assert_nothing_done(before);
 }
 END_TEST
@@ -146,16 +146,16 @@ static const char *const bad_dates[] = {
 };
 
 /* Exit 2, something on stderr, nothing on the share or local disk. */
-static void assert_usage(const char *before, const char *what, struct run_result *r, int st)
+static void assert_usage(const char *before, const char *what, struct kit_result *r, int st)
 {
     ck_assert_msg(st == 2, "%s: exit %d\nstdout: %s\nstderr: %s", what, st, r->out, r->err);
     ck_assert_msg(!strempty(r->err), "%s: no message", what);
     ck_assert_msg(strlen(r->err) < 4096, "%s: %zu bytes of errors", what, strlen(r->err));
-    run_result_free(r);
+    kit_result_free(r);
     assert_nothing_done(before);
 }
 
-START_TEST(bad_ids_and_dates_everywhere)
+START_TEST(bad_ids_and_dates_are_usage_errors_everywhere)
 {
     _cleanup_free_ char *before = everything();
     char long_id[501], long_date[501];
@@ -164,7 +164,7 @@ START_TEST(bad_ids_and_dates_everywhere)
     memset(long_date, '2', 500);
     long_date[500] = '\0';
     static const char *const pd_cmds[] = {"sync", "status", "verify", "delete"};
-    struct run_result r;
+    struct kit_result r;
     size_t runs = 0;
 
     for (size_t i = 0; i < ARRAY_SIZE(bad_ids); i++) {
@@ -172,7 +172,7 @@ START_TEST(bad_ids_and_dates_everywhere)
         for (size_t c = 0; c < ARRAY_SIZE(pd_cmds); c++, runs++) {
             char what[700];
             snprintf(what, sizeof(what), "%s '%.40s' 20240101", pd_cmds[c], id);
-            int st = fl_mctctl(NULL, "DELETE\n", &r, pd_cmds[c], id, "20240101", NULL);
+            int st = kit_mctctl(NULL, "DELETE\n", &r, pd_cmds[c], id, "20240101", NULL);
             assert_usage(before, what, &r, st);
         }
     }
@@ -181,24 +181,24 @@ START_TEST(bad_ids_and_dates_everywhere)
         char what[700];
         for (size_t c = 0; c < ARRAY_SIZE(pd_cmds); c++, runs++) {
             snprintf(what, sizeof(what), "%s p101 '%.40s'", pd_cmds[c], d);
-            int st = fl_mctctl(NULL, "DELETE\n", &r, pd_cmds[c], "p101", d, NULL);
+            int st = kit_mctctl(NULL, "DELETE\n", &r, pd_cmds[c], "p101", d, NULL);
             assert_usage(before, what, &r, st);
         }
         snprintf(what, sizeof(what), "status '%.40s'", d);
-        assert_usage(before, what, &r, fl_mctctl(NULL, NULL, &r, "status", d, NULL));
+        assert_usage(before, what, &r, kit_mctctl(NULL, NULL, &r, "status", d, NULL));
         snprintf(what, sizeof(what), "batch '%.40s'", d);
-        assert_usage(before, what, &r, fl_mctctl(NULL, NULL, &r, "batch", d, NULL));
-        assert_usage(before, what, &r, fl_mctctl(NULL, NULL, &r, "batch", "20240101", d, NULL));
+        assert_usage(before, what, &r, kit_mctctl(NULL, NULL, &r, "batch", d, NULL));
+        assert_usage(before, what, &r, kit_mctctl(NULL, NULL, &r, "batch", "20240101", d, NULL));
         snprintf(what, sizeof(what), "status-range '%.40s'", d);
         assert_usage(before, what, &r,
-                     fl_mctctl(NULL, NULL, &r, "status-range", "--start-date", d, NULL));
+                     kit_mctctl(NULL, NULL, &r, "status-range", "--start-date", d, NULL));
         assert_usage(before, what, &r,
-                     fl_mctctl(NULL, NULL, &r, "status-range", "--end-date", d, NULL));
+                     kit_mctctl(NULL, NULL, &r, "status-range", "--end-date", d, NULL));
         snprintf(what, sizeof(what), "bulk-delete '%.40s'", d);
         assert_usage(before, what, &r,
-                     fl_mctctl(NULL, "DELETE ALL\n", &r, "bulk-delete", "--start-date", d, NULL));
+                     kit_mctctl(NULL, "DELETE ALL\n", &r, "bulk-delete", "--start-date", d, NULL));
         assert_usage(before, what, &r,
-                     fl_mctctl(NULL, "DELETE ALL\n", &r, "bulk-delete", "--end-date", d, NULL));
+                     kit_mctctl(NULL, "DELETE ALL\n", &r, "bulk-delete", "--end-date", d, NULL));
         runs += 7;
     }
     printf("%zu malformed ids and dates: every one exit 2, nothing touched\n", runs);
@@ -210,23 +210,23 @@ END_TEST
 static void assert_config_refused(const char *cfg, const char *expect)
 {
     _cleanup_free_ char *before = everything();
-    struct run_result r;
-    int st = fl_mctctl(cfg, NULL, &r, "status-range", NULL);
+    struct kit_result r;
+    int st = kit_mctctl(cfg, NULL, &r, "status-range", NULL);
     ck_assert_msg(st == 2, "%s: status-range exit %d\n%s%s", expect, st, r.out, r.err);
     ck_assert_msg(strstr(r.err, cfg) && strstr(r.err, expect), "want \"%s\" in: %s", expect, r.err);
-    run_result_free(&r);
-    st = fl_mctctl(cfg, NULL, &r, "sync", "p101", "20240101", NULL);
+    kit_result_free(&r);
+    st = kit_mctctl(cfg, NULL, &r, "sync", "p101", "20240101", NULL);
     ck_assert_msg(st == 2, "%s: sync exit %d\n%s", expect, st, r.err);
-    run_result_free(&r);
+    kit_result_free(&r);
 
     char dir[400];
     snprintf(dir, sizeof(dir), "%s/never-mounted", lab.dir);
     (void)mkdir(dir, 0755);
     char *argv[] = {getenv("MCTFS"), "-c", (char *)cfg, dir, "-f", NULL};
-    st = run_argv(argv, NULL, &r);
+    st = kit_run(argv, NULL, &r);
     ck_assert_msg(st == 2, "%s: mctfs exit %d\n%s", expect, st, r.err);
-    run_result_free(&r);
-    ck_assert(!fl_is_mounted(dir));
+    kit_result_free(&r);
+    ck_assert(!kit_is_mounted(dir));
     assert_nothing_done(before);
 }
 
@@ -234,7 +234,7 @@ static void assert_config_refused(const char *cfg, const char *expect)
 #define SOURCE_TMPL   "    path_structure: \"{participant_id}/{session_date}\"\n"
 #define DEST_TMPL     "      path_structure: \"{session_date}/{participant_id}\"\n"
 
-START_TEST(bad_config_values)
+START_TEST(bad_config_values_are_refused)
 {
     const struct {
         const char *from, *to, *expect;
@@ -278,7 +278,7 @@ START_TEST(bad_config_values)
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         char name[32];
         snprintf(name, sizeof(name), "bad%zu", i);
-        assert_config_refused(fl_config_variant(name, cases[i].from, cases[i].to, NULL),
+        assert_config_refused(kit_config_variant(name, cases[i].from, cases[i].to, NULL),
                               cases[i].expect);
     }
 
@@ -286,12 +286,12 @@ START_TEST(bad_config_values)
      * plainly or with a '..' that would hide it. */
     char from[450], to[450];
     snprintf(from, sizeof(from), "%s/mobile_system_data\"\n", lab.share);
-    assert_config_refused(fl_config_variant("inside", lab.share, lab.data, NULL),
+    assert_config_refused(kit_config_variant("inside", lab.share, lab.data, NULL),
                           "overlaps backup.source.base_path");
     snprintf(to, sizeof(to), "%s/mobile_system_data/../../data/backup\"\n", lab.share);
-    assert_config_refused(fl_config_variant("dotdot", from, to, NULL), "must not contain '..'");
+    assert_config_refused(kit_config_variant("dotdot", from, to, NULL), "must not contain '..'");
     snprintf(to, sizeof(to), "%s\"\n", lab.dir);
-    assert_config_refused(fl_config_variant("above", from, to, NULL), "base_path");
+    assert_config_refused(kit_config_variant("above", from, to, NULL), "base_path");
 
     /* No file content, only a comment, or a scalar where the sections go. */
     static const char *const texts[] = {"", "# nothing\n", "backup\n", "backup: 3\n",
@@ -299,83 +299,83 @@ START_TEST(bad_config_values)
     for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
         char path[400];
         snprintf(path, sizeof(path), "%s/text%zu.yaml", lab.dir, i);
-        fl_write_file(path, texts[i]);
-        struct run_result r;
-        int st = fl_mctctl(path, NULL, &r, "status-range", NULL);
+        kit_write_file(path, texts[i]);
+        struct kit_result r;
+        int st = kit_mctctl(path, NULL, &r, "status-range", NULL);
         ck_assert_msg(st == 2 && strstr(r.err, path), "\"%s\": exit %d\n%s", texts[i], st, r.err);
-        run_result_free(&r);
+        kit_result_free(&r);
     }
 }
 END_TEST
 
 /* A FIFO where the config or the password file should be: refused at once
  * (exit 2, naming it), where a read would wait forever for a writer. */
-START_TEST(fifo_instead_of_a_file)
+START_TEST(a_fifo_instead_of_a_file_is_refused_at_once)
 {
     char fifo[400], to[450];
     snprintf(fifo, sizeof(fifo), "%s/dj-password.fifo", lab.dir);
     ck_assert_int_eq(mkfifo(fifo, 0600), 0);
     snprintf(to, sizeof(to), "  password_file: \"%s\"\n", fifo);
-    const char *cfg = fl_config_variant("fifo-pw", "  password: \"djpass\"\n", to, NULL);
+    const char *cfg = kit_config_variant("fifo-pw", "  password: \"djpass\"\n", to, NULL);
 
-    struct run_result r;
+    struct kit_result r;
     int64_t t0 = mct_now_ms();
-    int st = fl_mctctl(cfg, NULL, &r, "status-range", NULL);
+    int st = kit_mctctl(cfg, NULL, &r, "status-range", NULL);
     int64_t took = mct_now_ms() - t0;
     ck_assert_msg(st == 2, "exit %d\n%s", st, r.err);
     ck_assert_msg(took < 5000, "refused after %lld ms", (long long)took);
-    fl_assert_has(r.err, "datajoint.password_file");
-    fl_assert_has(r.err, fifo);
-    fl_assert_has(r.err, "not a regular file");
-    run_result_free(&r);
+    kit_assert_has(r.err, "datajoint.password_file");
+    kit_assert_has(r.err, fifo);
+    kit_assert_has(r.err, "not a regular file");
+    kit_result_free(&r);
     assert_config_refused(cfg, "not a regular file");
 
     /* The config itself. */
-    st = fl_mctctl(fifo, NULL, &r, "status-range", NULL);
+    st = kit_mctctl(fifo, NULL, &r, "status-range", NULL);
     ck_assert_msg(st == 2, "exit %d\n%s", st, r.err);
-    fl_assert_has(r.err, fifo);
-    fl_assert_has(r.err, "not a regular file");
-    run_result_free(&r);
+    kit_assert_has(r.err, fifo);
+    kit_assert_has(r.err, "not a regular file");
+    kit_result_free(&r);
     assert_config_refused(fifo, "not a regular file");
 }
 END_TEST
 
-START_TEST(missing_sections)
+START_TEST(missing_sections_leave_nothing_safe)
 {
     _cleanup_free_ char *before = everything();
     /* No backup section: the defaults (/data) are used, and said so. */
     char path[400];
     snprintf(path, sizeof(path), "%s/nobackup.yaml", lab.dir);
-    fl_write_file(path, "datajoint:\n  user: dj\ntimeouts:\n  share_seconds: 1\n");
-    struct run_result r;
-    int st = fl_mctctl(path, NULL, &r, "status-range", NULL);
+    kit_write_file(path, "datajoint:\n  user: dj\ntimeouts:\n  share_seconds: 1\n");
+    struct kit_result r;
+    int st = kit_mctctl(path, NULL, &r, "status-range", NULL);
     ck_assert_msg(st != 0, "exit %d:\n%s", st, r.out);
-    fl_assert_has(r.err, "/data");
-    run_result_free(&r);
+    kit_assert_has(r.err, "/data");
+    kit_result_free(&r);
 
     /* No destinations: nothing can be safe, and a sync says why. */
     const char *cfg =
-            fl_config_variant("nodest", "  destinations:\n", "  old_destinations:\n", NULL);
-    st = fl_mctctl(cfg, NULL, &r, "status", "p101", "20240101", NULL);
+            kit_config_variant("nodest", "  destinations:\n", "  old_destinations:\n", NULL);
+    st = kit_mctctl(cfg, NULL, &r, "status", "p101", "20240101", NULL);
     if (st == 0) {
-        fl_assert_has(r.out, "Safe to delete: NO");
-        fl_assert_has(r.out, "no backup destination is enabled");
+        kit_assert_has(r.out, "Safe to delete: NO");
+        kit_assert_has(r.out, "no backup destination is enabled");
     } else {
         ck_assert_int_eq(st, 2); /* or refused as a config error */
     }
-    run_result_free(&r);
-    st = fl_mctctl(cfg, "DELETE\n", &r, "delete", "p101", "20240101", NULL);
+    kit_result_free(&r);
+    st = kit_mctctl(cfg, "DELETE\n", &r, "delete", "p101", "20240101", NULL);
     ck_assert_msg(st == 1 || st == 2, "delete without destinations: exit %d", st);
-    run_result_free(&r);
+    kit_result_free(&r);
 
     /* Every destination disabled: the same. */
-    cfg = fl_config_variant("disabled", "      enabled: true\n", "      enabled: false\n", NULL);
-    ck_assert_int_eq(fl_mctctl(cfg, NULL, &r, "sync", "p101", "20240101", NULL), 1);
-    fl_assert_has(r.err, "no enabled destination");
-    run_result_free(&r);
+    cfg = kit_config_variant("disabled", "      enabled: true\n", "      enabled: false\n", NULL);
+    ck_assert_int_eq(kit_mctctl(cfg, NULL, &r, "sync", "p101", "20240101", NULL), 1);
+    kit_assert_has(r.err, "no enabled destination");
+    kit_result_free(&r);
     /* Refused as unsafe (no destination to hold a copy): exit 4. */
-    ck_assert_int_eq(fl_mctctl(cfg, "DELETE\n", &r, "delete", "p101", "20240101", NULL), 4);
-    run_result_free(&r);
+    ck_assert_int_eq(kit_mctctl(cfg, "DELETE\n", &r, "delete", "p101", "20240101", NULL), 4);
+    kit_result_free(&r);
     assert_nothing_done(before);
 }
 END_TEST
@@ -384,18 +384,18 @@ static Suite *bad_input_suite(void)
 {
     Suite *s = suite_create("bad-input");
     TCase *tc = tcase_create("refused");
-    tcase_add_unchecked_fixture(tc, setup_all, fl_teardown);
+    tcase_add_unchecked_fixture(tc, setup_all, kit_teardown);
     tcase_set_timeout(tc, 90);
-    tcase_add_test(tc, control_garbage);
-    tcase_add_test(tc, bad_ids_and_dates_everywhere);
-    tcase_add_test(tc, bad_config_values);
-    tcase_add_test(tc, fifo_instead_of_a_file);
-    tcase_add_test(tc, missing_sections);
+    tcase_add_test(tc, control_garbage_is_einval);
+    tcase_add_test(tc, bad_ids_and_dates_are_usage_errors_everywhere);
+    tcase_add_test(tc, bad_config_values_are_refused);
+    tcase_add_test(tc, a_fifo_instead_of_a_file_is_refused_at_once);
+    tcase_add_test(tc, missing_sections_leave_nothing_safe);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    return fl_run_suite(bad_input_suite());
+    return kit_run_suite(bad_input_suite());
 }

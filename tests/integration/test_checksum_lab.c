@@ -11,57 +11,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "harness.h"
+#include "kit.h"
 #include "util.h"
-
-static struct lab lab;
-
-static void setup(void)
-{
-    lab_up(&lab);
-}
-
-static void teardown(void)
-{
-    lab_down(&lab);
-}
-
-static void session(const char *args)
-{
-    ck_assert_msg(lab_sh(&lab, "session %s", args) == 0, "lab.sh session %s failed", args);
-}
-
-static char *read_text(const char *path)
-{
-    char *text = NULL;
-    int r = mct_read_file(path, 64 << 20, &text);
-    ck_assert_msg(r == 0, "cannot read %s: %s", path, strerror(-r));
-    return text;
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_msg(f, "cannot write %s", path);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-/* Replace the first "from" in the lab's config with "to". */
-static void config_edit(const char *from, const char *to)
-{
-    _cleanup_free_ char *text = read_text(lab.config);
-    char *at = strstr(text, from);
-    ck_assert_msg(at, "\"%s\" not in %s", from, lab.config);
-    *at = '\0';
-    _cleanup_free_ char *out = mct_strdup_printf("%s%s%s", text, to, at + strlen(from));
-    write_text(lab.config, out);
-}
 
 /* The lab's config keeps the hash cache in $LAB/cache. */
 static void config_checksum(void)
 {
-    config_edit("verify_method: \"size\"", "verify_method: \"checksum\"");
+    kit_config_edit("verify_method: \"size\"", "verify_method: \"checksum\"");
 }
 
 /* A second destination: a tmpfs of its own (a folder on the source's
@@ -76,7 +32,7 @@ static void config_second_destination(const char *required)
                                                 "  required_copies: %s\n"
                                                 "  source:\n",
                                                 lab.dir, lab.dir, required);
-    config_edit("  source:\n", to);
+    kit_config_edit("  source:\n", to);
     _cleanup_free_ char *mnt = mct_strdup_printf("%s/second", lab.dir);
     _cleanup_free_ char *base = mct_strdup_printf("%s/second/backup", lab.dir);
     ck_assert_int_eq(mct_mkdir_p(mnt, 0755), 0);
@@ -92,15 +48,15 @@ static void second_path(const char *p, const char *d, char *out, size_t len)
 static void copy_to_second(const char *p, const char *d)
 {
     char src[512], dst[512];
-    lab_source_path(&lab, p, d, src, sizeof(src));
+    kit_source_path(p, d, src, sizeof(src));
     second_path(p, d, dst, sizeof(dst));
     ck_assert_int_eq(mct_mkdir_p(dst, 0755), 0);
     _cleanup_free_ char *s = mct_strdup_printf("%s/.", src);
     char *argv[] = {"cp", "-a", s, dst, NULL};
-    struct run_result r;
-    ck_assert_int_eq(run_argv(argv, NULL, &r), 0);
-    run_result_free(&r);
-    ck_assert_int_eq(lab_sh(&lab, "marker %s %s %s", p, d, dst), 0);
+    struct kit_result r;
+    ck_assert_int_eq(kit_run(argv, NULL, &r), 0);
+    kit_result_free(&r);
+    ck_assert_int_eq(kit_lab_sh(&lab, "marker %s %s %s", p, d, dst), 0);
 }
 
 /* Overwrite one byte in place: same size, and the mtime put back. */
@@ -138,22 +94,22 @@ static void rewrite_same(const char *dir, const char *name)
     close(fd);
 }
 
-static int mctctl(struct run_result *r, const char *in, const char *a, const char *b, const char *c,
+static int mctctl(struct kit_result *r, const char *in, const char *a, const char *b, const char *c,
                   const char *d)
 {
-    return run_mctctl(&lab, in, r, a, b, c, d, NULL);
+    return kit_mctctl(NULL, in, r, a, b, c, d, NULL);
 }
 
 /* `mctctl status P D --json`; the JSON, for strstr. */
 static char *status_json(const char *p, const char *d)
 {
-    struct run_result r;
+    struct kit_result r;
     int st = mctctl(&r, NULL, "status", p, d, "--json");
     /* 3: a destination could not be checked (said in "errors"). */
     ck_assert_msg(st == 0 || st == 3, "status exit %d: %s", st, r.err);
     ck_assert_msg((st == 3) == !strstr(r.out, "\"errors\":[]"), "status exit %d: %s", st, r.out);
     char *out = strdup(r.out);
-    run_result_free(&r);
+    kit_result_free(&r);
     return out;
 }
 
@@ -166,25 +122,19 @@ static void assert_status(const char *p, const char *d, bool safe, const char *w
         ck_assert_msg(strstr(js, want), "%s/%s: want \"%s\" in\n%s", p, d, want, js);
 }
 
-static bool exists(const char *path)
+START_TEST(a_flipped_byte_is_seen_by_checksum_not_by_size)
 {
-    struct stat st;
-    return lstat(path, &st) == 0;
-}
-
-START_TEST(test_flipped_byte_size_vs_checksum)
-{
-    session("p201 20240201 --imported --dj --copy");
+    kit_session("p201 20240201 --imported --dj --copy");
     char src[512], dst[512];
-    lab_source_path(&lab, "p201", "20240201", src, sizeof(src));
-    lab_dest_path(&lab, "p201", "20240201", dst, sizeof(dst));
+    kit_source_path("p201", "20240201", src, sizeof(src));
+    kit_dest_path("p201", "20240201", dst, sizeof(dst));
     flip_byte(dst, "trial_20240201_093000.22002.mp4");
 
     /* Sizes cannot see it: the size method calls the copy verified. */
     assert_status("p201", "20240201", true, "\"state\":\"verified\"");
-    struct run_result r;
+    struct kit_result r;
     ck_assert_int_eq(mctctl(&r, NULL, "delete", "p201", "20240201", "--dry-run"), 0);
-    run_result_free(&r);
+    kit_result_free(&r);
 
     config_checksum();
     assert_status("p201", "20240201", false, "content not yet verified by checksum");
@@ -192,78 +142,78 @@ START_TEST(test_flipped_byte_size_vs_checksum)
     ck_assert_msg(st == 1, "verify exit %d\n%s\n%s", st, r.out, r.err);
     ck_assert_msg(strstr(r.out, "content differs: trial_20240201_093000.22002.mp4"), "%s", r.out);
     ck_assert_msg(!strstr(r.out, "content differs: trial_20240201_093000.22001.mp4"), "%s", r.out);
-    run_result_free(&r);
+    kit_result_free(&r);
     /* The verify left fresh hashes: the status now knows which file. */
     assert_status("p201", "20240201", false,
                   "content differs (XXH3-128): trial_20240201_093000.22002.mp4");
     assert_status("p201", "20240201", false, "\"state\":\"unverified\"");
 
-    _cleanup_free_ char *before = read_text(lab.config);
+    _cleanup_free_ char *before = kit_slurp_ok(lab.config, NULL);
     st = mctctl(&r, "DELETE\n", "delete", "p201", "20240201", NULL);
     ck_assert_msg(st == 4, "delete exit %d\n%s\n%s", st, r.out, r.err); /* refused */
     ck_assert_msg(strstr(r.err, "content differs") && strstr(r.err, "22002.mp4"), "%s", r.err);
-    ck_assert(exists(src));
-    run_result_free(&r);
+    ck_assert(kit_exists(src));
+    kit_result_free(&r);
 
     /* --checksum on the command line works under the size method too. */
-    write_text(lab.config, before);
-    config_edit("verify_method: \"checksum\"", "verify_method: \"size\"");
+    kit_write_file(lab.config, before);
+    kit_config_edit("verify_method: \"checksum\"", "verify_method: \"size\"");
     st = mctctl(&r, NULL, "verify", "p201", "20240201", "--checksum");
     ck_assert_msg(st == 1 && strstr(r.out, "content differs: trial_20240201_093000.22002.mp4"),
                   "exit %d\n%s", st, r.out);
-    run_result_free(&r);
+    kit_result_free(&r);
 }
 END_TEST
 
-START_TEST(test_verify_manifest_delete_audit)
+START_TEST(verify_writes_a_manifest_that_audits_the_deletion)
 {
-    session("p202 20240202 --imported --dj --copy");
+    kit_session("p202 20240202 --imported --dj --copy");
     config_checksum();
     char src[512], dst[512];
-    lab_source_path(&lab, "p202", "20240202", src, sizeof(src));
-    lab_dest_path(&lab, "p202", "20240202", dst, sizeof(dst));
+    kit_source_path("p202", "20240202", src, sizeof(src));
+    kit_dest_path("p202", "20240202", dst, sizeof(dst));
 
-    struct run_result r;
+    struct kit_result r;
     int st = mctctl(&r, NULL, "verify", "p202", "20240202", NULL);
     ck_assert_msg(st == 0, "verify exit %d\n%s\n%s", st, r.out, r.err);
     ck_assert_msg(strstr(r.out, "verified by checksum (XXH3-128), 5 files"), "%s", r.out);
     ck_assert_msg(strstr(r.out, "manifest of 5 XXH3-128 hashes written to"), "%s", r.out);
-    run_result_free(&r);
+    kit_result_free(&r);
     assert_status("p202", "20240202", true, "\"state\":\"verified\"");
 
     /* The manifest sits next to the deletion log, not in the backup, and
      * xxhsum itself accepts it. */
     _cleanup_free_ char *manifest =
             mct_strdup_printf("%s/manifests/p202__20240202.xxh128", lab.dir);
-    ck_assert_msg(exists(manifest), "no %s", manifest);
-    _cleanup_free_ char *text = read_text(manifest);
+    ck_assert_msg(kit_exists(manifest), "no %s", manifest);
+    _cleanup_free_ char *text = kit_slurp_ok(manifest, NULL);
     ck_assert_msg(strstr(text, "  trial_20240202_093000.22001.mp4\n"), "%s", text);
     _cleanup_free_ char *cmd = mct_strdup_printf("cd '%s' && xxhsum -c '%s'", dst, manifest);
     char *sh[] = {"sh", "-c", cmd, NULL};
-    st = run_argv(sh, NULL, &r);
+    st = kit_run(sh, NULL, &r);
     ck_assert_msg(st == 0, "xxhsum -c exit %d\n%s\n%s", st, r.out, r.err);
     ck_assert_msg(strstr(r.out, "trial_20240202_093000.22004.mp4: OK"), "%s", r.out);
-    run_result_free(&r);
+    kit_result_free(&r);
 
     st = mctctl(&r, "DELETE\n", "delete", "p202", "20240202", NULL);
     ck_assert_msg(st == 0, "delete exit %d\n%s\n%s", st, r.out, r.err);
-    ck_assert(!exists(src));
-    run_result_free(&r);
+    ck_assert(!kit_exists(src));
+    kit_result_free(&r);
 
     st = mctctl(&r, NULL, "audit", "p202", "20240202", NULL);
     ck_assert_msg(st == 0, "audit exit %d\n%s\n%s", st, r.out, r.err);
     ck_assert_msg(strstr(r.out, "all 5 files match the manifest"), "%s", r.out);
     ck_assert_msg(!strstr(r.out, "extra in copy"), "%s", r.out);
-    run_result_free(&r);
+    kit_result_free(&r);
 
     /* Files added to the copy since are named, as a warning: nothing of
      * the session is lost, so the audit still passes. */
     _cleanup_free_ char *notes = mct_strdup_printf("%s/notes.txt", dst);
     _cleanup_free_ char *sub = mct_strdup_printf("%s/later", dst);
     _cleanup_free_ char *subfile = mct_strdup_printf("%s/later/extra.bin", dst);
-    write_text(notes, "added on the share\n");
+    kit_write_file(notes, "added on the share\n");
     ck_assert_int_eq(mct_mkdir_p(sub, 0755), 0);
-    write_text(subfile, "x");
+    kit_write_file(subfile, "x");
     st = mctctl(&r, NULL, "audit", "p202", "20240202", NULL);
     ck_assert_msg(st == 0, "audit exit %d\n%s\n%s", st, r.out, r.err);
     ck_assert_msg(strstr(r.out, "all 5 files match the manifest") &&
@@ -272,7 +222,7 @@ START_TEST(test_verify_manifest_delete_audit)
     ck_assert_msg(strstr(r.out, "extra in copy (not in manifest): notes.txt\n"), "%s", r.out);
     ck_assert_msg(strstr(r.out, "extra in copy (not in manifest): later/extra.bin\n"), "%s", r.out);
     ck_assert_msg(!strstr(r.out, "(not in manifest): trial_"), "%s", r.out);
-    run_result_free(&r);
+    kit_result_free(&r);
 
     /* The copy rots after the local one is gone: a flipped byte, a file lost. */
     flip_byte(dst, "trial_20240202_093000.22003.mp4");
@@ -286,31 +236,31 @@ START_TEST(test_verify_manifest_delete_audit)
                           strstr(r.err, "trial_20240202_093000.json"),
                   "%s", r.err);
     ck_assert_msg(!strstr(r.err, "22001.mp4"), "%s", r.err);
-    run_result_free(&r);
+    kit_result_free(&r);
 
     /* Usage and a session never verified. */
     ck_assert_int_eq(mctctl(&r, NULL, "audit", "p202", NULL, NULL), 2);
-    run_result_free(&r);
+    kit_result_free(&r);
     ck_assert_int_eq(mctctl(&r, NULL, "audit", "p202", "20240202", "--bogus"), 2);
-    run_result_free(&r);
+    kit_result_free(&r);
     st = mctctl(&r, NULL, "audit", "p299", "20240202", NULL);
     ck_assert_msg(st == 1 && strstr(r.err, "no manifest"), "exit %d\n%s", st, r.err);
-    run_result_free(&r);
+    kit_result_free(&r);
 }
 END_TEST
 
-START_TEST(test_hash_cache_freshness)
+START_TEST(a_cached_hash_is_stale_once_either_side_changes)
 {
-    session("p203 20240203 --imported --dj --copy");
+    kit_session("p203 20240203 --imported --dj --copy");
     config_checksum();
     char src[512], dst[512];
-    lab_source_path(&lab, "p203", "20240203", src, sizeof(src));
-    lab_dest_path(&lab, "p203", "20240203", dst, sizeof(dst));
-    struct run_result r;
+    kit_source_path("p203", "20240203", src, sizeof(src));
+    kit_dest_path("p203", "20240203", dst, sizeof(dst));
+    struct kit_result r;
     const char *stale = "content not yet verified by checksum (1 of 5 files";
 
     ck_assert_int_eq(mctctl(&r, NULL, "verify", "p203", "20240203", NULL), 0);
-    run_result_free(&r);
+    kit_result_free(&r);
     assert_status("p203", "20240203", true, NULL);
 
     /* touch (mtime) of the source: stale until verified again. */
@@ -319,7 +269,7 @@ START_TEST(test_hash_cache_freshness)
     ck_assert_int_eq(utimensat(AT_FDCWD, f1, old, 0), 0);
     assert_status("p203", "20240203", false, stale);
     ck_assert_int_eq(mctctl(&r, NULL, "verify", "p203", "20240203", NULL), 0);
-    run_result_free(&r);
+    kit_result_free(&r);
     assert_status("p203", "20240203", true, NULL);
 
     /* A rewrite of the copy with the same bytes and mtime: only the ctime
@@ -327,7 +277,7 @@ START_TEST(test_hash_cache_freshness)
     rewrite_same(dst, "trial_20240203_093000.22004.mp4");
     assert_status("p203", "20240203", false, stale);
     ck_assert_int_eq(mctctl(&r, NULL, "verify", "p203", "20240203", NULL), 0);
-    run_result_free(&r);
+    kit_result_free(&r);
     assert_status("p203", "20240203", true, NULL);
 
     /* A rewrite of the source the same way. */
@@ -342,32 +292,32 @@ START_TEST(test_hash_cache_freshness)
     assert_status("p203", "20240203", false, "(5 of 5 files");
     int st = mctctl(&r, "DELETE\n", "delete", "p203", "20240203", NULL);
     ck_assert_msg(st == 0, "delete exit %d\n%s\n%s", st, r.out, r.err);
-    ck_assert(!exists(src));
-    run_result_free(&r);
+    ck_assert(!kit_exists(src));
+    kit_result_free(&r);
 }
 END_TEST
 
-START_TEST(test_required_copies)
+START_TEST(required_copies_are_counted_across_destinations)
 {
-    session("p204 20240204 --imported --dj --copy");
+    kit_session("p204 20240204 --imported --dj --copy");
     char src[512];
-    lab_source_path(&lab, "p204", "20240204", src, sizeof(src));
-    _cleanup_free_ char *plain = read_text(lab.config);
+    kit_source_path("p204", "20240204", src, sizeof(src));
+    _cleanup_free_ char *plain = kit_slurp_ok(lab.config, NULL);
 
     /* Two required, only the lab share holds a copy. */
     config_second_destination("2");
     assert_status("p204", "20240204", false, "destination 'second' missing");
-    struct run_result r;
+    struct kit_result r;
     int st = mctctl(&r, "DELETE\n", "delete", "p204", "20240204", NULL);
     ck_assert_msg(st == 4, "delete exit %d\n%s\n%s", st, r.out, r.err); /* refused */
     ck_assert_msg(strstr(r.err, "no copy at") && strstr(r.err, "destination 'second'"), "%s",
                   r.err);
-    ck_assert(exists(src));
-    run_result_free(&r);
+    ck_assert(kit_exists(src));
+    kit_result_free(&r);
 
     /* One of two required: the missing second copy no longer blocks, and
      * the report still shows its state. */
-    write_text(lab.config, plain);
+    kit_write_file(lab.config, plain);
     config_second_destination("1");
     _cleanup_free_ char *js = status_json("p204", "20240204");
     ck_assert_msg(strstr(js, "\"safe_to_delete\":true") && strstr(js, "\"state\":\"missing\"") &&
@@ -375,42 +325,42 @@ START_TEST(test_required_copies)
                   "%s", js);
     st = mctctl(&r, "DELETE\n", "delete", "p204", "20240204", NULL);
     ck_assert_msg(st == 0, "delete exit %d\n%s\n%s", st, r.out, r.err);
-    ck_assert(!exists(src));
-    run_result_free(&r);
+    ck_assert(!kit_exists(src));
+    kit_result_free(&r);
 
     /* One of two, the share unmounted, the second verified: safe. One of
      * two with nothing verified: not, and both destinations are named. */
-    session("p205 20240205 --imported --dj");
+    kit_session("p205 20240205 --imported --dj");
     copy_to_second("p205", "20240205");
-    ck_assert_int_eq(lab_sh(&lab, "share-umount"), 0);
+    ck_assert_int_eq(kit_lab_sh(&lab, "share-umount"), 0);
     _cleanup_free_ char *js2 = status_json("p205", "20240205");
-    ck_assert_int_eq(lab_sh(&lab, "share-mount"), 0);
+    ck_assert_int_eq(kit_lab_sh(&lab, "share-mount"), 0);
     ck_assert_msg(strstr(js2, "\"safe_to_delete\":true") &&
                           strstr(js2, "\"state\":\"unreachable\""),
                   "%s", js2);
-    session("p206 20240206 --imported --dj");
+    kit_session("p206 20240206 --imported --dj");
     assert_status("p206", "20240206", false, "fewer than 1 of 2 destinations hold a verified copy");
     assert_status("p206", "20240206", false, "destination 'second' missing");
     assert_status("p206", "20240206", false, "destination 'lab share' missing");
 
     /* More than there are destinations: a configuration error naming the key. */
-    write_text(lab.config, plain);
+    kit_write_file(lab.config, plain);
     config_second_destination("3");
     st = mctctl(&r, NULL, "status", "p206", "20240206", NULL);
     ck_assert_msg(st == 2 && strstr(r.err, "backup.required_copies: 3"), "exit %d\n%s", st, r.err);
-    run_result_free(&r);
+    kit_result_free(&r);
 }
 END_TEST
 
-START_TEST(test_sync_verifies_by_checksum)
+START_TEST(sync_verifies_by_checksum)
 {
-    session("p207 20240207 --imported --dj");
+    kit_session("p207 20240207 --imported --dj");
     config_checksum();
-    struct run_result r;
+    struct kit_result r;
     int st = mctctl(&r, NULL, "sync", "p207", "20240207", NULL);
     ck_assert_msg(st == 0, "sync exit %d\n%s\n%s", st, r.out, r.err);
     ck_assert_msg(strstr(r.out, "verified by checksum (XXH3-128), 5 files"), "%s", r.out);
-    run_result_free(&r);
+    kit_result_free(&r);
     assert_status("p207", "20240207", true, "\"state\":\"verified\"");
 }
 END_TEST
@@ -419,22 +369,18 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("checksum");
     TCase *tc = tcase_create("lab");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, kit_setup, kit_teardown);
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, test_flipped_byte_size_vs_checksum);
-    tcase_add_test(tc, test_verify_manifest_delete_audit);
-    tcase_add_test(tc, test_hash_cache_freshness);
-    tcase_add_test(tc, test_required_copies);
-    tcase_add_test(tc, test_sync_verifies_by_checksum);
+    tcase_add_test(tc, a_flipped_byte_is_seen_by_checksum_not_by_size);
+    tcase_add_test(tc, verify_writes_a_manifest_that_audits_the_deletion);
+    tcase_add_test(tc, a_cached_hash_is_stale_once_either_side_changes);
+    tcase_add_test(tc, required_copies_are_counted_across_destinations);
+    tcase_add_test(tc, sync_verifies_by_checksum);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kit_run_suite(suite());
 }

@@ -11,7 +11,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include "fault_lib.h"
+#include "kit.h"
 
 #define N_SESSIONS 50
 #define N_SYNC     10 /* the last ones have no copy yet */
@@ -63,7 +63,7 @@ static bool well_formed(const char *name, const char *p, const char *d, const ch
 }
 
 struct reader {
-    const struct fl_mount *m;
+    const struct kit_mount *m;
     ref_fn ref;
     int id;
     int first, count; /* the sessions it reads */
@@ -82,9 +82,9 @@ static void *reader_thread(void *arg)
         char p[16], d[16], path[700];
         r->ref(r->first + (int)(k % (unsigned)r->count), p, sizeof(p), d, sizeof(d));
         const char *name = names[k % ARRAY_SIZE(names)];
-        fl_mpath(r->m, path, sizeof(path), "%s/%s/%s", p, d, name);
+        kit_mpath(r->m, path, sizeof(path), "%s/%s/%s", p, d, name);
         int64_t t0 = mct_now_ms();
-        _cleanup_free_ char *text = fl_slurp(path, NULL);
+        _cleanup_free_ char *text = kit_slurp(path, NULL);
         int64_t took = mct_now_ms() - t0;
         if (took > r->worst_ms)
             r->worst_ms = took;
@@ -97,8 +97,8 @@ static void *reader_thread(void *arg)
             snprintf(r->last_bad, sizeof(r->last_bad), "%.600s: \"%.400s\"", path, text);
         }
         if (k % 40 == 0) { /* now and then the root table too */
-            fl_mpath(r->m, path, sizeof(path), ".status");
-            _cleanup_free_ char *root = fl_slurp(path, NULL);
+            kit_mpath(r->m, path, sizeof(path), ".status");
+            _cleanup_free_ char *root = kit_slurp(path, NULL);
             r->reads++;
             if (!root || !strstr(root, "safe to delete ("))
                 r->bad++;
@@ -107,7 +107,7 @@ static void *reader_thread(void *arg)
     return NULL;
 }
 
-static void start_readers(struct reader *rs, pthread_t *ts, size_t n, const struct fl_mount *m,
+static void start_readers(struct reader *rs, pthread_t *ts, size_t n, const struct kit_mount *m,
                           ref_fn ref, int count, volatile bool *stop)
 {
     for (size_t i = 0; i < n; i++) {
@@ -142,16 +142,16 @@ static void stop_readers(struct reader *rs, pthread_t *ts, size_t n, volatile bo
                   (long long)read_bound_ms);
 }
 
-static void report_rss(const struct fl_mount *m, const char *when)
+static void report_rss(const struct kit_mount *m, const char *when)
 {
-    long kb = fl_vmhwm_kb(m->pid);
+    long kb = kit_vmhwm_kb(m->pid);
     printf("mctfs peak RSS (VmHWM) %s: %ld kB\n", when, kb);
     ck_assert_int_gt(kb, 0);
     ck_assert_msg(kb < 256 * 1024, "mctfs used %ld kB", kb);
 }
 
 struct syncer {
-    const struct fl_mount *m;
+    const struct kit_mount *m;
     int first, count;
     size_t ok;
     char failed[1024];
@@ -164,11 +164,11 @@ static void *sync_thread(void *arg)
         char p[16], d[16];
         int err;
         ref_of(i, p, sizeof(p), d, sizeof(d));
-        if (fl_control_write(s->m, p, d, "SYNC\n", 5, &err) == 5) {
+        if (kit_control_write(s->m, p, d, "SYNC\n", 5, &err) == 5) {
             s->ok++;
         } else {
             /* .control says why: the failure is then readable in the log. */
-            _cleanup_free_ char *why = fl_vfile(s->m, p, d, ".control");
+            _cleanup_free_ char *why = kit_vfile(s->m, p, d, ".control");
             snprintf(s->failed, sizeof(s->failed), "SYNC %s/%s: %s\n%s", p, d, strerror(err),
                      why ? why : "(no .control)");
         }
@@ -176,31 +176,31 @@ static void *sync_thread(void *arg)
     return NULL;
 }
 
-START_TEST(readers_while_syncs_run)
+START_TEST(status_reads_stay_whole_while_syncs_run)
 {
     int64_t t_start = mct_now_ms();
     for (int i = 0; i < N_SESSIONS; i++) {
         char p[16], d[16];
         ref_of(i, p, sizeof(p), d, sizeof(d));
-        fl_plain_session(p, d, 4, i >= N_SESSIONS - N_SYNC ? 400000 : 20000);
+        kit_plain_session(p, d, 4, i >= N_SESSIONS - N_SYNC ? 400000 : 20000);
         if (i < N_SESSIONS - N_SYNC) {
             char src[512], dst[512];
-            lab_source_path(&lab, p, d, src, sizeof(src));
-            lab_dest_path(&lab, p, d, dst, sizeof(dst));
-            ck_assert_int_eq(fl_shell("mkdir -p '%s' && cp -a '%s/.' '%s/'", dst, src, dst), 0);
+            kit_source_path(p, d, src, sizeof(src));
+            kit_dest_path(p, d, dst, sizeof(dst));
+            ck_assert_int_eq(kit_shell("mkdir -p '%s' && cp -a '%s/.' '%s/'", dst, src, dst), 0);
         }
     }
-    _cleanup_free_ char *data_before = fl_tree_digest(lab.data);
-    const char *cfg = fl_config_variant("slow", "    flags: \"-avh\"\n",
-                                        "    flags: \"-avh\"\n    bandwidth_limit: 4000\n", NULL);
+    _cleanup_free_ char *data_before = kit_tree_digest(lab.data);
+    const char *cfg = kit_config_variant("slow", "    flags: \"-avh\"\n",
+                                         "    flags: \"-avh\"\n    bandwidth_limit: 4000\n", NULL);
     /* No share hangs in this test. Under the ASan build on a loaded CI
      * machine a forked share probe missed the lab's 2 s deadline and a SYNC
      * failed as "unreachable" (the safe direction, but not what is tested
      * here): 5 s, and the readers' bound follows the mount's contract. */
-    ck_assert_int_eq(fl_shell("sed -i 's/share_seconds: 2$/share_seconds: 5/' '%s'", cfg), 0);
+    ck_assert_int_eq(kit_shell("sed -i 's/share_seconds: 2$/share_seconds: 5/' '%s'", cfg), 0);
     read_bound_ms = (5 + 2 + 1 + 4) * 1000;
-    struct fl_mount m;
-    fl_mount(&m, cfg, NULL);
+    struct kit_mount m;
+    kit_mount(&m, cfg, NULL);
 
     volatile bool stop = false;
     struct reader rs[N_READERS];
@@ -220,26 +220,27 @@ START_TEST(readers_while_syncs_run)
         ck_assert_msg(pthread_timedjoin_np(st[i], NULL, &deadline) == 0, "SYNCs stuck");
         ck_assert_msg(sy[i].ok == N_SYNC / 2, "%s", sy[i].failed);
     }
-    fl_sleep_ms(500);
+    kit_sleep_ms(500);
     stop_readers(rs, ts, N_READERS, &stop);
 
     for (int i = N_SESSIONS - N_SYNC; i < N_SESSIONS; i++) {
         char p[16], d[16];
         ref_of(i, p, sizeof(p), d, sizeof(d));
-        _cleanup_free_ char *b = fl_vfile(&m, p, d, ".backup_status");
-        fl_assert_starts(b, "verified");
+        _cleanup_free_ char *b = kit_vfile(&m, p, d, ".backup_status");
+        kit_assert_starts(b, "verified");
     }
     report_rss(&m, "after 8 readers and 10 SYNCs on 50 sessions");
-    ck_assert_msg(fl_proc_state(m.pid) != 0, "mctfs died");
-    fl_unmount(&m);
-    _cleanup_free_ char *data_after = fl_tree_digest(lab.data);
+    ck_assert_msg(kit_proc_state(m.pid) != 0, "mctfs died");
+    kit_unmount(&m);
+    _cleanup_free_ char *data_after = kit_tree_digest(lab.data);
     ck_assert_str_eq(data_before, data_after);
-    printf("readers_while_syncs_run: %lld ms\n", (long long)(mct_now_ms() - t_start));
+    printf("status_reads_stay_whole_while_syncs_run: %lld ms\n",
+           (long long)(mct_now_ms() - t_start));
 }
 END_TEST
 
 struct deleter {
-    const struct fl_mount *m;
+    const struct kit_mount *m;
     const char *p, *d;
     unsigned delay_ms; /* after the gate: lets mctctl start first */
     pthread_barrier_t *gate;
@@ -251,30 +252,30 @@ static void *mount_delete(void *arg)
 {
     struct deleter *x = arg;
     pthread_barrier_wait(x->gate);
-    fl_sleep_ms(x->delay_ms);
-    x->n = fl_control_write(x->m, x->p, x->d, "DELETE\n", 7, &x->err);
+    kit_sleep_ms(x->delay_ms);
+    x->n = kit_control_write(x->m, x->p, x->d, "DELETE\n", 7, &x->err);
     return NULL;
 }
 
-START_TEST(delete_from_mount_and_mctctl_at_once)
+START_TEST(a_delete_from_the_mount_and_mctctl_at_once_deletes_once)
 {
     static const char *const sessions[][2] = {
             {"p701", "20240801"}, {"p702", "20240802"}, {"p703", "20240803"}, {"p704", "20240804"}};
     /* The mount's write goes at once or a little later: either may win. */
     static const unsigned delays[] = {0, 10, 30, 80};
     for (size_t i = 0; i < ARRAY_SIZE(sessions); i++)
-        fl_session("%s %s --imported --dj --copy", sessions[i][0], sessions[i][1]);
+        kit_session("%s %s --imported --dj --copy", sessions[i][0], sessions[i][1]);
     char yes[400];
     snprintf(yes, sizeof(yes), "%s/yes", lab.dir);
-    fl_write_file(yes, "DELETE\n");
-    struct fl_mount m;
-    fl_mount(&m, NULL, NULL);
+    kit_write_file(yes, "DELETE\n");
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
 
     for (size_t i = 0; i < ARRAY_SIZE(sessions); i++) {
         const char *p = sessions[i][0], *d = sessions[i][1];
         char dst[512], log[450];
-        lab_dest_path(&lab, p, d, dst, sizeof(dst));
-        _cleanup_free_ char *copy = fl_tree_digest(dst);
+        kit_dest_path(p, d, dst, sizeof(dst));
+        _cleanup_free_ char *copy = kit_tree_digest(dst);
         snprintf(log, sizeof(log), "%s/delete-%s.log", lab.dir, p);
         pthread_barrier_t gate;
         pthread_barrier_init(&gate, NULL, 2);
@@ -283,11 +284,11 @@ START_TEST(delete_from_mount_and_mctctl_at_once)
         ck_assert_int_eq(pthread_create(&t, NULL, mount_delete, &x), 0);
         char *argv[] = {getenv("MCTCTL"), "-c", lab.config, "delete", (char *)p, (char *)d, NULL};
         pthread_barrier_wait(&gate);
-        pid_t pid = fl_spawn(argv, yes, log, NULL);
-        int st = fl_wait_exit(pid, 60000);
+        pid_t pid = kit_spawn(argv, yes, log, NULL);
+        int st = kit_wait_exit(pid, 60000);
         pthread_join(t, NULL);
         pthread_barrier_destroy(&gate);
-        _cleanup_free_ char *out = fl_slurp(log, NULL);
+        _cleanup_free_ char *out = kit_slurp(log, NULL);
 
         bool mount_won = x.n == 7, cli_won = st == 0;
         printf("race %zu (mount %u ms later): mount %s, mctctl exit %d\n", i, delays[i],
@@ -302,18 +303,18 @@ START_TEST(delete_from_mount_and_mctctl_at_once)
                                       strstr(out, "not found") || strstr(out, "gone")),
                           "mctctl exit %d:\n%s", st, out);
         char src[512];
-        lab_source_path(&lab, p, d, src, sizeof(src));
-        ck_assert(!fl_exists(src));
-        ck_assert_int_eq(fl_log_count(p, d, "deleted"), 1);
-        ck_assert(fl_trash_empty());
-        _cleanup_free_ char *copy_after = fl_tree_digest(dst);
+        kit_source_path(p, d, src, sizeof(src));
+        ck_assert(!kit_exists(src));
+        ck_assert_int_eq(kit_log_count(p, d, "deleted"), 1);
+        ck_assert(kit_trash_empty());
+        _cleanup_free_ char *copy_after = kit_tree_digest(dst);
         ck_assert_str_eq(copy, copy_after);
     }
-    fl_unmount(&m);
+    kit_unmount(&m);
 }
 END_TEST
 
-START_TEST(batch_while_the_mount_reads)
+START_TEST(a_batch_and_the_mount_reading_agree)
 {
     /* Ten sessions known to recordings.db, none copied yet. */
     const char *refs[10];
@@ -321,29 +322,29 @@ START_TEST(batch_while_the_mount_reads)
     for (int i = 0; i < 10; i++) {
         char p[16], d[16];
         ref_batch(i, p, sizeof(p), d, sizeof(d));
-        fl_plain_session(p, d, 3, 200000);
+        kit_plain_session(p, d, 3, 200000);
         snprintf(buf[i], sizeof(buf[i]), "%s:%s", p, d);
         refs[i] = buf[i];
     }
-    fl_recdb_add(refs, 10);
-    _cleanup_free_ char *data_before = fl_tree_digest(lab.data);
+    kit_recdb_add(refs, 10);
+    _cleanup_free_ char *data_before = kit_tree_digest(lab.data);
     /* A short cache, so the mount notices the copies soon after. */
-    const char *cfg = fl_config_variant("cache2", NULL, NULL, "mount:\n  cache_seconds: 2\n");
-    struct fl_mount m;
-    fl_mount(&m, cfg, NULL);
+    const char *cfg = kit_config_variant("cache2", NULL, NULL, "mount:\n  cache_seconds: 2\n");
+    struct kit_mount m;
+    kit_mount(&m, cfg, NULL);
 
     volatile bool stop = false;
     struct reader rs[4];
     pthread_t ts[4];
     start_readers(rs, ts, 4, &m, ref_batch, 10, &stop);
-    struct run_result r;
+    struct kit_result r;
     int64_t t0 = mct_now_ms();
-    int st = fl_mctctl(cfg, NULL, &r, "batch", "20230901", "20230910", NULL);
+    int st = kit_mctctl(cfg, NULL, &r, "batch", "20230901", "20230910", NULL);
     printf("batch of 10 took %lld ms while 4 readers read\n", (long long)(mct_now_ms() - t0));
     ck_assert_msg(st == 0, "batch exit %d\n%s\n%s", st, r.out, r.err);
-    fl_assert_has(r.out, "10 succeeded, 0 failed, 0 skipped");
-    run_result_free(&r);
-    fl_sleep_ms(300);
+    kit_assert_has(r.out, "10 succeeded, 0 failed, 0 skipped");
+    kit_result_free(&r);
+    kit_sleep_ms(300);
     stop_readers(rs, ts, 4, &stop);
 
     /* Within the cache time (and a refresh), the mount sees the copies. */
@@ -352,16 +353,16 @@ START_TEST(batch_while_the_mount_reads)
         char p[16], d[16];
         ref_batch(i, p, sizeof(p), d, sizeof(d));
         for (;;) {
-            _cleanup_free_ char *b = fl_vfile(&m, p, d, ".backup_status");
+            _cleanup_free_ char *b = kit_vfile(&m, p, d, ".backup_status");
             if (startswith(b, "verified"))
                 break;
             ck_assert_msg(mct_now_ms() < end, "%s/%s still %s", p, d, b);
-            fl_sleep_ms(250);
+            kit_sleep_ms(250);
         }
     }
     report_rss(&m, "after a batch of 10 under 4 readers");
-    fl_unmount(&m);
-    _cleanup_free_ char *data_after = fl_tree_digest(lab.data);
+    kit_unmount(&m);
+    _cleanup_free_ char *data_after = kit_tree_digest(lab.data);
     ck_assert_str_eq(data_before, data_after);
 }
 END_TEST
@@ -370,16 +371,16 @@ static Suite *concurrency_suite(void)
 {
     Suite *s = suite_create("concurrency");
     TCase *tc = tcase_create("many at once");
-    tcase_add_unchecked_fixture(tc, fl_setup, fl_teardown);
+    tcase_add_unchecked_fixture(tc, kit_setup, kit_teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, readers_while_syncs_run);
-    tcase_add_test(tc, delete_from_mount_and_mctctl_at_once);
-    tcase_add_test(tc, batch_while_the_mount_reads);
+    tcase_add_test(tc, status_reads_stay_whole_while_syncs_run);
+    tcase_add_test(tc, a_delete_from_the_mount_and_mctctl_at_once_deletes_once);
+    tcase_add_test(tc, a_batch_and_the_mount_reading_agree);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    return fl_run_suite(concurrency_suite());
+    return kit_run_suite(concurrency_suite());
 }

@@ -15,11 +15,9 @@
 
 #include "config.h"
 #include "datajoint.h"
-#include "harness.h"
+#include "kit.h"
 #include "session.h"
 #include "util.h"
-
-static struct lab lab;
 
 static void setup(void)
 {
@@ -28,21 +26,7 @@ static void setup(void)
     unsetenv("DJ_PORT");
     unsetenv("DJ_USER");
     unsetenv("DJ_PASS");
-    lab_up(&lab);
-}
-
-static void teardown(void)
-{
-    lab_down(&lab);
-}
-
-static struct mct_config *load_config(void)
-{
-    struct mct_config *cfg = NULL;
-    char err[512] = "";
-
-    ck_assert_msg(mct_config_load(lab.config, &cfg, err, sizeof(err)) == 0, "%s", err);
-    return cfg;
+    kit_setup();
 }
 
 static void replace(char **field, const char *value)
@@ -52,29 +36,17 @@ static void replace(char **field, const char *value)
     ck_assert(!value || *field);
 }
 
-static void lab_ok(const char *fmt, ...) _printf_(1, 2);
-static void lab_ok(const char *fmt, ...)
-{
-    _cleanup_free_ char *cmd = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    ck_assert_int_ge(vasprintf(&cmd, fmt, ap), 0);
-    va_end(ap);
-    ck_assert_msg(lab_sh(&lab, "%s", cmd) == 0, "lab.sh %s failed", cmd);
-}
-
 /* First column of a root query's output, for looking at what the lab stored. */
 static const char *server_value(const char *sql)
 {
     static char value[256];
     char *argv[] = {"mariadb", "--no-defaults", "-S", lab.socket, "-uroot", "-N", "-B",
                     "-e",      (char *)sql,     NULL};
-    struct run_result rr;
+    struct kit_result rr;
 
-    ck_assert_msg(run_argv(argv, NULL, &rr) == 0, "%s: %s", sql, rr.err);
+    ck_assert_msg(kit_run(argv, NULL, &rr) == 0, "%s: %s", sql, rr.err);
     snprintf(value, sizeof(value), "%s", rr.out);
-    run_result_free(&rr);
+    kit_result_free(&rr);
     return value;
 }
 
@@ -100,7 +72,7 @@ static void assert_all(const struct mct_dj_status *st, enum mct_tristate want)
 
 static void assert_imported(const char *p, const char *d)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r;
     struct mct_dj_status st = check_one(cfg, p, d, &r);
 
@@ -110,9 +82,9 @@ static void assert_imported(const char *p, const char *d)
     ck_assert_str_eq(st.reason, "");
 }
 
-START_TEST(test_fully_imported)
+START_TEST(a_fully_imported_session_passes_every_check)
 {
-    lab_ok("session p001 20250104 --imported --dj");
+    kit_lab_ok("session p001 20250104 --imported --dj");
     /* The lab really stored the normalised id: the look-up had to map. */
     ck_assert_str_eq(server_value("SELECT GROUP_CONCAT(participant_id) FROM "
                                   "mocap_sessions.subject WHERE participant_id LIKE '%001'"),
@@ -121,26 +93,26 @@ START_TEST(test_fully_imported)
 }
 END_TEST
 
-START_TEST(test_normalised_t_prefix)
+START_TEST(a_t_prefixed_id_is_normalised)
 {
-    lab_ok("session t12 20250105 --imported --dj");
+    kit_lab_ok("session t12 20250105 --imported --dj");
     assert_imported("t12", "20250105");
 }
 END_TEST
 
-START_TEST(test_unnormalised_id_kept)
+START_TEST(an_id_without_a_normal_form_is_kept)
 {
-    lab_ok("session TF47 20250106 --imported --dj");
+    kit_lab_ok("session TF47 20250106 --imported --dj");
     assert_imported("TF47", "20250106");
 }
 END_TEST
 
-START_TEST(test_normalisation_off)
+START_TEST(normalisation_off_looks_up_the_id_as_written)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r;
 
-    lab_ok("session p002 20250107 --imported --dj");
+    kit_lab_ok("session p002 20250107 --imported --dj");
     cfg->datajoint.normalize_participant_ids = false;
     struct mct_dj_status st = check_one(cfg, "p002", "20250107", &r);
     ck_assert_int_eq(r, 0);
@@ -153,12 +125,12 @@ START_TEST(test_normalisation_off)
 }
 END_TEST
 
-START_TEST(test_sqlite_flag_missing)
+START_TEST(a_missing_sqlite_flag_is_not_imported)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r;
 
-    lab_ok("session p003 20250108 --dj");
+    kit_lab_ok("session p003 20250108 --dj");
     struct mct_dj_status st = check_one(cfg, "p003", "20250108", &r);
     ck_assert_int_eq(r, 0);
     ck_assert_int_eq(st.checks[MCT_DJ_SQLITE_IMPORTED], MCT_NO);
@@ -170,32 +142,32 @@ START_TEST(test_sqlite_flag_missing)
 END_TEST
 
 /* A session date stored with a time of day still counts. */
-START_TEST(test_sqlite_date_with_time)
+START_TEST(a_sqlite_date_with_a_time_still_counts)
 {
-    lab_ok("session p004 20250109 --imported --dj");
-    lab_ok("sqlite \"UPDATE sessions SET session_date = '2025-01-09 00:00:00.000000' WHERE "
-           "session_date = '2025-01-09'\"");
+    kit_lab_ok("session p004 20250109 --imported --dj");
+    kit_lab_ok("sqlite \"UPDATE sessions SET session_date = '2025-01-09 00:00:00.000000' WHERE "
+               "session_date = '2025-01-09'\"");
     assert_imported("p004", "20250109");
 }
 END_TEST
 
 /* Checks 2-6 (loop index + 1) fail alone when their table loses the rows
  * (with the recordings gone, checks 5 and 6 have nothing to check). */
-START_TEST(test_one_table_removed)
+START_TEST(each_check_fails_alone_without_its_rows)
 {
     static const char *const tables[] = {"subject", "session", "recording",
                                          "multi_camera_recording", "single_camera_video"};
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     enum mct_dj_check failed = (enum mct_dj_check)(_i + 1);
     char p[16];
     int r;
 
     snprintf(p, sizeof(p), "p1%02d", _i);
-    lab_ok("session %s 20250110 --imported --dj", p);
+    kit_lab_ok("session %s 20250110 --imported --dj", p);
     struct mct_dj_status st = check_one(cfg, p, "20250110", &r);
     ck_assert_int_eq(st.state, MCT_YES);
 
-    lab_ok("dj-delete %s %s 20250110", tables[_i], p);
+    kit_lab_ok("dj-delete %s %s 20250110", tables[_i], p);
     st = check_one(cfg, p, "20250110", &r);
     ck_assert_int_eq(r, 0);
     for (int c = 0; c < MCT_DJ_N_CHECKS; c++) {
@@ -212,14 +184,14 @@ START_TEST(test_one_table_removed)
 }
 END_TEST
 
-START_TEST(test_recdb_missing)
+START_TEST(a_missing_recording_database_is_unknown)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     char path[400];
     struct stat sb;
     int r;
 
-    lab_ok("session p005 20250111 --imported --dj");
+    kit_lab_ok("session p005 20250111 --imported --dj");
     snprintf(path, sizeof(path), "%s/nowhere.db", lab.data);
     replace(&cfg->recording_db_path, path);
     struct mct_dj_status st = check_one(cfg, "p005", "20250111", &r);
@@ -234,18 +206,18 @@ START_TEST(test_recdb_missing)
 }
 END_TEST
 
-START_TEST(test_database_stopped_then_back)
+START_TEST(a_stopped_database_is_unknown_until_it_is_back)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r_down, r_up;
 
-    lab_ok("session p006 20250112 --imported --dj");
-    lab_ok("db-stop");
+    kit_lab_ok("session p006 20250112 --imported --dj");
+    kit_lab_ok("db-stop");
     int64_t start = mct_now_ms();
     struct mct_dj_status down = check_one(cfg, "p006", "20250112", &r_down);
     int64_t elapsed = mct_now_ms() - start;
     /* Restart before asserting, so a failure here cannot break later tests. */
-    lab_ok("db-start");
+    kit_lab_ok("db-start");
     struct mct_dj_status up = check_one(cfg, "p006", "20250112", &r_up);
 
     ck_assert_int_lt(r_down, 0);
@@ -260,12 +232,12 @@ START_TEST(test_database_stopped_then_back)
 }
 END_TEST
 
-START_TEST(test_wrong_password)
+START_TEST(a_wrong_password_is_unknown)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r;
 
-    lab_ok("session p007 20250113 --imported --dj");
+    kit_lab_ok("session p007 20250113 --imported --dj");
     replace(&cfg->datajoint.password, "not-the-password");
     struct mct_dj_status st = check_one(cfg, "p007", "20250113", &r);
     ck_assert_int_lt(r, 0);
@@ -276,12 +248,12 @@ START_TEST(test_wrong_password)
 }
 END_TEST
 
-START_TEST(test_missing_schema)
+START_TEST(a_missing_schema_is_unknown)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r;
 
-    lab_ok("session p008 20250114 --imported --dj");
+    kit_lab_ok("session p008 20250114 --imported --dj");
     replace(&cfg->datajoint.sessions_schema, "no_such_schema");
     struct mct_dj_status st = check_one(cfg, "p008", "20250114", &r);
     ck_assert_int_lt(r, 0);
@@ -292,9 +264,9 @@ START_TEST(test_missing_schema)
 END_TEST
 
 /* A server that completes the TCP handshake and then says nothing. */
-START_TEST(test_silent_server_times_out)
+START_TEST(a_silent_server_times_out)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t salen = sizeof(sa);
     _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -305,7 +277,7 @@ START_TEST(test_silent_server_times_out)
     ck_assert_int_eq(listen(fd, 8), 0);
     ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
 
-    lab_ok("session p009 20250115 --imported --dj");
+    kit_lab_ok("session p009 20250115 --imported --dj");
     replace(&cfg->datajoint.socket, NULL);
     replace(&cfg->datajoint.host, "127.0.0.1");
     cfg->datajoint.port = ntohs(sa.sin_port);
@@ -330,12 +302,12 @@ END_TEST
 
 /* A query stuck behind another session's table lock: the read timeout, not
  * the connect timeout, must end it. */
-START_TEST(test_locked_table_times_out)
+START_TEST(a_locked_table_times_out)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     int r, status;
 
-    lab_ok("session p011 20250116 --imported --dj");
+    kit_lab_ok("session p011 20250116 --imported --dj");
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -373,22 +345,22 @@ static long server_questions(void)
                     "-e",
                     "SHOW GLOBAL STATUS LIKE 'Questions'",
                     NULL};
-    struct run_result rr;
+    struct kit_result rr;
     long q = -1;
 
-    ck_assert_int_eq(run_argv(argv, NULL, &rr), 0);
+    ck_assert_int_eq(kit_run(argv, NULL, &rr), 0);
     ck_assert_int_eq(sscanf(rr.out, "Questions %ld", &q), 1);
-    run_result_free(&rr);
+    kit_result_free(&rr);
     return q;
 }
 
 static void feed(char *const argv[], const char *text)
 {
-    struct run_result rr;
-    int status = run_argv(argv, text, &rr);
+    struct kit_result rr;
+    int status = kit_run(argv, text, &rr);
 
     ck_assert_msg(status == 0, "%s: %s", argv[0], rr.err);
-    run_result_free(&rr);
+    kit_result_free(&rr);
 }
 
 /* 300 sessions written straight into both databases (the lab's `session`
@@ -438,9 +410,9 @@ static void bulk_sessions(struct mct_session_ref *refs, size_t n)
     feed(mariadb_argv, my.data);
 }
 
-START_TEST(test_many_sessions_few_queries)
+START_TEST(many_sessions_take_few_queries)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     struct mct_session_ref refs[300];
     static struct mct_dj_status st[300];
 
@@ -466,17 +438,17 @@ START_TEST(test_many_sessions_few_queries)
 }
 END_TEST
 
-START_TEST(test_sessions_in_range)
+START_TEST(the_sessions_of_a_range_come_from_sqlite)
 {
-    _cleanup_config_ struct mct_config *cfg = load_config();
+    _cleanup_config_ struct mct_config *cfg = kit_load_config();
     _cleanup_free_ struct mct_session_ref *v = NULL;
     char why[256] = "";
     size_t n = 99;
 
-    lab_ok("session p010 20250201");
-    lab_ok("session b3 20250201");
-    lab_ok("session p010 20250203 --imported");
-    lab_ok("session p010 20250205");
+    kit_lab_ok("session p010 20250201");
+    kit_lab_ok("session b3 20250201");
+    kit_lab_ok("session p010 20250203 --imported");
+    kit_lab_ok("session p010 20250205");
     ck_assert_int_eq(
             mct_recdb_sessions_in_range(cfg, "20250201", "20250203", &v, &n, why, sizeof(why)), 0);
     ck_assert_int_eq(n, 3);
@@ -487,7 +459,7 @@ START_TEST(test_sessions_in_range)
 }
 END_TEST
 
-START_TEST(test_check_names)
+START_TEST(every_check_has_a_name_and_a_failure_text)
 {
     ck_assert_str_eq(mct_dj_check_names[MCT_DJ_SQLITE_IMPORTED], "sqlite_imported");
     ck_assert_str_eq(mct_dj_check_names[MCT_DJ_SINGLE_CAMERA_VIDEO], "single_camera_video");
@@ -501,35 +473,29 @@ static Suite *datajoint_suite(void)
     Suite *s = suite_create("datajoint");
     TCase *tc = tcase_create("lab");
 
-    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_add_unchecked_fixture(tc, setup, kit_teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_check_names);
-    tcase_add_test(tc, test_fully_imported);
-    tcase_add_test(tc, test_normalised_t_prefix);
-    tcase_add_test(tc, test_unnormalised_id_kept);
-    tcase_add_test(tc, test_normalisation_off);
-    tcase_add_test(tc, test_sqlite_flag_missing);
-    tcase_add_test(tc, test_sqlite_date_with_time);
-    tcase_add_loop_test(tc, test_one_table_removed, 0, 5);
-    tcase_add_test(tc, test_recdb_missing);
-    tcase_add_test(tc, test_database_stopped_then_back);
-    tcase_add_test(tc, test_wrong_password);
-    tcase_add_test(tc, test_missing_schema);
-    tcase_add_test(tc, test_silent_server_times_out);
-    tcase_add_test(tc, test_locked_table_times_out);
-    tcase_add_test(tc, test_many_sessions_few_queries);
-    tcase_add_test(tc, test_sessions_in_range);
+    tcase_add_test(tc, every_check_has_a_name_and_a_failure_text);
+    tcase_add_test(tc, a_fully_imported_session_passes_every_check);
+    tcase_add_test(tc, a_t_prefixed_id_is_normalised);
+    tcase_add_test(tc, an_id_without_a_normal_form_is_kept);
+    tcase_add_test(tc, normalisation_off_looks_up_the_id_as_written);
+    tcase_add_test(tc, a_missing_sqlite_flag_is_not_imported);
+    tcase_add_test(tc, a_sqlite_date_with_a_time_still_counts);
+    tcase_add_loop_test(tc, each_check_fails_alone_without_its_rows, 0, 5);
+    tcase_add_test(tc, a_missing_recording_database_is_unknown);
+    tcase_add_test(tc, a_stopped_database_is_unknown_until_it_is_back);
+    tcase_add_test(tc, a_wrong_password_is_unknown);
+    tcase_add_test(tc, a_missing_schema_is_unknown);
+    tcase_add_test(tc, a_silent_server_times_out);
+    tcase_add_test(tc, a_locked_table_times_out);
+    tcase_add_test(tc, many_sessions_take_few_queries);
+    tcase_add_test(tc, the_sessions_of_a_range_come_from_sqlite);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(datajoint_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kit_run_suite(datajoint_suite());
 }

@@ -13,10 +13,10 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include "fault_lib.h"
+#include "kit.h"
 
 struct writer {
-    const struct fl_mount *m;
+    const struct kit_mount *m;
     const char *p, *d, *text;
     ssize_t n;
     int err;
@@ -25,133 +25,124 @@ struct writer {
 static void *write_thread(void *arg)
 {
     struct writer *w = arg;
-    w->n = fl_control_write(w->m, w->p, w->d, w->text, strlen(w->text), &w->err);
+    w->n = kit_control_write(w->m, w->p, w->d, w->text, strlen(w->text), &w->err);
     return NULL;
 }
 
-static void wait_stopped(pid_t pid)
-{
-    int64_t end = mct_now_ms() + 30000;
-    while (fl_proc_state(pid) != 'T') {
-        ck_assert_msg(mct_now_ms() < end, "mctfs never reached its stop point");
-        fl_sleep_ms(20);
-    }
-}
-
 /* Kill the stopped mctfs, see the blocked writer fail, detach the mount. */
-static void kill_mount(struct fl_mount *m, pthread_t t, struct writer *w)
+static void kill_mount(struct kit_mount *m, pthread_t t, struct writer *w)
 {
     ck_assert_int_eq(kill(m->pid, SIGKILL), 0);
-    ck_assert_int_eq(fl_wait_exit(m->pid, 10000), 128 + SIGKILL);
+    ck_assert_int_eq(kit_wait_exit(m->pid, 10000), 128 + SIGKILL);
     pthread_join(t, NULL);
     ck_assert_msg(w->n < 0, "the write returned %zd after mctfs was killed", w->n);
     printf("the %.*s writer got: %s\n", (int)strcspn(w->text, "\n"), w->text, strerror(w->err));
-    fl_unmount_dead(m);
+    kit_unmount_dead(m);
 }
 
 /* DELETE through the mount, stopped at point, SIGKILL, the journal's
  * state checked, then a new mount (which recovers the trash). */
 static void delete_killed_at(const char *point, const char *p, const char *d, const char *state,
-                             struct fl_mount *again)
+                             struct kit_mount *again)
 {
     char env[64];
     snprintf(env, sizeof(env), "MCT_TEST_STOP_AT=%s", point);
     char *const envs[] = {env, NULL};
-    struct fl_mount m;
-    fl_mount(&m, NULL, envs);
-    _cleanup_free_ char *safe = fl_vfile(&m, p, d, ".safe_to_delete");
+    struct kit_mount m;
+    kit_mount(&m, NULL, envs);
+    _cleanup_free_ char *safe = kit_vfile(&m, p, d, ".safe_to_delete");
     ck_assert_str_eq(safe, "yes\n");
 
     struct writer w = {.m = &m, .p = p, .d = d, .text = "DELETE\n"};
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, write_thread, &w), 0);
-    wait_stopped(m.pid);
-    _cleanup_free_ char *st = fl_trash_state(p);
+    kit_wait_stopped(m.pid, 30000);
+    _cleanup_free_ char *st = kit_trash_state(p);
     ck_assert_msg(st && streq(st, state), "journal state %s at %s, expected %s", st, point, state);
     kill_mount(&m, t, &w);
-    ck_assert(!fl_trash_empty());
+    ck_assert(!kit_trash_empty());
 
-    fl_mount(again, NULL, NULL);
-    ck_assert(fl_trash_empty());
+    kit_mount(again, NULL, NULL);
+    ck_assert(kit_trash_empty());
 }
 
 static char *copy_digest(const char *p, const char *d)
 {
     char dst[512];
-    lab_dest_path(&lab, p, d, dst, sizeof(dst));
-    return fl_tree_digest(dst);
+    kit_dest_path(p, d, dst, sizeof(dst));
+    return kit_tree_digest(dst);
 }
 
 START_TEST(killed_after_move_restores)
 {
-    fl_session("p501 20240501 --imported --dj --copy");
-    _cleanup_free_ char *before = fl_session_digest("p501", "20240501");
-    struct fl_mount m;
+    kit_session("p501 20240501 --imported --dj --copy");
+    _cleanup_free_ char *before = kit_session_digest("p501", "20240501");
+    struct kit_mount m;
     delete_killed_at("after-move", "p501", "20240501", "moved", &m);
 
     /* Put back whole, in the view too, and nothing logged as deleted. */
-    _cleanup_free_ char *after = fl_session_digest("p501", "20240501");
+    _cleanup_free_ char *after = kit_session_digest("p501", "20240501");
     ck_assert_str_eq(before, after);
-    _cleanup_free_ char *log = fl_slurp(m.log, NULL);
-    fl_assert_has(log, "restored p501/20240501 from an interrupted deletion");
+    _cleanup_free_ char *log = kit_slurp(m.log, NULL);
+    kit_assert_has(log, "restored p501/20240501 from an interrupted deletion");
     char path[700];
-    fl_mpath(&m, path, sizeof(path), "p501/20240501");
-    ck_assert_uint_eq(fl_count_entries(path, false), 5);
-    _cleanup_free_ char *safe = fl_vfile(&m, "p501", "20240501", ".safe_to_delete");
+    kit_mpath(&m, path, sizeof(path), "p501/20240501");
+    ck_assert_uint_eq(kit_count_entries(path, false), 5);
+    _cleanup_free_ char *safe = kit_vfile(&m, "p501", "20240501", ".safe_to_delete");
     ck_assert_str_eq(safe, "yes\n");
-    ck_assert_int_eq(fl_log_count("p501", "20240501", "deleted"), 0);
-    fl_unmount(&m);
+    ck_assert_int_eq(kit_log_count("p501", "20240501", "deleted"), 0);
+    kit_unmount(&m);
 }
 END_TEST
 
 START_TEST(killed_after_verify_finishes)
 {
-    fl_session("p502 20240502 --imported --dj --copy");
+    kit_session("p502 20240502 --imported --dj --copy");
     _cleanup_free_ char *copy_before = copy_digest("p502", "20240502");
-    struct fl_mount m;
+    struct kit_mount m;
     delete_killed_at("after-verify", "p502", "20240502", "verified", &m);
 
     /* Compared and journalled: recovery logs it and finishes. */
-    _cleanup_free_ char *log = fl_slurp(m.log, NULL);
-    fl_assert_has(log, "finished deleting p502/20240502");
+    _cleanup_free_ char *log = kit_slurp(m.log, NULL);
+    kit_assert_has(log, "finished deleting p502/20240502");
     char src[512], path[700];
-    lab_source_path(&lab, "p502", "20240502", src, sizeof(src));
-    ck_assert(!fl_exists(src));
-    fl_mpath(&m, path, sizeof(path), "p502/20240502");
+    kit_source_path("p502", "20240502", src, sizeof(src));
+    ck_assert(!kit_exists(src));
+    kit_mpath(&m, path, sizeof(path), "p502/20240502");
     struct stat st;
     ck_assert(stat(path, &st) < 0 && errno == ENOENT);
-    fl_mpath(&m, path, sizeof(path), ".status");
-    _cleanup_free_ char *root = fl_slurp(path, NULL);
-    fl_assert_lacks(root, "p502");
-    ck_assert_int_eq(fl_log_count("p502", "20240502", "deleted"), 1);
+    kit_mpath(&m, path, sizeof(path), ".status");
+    _cleanup_free_ char *root = kit_slurp(path, NULL);
+    kit_assert_lacks(root, "p502");
+    ck_assert_int_eq(kit_log_count("p502", "20240502", "deleted"), 1);
     char dlog[400];
     snprintf(dlog, sizeof(dlog), "%s/deletions.log", lab.dir);
-    _cleanup_free_ char *dl = fl_slurp(dlog, NULL);
-    fl_assert_has(dl, "\"finished_by\":\"recovery\"");
+    _cleanup_free_ char *dl = kit_slurp(dlog, NULL);
+    kit_assert_has(dl, "\"finished_by\":\"recovery\"");
     _cleanup_free_ char *copy_after = copy_digest("p502", "20240502");
     ck_assert_str_eq(copy_before, copy_after);
-    fl_unmount(&m);
+    kit_unmount(&m);
 }
 END_TEST
 
 START_TEST(killed_mid_remove_finishes)
 {
-    fl_session("p503 20240503 --imported --dj --copy");
+    kit_session("p503 20240503 --imported --dj --copy");
     _cleanup_free_ char *copy_before = copy_digest("p503", "20240503");
-    struct fl_mount m;
+    struct kit_mount m;
     delete_killed_at("mid-remove", "p503", "20240503", "logged", &m);
 
     char src[512], path[700];
-    lab_source_path(&lab, "p503", "20240503", src, sizeof(src));
-    ck_assert(!fl_exists(src));
-    fl_mpath(&m, path, sizeof(path), "p503/20240503/.status");
+    kit_source_path("p503", "20240503", src, sizeof(src));
+    ck_assert(!kit_exists(src));
+    kit_mpath(&m, path, sizeof(path), "p503/20240503/.status");
     struct stat st;
     ck_assert(stat(path, &st) < 0 && errno == ENOENT);
     /* Logged once, by the deletion itself, not again by the recovery. */
-    ck_assert_int_eq(fl_log_count("p503", "20240503", "deleted"), 1);
+    ck_assert_int_eq(kit_log_count("p503", "20240503", "deleted"), 1);
     _cleanup_free_ char *copy_after = copy_digest("p503", "20240503");
     ck_assert_str_eq(copy_before, copy_after);
-    fl_unmount(&m);
+    kit_unmount(&m);
 }
 END_TEST
 
@@ -187,7 +178,7 @@ static size_t rsyncs_naming(const char *p, const char *d, bool kill_them)
             continue;
         snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
         size_t len = 0;
-        _cleanup_free_ char *cmd = fl_slurp(path, &len); /* "" for a zombie */
+        _cleanup_free_ char *cmd = kit_slurp(path, &len); /* "" for a zombie */
         if (!cmd || len == 0)
             continue;
         const char *argv0 = strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
@@ -219,11 +210,11 @@ static size_t rsyncs_naming(const char *p, const char *d, bool kill_them)
  * mount (and, with_rsync, rsync too, as a power cut would), then mount
  * again, unthrottled. At 300 KiB/s the rest of a 4.5 MB session takes
  * some 10 s: an rsync that outlived mctfs would still be there. */
-static void sync_killed(const char *p, const char *d, bool with_rsync, struct fl_mount *m)
+static void sync_killed(const char *p, const char *d, bool with_rsync, struct kit_mount *m)
 {
-    const char *cfg = fl_config_variant("slow", "    flags: \"-avh\"\n",
-                                        "    flags: \"-avh\"\n    bandwidth_limit: 300\n", NULL);
-    fl_mount(m, cfg, NULL);
+    const char *cfg = kit_config_variant("slow", "    flags: \"-avh\"\n",
+                                         "    flags: \"-avh\"\n    bandwidth_limit: 300\n", NULL);
+    kit_mount(m, cfg, NULL);
     struct writer w = {.m = m, .p = p, .d = d, .text = "SYNC\n"};
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, write_thread, &w), 0);
@@ -232,12 +223,12 @@ static void sync_killed(const char *p, const char *d, bool with_rsync, struct fl
     int64_t end = mct_now_ms() + 20000;
     bool progress = false;
     while (!progress && mct_now_ms() < end) {
-        if (pgid < 0 && fl_children(m->pid, "rsync", kids, ARRAY_SIZE(kids)) > 0)
+        if (pgid < 0 && kit_children(m->pid, "rsync", kids, ARRAY_SIZE(kids)) > 0)
             pgid = getpgid(kids[0]);
-        _cleanup_free_ char *b = fl_vfile(m, p, d, ".backup_status");
+        _cleanup_free_ char *b = kit_vfile(m, p, d, ".backup_status");
         int pct = 0;
         progress = sscanf(b, "syncing %d%%", &pct) == 1 && pct >= 30 && pgid > 0;
-        fl_sleep_ms(100);
+        kit_sleep_ms(100);
     }
     ck_assert_msg(progress && pgid > 0, "no rsync progress seen");
     ck_assert_uint_gt(rsyncs_naming(p, d, false), 0);
@@ -250,70 +241,70 @@ static void sync_killed(const char *p, const char *d, bool with_rsync, struct fl
     int64_t t0 = mct_now_ms();
     size_t left;
     while ((left = rsyncs_naming(p, d, false)) > 0 && mct_now_ms() < t0 + 3000)
-        fl_sleep_ms(50);
+        kit_sleep_ms(50);
     if (left > 0)
         rsyncs_naming(p, d, true);
     printf("rsync ran on for %lld ms after mctfs was killed\n", (long long)(mct_now_ms() - t0));
     ck_assert_msg(left == 0, "%zu rsync naming %s/%s still running 3 s after mctfs was killed",
                   left, p, d);
-    ck_assert(!fl_pgrp_alive(pgid));
-    fl_mount(m, NULL, NULL);
+    ck_assert(!kit_pgrp_alive(pgid));
+    kit_mount(m, NULL, NULL);
 }
 
 /* After the crash: the status says what the copy really is. */
-static void assert_honest_after_sync_crash(struct fl_mount *m, const char *p, const char *d,
+static void assert_honest_after_sync_crash(struct kit_mount *m, const char *p, const char *d,
                                            bool expect_partial)
 {
     char dst[512];
-    lab_dest_path(&lab, p, d, dst, sizeof(dst));
-    _cleanup_free_ char *src_dg = fl_session_digest(p, d);
-    _cleanup_free_ char *dst_raw = fl_tree_digest(dst);
+    kit_dest_path(p, d, dst, sizeof(dst));
+    _cleanup_free_ char *src_dg = kit_session_digest(p, d);
+    _cleanup_free_ char *dst_raw = kit_tree_digest(dst);
     _cleanup_free_ char *dst_dg = complete_files(dst_raw);
     bool complete = streq(src_dg, dst_dg);
     ck_assert(!(expect_partial && complete));
 
-    _cleanup_free_ char *b = fl_vfile(m, p, d, ".backup_status");
-    _cleanup_free_ char *safe = fl_vfile(m, p, d, ".safe_to_delete");
+    _cleanup_free_ char *b = kit_vfile(m, p, d, ".backup_status");
+    _cleanup_free_ char *safe = kit_vfile(m, p, d, ".safe_to_delete");
     printf("after the crash the copy is %s; .backup_status: %s", complete ? "complete" : "partial",
            b);
     if (complete) {
-        fl_assert_starts(b, "verified");
+        kit_assert_starts(b, "verified");
     } else {
         ck_assert_msg(startswith(b, "unverified") || startswith(b, "missing"), "%s", b);
-        fl_assert_starts(safe, "no: ");
+        kit_assert_starts(safe, "no: ");
         int err;
-        ck_assert_int_eq(fl_control_write(m, p, d, "DELETE\n", 7, &err), -1);
+        ck_assert_int_eq(kit_control_write(m, p, d, "DELETE\n", 7, &err), -1);
         ck_assert_int_eq(err, EPERM);
     }
     /* The dead process holds no lock: a new SYNC runs and verifies. */
     int err;
-    ck_assert_int_eq(fl_control_write(m, p, d, "SYNC\n", 5, &err), 5);
-    _cleanup_free_ char *b2 = fl_vfile(m, p, d, ".backup_status");
-    fl_assert_starts(b2, "verified");
+    ck_assert_int_eq(kit_control_write(m, p, d, "SYNC\n", 5, &err), 5);
+    _cleanup_free_ char *b2 = kit_vfile(m, p, d, ".backup_status");
+    kit_assert_starts(b2, "verified");
 }
 
-START_TEST(killed_during_sync)
+START_TEST(a_sync_killed_leaves_an_honest_status)
 {
-    fl_session("p504 20240504 --imported --dj --videos 3 --size 1500000");
-    _cleanup_free_ char *before = fl_session_digest("p504", "20240504");
-    struct fl_mount m;
+    kit_session("p504 20240504 --imported --dj --videos 3 --size 1500000");
+    _cleanup_free_ char *before = kit_session_digest("p504", "20240504");
+    struct kit_mount m;
     sync_killed("p504", "20240504", false, &m);
     assert_honest_after_sync_crash(&m, "p504", "20240504", false);
-    fl_unmount(&m);
-    _cleanup_free_ char *after = fl_session_digest("p504", "20240504");
+    kit_unmount(&m);
+    _cleanup_free_ char *after = kit_session_digest("p504", "20240504");
     ck_assert_str_eq(before, after);
 }
 END_TEST
 
-START_TEST(killed_with_rsync_during_sync)
+START_TEST(a_sync_killed_with_its_rsync_leaves_an_honest_status)
 {
-    fl_session("p505 20240505 --imported --dj --videos 3 --size 1500000");
-    _cleanup_free_ char *before = fl_session_digest("p505", "20240505");
-    struct fl_mount m;
+    kit_session("p505 20240505 --imported --dj --videos 3 --size 1500000");
+    _cleanup_free_ char *before = kit_session_digest("p505", "20240505");
+    struct kit_mount m;
     sync_killed("p505", "20240505", true, &m);
     assert_honest_after_sync_crash(&m, "p505", "20240505", true);
-    fl_unmount(&m);
-    _cleanup_free_ char *after = fl_session_digest("p505", "20240505");
+    kit_unmount(&m);
+    _cleanup_free_ char *after = kit_session_digest("p505", "20240505");
     ck_assert_str_eq(before, after);
 }
 END_TEST
@@ -322,18 +313,18 @@ static Suite *crash_suite(void)
 {
     Suite *s = suite_create("faults-crash");
     TCase *tc = tcase_create("kill -9");
-    tcase_add_unchecked_fixture(tc, fl_setup, fl_teardown);
+    tcase_add_unchecked_fixture(tc, kit_setup, kit_teardown);
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, killed_after_move_restores);
     tcase_add_test(tc, killed_after_verify_finishes);
     tcase_add_test(tc, killed_mid_remove_finishes);
-    tcase_add_test(tc, killed_during_sync);
-    tcase_add_test(tc, killed_with_rsync_during_sync);
+    tcase_add_test(tc, a_sync_killed_leaves_an_honest_status);
+    tcase_add_test(tc, a_sync_killed_with_its_rsync_leaves_an_honest_status);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    return fl_run_suite(crash_suite());
+    return kit_run_suite(crash_suite());
 }

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "fault_lib.h"
+#include "kit.h"
 
 #define N_SAFE  6
 #define N_PLAIN 30
@@ -22,12 +22,12 @@
 static void many_sessions(void)
 {
     for (int i = 0; i < N_SAFE; i++)
-        fl_session("p%d 202305%02d --imported --dj --copy", 300 + i, i + 1);
+        kit_session("p%d 202305%02d --imported --dj --copy", 300 + i, i + 1);
     for (int i = 0; i < N_PLAIN; i++) {
         char p[16], d[16];
         snprintf(p, sizeof(p), "s%d", 400 + i);
         snprintf(d, sizeof(d), "202305%02d", i % 28 + 1);
-        fl_plain_session(p, d, 2, 1000);
+        kit_plain_session(p, d, 2, 1000);
     }
 }
 
@@ -47,7 +47,7 @@ struct sampler {
     struct sample s[400];
     size_t n;
     /* status-range through mctctl, or one .safe_to_delete through a mount */
-    const struct fl_mount *m;
+    const struct kit_mount *m;
 };
 
 static void *range_loop(void *arg)
@@ -55,40 +55,40 @@ static void *range_loop(void *arg)
     struct sampler *sp = arg;
     while (!sp->stop && sp->n < ARRAY_SIZE(sp->s)) {
         struct sample *s = &sp->s[sp->n];
-        struct run_result r;
+        struct kit_result r;
         s->t0 = mct_now_ms();
         if (sp->m) {
             char path[700];
-            fl_mpath(sp->m, path, sizeof(path), "p%d/202305%02d/.safe_to_delete",
-                     300 + (int)(sp->n % N_SAFE), (int)(sp->n % N_SAFE) + 1);
-            s->out = fl_slurp(path, NULL);
+            kit_mpath(sp->m, path, sizeof(path), "p%d/202305%02d/.safe_to_delete",
+                      300 + (int)(sp->n % N_SAFE), (int)(sp->n % N_SAFE) + 1);
+            s->out = kit_slurp(path, NULL);
             s->status = s->out ? 0 : errno;
             if (!s->out)
                 s->out = strdup("");
         } else {
-            s->status = fl_mctctl(NULL, NULL, &r, "status-range", "--start-date", "20230501",
-                                  "--end-date", "20230531", NULL);
+            s->status = kit_mctctl(NULL, NULL, &r, "status-range", "--start-date", "20230501",
+                                   "--end-date", "20230531", NULL);
             s->out = r.out;
             free(r.err);
         }
         s->t1 = mct_now_ms();
         sp->n++;
-        fl_sleep_ms(50);
+        kit_sleep_ms(50);
     }
     return NULL;
 }
 
 static void bounce_database(struct window *w)
 {
-    fl_sleep_ms(1500);
+    kit_sleep_ms(1500);
     w->stop0 = mct_now_ms();
-    ck_assert_int_eq(lab_sh(&lab, "db-stop"), 0);
+    ck_assert_int_eq(kit_lab_sh(&lab, "db-stop"), 0);
     w->stop1 = mct_now_ms();
-    fl_sleep_ms(5000);
+    kit_sleep_ms(5000);
     w->start0 = mct_now_ms();
-    ck_assert_int_eq(lab_sh(&lab, "db-start"), 0);
+    ck_assert_int_eq(kit_lab_sh(&lab, "db-start"), 0);
     w->start1 = mct_now_ms();
-    fl_sleep_ms(2500);
+    kit_sleep_ms(2500);
 }
 
 /* Every row of a status-range table: Safe ✓ only with DJ, Backup and
@@ -115,7 +115,7 @@ static size_t check_rows(const char *out)
     return safe;
 }
 
-START_TEST(database_stops_during_status_range)
+START_TEST(status_range_is_unknown_while_the_database_is_stopped)
 {
     struct sampler sp = {};
     struct window w;
@@ -137,8 +137,8 @@ START_TEST(database_stops_during_status_range)
         if (s->t0 > w.stop1 && s->t1 < w.start0) {
             down++;
             ck_assert_msg(safe == 0, "safe while the database was down:\n%s", s->out);
-            fl_assert_has(s->out, "36 sessions, 0 safe to delete");
-            fl_assert_has(s->out, "20230501    p300               4  ?   ✓       ✓         ✗");
+            kit_assert_has(s->out, "36 sessions, 0 safe to delete");
+            kit_assert_has(s->out, "20230501    p300               4  ?   ✓       ✓         ✗");
         } else if (s->t0 > w.start1) {
             up_after++;
             ck_assert_msg(safe == N_SAFE, "%zu safe after the restart:\n%s", safe, s->out);
@@ -154,12 +154,12 @@ START_TEST(database_stops_during_status_range)
 }
 END_TEST
 
-START_TEST(database_stops_under_the_mount)
+START_TEST(the_mount_is_never_safe_while_the_database_is_stopped)
 {
     /* cache_seconds 0: every read of .safe_to_delete asks again. */
-    const char *cfg = fl_config_variant("nocache", NULL, NULL, "mount:\n  cache_seconds: 0\n");
-    struct fl_mount m;
-    fl_mount(&m, cfg, NULL);
+    const char *cfg = kit_config_variant("nocache", NULL, NULL, "mount:\n  cache_seconds: 0\n");
+    struct kit_mount m;
+    kit_mount(&m, cfg, NULL);
     struct sampler sp = {.m = &m};
     struct window w;
     pthread_t t;
@@ -176,8 +176,8 @@ START_TEST(database_stops_under_the_mount)
         ck_assert_msg(streq(s->out, "yes\n") || startswith(s->out, "no: "), "%s", s->out);
         if (s->t0 > w.stop1 && s->t1 < w.start0) {
             down++;
-            fl_assert_starts(s->out, "no: ");
-            fl_assert_has(s->out, "DataJoint state unknown");
+            kit_assert_starts(s->out, "no: ");
+            kit_assert_has(s->out, "DataJoint state unknown");
         } else if (s->t0 > w.start1) {
             up_after++;
             ck_assert_str_eq(s->out, "yes\n");
@@ -187,7 +187,7 @@ START_TEST(database_stops_under_the_mount)
     printf("mount: %zu reads, %zu with the database down, %zu after\n", sp.n, down, up_after);
     ck_assert_uint_ge(down, 1);
     ck_assert_uint_ge(up_after, 1);
-    fl_unmount(&m);
+    kit_unmount(&m);
 }
 END_TEST
 
@@ -223,9 +223,9 @@ static pid_t hold_exclusive(int *cmd_fd)
 
 static char *timed_status(const char *p, const char *d, int64_t *took)
 {
-    struct run_result r;
+    struct kit_result r;
     int64_t t0 = mct_now_ms();
-    int st = fl_mctctl(NULL, NULL, &r, "--no-color", "status", p, d, NULL);
+    int st = kit_mctctl(NULL, NULL, &r, "--no-color", "status", p, d, NULL);
     *took = mct_now_ms() - t0;
     /* Exit 3 exactly when something could not be checked. */
     bool unknown = strstr(r.out, "? UNKNOWN") != NULL;
@@ -234,10 +234,10 @@ static char *timed_status(const char *p, const char *d, int64_t *took)
     return r.out;
 }
 
-START_TEST(sqlite_locked_by_a_writer)
+START_TEST(a_sqlite_locked_by_a_writer_is_unknown)
 {
-    fl_session("p310 20230610 --imported --dj --copy");
-    _cleanup_free_ char *before = fl_session_digest("p310", "20230610");
+    kit_session("p310 20230610 --imported --dj --copy");
+    _cleanup_free_ char *before = kit_session_digest("p310", "20230610");
     int cmd_fd;
     pid_t writer = hold_exclusive(&cmd_fd);
 
@@ -245,41 +245,41 @@ START_TEST(sqlite_locked_by_a_writer)
     _cleanup_free_ char *out = timed_status("p310", "20230610", &took);
     printf("status with recordings.db locked: %lld ms\n", (long long)took);
     ck_assert_msg(took < 2000 + 4000, "status took %lld ms", (long long)took);
-    fl_assert_has(out, "DataJoint:     ? UNKNOWN");
-    fl_assert_has(out, "database is locked");
-    fl_assert_has(out, "Safe to delete: NO");
+    kit_assert_has(out, "DataJoint:     ? UNKNOWN");
+    kit_assert_has(out, "database is locked");
+    kit_assert_has(out, "Safe to delete: NO");
 
-    struct fl_mount m;
-    fl_mount(&m, NULL, NULL);
-    _cleanup_free_ char *safe = fl_vfile(&m, "p310", "20230610", ".safe_to_delete");
-    fl_assert_starts(safe, "no: ");
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
+    _cleanup_free_ char *safe = kit_vfile(&m, "p310", "20230610", ".safe_to_delete");
+    kit_assert_starts(safe, "no: ");
     int err;
-    ck_assert_int_eq(fl_control_write(&m, "p310", "20230610", "DELETE\n", 7, &err), -1);
+    ck_assert_int_eq(kit_control_write(&m, "p310", "20230610", "DELETE\n", 7, &err), -1);
     ck_assert_int_eq(err, EPERM);
-    fl_unmount(&m);
-    struct run_result r;
+    kit_unmount(&m);
+    struct kit_result r;
     /* Only what could not be checked stood in the way: exit 3. */
-    ck_assert_int_eq(fl_mctctl(NULL, "DELETE\n", &r, "delete", "p310", "20230610", NULL), 3);
-    fl_assert_has(r.err, "Nothing was deleted");
-    run_result_free(&r);
-    _cleanup_free_ char *after = fl_session_digest("p310", "20230610");
+    ck_assert_int_eq(kit_mctctl(NULL, "DELETE\n", &r, "delete", "p310", "20230610", NULL), 3);
+    kit_assert_has(r.err, "Nothing was deleted");
+    kit_result_free(&r);
+    _cleanup_free_ char *after = kit_session_digest("p310", "20230610");
     ck_assert_str_eq(before, after);
 
     /* The writer rolls back and goes: the same session is safe again. */
     close(cmd_fd);
-    ck_assert_int_eq(fl_wait_exit(writer, 10000), 0);
+    ck_assert_int_eq(kit_wait_exit(writer, 10000), 0);
     _cleanup_free_ char *out2 = timed_status("p310", "20230610", &took);
-    fl_assert_has(out2, "Safe to delete: YES");
+    kit_assert_has(out2, "Safe to delete: YES");
 }
 END_TEST
 
-START_TEST(sqlite_corrupt_empty_or_gone)
+START_TEST(a_sqlite_corrupt_empty_or_gone_is_unknown)
 {
-    fl_session("p320 20230620 --imported --dj --copy");
+    kit_session("p320 20230620 --imported --dj --copy");
     char db[400], saved[420];
     snprintf(db, sizeof(db), "%s/recordings.db", lab.data);
     snprintf(saved, sizeof(saved), "%s/recordings.db.saved", lab.dir);
-    ck_assert_int_eq(fl_shell("cp -a '%s' '%s'", db, saved), 0);
+    ck_assert_int_eq(kit_shell("cp -a '%s' '%s'", db, saved), 0);
     setenv("DB", db, 1);
 
     static const struct {
@@ -293,35 +293,35 @@ START_TEST(sqlite_corrupt_empty_or_gone)
             {"a folder", "rm -f \"$DB\" && mkdir \"$DB\"", "recording database"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        ck_assert_int_eq(fl_shell("rm -rf '%s' && cp -a '%s' '%s'", db, saved, db), 0);
-        ck_assert_int_eq(fl_shell("%s", cases[i].shell), 0);
+        ck_assert_int_eq(kit_shell("rm -rf '%s' && cp -a '%s' '%s'", db, saved, db), 0);
+        ck_assert_int_eq(kit_shell("%s", cases[i].shell), 0);
 
         int64_t took;
         _cleanup_free_ char *out = timed_status("p320", "20230620", &took);
         ck_assert_msg(strstr(out, "DataJoint:     ? UNKNOWN") && strstr(out, cases[i].reason),
                       "%s: %s", cases[i].what, out);
-        fl_assert_has(out, "Safe to delete: NO");
-        struct run_result r;
-        int st = fl_mctctl(NULL, NULL, &r, "status-range", "--start-date", "20230620", NULL);
+        kit_assert_has(out, "Safe to delete: NO");
+        struct kit_result r;
+        int st = kit_mctctl(NULL, NULL, &r, "status-range", "--start-date", "20230620", NULL);
         ck_assert_msg(st == 3, "%s: status-range exit %d (crash?)\n%s", cases[i].what, st, r.err);
-        fl_assert_lacks(r.out, "1 safe to delete");
-        run_result_free(&r);
-        st = fl_mctctl(NULL, "DELETE\n", &r, "delete", "p320", "20230620", NULL);
+        kit_assert_lacks(r.out, "1 safe to delete");
+        kit_result_free(&r);
+        st = kit_mctctl(NULL, "DELETE\n", &r, "delete", "p320", "20230620", NULL);
         ck_assert_msg(st == 3, "%s: delete exit %d", cases[i].what, st);
-        run_result_free(&r);
-        ck_assert(fl_exists(db) || i == 2);
+        kit_result_free(&r);
+        ck_assert(kit_exists(db) || i == 2);
     }
-    ck_assert_int_eq(fl_shell("rm -rf '%s' && cp -a '%s' '%s'", db, saved, db), 0);
+    ck_assert_int_eq(kit_shell("rm -rf '%s' && cp -a '%s' '%s'", db, saved, db), 0);
     int64_t took;
     _cleanup_free_ char *out = timed_status("p320", "20230620", &took);
-    fl_assert_has(out, "Safe to delete: YES");
-    ck_assert_int_eq(fl_log_count("p320", "20230620", "deleted"), 0);
+    kit_assert_has(out, "Safe to delete: YES");
+    ck_assert_int_eq(kit_log_count("p320", "20230620", "deleted"), 0);
 }
 END_TEST
 
 static void setup_all(void)
 {
-    fl_setup();
+    kit_setup();
     many_sessions();
 }
 
@@ -330,17 +330,17 @@ static Suite *db_suite(void)
     Suite *s = suite_create("faults-db");
     TCase *tc = tcase_create("databases");
     /* The sessions are made once: the tests only read them. */
-    tcase_add_unchecked_fixture(tc, setup_all, fl_teardown);
+    tcase_add_unchecked_fixture(tc, setup_all, kit_teardown);
     tcase_set_timeout(tc, 90);
-    tcase_add_test(tc, database_stops_during_status_range);
-    tcase_add_test(tc, database_stops_under_the_mount);
-    tcase_add_test(tc, sqlite_locked_by_a_writer);
-    tcase_add_test(tc, sqlite_corrupt_empty_or_gone);
+    tcase_add_test(tc, status_range_is_unknown_while_the_database_is_stopped);
+    tcase_add_test(tc, the_mount_is_never_safe_while_the_database_is_stopped);
+    tcase_add_test(tc, a_sqlite_locked_by_a_writer_is_unknown);
+    tcase_add_test(tc, a_sqlite_corrupt_empty_or_gone_is_unknown);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    return fl_run_suite(db_suite());
+    return kit_run_suite(db_suite());
 }

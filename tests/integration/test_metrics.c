@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fault_lib.h"
+#include "kit.h"
 
 #define DATE "20241003"
 #define RIG  "lab-rig"
@@ -34,7 +34,7 @@ static const char *metrics_config(const char *name, const char *dir, const char 
     char extra[1024];
     snprintf(extra, sizeof(extra), "metrics:\n  rig_name: \"%s\"\n%s%s%s%s", RIG,
              dir ? "  textfile_dir: \"" : "", dir ? dir : "", dir ? "\"\n" : "", more ? more : "");
-    return fl_config_variant(name, NULL, NULL, extra);
+    return kit_config_variant(name, NULL, NULL, extra);
 }
 
 /* The value of the series "name{rig="lab-rig"[,key="value"]}", or NaN.
@@ -70,10 +70,10 @@ static double must(const char *text, const char *name, const char *key, const ch
 
 static char *mctctl_metrics(const char *config)
 {
-    struct run_result r;
-    ck_assert_int_eq(fl_mctctl(config, NULL, &r, "metrics", NULL), 0);
+    struct kit_result r;
+    ck_assert_int_eq(kit_mctctl(config, NULL, &r, "metrics", NULL), 0);
     char *out = strdup(r.out);
-    run_result_free(&r);
+    kit_result_free(&r);
     return out;
 }
 
@@ -81,8 +81,8 @@ static void promtool_check(const char *text)
 {
     char path[400];
     snprintf(path, sizeof(path), "%s/check.prom", lab.dir);
-    fl_write_file(path, text);
-    ck_assert_int_eq(fl_shell("promtool check metrics < '%s'", path), 0);
+    kit_write_file(path, text);
+    ck_assert_int_eq(kit_shell("promtool check metrics < '%s'", path), 0);
 }
 
 /* What status-range --json says: sessions, safe ones, their bytes. */
@@ -93,8 +93,8 @@ struct range {
 
 static struct range status_range(void)
 {
-    struct run_result r;
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "--json", "status-range", NULL), 0);
+    struct kit_result r;
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "--json", "status-range", NULL), 0);
     struct range g = {0};
     const char *p = r.out;
     while ((p = strstr(p, "{\"participant_id\":"))) {
@@ -111,18 +111,18 @@ static struct range status_range(void)
         }
         p++;
     }
-    run_result_free(&r);
+    kit_result_free(&r);
     return g;
 }
 
 /* The four kinds of session of these tests. */
 static void lab_sessions(void)
 {
-    fl_session("p001 " DATE " --imported --dj --copy");
-    fl_session("p002 " DATE " --imported --dj --copy --videos 6 --size 5000");
-    fl_session("p003 " DATE " --copy");
-    fl_session("p004 " DATE " --imported --dj");
-    fl_session("p005 " DATE " --imported --dj --copy --age 1");
+    kit_session("p001 " DATE " --imported --dj --copy");
+    kit_session("p002 " DATE " --imported --dj --copy --videos 6 --size 5000");
+    kit_session("p003 " DATE " --copy");
+    kit_session("p004 " DATE " --imported --dj");
+    kit_session("p005 " DATE " --imported --dj --copy --age 1");
 }
 
 static void check_against_range(const char *text, const struct range *g)
@@ -162,13 +162,13 @@ START_TEST(mctctl_and_the_mount_agree_with_status_range)
     check_states(text);
     promtool_check(text);
 
-    struct fl_mount m;
-    fl_mount(&m, cfg, NULL);
+    struct kit_mount m;
+    kit_mount(&m, cfg, NULL);
     char path[600];
-    fl_mpath(&m, path, sizeof(path), ".status");
-    free(fl_slurp(path, NULL)); /* waits for the first sweep */
-    fl_mpath(&m, path, sizeof(path), ".metrics");
-    _cleanup_free_ char *view = fl_slurp(path, NULL);
+    kit_mpath(&m, path, sizeof(path), ".status");
+    free(kit_slurp(path, NULL)); /* waits for the first sweep */
+    kit_mpath(&m, path, sizeof(path), ".metrics");
+    _cleanup_free_ char *view = kit_slurp(path, NULL);
     ck_assert_ptr_nonnull(view);
     check_against_range(view, &g);
     check_states(view);
@@ -179,7 +179,7 @@ START_TEST(mctctl_and_the_mount_agree_with_status_range)
     size_t count[ARRAY_SIZE(states)] = {0};
     for (int i = 1; i <= 5; i++) {
         char dir[600], state[32] = "";
-        fl_mpath(&m, dir, sizeof(dir), "p%03d/%s", i, DATE);
+        kit_mpath(&m, dir, sizeof(dir), "p%03d/%s", i, DATE);
         ssize_t k = getxattr(dir, "user.mctfs.state", state, sizeof(state) - 1);
         ck_assert_int_gt(k, 0);
         state[k] = '\0';
@@ -188,7 +188,7 @@ START_TEST(mctctl_and_the_mount_agree_with_status_range)
     }
     for (size_t s = 0; s < ARRAY_SIZE(states); s++)
         ck_assert_uint_eq(count[s], (size_t)must(view, "mctfs_sessions", "state", states[s]));
-    fl_unmount(&m);
+    kit_unmount(&m);
 }
 END_TEST
 
@@ -198,7 +198,7 @@ static bool port_free(unsigned port)
 {
     char hex[16];
     snprintf(hex, sizeof(hex), ":%04X ", port);
-    return fl_shell("! grep -qF -- '%s' /proc/net/tcp /proc/net/tcp6 2>/dev/null", hex) == 0;
+    return kit_shell("! grep -qF -- '%s' /proc/net/tcp /proc/net/tcp6 2>/dev/null", hex) == 0;
 }
 
 /* node_exporter with only the textfile collector, reading dir; *port gets
@@ -219,15 +219,15 @@ static pid_t node_exporter(const char *dir, unsigned *port)
                         "--collector.textfile",
                         textfile,
                         NULL};
-        pid_t pid = fl_spawn(argv, NULL, log, NULL);
+        pid_t pid = kit_spawn(argv, NULL, log, NULL);
         for (int i = 0; i < 50; i++) {
-            if (fl_shell("curl -sf -o /dev/null http://127.0.0.1:%u/metrics", *port) == 0)
+            if (kit_shell("curl -sf -o /dev/null http://127.0.0.1:%u/metrics", *port) == 0)
                 return pid;
-            if (fl_wait_exit(pid, 100) >= 0)
+            if (kit_wait_exit(pid, 100) >= 0)
                 break; /* the port was taken meanwhile */
         }
         kill(pid, SIGKILL);
-        fl_wait_exit(pid, 2000);
+        kit_wait_exit(pid, 2000);
     }
     ck_abort_msg("node_exporter did not start (log: %s)", log);
     return -1;
@@ -236,7 +236,7 @@ static pid_t node_exporter(const char *dir, unsigned *port)
 static void node_exporter_stop(pid_t pid)
 {
     kill(pid, SIGTERM);
-    ck_assert_int_ge(fl_wait_exit(pid, 5000), 0);
+    ck_assert_int_ge(kit_wait_exit(pid, 5000), 0);
 }
 
 static char *scrape(unsigned port)
@@ -245,18 +245,18 @@ static char *scrape(unsigned port)
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/metrics", port);
     argv[2] = url;
-    struct run_result r;
-    ck_assert_int_eq(run_argv(argv, NULL, &r), 0);
+    struct kit_result r;
+    ck_assert_int_eq(kit_run(argv, NULL, &r), 0);
     char *out = strdup(r.out);
-    run_result_free(&r);
+    kit_result_free(&r);
     return out;
 }
 
 static void wait_for_file(const char *path, unsigned ms)
 {
-    for (unsigned i = 0; i < ms / 50 && !fl_exists(path); i++)
-        fl_sleep_ms(50);
-    ck_assert_msg(fl_exists(path), "%s never appeared", path);
+    for (unsigned i = 0; i < ms / 50 && !kit_exists(path); i++)
+        kit_sleep_ms(50);
+    ck_assert_msg(kit_exists(path), "%s never appeared", path);
 }
 
 START_TEST(node_exporter_serves_what_mctctl_and_mctfs_write)
@@ -271,30 +271,30 @@ START_TEST(node_exporter_serves_what_mctctl_and_mctfs_write)
     pid_t ne = node_exporter(dir, &port);
 
     /* mctctl's file. */
-    struct run_result r;
-    ck_assert_int_eq(fl_mctctl(metrics_config("plain", NULL, NULL), NULL, &r, "metrics",
-                               "--textfile", dir, NULL),
+    struct kit_result r;
+    ck_assert_int_eq(kit_mctctl(metrics_config("plain", NULL, NULL), NULL, &r, "metrics",
+                                "--textfile", dir, NULL),
                      0);
-    run_result_free(&r);
-    ck_assert_uint_eq(fl_count_entries(dir, true), 1); /* no temp file left */
+    kit_result_free(&r);
+    ck_assert_uint_eq(kit_count_entries(dir, true), 1); /* no temp file left */
     _cleanup_free_ char *a = scrape(port);
     check_against_range(a, &g);
     check_states(a);
-    fl_assert_has(a, "node_textfile_scrape_error 0");
-    fl_assert_has(a, "node_textfile_mtime_seconds{file=\"");
+    kit_assert_has(a, "node_textfile_scrape_error 0");
+    kit_assert_has(a, "node_textfile_mtime_seconds{file=\"");
     printf("---- a scrape of the lab (node_exporter, mctctl's file) ----\n%s----\n", a);
 
     /* The mount's, rewritten after each sweep. */
     ck_assert_int_eq(unlink(prom), 0);
-    struct fl_mount m;
-    fl_mount(&m, metrics_config("textfile", dir, NULL), NULL);
+    struct kit_mount m;
+    kit_mount(&m, metrics_config("textfile", dir, NULL), NULL);
     wait_for_file(prom, 10000);
     _cleanup_free_ char *b = scrape(port);
     check_against_range(b, &g);
     check_states(b);
     must(b, "mctfs_mount_sweeps_total", NULL, NULL);
-    fl_assert_has(b, "node_textfile_scrape_error 0");
-    fl_unmount(&m);
+    kit_assert_has(b, "node_textfile_scrape_error 0");
+    kit_unmount(&m);
     node_exporter_stop(ne);
 }
 END_TEST
@@ -322,8 +322,8 @@ START_TEST(the_file_is_never_seen_half_written)
     /* Two writers: the mount after every sweep (each second), mctctl in
      * a loop. */
     const char *cfg = metrics_config("busy", dir, "mount:\n  cache_seconds: 1\n");
-    struct fl_mount m;
-    fl_mount(&m, cfg, NULL);
+    struct kit_mount m;
+    kit_mount(&m, cfg, NULL);
     wait_for_file(prom, 10000);
     char loop[1600];
     snprintf(loop, sizeof(loop),
@@ -331,12 +331,12 @@ START_TEST(the_file_is_never_seen_half_written)
              "exit 1; done",
              getenv("MCTCTL"), cfg, dir);
     char *argv[] = {"/bin/sh", "-c", loop, NULL};
-    pid_t writer = fl_spawn(argv, NULL, log, NULL);
+    pid_t writer = kit_spawn(argv, NULL, log, NULL);
 
     size_t reads = 0, replaced = 0;
     ino_t last_ino = 0;
     char vpath[600];
-    fl_mpath(&m, vpath, sizeof(vpath), ".metrics");
+    kit_mpath(&m, vpath, sizeof(vpath), ".metrics");
     int64_t until = mct_now_ms() + 6000;
     while (mct_now_ms() < until) {
         int fd = open(prom, O_RDONLY | O_CLOEXEC);
@@ -354,16 +354,16 @@ START_TEST(the_file_is_never_seen_half_written)
         replaced += st.st_ino != last_ino;
         last_ino = st.st_ino;
         size_t vlen = 0;
-        _cleanup_free_ char *view = fl_slurp(vpath, &vlen);
+        _cleanup_free_ char *view = kit_slurp(vpath, &vlen);
         assert_whole(view, vlen, ".metrics");
         reads++;
     }
-    int rc = fl_wait_exit(writer, 120000);
+    int rc = kit_wait_exit(writer, 120000);
     ck_assert_int_eq(rc, 0);
     printf("%zu whole reads while the file was replaced %zu times\n", reads, replaced);
     ck_assert_uint_ge(replaced, 3);
-    fl_unmount(&m);
-    ck_assert_uint_eq(fl_count_entries(dir, true), 1); /* no temp file left behind */
+    kit_unmount(&m);
+    ck_assert_uint_eq(kit_count_entries(dir, true), 1); /* no temp file left behind */
 }
 END_TEST
 
@@ -371,9 +371,9 @@ END_TEST
 
 START_TEST(a_hung_share_reads_unreachable_in_time)
 {
-    fl_session("p001 " DATE " --imported --dj --copy");
+    kit_session("p001 " DATE " --imported --dj --copy");
     char hang[400], dir[400], prom[450];
-    pid_t hangfs = fl_hangfs_start(hang, sizeof(hang));
+    pid_t hangfs = kit_hangfs_start(hang, sizeof(hang));
     snprintf(dir, sizeof(dir), "%s/textfile", lab.dir);
     snprintf(prom, sizeof(prom), "%s/mctfs.prom", dir);
     ck_assert_int_eq(mkdir(dir, 0755), 0);
@@ -381,7 +381,7 @@ START_TEST(a_hung_share_reads_unreachable_in_time)
     snprintf(extra, sizeof(extra),
              "metrics:\n  rig_name: \"%s\"\n  textfile_dir: \"%s\"\nmount:\n  cache_seconds: 2\n",
              RIG, dir);
-    const char *cfg = fl_config_variant("hung", lab.share, hang, extra);
+    const char *cfg = kit_config_variant("hung", lab.share, hang, extra);
 
     /* mctctl: within the share's timeout (2 s) and a margin. */
     int64_t t0 = mct_now_ms();
@@ -392,22 +392,22 @@ START_TEST(a_hung_share_reads_unreachable_in_time)
     must(text, "mctfs_destination_unreachable_since_timestamp_seconds", "destination", "lab share");
 
     /* The mount: every read at once; reachable 0 within the timeouts. */
-    struct fl_mount m;
-    fl_mount(&m, cfg, NULL);
+    struct kit_mount m;
+    kit_mount(&m, cfg, NULL);
     int64_t mounted = mct_now_ms();
     char vpath[600];
-    fl_mpath(&m, vpath, sizeof(vpath), ".metrics");
+    kit_mpath(&m, vpath, sizeof(vpath), ".metrics");
     double reach = NAN;
     while (mct_now_ms() - mounted < 2000 + 2000 + 1000 + 1000) {
         t0 = mct_now_ms();
-        _cleanup_free_ char *view = fl_slurp(vpath, NULL);
+        _cleanup_free_ char *view = kit_slurp(vpath, NULL);
         ck_assert_ptr_nonnull(view);
         ck_assert_msg(mct_now_ms() - t0 < 100, ".metrics read took %lld ms",
                       (long long)(mct_now_ms() - t0));
         reach = value_of(view, "mctfs_destination_reachable", "destination", "lab share");
         if (reach == 0)
             break;
-        fl_sleep_ms(100);
+        kit_sleep_ms(100);
     }
     ck_assert_msg(reach == 0, "still reachable %g after %lld ms", reach,
                   (long long)(mct_now_ms() - mounted));
@@ -418,30 +418,30 @@ START_TEST(a_hung_share_reads_unreachable_in_time)
     wait_for_file(prom, 10000);
     struct stat a, b;
     ck_assert_int_eq(stat(prom, &a), 0);
-    fl_sleep_ms(3500);
+    kit_sleep_ms(3500);
     ck_assert_int_eq(stat(prom, &b), 0);
     ck_assert_msg(a.st_ino != b.st_ino, "%s was not rewritten in 3.5 s", prom);
-    _cleanup_free_ char *file = fl_slurp(prom, NULL);
+    _cleanup_free_ char *file = kit_slurp(prom, NULL);
     ck_assert_int_eq((int)must(file, "mctfs_destination_reachable", "destination", "lab share"), 0);
-    fl_unmount(&m);
-    fl_hangfs_stop(hangfs, hang);
+    kit_unmount(&m);
+    kit_hangfs_stop(hangfs, hang);
 }
 END_TEST
 
 START_TEST(a_stopped_database_reads_unreachable_in_time)
 {
-    fl_session("p001 " DATE " --imported --dj --copy");
+    kit_session("p001 " DATE " --imported --dj --copy");
     const char *cfg = metrics_config("plain", NULL, "mount:\n  cache_seconds: 2\n");
-    struct fl_mount m;
-    fl_mount(&m, cfg, NULL);
+    struct kit_mount m;
+    kit_mount(&m, cfg, NULL);
     char vpath[600];
-    fl_mpath(&m, vpath, sizeof(vpath), ".status");
-    free(fl_slurp(vpath, NULL));
-    fl_mpath(&m, vpath, sizeof(vpath), ".metrics");
-    _cleanup_free_ char *before = fl_slurp(vpath, NULL);
+    kit_mpath(&m, vpath, sizeof(vpath), ".status");
+    free(kit_slurp(vpath, NULL));
+    kit_mpath(&m, vpath, sizeof(vpath), ".metrics");
+    _cleanup_free_ char *before = kit_slurp(vpath, NULL);
     ck_assert_int_eq((int)must(before, "mctfs_datajoint_reachable", NULL, NULL), 1);
 
-    ck_assert_int_eq(lab_sh(&lab, "db-stop"), 0);
+    ck_assert_int_eq(kit_lab_sh(&lab, "db-stop"), 0);
     int64_t t0 = mct_now_ms();
     _cleanup_free_ char *text = mctctl_metrics(cfg);
     ck_assert_msg(mct_now_ms() - t0 < 2000 + 3000, "mctctl metrics took %lld ms",
@@ -453,15 +453,15 @@ START_TEST(a_stopped_database_reads_unreachable_in_time)
     double reach = NAN;
     t0 = mct_now_ms();
     while (mct_now_ms() - t0 < 1000 + 2000 + 2000) {
-        _cleanup_free_ char *view = fl_slurp(vpath, NULL);
+        _cleanup_free_ char *view = kit_slurp(vpath, NULL);
         reach = value_of(view, "mctfs_datajoint_reachable", NULL, NULL);
         if (reach == 0)
             break;
-        fl_sleep_ms(100);
+        kit_sleep_ms(100);
     }
     ck_assert_msg(reach == 0, "DataJoint still reachable %g", reach);
-    fl_unmount(&m);
-    ck_assert_int_eq(lab_sh(&lab, "db-start"), 0);
+    kit_unmount(&m);
+    ck_assert_int_eq(kit_lab_sh(&lab, "db-start"), 0);
 }
 END_TEST
 
@@ -474,31 +474,31 @@ static double job(const char *text, const char *metric, const char *name)
 
 START_TEST(deletions_refusals_and_jobs_are_counted)
 {
-    fl_session("p010 " DATE " --imported --dj --copy --videos 3 --size 7000");
-    fl_session("p011 " DATE " --copy");
-    fl_session("p012 " DATE " --imported --dj");
+    kit_session("p010 " DATE " --imported --dj --copy --videos 3 --size 7000");
+    kit_session("p011 " DATE " --copy");
+    kit_session("p012 " DATE " --imported --dj");
     const char *cfg = metrics_config("plain", NULL, NULL);
     _cleanup_free_ char *before = mctctl_metrics(cfg);
     ck_assert_int_eq((int)must(before, "mctfs_deletions_total", NULL, NULL), 0);
     ck_assert_int_eq((int)job(before, "mctfs_job_last_run_timestamp_seconds", "batch"), 0);
     uint64_t safe_bytes = (uint64_t)must(before, "mctfs_sessions_bytes", "state", "safe");
 
-    struct run_result r;
-    ck_assert_int_eq(fl_mctctl(NULL, "DELETE\n", &r, "delete", "p010", DATE, NULL), 0);
-    run_result_free(&r);
+    struct kit_result r;
+    ck_assert_int_eq(kit_mctctl(NULL, "DELETE\n", &r, "delete", "p010", DATE, NULL), 0);
+    kit_result_free(&r);
     /* A refusal is logged when the deletion was asked for for real: mctctl
      * refuses on its summary, before the confirmation; .control's write is
      * the confirmation. */
-    struct fl_mount m;
-    fl_mount(&m, cfg, NULL);
+    struct kit_mount m;
+    kit_mount(&m, cfg, NULL);
     int err = 0;
-    ck_assert_int_lt(fl_control_write(&m, "p011", DATE, "DELETE\n", 7, &err), 0);
+    ck_assert_int_lt(kit_control_write(&m, "p011", DATE, "DELETE\n", 7, &err), 0);
     ck_assert_int_eq(err, EPERM);
-    fl_unmount(&m);
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "sync", "p012", DATE, NULL), 0);
-    run_result_free(&r);
-    ck_assert_int_eq(fl_mctctl(cfg, NULL, &r, "metrics", "--record", "batch=1", NULL), 0);
-    run_result_free(&r);
+    kit_unmount(&m);
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "sync", "p012", DATE, NULL), 0);
+    kit_result_free(&r);
+    ck_assert_int_eq(kit_mctctl(cfg, NULL, &r, "metrics", "--record", "batch=1", NULL), 0);
+    kit_result_free(&r);
 
     time_t now = time(NULL);
     _cleanup_free_ char *after = mctctl_metrics(cfg);
@@ -523,10 +523,10 @@ START_TEST(deletions_refusals_and_jobs_are_counted)
     snprintf(prom, sizeof(prom), "%s/mctfs.prom", dir);
     ck_assert_int_eq(mkdir(dir, 0755), 0);
     const char *wcfg = metrics_config("timer", dir, NULL);
-    ck_assert_int_eq(fl_shell("MCTCTL='%s' '%s' -c '%s' --days 0 --reclaim >/dev/null 2>&1",
-                              getenv("MCTCTL"), getenv("MCTCTL_BATCH_RECENT"), wcfg),
+    ck_assert_int_eq(kit_shell("MCTCTL='%s' '%s' -c '%s' --days 0 --reclaim >/dev/null 2>&1",
+                               getenv("MCTCTL"), getenv("MCTCTL_BATCH_RECENT"), wcfg),
                      0);
-    _cleanup_free_ char *nightly = fl_slurp(prom, NULL);
+    _cleanup_free_ char *nightly = kit_slurp(prom, NULL);
     ck_assert_ptr_nonnull(nightly);
     ck_assert_int_eq((int)job(nightly, "mctfs_job_last_run_success", "batch"), 1);
     ck_assert_int_ge((time_t)job(nightly, "mctfs_job_last_success_timestamp_seconds", "batch"),
@@ -540,7 +540,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("metrics");
     TCase *tc = tcase_create("lab");
-    tcase_add_checked_fixture(tc, fl_setup, fl_teardown);
+    tcase_add_checked_fixture(tc, kit_setup, kit_teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, mctctl_and_the_mount_agree_with_status_range);
     tcase_add_test(tc, node_exporter_serves_what_mctctl_and_mctfs_write);
@@ -554,5 +554,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    return fl_run_suite(suite());
+    return kit_run_suite(suite());
 }

@@ -14,28 +14,28 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "fault_lib.h"
+#include "kit.h"
 
 #define DATE "20241001"
 
 static void sessions(size_t n, const char *extra)
 {
     for (size_t i = 0; i < n; i++)
-        fl_session("p%03zu " DATE " --imported --dj%s", 300 + i, extra);
+        kit_session("p%03zu " DATE " --imported --dj%s", 300 + i, extra);
 }
 
-static int64_t time_read(const struct fl_mount *m, const char *p, const char *name, char **text)
+static int64_t time_read(const struct kit_mount *m, const char *p, const char *name, char **text)
 {
     int64_t t0 = mct_now_ms();
-    *text = fl_vfile(m, p, DATE, name);
+    *text = kit_vfile(m, p, DATE, name);
     return mct_now_ms() - t0;
 }
 
 /* The share's mount point is hangfs: every stat of it blocks. */
 static const char *hung_config(pid_t *hangfs, char *dir, size_t len)
 {
-    *hangfs = fl_hangfs_start(dir, len);
-    return fl_config_variant("hung", lab.share, dir, NULL);
+    *hangfs = kit_hangfs_start(dir, len);
+    return kit_config_variant("hung", lab.share, dir, NULL);
 }
 
 START_TEST(a_hung_share_costs_one_timeout)
@@ -44,13 +44,13 @@ START_TEST(a_hung_share_costs_one_timeout)
     char hang[400];
     pid_t hangfs;
     const char *cfg = hung_config(&hangfs, hang, sizeof(hang));
-    struct fl_mount m;
-    fl_mount(&m, cfg, NULL);
+    struct kit_mount m;
+    kit_mount(&m, cfg, NULL);
 
     /* The first answer within share + database timeout + 1 s (2 + 2 + 1). */
     char *text;
     int64_t ms = time_read(&m, "p300", ".backup_status", &text);
-    fl_assert_starts(text, "unreachable");
+    kit_assert_starts(text, "unreachable");
     free(text);
     ck_assert_msg(ms < 5000 + 1000, "first answer after %lld ms", (long long)ms);
 
@@ -59,22 +59,22 @@ START_TEST(a_hung_share_costs_one_timeout)
         char p[8];
         snprintf(p, sizeof(p), "p%03d", 300 + i);
         ms = time_read(&m, p, ".status", &text);
-        fl_assert_has(text, "unreachable");
-        fl_assert_has(text, "since ");
+        kit_assert_has(text, "unreachable");
+        kit_assert_has(text, "since ");
         free(text);
         ck_assert_msg(ms < 100, "%s/.status after %lld ms", p, (long long)ms);
     }
     char root[500];
-    fl_mpath(&m, root, sizeof(root), ".status");
+    kit_mpath(&m, root, sizeof(root), ".status");
     int64_t t0 = mct_now_ms();
-    _cleanup_free_ char *all = fl_slurp(root, NULL);
+    _cleanup_free_ char *all = kit_slurp(root, NULL);
     ck_assert_ptr_nonnull(all);
     ck_assert_msg(mct_now_ms() - t0 < 100, "root .status after %lld ms",
                   (long long)(mct_now_ms() - t0));
     char dir[500];
-    fl_mpath(&m, dir, sizeof(dir), "p303/%s", DATE);
+    kit_mpath(&m, dir, sizeof(dir), "p303/%s", DATE);
     t0 = mct_now_ms();
-    ck_assert_int_eq(fl_shell("ls -la '%s' >/dev/null", dir), 0);
+    ck_assert_int_eq(kit_shell("ls -la '%s' >/dev/null", dir), 0);
     ck_assert_msg(mct_now_ms() - t0 < 100 + 50 /* ls itself */, "ls -la after %lld ms",
                   (long long)(mct_now_ms() - t0));
 
@@ -85,18 +85,18 @@ START_TEST(a_hung_share_costs_one_timeout)
         for (int i = 0; i < 6; i++) {
             char p[8];
             snprintf(p, sizeof(p), "p%03d", 300 + i);
-            free(fl_vfile(&m, p, DATE, ".status"));
+            free(kit_vfile(&m, p, DATE, ".status"));
         }
         pid_t kids[64];
-        size_t n = fl_children(m.pid, "mctfs", kids, 64);
+        size_t n = kit_children(m.pid, "mctfs", kids, 64);
         if (n > most)
             most = n;
-        fl_sleep_ms(500);
+        kit_sleep_ms(500);
     }
     printf("hung share: at most %zu child(ren) of mctfs over 10 s of polling\n", most);
     ck_assert_msg(most <= 1, "%zu children of mctfs at once on one hung share", most);
-    fl_unmount(&m);
-    fl_hangfs_stop(hangfs, hang);
+    kit_unmount(&m);
+    kit_hangfs_stop(hangfs, hang);
 }
 END_TEST
 
@@ -106,14 +106,14 @@ START_TEST(stat_never_waits)
     char hang[400];
     pid_t hangfs;
     const char *cfg = hung_config(&hangfs, hang, sizeof(hang));
-    struct fl_mount m;
-    fl_mount(&m, cfg, NULL);
+    struct kit_mount m;
+    kit_mount(&m, cfg, NULL);
     /* At once after mounting, while the first sweep waits on the share. */
     const char *names[] = {".status", ".status.json", ".backup_status", ".safe_to_delete"};
     for (int i = 0; i < 3; i++)
         for (size_t k = 0; k < ARRAY_SIZE(names); k++) {
             char path[600];
-            fl_mpath(&m, path, sizeof(path), "p%03d/%s/%s", 300 + i, DATE, names[k]);
+            kit_mpath(&m, path, sizeof(path), "p%03d/%s/%s", 300 + i, DATE, names[k]);
             struct stat st;
             int64_t t0 = mct_now_ms();
             ck_assert_int_eq(stat(path, &st), 0);
@@ -121,51 +121,51 @@ START_TEST(stat_never_waits)
                           (long long)(mct_now_ms() - t0));
             ck_assert_int_gt(st.st_size, 0);
         }
-    fl_unmount(&m);
-    fl_hangfs_stop(hangfs, hang);
+    kit_unmount(&m);
+    kit_hangfs_stop(hangfs, hang);
 }
 END_TEST
 
 static const char *quick_config(void)
 {
-    return fl_config_variant("quick", "timeouts:\n", "mount:\n  cache_seconds: 2\ntimeouts:\n",
-                             NULL);
+    return kit_config_variant("quick", "timeouts:\n", "mount:\n  cache_seconds: 2\ntimeouts:\n",
+                              NULL);
 }
 
 START_TEST(no_status_file_is_older_than_cache_seconds)
 {
-    fl_session("p320 " DATE " --imported --dj --copy");
-    struct fl_mount m;
-    fl_mount(&m, quick_config(), NULL);
-    _cleanup_free_ char *json = fl_vfile(&m, "p320", DATE, ".status.json");
-    fl_assert_has(json, "\"safe_to_delete\":true");
+    kit_session("p320 " DATE " --imported --dj --copy");
+    struct kit_mount m;
+    kit_mount(&m, quick_config(), NULL);
+    _cleanup_free_ char *json = kit_vfile(&m, "p320", DATE, ".status.json");
+    kit_assert_has(json, "\"safe_to_delete\":true");
     char root[500];
-    fl_mpath(&m, root, sizeof(root), ".status.json");
-    _cleanup_free_ char *all = fl_slurp(root, NULL);
-    fl_assert_has(all, "\"safe_to_delete\":true");
+    kit_mpath(&m, root, sizeof(root), ".status.json");
+    _cleanup_free_ char *all = kit_slurp(root, NULL);
+    kit_assert_has(all, "\"safe_to_delete\":true");
 
     /* A video goes from the copy: no file may say "safe" 2 s later. */
     char dst[512], victim[700];
-    lab_dest_path(&lab, "p320", DATE, dst, sizeof(dst));
+    kit_dest_path("p320", DATE, dst, sizeof(dst));
     snprintf(victim, sizeof(victim), "%s/trial_%s_093000.22001.mp4", dst, DATE);
     ck_assert_int_eq(unlink(victim), 0);
-    fl_sleep_ms(2200);
-    _cleanup_free_ char *json2 = fl_vfile(&m, "p320", DATE, ".status.json");
-    fl_assert_has(json2, "\"safe_to_delete\":false");
-    _cleanup_free_ char *backup = fl_vfile(&m, "p320", DATE, ".backup_status");
-    fl_assert_starts(backup, "unverified");
-    _cleanup_free_ char *text = fl_vfile(&m, "p320", DATE, ".status");
-    fl_assert_has(text, "Safe to delete: NO");
-    _cleanup_free_ char *all2 = fl_slurp(root, NULL);
-    fl_assert_has(all2, "\"safe_to_delete\":false");
-    fl_unmount(&m);
+    kit_sleep_ms(2200);
+    _cleanup_free_ char *json2 = kit_vfile(&m, "p320", DATE, ".status.json");
+    kit_assert_has(json2, "\"safe_to_delete\":false");
+    _cleanup_free_ char *backup = kit_vfile(&m, "p320", DATE, ".backup_status");
+    kit_assert_starts(backup, "unverified");
+    _cleanup_free_ char *text = kit_vfile(&m, "p320", DATE, ".status");
+    kit_assert_has(text, "Safe to delete: NO");
+    _cleanup_free_ char *all2 = kit_slurp(root, NULL);
+    kit_assert_has(all2, "\"safe_to_delete\":false");
+    kit_unmount(&m);
 }
 END_TEST
 
-static struct timespec mtime_of(const struct fl_mount *m, const char *p, const char *name)
+static struct timespec mtime_of(const struct kit_mount *m, const char *p, const char *name)
 {
     char path[600];
-    fl_mpath(m, path, sizeof(path), "%s/%s/%s", p, DATE, name);
+    kit_mpath(m, path, sizeof(path), "%s/%s/%s", p, DATE, name);
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
     return st.st_mtim;
@@ -173,30 +173,30 @@ static struct timespec mtime_of(const struct fl_mount *m, const char *p, const c
 
 START_TEST(an_mtime_moves_only_with_the_text)
 {
-    fl_session("p330 " DATE " --imported --dj --copy");
-    struct fl_mount m;
-    fl_mount(&m, quick_config(), NULL);
-    free(fl_vfile(&m, "p330", DATE, ".status"));
+    kit_session("p330 " DATE " --imported --dj --copy");
+    struct kit_mount m;
+    kit_mount(&m, quick_config(), NULL);
+    free(kit_vfile(&m, "p330", DATE, ".status"));
     struct timespec before = mtime_of(&m, "p330", ".safe_to_delete");
     /* Several sweeps (every second with cache_seconds 2), nothing changed. */
-    fl_sleep_ms(3500);
-    free(fl_vfile(&m, "p330", DATE, ".safe_to_delete"));
+    kit_sleep_ms(3500);
+    free(kit_vfile(&m, "p330", DATE, ".safe_to_delete"));
     struct timespec same = mtime_of(&m, "p330", ".safe_to_delete");
     ck_assert_msg(same.tv_sec == before.tv_sec && same.tv_nsec == before.tv_nsec,
                   "mtime moved from %lld to %lld with the same text", (long long)before.tv_sec,
                   (long long)same.tv_sec);
     /* The text changes: so does the mtime. */
     char dst[512], victim[700];
-    lab_dest_path(&lab, "p330", DATE, dst, sizeof(dst));
+    kit_dest_path("p330", DATE, dst, sizeof(dst));
     snprintf(victim, sizeof(victim), "%s/trial_%s_093000.22001.mp4", dst, DATE);
     ck_assert_int_eq(unlink(victim), 0);
-    fl_sleep_ms(2200);
-    _cleanup_free_ char *safe = fl_vfile(&m, "p330", DATE, ".safe_to_delete");
-    fl_assert_starts(safe, "no: ");
+    kit_sleep_ms(2200);
+    _cleanup_free_ char *safe = kit_vfile(&m, "p330", DATE, ".safe_to_delete");
+    kit_assert_starts(safe, "no: ");
     struct timespec after = mtime_of(&m, "p330", ".safe_to_delete");
     ck_assert_msg(after.tv_sec != before.tv_sec || after.tv_nsec != before.tv_nsec,
                   "mtime did not move with the text");
-    fl_unmount(&m);
+    kit_unmount(&m);
 }
 END_TEST
 
@@ -241,35 +241,35 @@ static void trickle_start(struct trickle *t, const char *path)
 
 START_TEST(a_trickling_database_answers_unknown_in_time)
 {
-    fl_session("p340 " DATE " --imported --dj --copy");
+    kit_session("p340 " DATE " --imported --dj --copy");
     char sock[400];
     snprintf(sock, sizeof(sock), "%s/trickle.sock", lab.dir);
     struct trickle t;
     trickle_start(&t, sock);
-    const char *cfg = fl_config_variant("trickle", lab.socket, sock, NULL);
+    const char *cfg = kit_config_variant("trickle", lab.socket, sock, NULL);
 
     /* database_seconds is 2: unknown within 2 + 1 s (and a process start). */
-    struct run_result r;
+    struct kit_result r;
     int64_t t0 = mct_now_ms();
-    int st = fl_mctctl(cfg, NULL, &r, "status", "p340", DATE, NULL);
+    int st = kit_mctctl(cfg, NULL, &r, "status", "p340", DATE, NULL);
     int64_t ms = mct_now_ms() - t0;
     /* mctctl(1) EXIT STATUS: a database that could not be checked is 3. */
     ck_assert_msg(st == 3, "status: exit %d (want 3, incomplete)\n%s", st, r.err);
-    fl_assert_has(r.out, "Safe to delete: NO");
-    fl_assert_has(r.out, "did not finish within 2 s");
-    run_result_free(&r);
+    kit_assert_has(r.out, "Safe to delete: NO");
+    kit_assert_has(r.out, "did not finish within 2 s");
+    kit_result_free(&r);
     ck_assert_msg(ms < 3000 + 500, "mctctl status took %lld ms", (long long)ms);
 
     /* Through the mount: the bound of every status file. */
-    struct fl_mount m;
-    fl_mount(&m, cfg, NULL);
+    struct kit_mount m;
+    kit_mount(&m, cfg, NULL);
     char *text;
     ms = time_read(&m, "p340", ".safe_to_delete", &text);
-    fl_assert_starts(text, "no: ");
-    fl_assert_has(text, "DataJoint state unknown");
+    kit_assert_starts(text, "no: ");
+    kit_assert_has(text, "DataJoint state unknown");
     free(text);
     ck_assert_msg(ms < 5000 + 1000, ".safe_to_delete took %lld ms", (long long)ms);
-    fl_unmount(&m);
+    kit_unmount(&m);
     shutdown(t.listen_fd, SHUT_RDWR);
     close(t.listen_fd);
     pthread_join(t.thread, NULL);
@@ -281,7 +281,7 @@ Suite *suite(void)
 {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("model");
-    tcase_add_checked_fixture(tc, fl_setup, fl_teardown);
+    tcase_add_checked_fixture(tc, kit_setup, kit_teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, a_hung_share_costs_one_timeout);
     tcase_add_test(tc, stat_never_waits);
@@ -294,5 +294,5 @@ Suite *suite(void)
 
 int main(void)
 {
-    return fl_run_suite(suite());
+    return kit_run_suite(suite());
 }

@@ -12,15 +12,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
-#include "fault_lib.h"
+#include "kit.h"
 
 #define VIEWER "mctview1"
 #define RIG    "mctrig1"
@@ -33,21 +31,11 @@ static uid_t viewer_uid, rig_uid;
 static gid_t viewer_gid, rig_gid;
 static char secret_dir[400];
 
-static void ensure_user(const char *name, uid_t *uid, gid_t *gid)
-{
-    if (!getpwnam(name))
-        ck_assert_int_eq(fl_shell("useradd -M -s /usr/sbin/nologin %s", name), 0);
-    struct passwd *pw = getpwnam(name);
-    ck_assert_ptr_nonnull(pw);
-    *uid = pw->pw_uid;
-    *gid = pw->pw_gid;
-}
-
 static void setup_all(void)
 {
-    fl_setup();
-    ensure_user(VIEWER, &viewer_uid, &viewer_gid);
-    ensure_user(RIG, &rig_uid, &rig_gid);
+    kit_setup();
+    kit_user_add(VIEWER, &viewer_uid, &viewer_gid);
+    kit_user_add(RIG, &rig_uid, &rig_gid);
     /* The lab is root's 0700: others must reach the mounts inside it. */
     ck_assert_int_eq(chmod(lab.dir, 0711), 0);
 
@@ -55,16 +43,17 @@ static void setup_all(void)
     ck_assert_int_eq(mkdir(secret_dir, 0700), 0);
     char path[500];
     snprintf(path, sizeof(path), "%s/secret", secret_dir);
-    fl_write_file(path, SECRET_TEXT "\n");
+    kit_write_file(path, SECRET_TEXT "\n");
     ck_assert_int_eq(chmod(path, 0600), 0);
     snprintf(path, sizeof(path), "%s/" SECRET_NAME, secret_dir);
-    fl_write_file(path, SECRET_TEXT "\n");
+    kit_write_file(path, SECRET_TEXT "\n");
 }
 
 static void teardown_all(void)
 {
-    fl_teardown();
-    fl_shell("userdel " VIEWER " 2>/dev/null; userdel " RIG " 2>/dev/null; true");
+    kit_teardown();
+    kit_user_del(VIEWER);
+    kit_user_del(RIG);
 }
 
 /* ---- running as someone else ---- */
@@ -73,7 +62,7 @@ typedef int (*as_fn)(void *arg);
 
 static void become(uid_t uid, gid_t gid)
 {
-    if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+    if (kit_become(uid, gid) < 0)
         _exit(120);
 }
 
@@ -87,7 +76,7 @@ static int run_as(uid_t uid, gid_t gid, as_fn fn, void *arg)
         become(uid, gid);
         _exit(fn(arg) & 0xff);
     }
-    int status = fl_wait_exit(pid, 120000);
+    int status = kit_wait_exit(pid, 120000);
     ck_assert_msg(status >= 0, "child as uid %u did not finish", (unsigned)uid);
     return status;
 }
@@ -187,17 +176,17 @@ static int do_chmod_700(void *arg)
 static void rig_session(const char *p, const char *d)
 {
     char src[512];
-    fl_plain_session(p, d, 1, 1000);
-    lab_source_path(&lab, p, d, src, sizeof(src));
-    ck_assert_int_eq(fl_shell("mkdir '%1$s/sub' && echo harmless > '%1$s/sub/secret' && "
-                              "echo x > '%1$s/sub/other' && chown -R %2$s: '%3$s/%4$s'",
-                              src, RIG, lab.data, p),
+    kit_plain_session(p, d, 1, 1000);
+    kit_source_path(p, d, src, sizeof(src));
+    ck_assert_int_eq(kit_shell("mkdir '%1$s/sub' && echo harmless > '%1$s/sub/secret' && "
+                               "echo x > '%1$s/sub/other' && chown -R %2$s: '%3$s/%4$s'",
+                               src, RIG, lab.data, p),
                      0);
 }
 
-static void mount_lab(struct fl_mount *m)
+static void mount_lab(struct kit_mount *m)
 {
-    fl_mount_with(m, NULL, "allow_other", NULL);
+    kit_mount_with(m, NULL, "allow_other", NULL);
 }
 
 /* ---- symlinks swapped in after the kernel cached the folder ---- */
@@ -205,13 +194,13 @@ static void mount_lab(struct fl_mount *m)
 START_TEST(a_folder_swapped_for_a_symlink_shows_nothing_of_its_target)
 {
     rig_session("p701", "20240701");
-    struct fl_mount m;
+    struct kit_mount m;
     mount_lab(&m);
 
     char file[700], sub[700], src[512];
-    fl_mpath(&m, file, sizeof(file), "p701/20240701/sub/secret");
-    fl_mpath(&m, sub, sizeof(sub), "p701/20240701/sub");
-    lab_source_path(&lab, "p701", "20240701", src, sizeof(src));
+    kit_mpath(&m, file, sizeof(file), "p701/20240701/sub/secret");
+    kit_mpath(&m, sub, sizeof(sub), "p701/20240701/sub");
+    kit_source_path("p701", "20240701", src, sizeof(src));
     char src_sub[600];
     snprintf(src_sub, sizeof(src_sub), "%s/sub", src);
 
@@ -238,7 +227,7 @@ START_TEST(a_folder_swapped_for_a_symlink_shows_nothing_of_its_target)
     ck_assert_msg(st != 98, "the root-only folder was listed through the mount");
     ck_assert_int_eq(st, ELOOP);
 
-    fl_unmount(&m);
+    kit_unmount(&m);
 }
 END_TEST
 
@@ -248,17 +237,17 @@ START_TEST(an_acl_denied_file_is_eacces)
 {
     rig_session("p702", "20240702");
     char src[600];
-    lab_source_path(&lab, "p702", "20240702", src, sizeof(src));
-    ck_assert_int_eq(fl_shell("setfacl -m u:" VIEWER ":--- '%s/sub/other'", src), 0);
+    kit_source_path("p702", "20240702", src, sizeof(src));
+    ck_assert_int_eq(kit_shell("setfacl -m u:" VIEWER ":--- '%s/sub/other'", src), 0);
     struct stat st;
     strcat(src, "/sub/other");
     ck_assert_int_eq(stat(src, &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0644);
 
-    struct fl_mount m;
+    struct kit_mount m;
     mount_lab(&m);
     char file[700];
-    fl_mpath(&m, file, sizeof(file), "p702/20240702/sub/other");
+    kit_mpath(&m, file, sizeof(file), "p702/20240702/sub/other");
 
     /* On the disk itself the viewer is refused, and anyone else may read. */
     ck_assert_int_eq(as_viewer(do_read, src), EACCES);
@@ -268,7 +257,7 @@ START_TEST(an_acl_denied_file_is_eacces)
     ck_assert_int_eq(run_as(65534, 65534, do_read, file), 0);
     ck_assert_int_eq(as_rig(do_read, file), 0);
 
-    fl_unmount(&m);
+    kit_unmount(&m);
 }
 END_TEST
 
@@ -276,15 +265,15 @@ START_TEST(a_chmod_applies_at_once)
 {
     rig_session("p703", "20240703");
     char src[600], src_file[700], src_sub[700];
-    lab_source_path(&lab, "p703", "20240703", src, sizeof(src));
+    kit_source_path("p703", "20240703", src, sizeof(src));
     snprintf(src_sub, sizeof(src_sub), "%s/sub", src);
     snprintf(src_file, sizeof(src_file), "%s/sub/other", src);
 
-    struct fl_mount m;
+    struct kit_mount m;
     mount_lab(&m);
     char file[700], secret[700];
-    fl_mpath(&m, file, sizeof(file), "p703/20240703/sub/other");
-    fl_mpath(&m, secret, sizeof(secret), "p703/20240703/sub/secret");
+    kit_mpath(&m, file, sizeof(file), "p703/20240703/sub/other");
+    kit_mpath(&m, secret, sizeof(secret), "p703/20240703/sub/secret");
     ck_assert_int_eq(as_viewer(do_read, file), 0);
     ck_assert_int_eq(as_viewer(do_read, secret), 0);
 
@@ -302,7 +291,7 @@ START_TEST(a_chmod_applies_at_once)
     printf("chmod to refusal: %lld ms (attr_seconds 10)\n", (long long)took);
     ck_assert_int_lt(took, 5000);
 
-    fl_unmount(&m);
+    kit_unmount(&m);
 }
 END_TEST
 
@@ -347,19 +336,19 @@ static int do_open_many(void *arg)
 
 START_TEST(one_viewer_cannot_exhaust_the_descriptors)
 {
-    fl_session("p704 20240704 --imported --dj --copy");
+    kit_session("p704 20240704 --imported --dj --copy");
     /* The limit systemd and shells start programs with: mctfs raises it. */
     struct rlimit saved, low;
     ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
     low = saved;
     low.rlim_cur = 1024;
     ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
-    struct fl_mount m;
+    struct kit_mount m;
     mount_lab(&m);
     ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
 
     char video[700];
-    fl_mpath(&m, video, sizeof(video), "p704/20240704/trial_20240704_093000.22001.mp4");
+    kit_mpath(&m, video, sizeof(video), "p704/20240704/trial_20240704_093000.22001.mp4");
     struct opener o = {.path = video};
     ck_assert_int_eq(pipe2(o.ready, O_CLOEXEC), 0);
     ck_assert_int_eq(pipe2(o.done, O_CLOEXEC), 0);
@@ -374,28 +363,28 @@ START_TEST(one_viewer_cannot_exhaust_the_descriptors)
     printf("viewer: %d opened, %d EMFILE, other errno %d\n", counts[0], counts[1], counts[2]);
 
     /* While the viewer holds every handle it got, the daemon still works. */
-    _cleanup_free_ char *status = fl_vfile(&m, "p704", "20240704", ".status");
-    fl_assert_has(status, "Session p704 20240704");
+    _cleanup_free_ char *status = kit_vfile(&m, "p704", "20240704", ".status");
+    kit_assert_has(status, "Session p704 20240704");
     char root_status[700];
-    fl_mpath(&m, root_status, sizeof(root_status), ".status");
-    _cleanup_free_ char *all = fl_slurp(root_status, NULL);
+    kit_mpath(&m, root_status, sizeof(root_status), ".status");
+    _cleanup_free_ char *all = kit_slurp(root_status, NULL);
     ck_assert_msg(all, "root .status: %s", strerror(errno));
-    struct run_result r;
-    int ex = fl_mctctl(NULL, NULL, &r, "status", "p704", "20240704", NULL);
+    struct kit_result r;
+    int ex = kit_mctctl(NULL, NULL, &r, "status", "p704", "20240704", NULL);
     ck_assert_msg(ex == 0 || ex == 1, "mctctl status: exit %d\n%s", ex, r.err);
-    run_result_free(&r);
+    kit_result_free(&r);
     int err;
-    ssize_t n = fl_control_write(&m, "p704", "20240704", "DELETE\n", 7, &err);
+    ssize_t n = kit_control_write(&m, "p704", "20240704", "DELETE\n", 7, &err);
     if (n != 7) {
-        _cleanup_free_ char *control = fl_vfile(&m, "p704", "20240704", ".control");
+        _cleanup_free_ char *control = kit_vfile(&m, "p704", "20240704", ".control");
         ck_abort_msg("DELETE while the viewer holds its handles: %s\n%s", strerror(err), control);
     }
     char src[600];
-    lab_source_path(&lab, "p704", "20240704", src, sizeof(src));
-    ck_assert(!fl_exists(src));
+    kit_source_path("p704", "20240704", src, sizeof(src));
+    ck_assert(!kit_exists(src));
 
     ck_assert_int_eq(write(o.done[1], "x", 1), 1);
-    ck_assert_int_eq(fl_wait_exit(pid, 60000), 0);
+    ck_assert_int_eq(kit_wait_exit(pid, 60000), 0);
     close(o.ready[0]);
     close(o.ready[1]);
     close(o.done[0]);
@@ -405,7 +394,7 @@ START_TEST(one_viewer_cannot_exhaust_the_descriptors)
     ck_assert_int_eq(counts[0], 256);
     ck_assert_int_eq(counts[1], N_OPENS - 256);
     ck_assert_int_eq(counts[2], 0);
-    fl_unmount(&m);
+    kit_unmount(&m);
 }
 END_TEST
 
@@ -462,13 +451,13 @@ START_TEST(a_big_folder_lists_in_linear_time)
      * the kernel holds its listing: two mounts give each size six uncached
      * listings, so one stall of a busy machine does not decide. */
     for (int round = 0; round < 2; round++) {
-        struct fl_mount m;
+        struct kit_mount m;
         mount_lab(&m);
         /* The root's status is computed at mount: wait for it, so what is
          * timed is the listing alone. */
         char root_status[700];
-        fl_mpath(&m, root_status, sizeof(root_status), ".status");
-        _cleanup_free_ char *all = fl_slurp(root_status, NULL);
+        kit_mpath(&m, root_status, sizeof(root_status), ".status");
+        _cleanup_free_ char *all = kit_slurp(root_status, NULL);
         ck_assert_ptr_nonnull(all);
 
         for (int i = 0; i < 3; i++) {
@@ -479,13 +468,13 @@ START_TEST(a_big_folder_lists_in_linear_time)
                 if (t < native[i])
                     native[i] = t;
                 char path[700];
-                fl_mpath(&m, path, sizeof(path), "frames%d_%c", sizes[i], 'a' + c);
+                kit_mpath(&m, path, sizeof(path), "frames%d_%c", sizes[i], 'a' + c);
                 ck_assert_int_eq(list_count(path, &t), sizes[i] + 2);
                 if (t < mount[i])
                     mount[i] = t;
             }
         }
-        fl_unmount(&m);
+        kit_unmount(&m);
     }
     for (int i = 0; i < 3; i++)
         printf("%d entries: native %.3f s, through the mount %.3f s (%.1fx)\n", sizes[i], native[i],
@@ -516,5 +505,5 @@ int main(void)
     tcase_add_test(tc, one_viewer_cannot_exhaust_the_descriptors);
     tcase_add_test(tc, a_big_folder_lists_in_linear_time);
     suite_add_tcase(s, tc);
-    return fl_run_suite(s);
+    return kit_run_suite(s);
 }

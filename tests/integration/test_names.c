@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "fault_lib.h"
+#include "kit.h"
 #include "operations.h"
 
 #define DATE "20240301"
@@ -28,7 +28,7 @@ static const char forged_escaped[] = "a\\nyes\\noutcome: ok";
 static void odd_file(const char *p, const char *name)
 {
     char dir[512];
-    lab_source_path(&lab, p, DATE, dir, sizeof(dir));
+    kit_source_path(p, DATE, dir, sizeof(dir));
     _cleanup_free_ char *path = mct_path_join(dir, name);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     ck_assert_msg(fd >= 0, "create %s: %s", path, strerror(errno));
@@ -43,16 +43,16 @@ static void odd_file(const char *p, const char *name)
 static void copy_session(const char *p)
 {
     char src[512], dst[512];
-    lab_source_path(&lab, p, DATE, src, sizeof(src));
-    lab_dest_path(&lab, p, DATE, dst, sizeof(dst));
+    kit_source_path(p, DATE, src, sizeof(src));
+    kit_dest_path(p, DATE, dst, sizeof(dst));
     ck_assert_int_eq(mct_mkdir_p(dst, 0755), 0);
     _cleanup_free_ char *from = mct_strdup_printf("%s/", src);
     _cleanup_free_ char *to = mct_strdup_printf("%s/", dst);
     char *argv[] = {"rsync", "-a", from, to, NULL};
-    struct run_result r;
-    ck_assert_msg(run_argv(argv, NULL, &r) == 0, "rsync: %s", r.err);
-    run_result_free(&r);
-    ck_assert_int_eq(lab_sh(&lab, "marker %s %s", p, DATE), 0);
+    struct kit_result r;
+    ck_assert_msg(kit_run(argv, NULL, &r) == 0, "rsync: %s", r.err);
+    kit_result_free(&r);
+    ck_assert_int_eq(kit_lab_sh(&lab, "marker %s %s", p, DATE), 0);
 }
 
 static size_t count_lines(const char *s)
@@ -106,68 +106,68 @@ static void assert_json_has_bytes(const char *mode, const char *path, const char
             "sys.exit(0 if found else 3)\n";
     char spath[400], hex[256] = "";
     snprintf(spath, sizeof(spath), "%s/check_json.py", lab.dir);
-    fl_write_file(spath, script);
+    kit_write_file(spath, script);
     for (size_t i = 0; want[i] && 2 * i + 2 < sizeof(hex); i++)
         snprintf(hex + 2 * i, 3, "%02x", (unsigned char)want[i]);
     char *argv[] = {"python3", spath, (char *)mode, (char *)path, hex, NULL};
-    struct run_result r;
-    int st = run_argv(argv, NULL, &r);
+    struct kit_result r;
+    int st = kit_run(argv, NULL, &r);
     ck_assert_msg(st == 0, "%s is not strict UTF-8 JSON holding %s (exit %d):\n%s", path, hex, st,
                   r.err);
-    run_result_free(&r);
+    kit_result_free(&r);
 }
 
 static void save(const char *name, const char *text, char *path, size_t len)
 {
     snprintf(path, len, "%s/%s", lab.dir, name);
-    fl_write_file(path, text);
+    kit_write_file(path, text);
 }
 
 /* ---- a newline ---- */
 
 START_TEST(newline_forges_no_line)
 {
-    fl_session("pn01 " DATE " --imported --dj --copy");
+    kit_session("pn01 " DATE " --imported --dj --copy");
     odd_file("pn01", forged); /* not copied: the session is not safe */
-    struct fl_mount m;
-    fl_mount(&m, NULL, NULL);
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
 
-    _cleanup_free_ char *safe = fl_vfile(&m, "pn01", DATE, ".safe_to_delete");
+    _cleanup_free_ char *safe = kit_vfile(&m, "pn01", DATE, ".safe_to_delete");
     ck_assert_msg(count_lines(safe) == 1 && safe[strlen(safe) - 1] == '\n', "not one line:\n%s",
                   safe);
-    fl_assert_starts(safe, "no");
-    fl_assert_has(safe, forged_escaped);
+    kit_assert_starts(safe, "no");
+    kit_assert_has(safe, forged_escaped);
     char path[700];
-    fl_mpath(&m, path, sizeof(path), "pn01/%s/.safe_to_delete", DATE);
+    kit_mpath(&m, path, sizeof(path), "pn01/%s/.safe_to_delete", DATE);
     char *grep[] = {"grep", "-qx", "yes", path, NULL};
-    struct run_result r;
-    ck_assert_int_ne(run_argv(grep, NULL, &r), 0);
-    run_result_free(&r);
+    struct kit_result r;
+    ck_assert_int_ne(kit_run(grep, NULL, &r), 0);
+    kit_result_free(&r);
 
-    _cleanup_free_ char *status = fl_vfile(&m, "pn01", DATE, ".status");
+    _cleanup_free_ char *status = kit_vfile(&m, "pn01", DATE, ".status");
     assert_no_forged_line(status, ".status");
-    fl_assert_has(status, forged_escaped);
-    _cleanup_free_ char *backup = fl_vfile(&m, "pn01", DATE, ".backup_status");
+    kit_assert_has(status, forged_escaped);
+    _cleanup_free_ char *backup = kit_vfile(&m, "pn01", DATE, ".backup_status");
     ck_assert_uint_eq(count_lines(backup), 1);
-    fl_assert_has(backup, forged_escaped);
+    kit_assert_has(backup, forged_escaped);
 
     /* A refused DELETE quotes the name in .control and in the log. */
     int err = 0;
-    ck_assert_int_eq(fl_control_write(&m, "pn01", DATE, "DELETE\n", 7, &err), -1);
+    ck_assert_int_eq(kit_control_write(&m, "pn01", DATE, "DELETE\n", 7, &err), -1);
     ck_assert_int_eq(err, EPERM);
-    _cleanup_free_ char *ctl = fl_vfile(&m, "pn01", DATE, ".control");
-    fl_assert_has(ctl, "\noutcome: refused\n");
+    _cleanup_free_ char *ctl = kit_vfile(&m, "pn01", DATE, ".control");
+    kit_assert_has(ctl, "\noutcome: refused\n");
     assert_no_forged_line(ctl, ".control");
-    fl_assert_has(ctl, forged_escaped);
+    kit_assert_has(ctl, forged_escaped);
     ck_assert_uint_eq(count_lines(ctl), 6);
 
     /* The verification logs each missing file (info level). */
-    ck_assert_int_eq(fl_control_write(&m, "pn01", DATE, "VERIFY\n", 7, &err), -1);
-    fl_unmount(&m);
-    _cleanup_free_ char *log = fl_slurp(m.log, NULL);
+    ck_assert_int_eq(kit_control_write(&m, "pn01", DATE, "VERIFY\n", 7, &err), -1);
+    kit_unmount(&m);
+    _cleanup_free_ char *log = kit_slurp(m.log, NULL);
     ck_assert_ptr_nonnull(log);
     assert_no_forged_line(log, "the mctfs log");
-    fl_assert_has(log, forged_escaped);
+    kit_assert_has(log, forged_escaped);
 }
 END_TEST
 
@@ -175,40 +175,40 @@ END_TEST
 
 START_TEST(escape_sequences_stay_off_the_terminal)
 {
-    fl_session("pe01 " DATE " --imported --dj --copy");
+    kit_session("pe01 " DATE " --imported --dj --copy");
     odd_file("pe01", "red\x1b[31mALERT\x1b]0;owned\x07.txt");
     odd_file("pe01", "zc1\xc2\x9b"
                      "31mcsi.txt");
-    struct run_result r;
+    struct kit_result r;
 
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "status", "pe01", DATE, NULL), 0);
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "status", "pe01", DATE, NULL), 0);
     assert_no_byte(r.out, 0x1b, "mctctl status");
     assert_no_byte(r.err, 0x1b, "mctctl status (stderr)");
-    fl_assert_has(r.out, "Safe to delete: NO");
+    kit_assert_has(r.out, "Safe to delete: NO");
     /* The first missing file is named. */
-    fl_assert_has(r.out, "red\\x1b[31mALERT\\x1b]0;owned\\x07.txt");
-    run_result_free(&r);
+    kit_assert_has(r.out, "red\\x1b[31mALERT\\x1b]0;owned\\x07.txt");
+    kit_result_free(&r);
 
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "verify", "pe01", DATE, NULL), 1);
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "verify", "pe01", DATE, NULL), 1);
     assert_no_byte(r.out, 0x1b, "mctctl verify");
     assert_no_byte(r.err, 0x1b, "mctctl verify (stderr)");
     ck_assert_msg(!strstr(r.out, "\xc2\x9b") && !strstr(r.err, "\xc2\x9b"), "C1 CSI printed");
-    fl_assert_has(r.out, "red\\x1b[31mALERT\\x1b]0;owned\\x07.txt");
-    fl_assert_has(r.out, "zc1\\xc2\\x9b31mcsi.txt");
-    run_result_free(&r);
+    kit_assert_has(r.out, "red\\x1b[31mALERT\\x1b]0;owned\\x07.txt");
+    kit_assert_has(r.out, "zc1\\xc2\\x9b31mcsi.txt");
+    kit_result_free(&r);
 
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "delete", "--dry-run", "pe01", DATE, NULL), 4);
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "delete", "--dry-run", "pe01", DATE, NULL), 4);
     assert_no_byte(r.out, 0x1b, "mctctl delete");
     assert_no_byte(r.err, 0x1b, "mctctl delete (stderr)");
-    fl_assert_has(r.err, "red\\x1b[31mALERT");
-    run_result_free(&r);
+    kit_assert_has(r.err, "red\\x1b[31mALERT");
+    kit_result_free(&r);
 
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "bulk-delete", "--dry-run", "--start-date", DATE,
-                               "--end-date", DATE, NULL),
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "bulk-delete", "--dry-run", "--start-date", DATE,
+                                "--end-date", DATE, NULL),
                      0);
     assert_no_byte(r.out, 0x1b, "mctctl bulk-delete");
     assert_no_byte(r.err, 0x1b, "mctctl bulk-delete (stderr)");
-    run_result_free(&r);
+    kit_result_free(&r);
 }
 END_TEST
 
@@ -217,36 +217,36 @@ END_TEST
 START_TEST(non_utf8_name_is_valid_json)
 {
     static const char name[] = "bad\xff\xfe name\xc3.txt";
-    fl_session("pu01 " DATE " --imported --dj --copy");
+    kit_session("pu01 " DATE " --imported --dj --copy");
     odd_file("pu01", name);
 
-    struct fl_mount m;
-    fl_mount(&m, NULL, NULL);
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
     char path[700];
-    fl_mpath(&m, path, sizeof(path), "pu01/%s/.status.json", DATE);
+    kit_mpath(&m, path, sizeof(path), "pu01/%s/.status.json", DATE);
     assert_json_has_bytes("doc", path, name);
-    fl_mpath(&m, path, sizeof(path), ".status.json");
+    kit_mpath(&m, path, sizeof(path), ".status.json");
     assert_json_has_bytes("doc", path, name);
-    _cleanup_free_ char *text = fl_vfile(&m, "pu01", DATE, ".status");
-    fl_assert_has(text, "bad\\xff\\xfe name\\xc3.txt");
-    fl_unmount(&m);
+    _cleanup_free_ char *text = kit_vfile(&m, "pu01", DATE, ".status");
+    kit_assert_has(text, "bad\\xff\\xfe name\\xc3.txt");
+    kit_unmount(&m);
 
-    struct run_result r;
+    struct kit_result r;
     char saved[450];
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "--json", "status", "pu01", DATE, NULL), 0);
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "--json", "status", "pu01", DATE, NULL), 0);
     save("pu01-status.json", r.out, saved, sizeof(saved));
-    run_result_free(&r);
+    kit_result_free(&r);
     assert_json_has_bytes("doc", saved, name);
 
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "--json", "status", DATE, NULL), 0);
+    ck_assert_int_eq(kit_mctctl(NULL, NULL, &r, "--json", "status", DATE, NULL), 0);
     save("pu01-day.json", r.out, saved, sizeof(saved));
-    run_result_free(&r);
+    kit_result_free(&r);
     assert_json_has_bytes("doc", saved, name);
 
-    ck_assert_int_eq(fl_mctctl(NULL, NULL, &r, "--json", "delete", "--dry-run", "pu01", DATE, NULL),
-                     4);
+    ck_assert_int_eq(
+            kit_mctctl(NULL, NULL, &r, "--json", "delete", "--dry-run", "pu01", DATE, NULL), 4);
     save("pu01-delete.json", r.out, saved, sizeof(saved));
-    run_result_free(&r);
+    kit_result_free(&r);
     assert_json_has_bytes("doc", saved, name);
 }
 END_TEST
@@ -258,25 +258,25 @@ START_TEST(deletion_log_is_utf8_json)
     static const char *const ids[] = {"pl01", "pl02", "pl03"};
     static const char *const names[] = {"\xff\xfe", "nl\nname", "esc\x1b[1m"};
     for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
-        fl_session("%s " DATE " --imported --dj --copy", ids[i]);
+        kit_session("%s " DATE " --imported --dj --copy", ids[i]);
         odd_file(ids[i], names[i]);
     }
-    struct fl_mount m;
-    fl_mount(&m, NULL, NULL);
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
     for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
         int err = 0;
-        ck_assert_int_eq(fl_control_write(&m, ids[i], DATE, "DELETE\n", 7, &err), -1);
+        ck_assert_int_eq(kit_control_write(&m, ids[i], DATE, "DELETE\n", 7, &err), -1);
         ck_assert_int_eq(err, EPERM);
     }
-    fl_unmount(&m);
+    kit_unmount(&m);
 
     char path[400];
     snprintf(path, sizeof(path), "%s/deletions.log", lab.dir);
-    _cleanup_free_ char *log = fl_slurp(path, NULL);
+    _cleanup_free_ char *log = kit_slurp(path, NULL);
     ck_assert_ptr_nonnull(log);
     assert_no_byte(log, 0x1b, "the deletion log");
     for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
-        ck_assert_uint_eq(fl_log_count(ids[i], DATE, "refused"), 1);
+        ck_assert_uint_eq(kit_log_count(ids[i], DATE, "refused"), 1);
         assert_json_has_bytes("lines", path, names[i]);
     }
 }
@@ -289,7 +289,7 @@ static char *logged_user(const char *p)
 {
     char path[400];
     snprintf(path, sizeof(path), "%s/deletions.log", lab.dir);
-    _cleanup_free_ char *log = fl_slurp(path, NULL);
+    _cleanup_free_ char *log = kit_slurp(path, NULL);
     ck_assert_ptr_nonnull(log);
     _cleanup_free_ char *key = mct_strdup_printf("\"participant\":\"%s\"", p);
     for (char *l = log; l && *l;) {
@@ -307,20 +307,20 @@ static char *logged_user(const char *p)
     return NULL;
 }
 
-START_TEST(deletion_log_user_one_format)
+START_TEST(the_deletion_log_names_the_user_in_one_format)
 {
-    fl_session("pw01 " DATE " --imported --dj --copy");
-    fl_session("pw02 " DATE " --imported --dj --copy");
-    struct run_result r;
-    ck_assert_msg(fl_mctctl(NULL, "DELETE\n", &r, "delete", "pw01", DATE, NULL) == 0, "%s", r.err);
-    run_result_free(&r);
+    kit_session("pw01 " DATE " --imported --dj --copy");
+    kit_session("pw02 " DATE " --imported --dj --copy");
+    struct kit_result r;
+    ck_assert_msg(kit_mctctl(NULL, "DELETE\n", &r, "delete", "pw01", DATE, NULL) == 0, "%s", r.err);
+    kit_result_free(&r);
 
-    struct fl_mount m;
-    fl_mount(&m, NULL, NULL);
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
     int err = 0;
-    ck_assert_msg(fl_control_write(&m, "pw02", DATE, "DELETE\n", 7, &err) == 7, "DELETE: %s",
+    ck_assert_msg(kit_control_write(&m, "pw02", DATE, "DELETE\n", 7, &err) == 7, "DELETE: %s",
                   strerror(err));
-    fl_unmount(&m);
+    kit_unmount(&m);
 
     char want[MCT_USER_MAX];
     mct_describe_user(getuid(), want, sizeof(want));
@@ -334,23 +334,23 @@ END_TEST
 
 /* ---- the hash cache ---- */
 
-START_TEST(checksum_verifies_newline_name)
+START_TEST(checksum_verifies_a_name_with_a_newline)
 {
-    const char *cfg = fl_config_variant("checksum", "verify_method: \"size\"",
-                                        "verify_method: \"checksum\"", NULL);
-    fl_session("pc01 " DATE " --imported --dj");
+    const char *cfg = kit_config_variant("checksum", "verify_method: \"size\"",
+                                         "verify_method: \"checksum\"", NULL);
+    kit_session("pc01 " DATE " --imported --dj");
     odd_file("pc01", "two\nlines.txt");
     odd_file("pc01", "back\\slash\\n\xff.txt");
     copy_session("pc01");
-    struct run_result r;
-    int st = fl_mctctl(cfg, NULL, &r, "verify", "--checksum", "pc01", DATE, NULL);
+    struct kit_result r;
+    int st = kit_mctctl(cfg, NULL, &r, "verify", "--checksum", "pc01", DATE, NULL);
     ck_assert_msg(st == 0, "verify --checksum: exit %d\n%s%s", st, r.out, r.err);
-    run_result_free(&r);
+    kit_result_free(&r);
 
-    ck_assert_int_eq(fl_mctctl(cfg, NULL, &r, "status", "pc01", DATE, NULL), 0);
-    fl_assert_has(r.out, "state: ✓ verified");
-    fl_assert_has(r.out, "Safe to delete: YES");
-    run_result_free(&r);
+    ck_assert_int_eq(kit_mctctl(cfg, NULL, &r, "status", "pc01", DATE, NULL), 0);
+    kit_assert_has(r.out, "state: ✓ verified");
+    kit_assert_has(r.out, "Safe to delete: YES");
+    kit_result_free(&r);
 }
 END_TEST
 
@@ -358,19 +358,19 @@ static Suite *names_suite(void)
 {
     Suite *s = suite_create("names");
     TCase *tc = tcase_create("names");
-    tcase_add_unchecked_fixture(tc, fl_setup, fl_teardown);
+    tcase_add_unchecked_fixture(tc, kit_setup, kit_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, newline_forges_no_line);
     tcase_add_test(tc, escape_sequences_stay_off_the_terminal);
     tcase_add_test(tc, non_utf8_name_is_valid_json);
     tcase_add_test(tc, deletion_log_is_utf8_json);
-    tcase_add_test(tc, deletion_log_user_one_format);
-    tcase_add_test(tc, checksum_verifies_newline_name);
+    tcase_add_test(tc, the_deletion_log_names_the_user_in_one_format);
+    tcase_add_test(tc, checksum_verifies_a_name_with_a_newline);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    return fl_run_suite(names_suite());
+    return kit_run_suite(names_suite());
 }

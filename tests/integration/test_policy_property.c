@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fault_lib.h"
+#include "kit.h"
 
 enum copy_kind {
     COPY_NONE,
@@ -76,21 +76,13 @@ static void describe(const struct state *s, char *out, size_t len)
              copy_names[s->second], local_names[s->local]);
 }
 
-static void run_ok(char *const argv[])
-{
-    struct run_result r;
-    int st = run_argv(argv, NULL, &r);
-    ck_assert_msg(st == 0, "%s: exit %d\n%s", argv[0], st, r.err);
-    run_result_free(&r);
-}
-
 /* A copy of P/D of the given kind under base ({date}/{participant}). */
 static void make_copy(const struct state *s, const char *base, enum copy_kind kind)
 {
     if (kind == COPY_NONE)
         return;
     char src[512], dst[700];
-    lab_source_path(&lab, s->p, s->d, src, sizeof(src));
+    kit_source_path(s->p, s->d, src, sizeof(src));
     if (kind == COPY_SYMLINKED)
         snprintf(dst, sizeof(dst), "%s/elsewhere/%s_%s", base, s->p, s->d);
     else
@@ -98,11 +90,11 @@ static void make_copy(const struct state *s, const char *base, enum copy_kind ki
     ck_assert_int_eq(mct_mkdir_p(dst, 0755), 0);
     _cleanup_free_ char *from = mct_strdup_printf("%s/.", src);
     char *cp[] = {"cp", "-a", from, dst, NULL};
-    run_ok(cp);
+    kit_run_ok(cp);
     if (kind != COPY_UNMARKED)
-        ck_assert_int_eq(
-                lab_sh(&lab, "marker %s %s %s", kind == COPY_OTHERS ? "px999" : s->p, s->d, dst),
-                0);
+        ck_assert_int_eq(kit_lab_sh(&lab, "marker %s %s %s", kind == COPY_OTHERS ? "px999" : s->p,
+                                    s->d, dst),
+                         0);
     _cleanup_free_ char *video = mct_strdup_printf("%s/trial_%s_093000.22001.mp4", dst, s->d);
     struct stat st;
     ck_assert_int_eq(stat(video, &st), 0);
@@ -110,7 +102,7 @@ static void make_copy(const struct state *s, const char *base, enum copy_kind ki
         ck_assert_int_eq(truncate(video, st.st_size - 1), 0);
     if (kind == COPY_EXTRA) {
         _cleanup_free_ char *extra = mct_strdup_printf("%s/notes-on-the-share.txt", dst);
-        fl_write_file(extra, "extra\n");
+        kit_write_file(extra, "extra\n");
     }
     if (kind == COPY_FLIPPED) {
         int fd = open(video, O_RDWR | O_CLOEXEC);
@@ -135,14 +127,14 @@ static void make_copy(const struct state *s, const char *base, enum copy_kind ki
 static void make_local(const struct state *s)
 {
     char src[512];
-    lab_source_path(&lab, s->p, s->d, src, sizeof(src));
+    kit_source_path(s->p, s->d, src, sizeof(src));
     if (s->local == LOCAL_IDLE)
         return;
     const char *name = s->local == LOCAL_YOUNG  ? "new-notes.json"
                        : s->local == LOCAL_LOCK ? "acquisition.lock"
                                                 : "frames.tmp";
     _cleanup_free_ char *path = mct_strdup_printf("%s/%s", src, name);
-    fl_write_file(path, "x\n");
+    kit_write_file(path, "x\n");
     if (s->local != LOCAL_YOUNG) {
         struct timespec old = {.tv_sec = time(NULL) - 3 * 3600};
         struct timespec t[2] = {old, old};
@@ -170,10 +162,10 @@ static void make_state(struct state *s, unsigned i, unsigned kinds, bool second)
             second ? (roll(2) ? COPY_GOOD : (enum copy_kind)roll(COPY_SYMLINKED + 1)) : COPY_NONE;
     s->local = roll(3) == 0 ? (enum local_kind)roll(LOCAL_KINDS) : LOCAL_IDLE;
 
-    fl_session("%s %s --videos 2 --size 1000%s%s", s->p, s->d, s->imported ? " --imported" : "",
-               s->dj >= 0 ? " --dj" : "");
+    kit_session("%s %s --videos 2 --size 1000%s%s", s->p, s->d, s->imported ? " --imported" : "",
+                s->dj >= 0 ? " --dj" : "");
     if (s->dj >= 0 && s->dj < 5)
-        ck_assert_int_eq(lab_sh(&lab, "dj-delete %s %s %s", dj_tables[s->dj], s->p, s->d), 0);
+        ck_assert_int_eq(kit_lab_sh(&lab, "dj-delete %s %s %s", dj_tables[s->dj], s->p, s->d), 0);
     make_copy(s, lab.dest_base, s->copy);
     make_local(s);
 }
@@ -192,27 +184,27 @@ static bool expected_safe(const struct state *s, bool reachable, bool second)
 
 static bool status_safe(const char *cfg, const struct state *s)
 {
-    struct run_result r;
-    int st = fl_mctctl(cfg, NULL, &r, "--json", "status", s->p, s->d, NULL);
+    struct kit_result r;
+    int st = kit_mctctl(cfg, NULL, &r, "--json", "status", s->p, s->d, NULL);
     /* 3 when something could not be checked (an unreachable share). */
     ck_assert_msg(st == 0 || st == 3, "status %s %s: exit %d\n%s", s->p, s->d, st, r.err);
     bool safe = strstr(r.out, "\"safe_to_delete\":true") != NULL;
-    run_result_free(&r);
+    kit_result_free(&r);
     return safe;
 }
 
 static bool deleted(const char *cfg, const struct state *s)
 {
-    struct run_result r;
-    int st = fl_mctctl(cfg, "DELETE\n", &r, "delete", s->p, s->d, NULL);
+    struct kit_result r;
+    int st = kit_mctctl(cfg, "DELETE\n", &r, "delete", s->p, s->d, NULL);
     /* 0 deleted, 4 refused by a rule, 3 refused for what could not be checked. */
     ck_assert_msg(st == 0 || st == 3 || st == 4, "delete %s %s: exit %d\n%s", s->p, s->d, st,
                   r.err);
-    run_result_free(&r);
+    kit_result_free(&r);
     char src[512];
-    lab_source_path(&lab, s->p, s->d, src, sizeof(src));
-    ck_assert_msg((st == 0) == !fl_exists(src), "delete %s %s exit %d but the folder %s", s->p,
-                  s->d, st, fl_exists(src) ? "is still there" : "is gone");
+    kit_source_path(s->p, s->d, src, sizeof(src));
+    ck_assert_msg((st == 0) == !kit_exists(src), "delete %s %s exit %d but the folder %s", s->p,
+                  s->d, st, kit_exists(src) ? "is still there" : "is gone");
     return st == 0;
 }
 
@@ -253,16 +245,16 @@ END_TEST
 START_TEST(checksum_method_safe_exactly_when_deletable)
 {
     rng = seed() + 1;
-    const char *cfg = fl_config_variant("checksum", "verify_method: \"size\"",
-                                        "verify_method: \"checksum\"", NULL);
+    const char *cfg = kit_config_variant("checksum", "verify_method: \"size\"",
+                                         "verify_method: \"checksum\"", NULL);
     enum { N = 40 };
     static struct state st[N];
     for (unsigned i = 0; i < N; i++) {
         make_state(&st[i], i, COPY_KINDS, false);
         /* The hashes a verification leaves are what the status reads. */
-        struct run_result r;
-        (void)fl_mctctl(cfg, NULL, &r, "verify", st[i].p, st[i].d, NULL);
-        run_result_free(&r);
+        struct kit_result r;
+        (void)kit_mctctl(cfg, NULL, &r, "verify", st[i].p, st[i].d, NULL);
+        kit_result_free(&r);
     }
     check_all(cfg, st, N, true, false);
 }
@@ -275,13 +267,13 @@ START_TEST(unreachable_share_is_never_safe)
     static struct state st[N];
     for (unsigned i = 0; i < N; i++)
         make_state(&st[i], i, COPY_FLIPPED, false);
-    ck_assert_int_eq(lab_sh(&lab, "share-umount"), 0);
+    ck_assert_int_eq(kit_lab_sh(&lab, "share-umount"), 0);
     check_all(NULL, st, N, false, false);
-    ck_assert_int_eq(lab_sh(&lab, "share-mount"), 0);
+    ck_assert_int_eq(kit_lab_sh(&lab, "share-mount"), 0);
 }
 END_TEST
 
-START_TEST(two_destinations_both_required)
+START_TEST(two_required_destinations_both_need_a_copy)
 {
     rng = seed() + 3;
     char mnt[400], base[450];
@@ -296,7 +288,7 @@ START_TEST(two_destinations_both_required)
                                                 "  required_copies: 2\n"
                                                 "  source:\n",
                                                 mnt, base);
-    const char *cfg = fl_config_variant("two", "  source:\n", to, NULL);
+    const char *cfg = kit_config_variant("two", "  source:\n", to, NULL);
     enum { N = 30 };
     static struct state st[N];
     for (unsigned i = 0; i < N; i++) {
@@ -312,17 +304,17 @@ Suite *suite(void)
 {
     Suite *s = suite_create("policy property");
     TCase *tc = tcase_create("states");
-    tcase_add_checked_fixture(tc, fl_setup, fl_teardown);
+    tcase_add_checked_fixture(tc, kit_setup, kit_teardown);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, size_method_safe_exactly_when_deletable);
     tcase_add_test(tc, checksum_method_safe_exactly_when_deletable);
     tcase_add_test(tc, unreachable_share_is_never_safe);
-    tcase_add_test(tc, two_destinations_both_required);
+    tcase_add_test(tc, two_required_destinations_both_need_a_copy);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    return fl_run_suite(suite());
+    return kit_run_suite(suite());
 }

@@ -14,7 +14,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "fault_lib.h"
+#include "kit.h"
 
 #define DATE "20240901"
 
@@ -22,14 +22,14 @@ static void drop_caches(void)
 {
     /* Dentries and inodes: the kernel FORGETs what it held, and numbers
      * handed out before must not come back for other files. */
-    ck_assert_int_eq(fl_shell("sync; echo 2 > /proc/sys/vm/drop_caches"), 0);
+    ck_assert_int_eq(kit_shell("sync; echo 2 > /proc/sys/vm/drop_caches"), 0);
 }
 
 /* n hardlinked pairs (a_i, b_i) and n lone files under P/D/links. */
 static void make_links(const char *p, size_t n)
 {
     char src[512], dir[600];
-    lab_source_path(&lab, p, DATE, src, sizeof(src));
+    kit_source_path(p, DATE, src, sizeof(src));
     snprintf(dir, sizeof(dir), "%s/links", src);
     ck_assert_int_eq(mkdir(dir, 0755), 0);
     for (size_t i = 0; i < n; i++) {
@@ -37,9 +37,9 @@ static void make_links(const char *p, size_t n)
         snprintf(a, sizeof(a), "%s/a%04zu", dir, i);
         snprintf(b, sizeof(b), "%s/b%04zu", dir, i);
         snprintf(c, sizeof(c), "%s/c%04zu", dir, i);
-        fl_write_file(a, "pair\n");
+        kit_write_file(a, "pair\n");
         ck_assert_int_eq(link(a, b), 0);
-        fl_write_file(c, "lone\n");
+        kit_write_file(c, "lone\n");
     }
 }
 
@@ -53,33 +53,33 @@ static ino_t ino_of(const char *path)
 /* The hardlink lines tar writes for a tree ("x link to y"), sorted. */
 static char *tar_links(const char *dir)
 {
-    struct run_result r;
+    struct kit_result r;
     char *argv[] = {"sh", "-c",
                     "tar -cf - -C \"$0\" . | tar -tvf - | grep ' link to ' | "
                     "sed 's|.* \\(\\./[^ ]*\\) link to |\\1 -> |' | sort",
                     (char *)dir, NULL};
-    int st = run_argv(argv, NULL, &r);
+    int st = kit_run(argv, NULL, &r);
     ck_assert_msg(st == 0, "tar of %s: exit %d: %s", dir, st, r.err);
     char *out = strdup(r.out);
-    run_result_free(&r);
+    kit_result_free(&r);
     return out;
 }
 
 START_TEST(hardlinks_keep_their_numbers_across_forgets)
 {
     enum { N = 300 };
-    fl_session("p901 " DATE " --imported --dj --copy");
+    kit_session("p901 " DATE " --imported --dj --copy");
     make_links("p901", N);
-    struct fl_mount m;
-    fl_mount(&m, NULL, NULL);
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
     char src[512];
-    lab_source_path(&lab, "p901", DATE, src, sizeof(src));
+    kit_source_path("p901", DATE, src, sizeof(src));
     for (int round = 0; round < 2; round++) {
         for (size_t i = 0; i < N; i++) {
             char a[800], b[800], c[800], sa[700];
-            fl_mpath(&m, a, sizeof(a), "p901/%s/links/a%04zu", DATE, i);
-            fl_mpath(&m, b, sizeof(b), "p901/%s/links/b%04zu", DATE, i);
-            fl_mpath(&m, c, sizeof(c), "p901/%s/links/c%04zu", DATE, i);
+            kit_mpath(&m, a, sizeof(a), "p901/%s/links/a%04zu", DATE, i);
+            kit_mpath(&m, b, sizeof(b), "p901/%s/links/b%04zu", DATE, i);
+            kit_mpath(&m, c, sizeof(c), "p901/%s/links/c%04zu", DATE, i);
             snprintf(sa, sizeof(sa), "%s/links/a%04zu", src, i);
             /* The source's own number, both names of one file alike. */
             ck_assert_uint_eq(ino_of(a), ino_of(sa));
@@ -89,28 +89,28 @@ START_TEST(hardlinks_keep_their_numbers_across_forgets)
         drop_caches();
     }
     char tree[800];
-    fl_mpath(&m, tree, sizeof(tree), "p901/%s/links", DATE);
+    kit_mpath(&m, tree, sizeof(tree), "p901/%s/links", DATE);
     char srctree[700];
     snprintf(srctree, sizeof(srctree), "%s/links", src);
     _cleanup_free_ char *want = tar_links(srctree);
     _cleanup_free_ char *got = tar_links(tree);
     ck_assert_msg(strlen(want) > 0, "tar saw no hardlinks in %s", srctree);
     ck_assert_str_eq(got, want);
-    fl_unmount(&m);
+    kit_unmount(&m);
 }
 END_TEST
 
 START_TEST(xattrs_are_the_sources_and_read_only)
 {
-    fl_session("p902 " DATE " --imported --dj --copy");
+    kit_session("p902 " DATE " --imported --dj --copy");
     char src[512], video[700];
-    lab_source_path(&lab, "p902", DATE, src, sizeof(src));
+    kit_source_path("p902", DATE, src, sizeof(src));
     snprintf(video, sizeof(video), "%s/trial_%s_093000.22001.mp4", src, DATE);
     ck_assert_int_eq(setxattr(video, "user.comment", "left camera", 11, 0), 0);
-    struct fl_mount m;
-    fl_mount(&m, NULL, NULL);
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
     char path[800], value[64] = "";
-    fl_mpath(&m, path, sizeof(path), "p902/%s/trial_%s_093000.22001.mp4", DATE, DATE);
+    kit_mpath(&m, path, sizeof(path), "p902/%s/trial_%s_093000.22001.mp4", DATE, DATE);
     ck_assert_int_eq(getxattr(path, "user.comment", value, sizeof(value)), 11);
     ck_assert_int_eq(memcmp(value, "left camera", 11), 0);
     char names[256];
@@ -121,7 +121,7 @@ START_TEST(xattrs_are_the_sources_and_read_only)
     ck_assert_int_eq(errno, EROFS);
     ck_assert_int_eq(removexattr(path, "user.comment"), -1);
     ck_assert_int_eq(errno, EROFS);
-    fl_unmount(&m);
+    kit_unmount(&m);
 }
 END_TEST
 
@@ -136,16 +136,16 @@ static char *xattr_text(const char *path, const char *name)
 
 START_TEST(session_folders_carry_their_state)
 {
-    fl_session("p903 " DATE " --imported --dj --copy");
-    fl_session("p904 " DATE " --imported");
-    struct fl_mount m;
-    fl_mount(&m, NULL, NULL);
+    kit_session("p903 " DATE " --imported --dj --copy");
+    kit_session("p904 " DATE " --imported");
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
     const char *ids[] = {"p903", "p904"};
     const char *states[] = {"safe", "not_imported"};
     for (int i = 0; i < 2; i++) {
-        _cleanup_free_ char *safe = fl_vfile(&m, ids[i], DATE, ".safe_to_delete");
+        _cleanup_free_ char *safe = kit_vfile(&m, ids[i], DATE, ".safe_to_delete");
         char dir[800];
-        fl_mpath(&m, dir, sizeof(dir), "%s/%s", ids[i], DATE);
+        kit_mpath(&m, dir, sizeof(dir), "%s/%s", ids[i], DATE);
         _cleanup_free_ char *x = xattr_text(dir, "user.mctfs.safe_to_delete");
         ck_assert_uint_eq(strlen(x), strcspn(safe, "\n"));
         ck_assert_int_eq(strncmp(x, safe, strlen(x)), 0);
@@ -155,23 +155,23 @@ START_TEST(session_folders_carry_their_state)
         ck_assert_msg(strlen(comment) > 0 && !strchr(comment, '\n'), "%s", comment);
     }
     char root[500];
-    fl_mpath(&m, root, sizeof(root), "%s", "");
+    kit_mpath(&m, root, sizeof(root), "%s", "");
     _cleanup_free_ char *sum = xattr_text(root, "user.mctfs.sessions");
-    fl_assert_has(sum, "2 sessions: 1 safe to delete");
-    fl_unmount(&m);
+    kit_assert_has(sum, "2 sessions: 1 safe to delete");
+    kit_unmount(&m);
 }
 END_TEST
 
 START_TEST(the_view_has_no_write_bits)
 {
-    fl_session("p905 " DATE " --imported --dj --copy");
-    struct fl_mount m;
-    fl_mount(&m, NULL, NULL);
+    kit_session("p905 " DATE " --imported --dj --copy");
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
     char dir[800], file[800], status[800], control[800];
-    fl_mpath(&m, dir, sizeof(dir), "p905/%s", DATE);
-    fl_mpath(&m, file, sizeof(file), "p905/%s/trial_%s_093000.22001.mp4", DATE, DATE);
-    fl_mpath(&m, status, sizeof(status), "p905/%s/.status", DATE);
-    fl_mpath(&m, control, sizeof(control), "p905/%s/.control", DATE);
+    kit_mpath(&m, dir, sizeof(dir), "p905/%s", DATE);
+    kit_mpath(&m, file, sizeof(file), "p905/%s/trial_%s_093000.22001.mp4", DATE, DATE);
+    kit_mpath(&m, status, sizeof(status), "p905/%s/.status", DATE);
+    kit_mpath(&m, control, sizeof(control), "p905/%s/.control", DATE);
     struct stat st;
     const char *ro[] = {dir, file, status};
     for (size_t i = 0; i < ARRAY_SIZE(ro); i++) {
@@ -181,12 +181,12 @@ START_TEST(the_view_has_no_write_bits)
     /* .control: its owner may write; everyone may read the last result. */
     ck_assert_int_eq(stat(control, &st), 0);
     ck_assert_uint_eq(st.st_mode & 0777, 0644);
-    fl_unmount(&m);
+    kit_unmount(&m);
 }
 END_TEST
 
 struct writer {
-    struct fl_mount *m;
+    struct kit_mount *m;
     const char *p, *cmd;
     ssize_t result;
     int err;
@@ -195,26 +195,26 @@ struct writer {
 static void *write_command(void *arg)
 {
     struct writer *w = arg;
-    w->result = fl_control_write(w->m, w->p, DATE, w->cmd, strlen(w->cmd), &w->err);
+    w->result = kit_control_write(w->m, w->p, DATE, w->cmd, strlen(w->cmd), &w->err);
     return NULL;
 }
 
 START_TEST(a_second_command_is_ebusy_at_once)
 {
     /* A SYNC slowed down by the bandwidth limit: 4 MB at 400 KB/s. */
-    fl_session("p906 " DATE " --imported --dj --videos 2 --size 2000000");
-    const char *cfg = fl_config_variant("slow", "    flags: \"-avh\"\n",
-                                        "    flags: \"-avh\"\n    bandwidth_limit: 400\n", NULL);
-    struct fl_mount m;
-    fl_mount(&m, cfg, NULL);
+    kit_session("p906 " DATE " --imported --dj --videos 2 --size 2000000");
+    const char *cfg = kit_config_variant("slow", "    flags: \"-avh\"\n",
+                                         "    flags: \"-avh\"\n    bandwidth_limit: 400\n", NULL);
+    struct kit_mount m;
+    kit_mount(&m, cfg, NULL);
     struct writer sync = {.m = &m, .p = "p906", .cmd = "SYNC\n"};
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, write_command, &sync), 0);
     /* Wait until the sync is running (.backup_status says so). */
     bool running = false;
     for (int i = 0; i < 100 && !running; i++) {
-        fl_sleep_ms(100);
-        _cleanup_free_ char *b = fl_vfile(&m, "p906", DATE, ".backup_status");
+        kit_sleep_ms(100);
+        _cleanup_free_ char *b = kit_vfile(&m, "p906", DATE, ".backup_status");
         running = startswith(b, "syncing");
     }
     ck_assert_msg(running, "the SYNC never showed as running");
@@ -222,7 +222,7 @@ START_TEST(a_second_command_is_ebusy_at_once)
     for (size_t i = 0; i < ARRAY_SIZE(others); i++) {
         int err = 0;
         int64_t t0 = mct_now_ms();
-        ssize_t r = fl_control_write(&m, "p906", DATE, others[i], strlen(others[i]), &err);
+        ssize_t r = kit_control_write(&m, "p906", DATE, others[i], strlen(others[i]), &err);
         int64_t ms = mct_now_ms() - t0;
         ck_assert_msg(r == -1 && err == EBUSY, "%s while SYNC runs: %zd, errno %d (%s)", others[i],
                       r, err, strerror(err));
@@ -232,24 +232,24 @@ START_TEST(a_second_command_is_ebusy_at_once)
     ck_assert_msg(sync.result == 5, "SYNC: %zd, errno %d", sync.result, sync.err);
     /* The session is whole: no DELETE was queued behind the SYNC. */
     char src[512];
-    lab_source_path(&lab, "p906", DATE, src, sizeof(src));
-    ck_assert(fl_exists(src));
-    ck_assert_uint_eq(fl_log_count("p906", DATE, "deleted"), 0);
-    fl_unmount(&m);
+    kit_source_path("p906", DATE, src, sizeof(src));
+    ck_assert(kit_exists(src));
+    ck_assert_uint_eq(kit_log_count("p906", DATE, "deleted"), 0);
+    kit_unmount(&m);
 }
 END_TEST
 
 START_TEST(verify_without_a_copy_is_eio)
 {
-    fl_session("p907 " DATE " --imported --dj");
-    struct fl_mount m;
-    fl_mount(&m, NULL, NULL);
+    kit_session("p907 " DATE " --imported --dj");
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
     int err = 0;
-    ck_assert_int_eq(fl_control_write(&m, "p907", DATE, "VERIFY\n", 7, &err), -1);
+    ck_assert_int_eq(kit_control_write(&m, "p907", DATE, "VERIFY\n", 7, &err), -1);
     ck_assert_int_eq(err, EIO);
-    _cleanup_free_ char *c = fl_vfile(&m, "p907", DATE, ".control");
-    fl_assert_has(c, "no copy at");
-    fl_unmount(&m);
+    _cleanup_free_ char *c = kit_vfile(&m, "p907", DATE, ".control");
+    kit_assert_has(c, "no copy at");
+    kit_unmount(&m);
 }
 END_TEST
 
@@ -267,19 +267,19 @@ static size_t read_and_fstat(int fd)
 
 START_TEST(an_open_status_file_is_one_snapshot)
 {
-    fl_session("p908 " DATE " --imported --dj --copy");
-    const char *cfg = fl_config_variant("fresh", "timeouts:\n",
-                                        "mount:\n  cache_seconds: 0\ntimeouts:\n", NULL);
-    struct fl_mount m;
-    fl_mount(&m, cfg, NULL);
+    kit_session("p908 " DATE " --imported --dj --copy");
+    const char *cfg = kit_config_variant("fresh", "timeouts:\n",
+                                         "mount:\n  cache_seconds: 0\ntimeouts:\n", NULL);
+    struct kit_mount m;
+    kit_mount(&m, cfg, NULL);
     char path[800];
-    fl_mpath(&m, path, sizeof(path), "p908/%s/.backup_status", DATE);
+    kit_mpath(&m, path, sizeof(path), "p908/%s/.backup_status", DATE);
     int old = open(path, O_RDONLY);
     ck_assert_int_ge(old, 0);
     size_t before = read_and_fstat(old);
     /* The copy loses a file: the status text changes (and its length). */
     char dst[512], victim[700];
-    lab_dest_path(&lab, "p908", DATE, dst, sizeof(dst));
+    kit_dest_path("p908", DATE, dst, sizeof(dst));
     snprintf(victim, sizeof(victim), "%s/trial_%s_093000.22001.mp4", dst, DATE);
     ck_assert_int_eq(unlink(victim), 0);
     int fresh = open(path, O_RDONLY);
@@ -290,7 +290,7 @@ START_TEST(an_open_status_file_is_one_snapshot)
     ck_assert_uint_eq(read_and_fstat(old), before);
     close(old);
     close(fresh);
-    fl_unmount(&m);
+    kit_unmount(&m);
 }
 END_TEST
 
@@ -299,7 +299,7 @@ Suite *suite(void)
 {
     Suite *s = suite_create("view");
     TCase *tc = tcase_create("view");
-    tcase_add_checked_fixture(tc, fl_setup, fl_teardown);
+    tcase_add_checked_fixture(tc, kit_setup, kit_teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, hardlinks_keep_their_numbers_across_forgets);
     tcase_add_test(tc, xattrs_are_the_sources_and_read_only);
@@ -314,5 +314,5 @@ Suite *suite(void)
 
 int main(void)
 {
-    return fl_run_suite(suite());
+    return kit_run_suite(suite());
 }

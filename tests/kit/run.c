@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The integration tests' side of the lab: runs tests/lab/lab.sh and the
- * programs under test, capturing their output without deadlocking on large
- * outputs (stdout and stderr are drained together with poll).
+ * Programs run to their end for the tests, their output captured without
+ * deadlocking on large outputs (stdout and stderr are drained together
+ * with poll while stdin is fed).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,19 +16,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "util.h"
+#include "kit.h"
 
 extern char **environ;
 
-static const char *env_or_die(const char *name)
+const char *kit_env(const char *name)
 {
     const char *v = getenv(name);
-
-    if (strempty(v)) {
-        fprintf(stderr, "harness: $%s is not set (run the tests through meson test)\n", name);
-        abort();
-    }
+    ck_assert_msg(!strempty(v), "$%s is not set (run the tests through meson test)", name);
     return v;
 }
 
@@ -123,15 +118,15 @@ static int pump(int in_fd, const char *stdin_text, int out_fd, int err_fd, struc
     return 0;
 }
 
-static int cannot_run(char *const argv[], int k, struct run_result *r)
+static int cannot_run(char *const argv[], int k, struct kit_result *r)
 {
     r->status = 127;
     r->out = strdup("");
-    r->err = mct_strdup_printf("harness: cannot run %s: %s\n", argv[0], strerror(-k));
+    r->err = mct_strdup_printf("kit: cannot run %s: %s\n", argv[0], strerror(-k));
     return r->status;
 }
 
-int run_argv(char *const argv[], const char *stdin_text, struct run_result *r)
+int kit_run(char *const argv[], const char *stdin_text, struct kit_result *r)
 {
     _cleanup_(closepair) int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
     _cleanup_buf_ struct mct_buf bout = {}, berr = {};
@@ -162,127 +157,88 @@ int run_argv(char *const argv[], const char *stdin_text, struct run_result *r)
     r->out = mct_buf_steal(&bout);
     r->err = mct_buf_steal(&berr);
     if (k < 0)
-        fprintf(stderr, "harness: reading the output of %s: %s\n", argv[0], strerror(-k));
+        fprintf(stderr, "kit: reading the output of %s: %s\n", argv[0], strerror(-k));
     return r->status;
 }
 
-void run_result_free(struct run_result *r)
+void kit_run_ok(char *const argv[])
+{
+    struct kit_result r;
+    int st = kit_run(argv, NULL, &r);
+    ck_assert_msg(st == 0, "%s: exit %d\n%s%s", argv[0], st, r.out, r.err);
+    kit_result_free(&r);
+}
+
+void kit_result_free(struct kit_result *r)
 {
     free(r->out);
     free(r->err);
     r->out = r->err = NULL;
 }
 
-int run_mctctl(const struct lab *lab, const char *stdin_text, struct run_result *r, ...)
+/* mctctl -c CONFIG [first] ARGS...: the va_list's NULL ends them. */
+static int mctctl_v(const char *config, const char *stdin_text, struct kit_result *r,
+                    const char *first, va_list ap)
 {
-    _cleanup_free_ char **argv = NULL;
-    size_t n = 3, i = 0;
-    va_list ap;
-
-    va_start(ap, r);
-    while (va_arg(ap, const char *))
-        n++;
-    va_end(ap);
-
-    argv = calloc(n + 1, sizeof(char *));
-    if (!argv)
-        abort();
-    argv[i++] = (char *)env_or_die("MCTCTL");
-    argv[i++] = (char *)"-c";
-    argv[i++] = (char *)lab->config;
-    va_start(ap, r);
-    for (const char *a; (a = va_arg(ap, const char *));)
+    char *argv[64] = {(char *)kit_env("MCTCTL"), "-c", (char *)(config ? config : lab.config)};
+    size_t i = 3;
+    if (first)
+        argv[i++] = (char *)first;
+    for (const char *a; (a = va_arg(ap, const char *));) {
+        ck_assert_uint_lt(i, ARRAY_SIZE(argv) - 1);
         argv[i++] = (char *)a;
-    va_end(ap);
-    return run_argv(argv, stdin_text, r);
+    }
+    argv[i] = NULL;
+    return kit_run(argv, stdin_text, r);
 }
 
-/* Runs `$LAB_SH <text>` through the shell, so callers can quote as in a terminal. */
-static int lab_run(const struct lab *lab, const char *text, struct run_result *r)
+int kit_mctctl(const char *config, const char *stdin_text, struct kit_result *r, ...)
+{
+    va_list ap;
+    va_start(ap, r);
+    int st = mctctl_v(config, stdin_text, r, NULL, ap);
+    va_end(ap);
+    return st;
+}
+
+char *kit_mctctl_out(int want, const char *config, const char *stdin_text, ...)
+{
+    struct kit_result r;
+    va_list ap;
+    va_start(ap, stdin_text);
+    int st = mctctl_v(config, stdin_text, &r, "--no-color", ap);
+    va_end(ap);
+    va_start(ap, stdin_text);
+    const char *command = va_arg(ap, const char *);
+    va_end(ap);
+    char *both = mct_strdup_printf("%s%s", r.out, r.err);
+    ck_assert_msg(want < 0 || st == want, "mctctl %s: exit %d, want %d\n%s", command, st, want,
+                  both);
+    kit_result_free(&r);
+    return both;
+}
+
+int kit_shell(const char *fmt, ...)
 {
     _cleanup_free_ char *cmd = NULL;
-
-    cmd = mct_strdup_printf("LAB='%s' exec '%s' %s", lab->dir, env_or_die("LAB_SH"), text);
-    if (!cmd)
-        abort();
-    char *argv[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL};
-    return run_argv(argv, NULL, r);
-}
-
-int lab_sh(const struct lab *lab, const char *fmt, ...)
-{
-    _cleanup_free_ char *text = NULL;
-    struct run_result r;
     va_list ap;
-    int status;
-
     va_start(ap, fmt);
-    if (vasprintf(&text, fmt, ap) < 0)
-        abort();
+    ck_assert_int_ge(vasprintf(&cmd, fmt, ap), 0);
     va_end(ap);
-
-    status = lab_run(lab, text, &r);
-    /* Shown only when it failed: the check log stays readable. */
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    struct kit_result r = {};
+    int status = kit_run(argv, NULL, &r);
     if (status != 0)
-        fprintf(stderr, "lab.sh %s: exit %d\n%s%s", text, status, r.out, r.err);
-    run_result_free(&r);
+        fprintf(stderr, "sh -c '%s': exit %d\n%s%s", cmd, status, r.out, r.err);
+    kit_result_free(&r);
     return status;
 }
 
-static void fill_paths(struct lab *lab)
+int kit_run_suite(Suite *s)
 {
-    snprintf(lab->config, sizeof(lab->config), "%s/backup_config.yaml", lab->dir);
-    snprintf(lab->data, sizeof(lab->data), "%s/data", lab->dir);
-    snprintf(lab->share, sizeof(lab->share), "%s/share", lab->dir);
-    snprintf(lab->dest_base, sizeof(lab->dest_base), "%s/share/mobile_system_data", lab->dir);
-    snprintf(lab->socket, sizeof(lab->socket), "%s/mysql.sock", lab->dir);
-}
-
-static void lab_up_with(struct lab *lab, const char *up)
-{
-    struct run_result r;
-
-    memset(lab, 0, sizeof(*lab));
-    snprintf(lab->dir, sizeof(lab->dir), "/tmp/mctfs-lab.XXXXXX");
-    if (!mkdtemp(lab->dir)) {
-        fprintf(stderr, "harness: mkdtemp %s: %m\n", lab->dir);
-        abort();
-    }
-    fill_paths(lab);
-    if (lab_run(lab, up, &r) != 0) {
-        fprintf(stderr, "harness: lab.sh %s in %s failed (exit %d):\n%s%s", up, lab->dir, r.status,
-                r.out, r.err);
-        run_result_free(&r);
-        lab_down(lab);
-        abort();
-    }
-    run_result_free(&r);
-}
-
-void lab_up(struct lab *lab)
-{
-    lab_up_with(lab, "up");
-}
-
-void lab_up_tls(struct lab *lab)
-{
-    lab_up_with(lab, "up --tls");
-}
-
-void lab_down(struct lab *lab)
-{
-    if (!lab->dir[0])
-        return;
-    if (lab_sh(lab, "down") != 0)
-        fprintf(stderr, "harness: lab.sh down in %s failed\n", lab->dir);
-}
-
-void lab_source_path(const struct lab *lab, const char *p, const char *d, char *out, size_t len)
-{
-    snprintf(out, len, "%s/%s/%s", lab->data, p, d);
-}
-
-void lab_dest_path(const struct lab *lab, const char *p, const char *d, char *out, size_t len)
-{
-    snprintf(out, len, "%s/%s/%s", lab->dest_base, d, p);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_VERBOSE);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

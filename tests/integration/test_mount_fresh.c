@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * How fresh the mount's view is, for real (mctfs over the private lab):
+ * sessions recorded while mounted are listed, a local change shows in
+ * the status at once, and a database that is down is never "safe".
+ *
+ * One lab for the whole program, one mount per test on its own mount
+ * point (unmounted by the teardown), and every test uses its own
+ * participant so the tests do not see each other's sessions.
+ */
+#include <check.h>
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "kit.h"
+
+/* The current test's mount. */
+static struct kit_mount m;
+
+static void unmount_current(void)
+{
+    kit_unmount(&m);
+}
+
+/* Listings are cached by the kernel for mount.attr_seconds: a session
+ * recorded while mounted is listed once that has passed, and a name typed
+ * in full is found at once. */
+START_TEST(new_sessions_are_listed)
+{
+    kit_session("p171 20240501");
+    kit_mount(&m, kit_config_variant("attr1", NULL, NULL, "mount:\n  attr_seconds: 1\n"), NULL);
+    char dir[600];
+    kit_mpath(&m, dir, sizeof(dir), "p171");
+    ck_assert(kit_dir_lists(m.dir, "p171"));
+    ck_assert(kit_dir_lists(dir, "20240501"));
+    ck_assert(!kit_dir_lists(dir, "20240502"));
+
+    kit_session("p171 20240502");
+    kit_session("p172 20240502");
+    char path[600];
+    struct stat st;
+    kit_mpath(&m, path, sizeof(path), "p172/20240502/.status");
+    ck_assert_int_eq(stat(path, &st), 0);
+
+    bool listed = false;
+    for (int i = 0; i < 40 && !listed; i++) {
+        listed = kit_dir_lists(dir, "20240502") && kit_dir_lists(m.dir, "p172");
+        if (!listed)
+            kit_sleep_ms(100);
+    }
+    ck_assert_msg(listed, "new sessions not listed 4 s after they were made (attr_seconds 1)");
+}
+END_TEST
+
+START_TEST(local_changes_refresh_the_status)
+{
+    kit_session("p241 20241101 --imported --dj --copy");
+    kit_session("p242 20241102 --imported --dj --copy");
+    kit_mount(&m, NULL, NULL);
+
+    _cleanup_free_ char *safe = kit_vfile(&m, "p241", "20241101", ".safe_to_delete");
+    ck_assert_str_eq(safe, "yes\n");
+    _cleanup_free_ char *safe2 = kit_vfile(&m, "p242", "20241102", ".safe_to_delete");
+    ck_assert_str_eq(safe2, "yes\n");
+
+    /* A file added: the copy lacks it, at once (not after cache_seconds). */
+    char src[600];
+    snprintf(src, sizeof(src), "%s/p241/20241101/trial_20241101_101500.22001.mp4", lab.data);
+    FILE *f = fopen(src, "we");
+    ck_assert_ptr_nonnull(f);
+    fputs("new recording", f);
+    fclose(f);
+    _cleanup_free_ char *after = kit_vfile(&m, "p241", "20241101", ".safe_to_delete");
+    kit_assert_starts(after, "no: ");
+    _cleanup_free_ char *backup = kit_vfile(&m, "p241", "20241101", ".backup_status");
+    kit_assert_starts(backup, "unverified");
+
+    /* A file that grew (the folder's mtime does not change). */
+    snprintf(src, sizeof(src), "%s/p242/20241102/trial_20241102_093000.22003.mp4", lab.data);
+    f = fopen(src, "ae");
+    ck_assert_ptr_nonnull(f);
+    fputs("more frames", f);
+    fclose(f);
+    _cleanup_free_ char *grown = kit_vfile(&m, "p242", "20241102", ".safe_to_delete");
+    kit_assert_starts(grown, "no: ");
+}
+END_TEST
+
+START_TEST(database_down_is_never_safe)
+{
+    kit_session("p251 20241201 --imported --dj --copy");
+    ck_assert_int_eq(kit_lab_sh(&lab, "db-stop"), 0);
+    kit_mount(&m, NULL, NULL);
+
+    /* Within the database timeout (2 s) and a little: unknown, not safe. */
+    int64_t t0 = mct_now_ms();
+    _cleanup_free_ char *safe = kit_vfile(&m, "p251", "20241201", ".safe_to_delete");
+    int64_t took = mct_now_ms() - t0;
+    kit_assert_starts(safe, "no: ");
+    ck_assert_msg(took < 6000, ".safe_to_delete took %lld ms", (long long)took);
+    _cleanup_free_ char *json = kit_vfile(&m, "p251", "20241201", ".status.json");
+    ck_assert_ptr_null(strstr(json, "\"safe_to_delete\":true"));
+
+    int err;
+    ck_assert_int_eq(kit_control_write(&m, "p251", "20241201", "DELETE\n", 7, &err), -1);
+    ck_assert_int_eq(err, EPERM);
+    char src[600];
+    kit_source_path("p251", "20241201", src, sizeof(src));
+    ck_assert_uint_eq(kit_count_entries(src, false), 5);
+
+    ck_assert_int_eq(kit_lab_sh(&lab, "db-start"), 0);
+}
+END_TEST
+
+static Suite *fresh_suite(void)
+{
+    Suite *s = suite_create("mount-fresh");
+    TCase *tc = tcase_create("freshness");
+    tcase_add_unchecked_fixture(tc, kit_setup, kit_teardown);
+    tcase_add_checked_fixture(tc, NULL, unmount_current);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, new_sessions_are_listed);
+    tcase_add_test(tc, local_changes_refresh_the_status);
+    tcase_add_test(tc, database_down_is_never_safe);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return kit_run_suite(fresh_suite());
+}
