@@ -9,7 +9,6 @@
 #include "beneath.h"
 #include "log.h"
 #include "model_snap.h"
-#include "operations.h"
 #include "scan.h"
 
 #define N_BUCKETS 1024

@@ -16,6 +16,7 @@
 
 #include "datajoint.h"
 #include "dj_deadline.h"
+#include "recdb.h"
 #include "session.h"
 #include "util.h"
 

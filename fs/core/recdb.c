@@ -21,9 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "datajoint.h"
-#include "session.h"
-#include "util.h"
+#include "recdb.h"
 
 static char *recdb_path(const struct mct_config *cfg)
 {

@@ -15,10 +15,10 @@
 
 #include "hashcache.h"
 #include "log.h"
-#include "operations.h"
 #include "marker.h"
 #include "policy.h"
 #include "share.h"
+#include "trash_pending.h"
 
 #include <strings.h>
 #include <time.h>

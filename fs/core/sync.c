@@ -18,6 +18,7 @@
 #include "manifest.h"
 #include "marker.h"
 #include "metrics.h"
+#include "lock.h"
 #include "operations.h"
 #include "policy.h"
 #include "share.h"
@@ -28,18 +29,6 @@
 #define MAX_FILE_LINES   200
 #define MAX_STDERR_LINES 20
 
-void mct_op_result_free(struct mct_op_result *res)
-{
-    if (!res)
-        return;
-    mct_strv_free(res->lines);
-    mct_strv_free(res->reasons);
-    if (res->status)
-        mct_session_status_free_array(res->status, 1);
-    res->lines = res->reasons = NULL;
-    res->status = NULL;
-}
-
 static void scan_freep(struct mct_scan *s)
 {
     mct_scan_free(s);
@@ -48,35 +37,6 @@ static void scan_freep(struct mct_scan *s)
 static void verify_result_freep(struct mct_verify_result *v)
 {
     mct_verify_result_free(v);
-}
-
-void mct_op_say(struct mct_op_result *res, const char *fmt, ...)
-{
-    _cleanup_buf_ struct mct_buf b = {0};
-    va_list ap;
-
-    va_start(ap, fmt);
-    int r = mct_buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    if (r < 0)
-        return;
-    log_info("%s", b.data);
-    (void)mct_strv_push(&res->lines, mct_buf_steal(&b));
-}
-
-int mct_op_fail(struct mct_op_result *res, int err, const char *fmt, ...)
-{
-    _cleanup_buf_ struct mct_buf b = {0};
-    va_list ap;
-
-    va_start(ap, fmt);
-    int r = mct_buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    if (r < 0)
-        return err;
-    log_error("%s", b.data);
-    (void)mct_strv_push(&res->reasons, mct_buf_steal(&b));
-    return err;
 }
 
 static const char *why_or_errno(const char *why, int err)

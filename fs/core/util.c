@@ -123,6 +123,14 @@ size_t mct_strv_length(char *const *v)
     return n;
 }
 
+bool mct_strv_contains(char *const *v, const char *s)
+{
+    for (; v && *v; v++)
+        if (streq(*v, s))
+            return true;
+    return false;
+}
+
 int mct_strv_push(char ***v, char *s)
 {
     if (!s)

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "datajoint.h"
 #include "harness.h"
+#include "recdb.h"
 #include "session.h"
 #include "util.h"
 

@@ -16,6 +16,7 @@
 #include <dirent.h>
 
 #include "harness.h"
+#include "lock.h"
 #include "operations.h"
 #include "scan.h"
 #include "util.h"

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "fault_lib.h"
+#include "lock.h"
 #include "operations.h"
 
 #define RIG "mcttrash1"

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "operations.h"
+#include "lock.h"
 #include "rsync.h"
 #include "util.h"
 

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mctctl.h"
 #include "operations.h"
+#include "recdb.h"
 #include "report.h"
 #include "scan.h"
 #include "status.h"
