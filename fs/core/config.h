@@ -40,6 +40,11 @@ enum mct_dj_tls {
 /* "off", "preferred", "required", "verify", then NULL. */
 extern const char *const mct_dj_tls_names[];
 
+/* backup.rsync.flags when the config leaves it out: "-avh". Every other
+ * default is set where the config is made (config.c); this one is also
+ * what rsync.c runs with for a config built by hand (a test's). */
+extern const char mct_config_default_rsync_flags[];
+
 /* Where a setting's value came from (mctctl config). No entry: the default. */
 enum mct_origin {
     MCT_ORIGIN_DEFAULT,

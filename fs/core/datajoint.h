@@ -51,6 +51,10 @@ struct mct_dj_status {
 int mct_dj_check_sessions(const struct mct_config *cfg, const struct mct_session_ref *refs,
                           size_t n, struct mct_dj_status *out);
 
+/* The host the client library is given: datajoint.host, localhost when
+ * it is empty (DJ_HOST=""). */
+const char *mct_dj_host(const struct mct_config *cfg);
+
 /* Is a DataJoint check (one given up on at its deadline included) still
  * running? It works on its own copy of the config, but inside the client
  * library: a program ends with _exit() then, so the exit's destructors do

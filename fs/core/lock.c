@@ -24,13 +24,12 @@
 #include "log.h"
 #include "util.h"
 
-#define LOCK_DIR_DEFAULT "/run/mctfs/locks"
 /* Escaped participant ids longer than this are named by their hash. */
 #define LOCK_ID_MAX 160
 
 static const char *lock_dir_path(const struct mct_config *cfg)
 {
-    return strempty(cfg->service.lock_dir) ? LOCK_DIR_DEFAULT : cfg->service.lock_dir;
+    return cfg->service.lock_dir ? cfg->service.lock_dir : "";
 }
 
 /* A lock folder anyone else may write is no lock at all: they could

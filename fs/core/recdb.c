@@ -27,7 +27,7 @@ static char *recdb_path(const struct mct_config *cfg)
 {
     if (!strempty(cfg->recording_db_path))
         return strdup(cfg->recording_db_path);
-    return mct_path_join(cfg->source_base_path ? cfg->source_base_path : "/data", "recordings.db");
+    return mct_path_join(cfg->source_base_path, "recordings.db");
 }
 
 static int sqlite_errno(int rc)
@@ -139,7 +139,7 @@ static int recdb_open(const struct mct_config *cfg, struct recdb *r, char *why, 
     char uri[64];
     int rc;
 
-    r->timeout_s = cfg->database_timeout_s ? cfg->database_timeout_s : 5;
+    r->timeout_s = cfg->database_timeout_s;
     r->deadline_ms = mct_now_ms() + (int64_t)r->timeout_s * 1000;
     r->path = recdb_path(cfg);
     if (!r->path)

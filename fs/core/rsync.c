@@ -19,13 +19,10 @@
 #include "marker.h"
 #include "util.h"
 
-#define DEFAULT_FLAGS "-avh"
-/* rsync --timeout=0 means "never": the watchdog still needs a bound. */
-#define FALLBACK_IDLE_S 600
-#define TERM_GRACE_MS   3000
-#define KILL_GRACE_MS   5000
-#define SEGMENT_MAX     1024
-#define STDERR_MAX      8192
+#define TERM_GRACE_MS 3000
+#define KILL_GRACE_MS 5000
+#define SEGMENT_MAX   1024
+#define STDERR_MAX    8192
 
 /* ---- flags ------------------------------------------------------------ */
 
@@ -239,7 +236,7 @@ static int split_flags(const char *flags, char ***ret)
 int mct_rsync_flags_check(const char *flags, char *why, size_t whylen)
 {
     _cleanup_strv_ char **v = NULL;
-    int r = split_flags(flags ? flags : DEFAULT_FLAGS, &v);
+    int r = split_flags(flags ? flags : mct_config_default_rsync_flags, &v);
     if (r < 0)
         return r;
     for (char **f = v; f && *f; f++) {
@@ -262,7 +259,7 @@ int mct_rsync_argv(const struct mct_config *cfg, const char *src_dir, const char
     if (r < 0)
         return log_error_errno(r, "%s: backup.rsync.flags: %s", cfg->path ? cfg->path : "config",
                                why);
-    r = split_flags(cfg->rsync_flags ? cfg->rsync_flags : DEFAULT_FLAGS, &flags);
+    r = split_flags(cfg->rsync_flags ? cfg->rsync_flags : mct_config_default_rsync_flags, &flags);
     if (r < 0)
         return r;
 
@@ -748,9 +745,7 @@ int mct_rsync_run_listed(const struct mct_config *cfg, int src_fd, const char *s
     log_info("running %s (%s/ -> %s/)", cmdline ? cmdline : "rsync", src_dir, dst_dir);
 
     struct watch w = {
-            .idle_ms = (int64_t)((cfg->rsync_timeout_s ? cfg->rsync_timeout_s : FALLBACK_IDLE_S) +
-                                 cfg->share_timeout_s) *
-                       1000,
+            .idle_ms = (int64_t)(cfg->rsync_timeout_s + cfg->share_timeout_s) * 1000,
             .last_output_ms = mct_now_ms(),
             .dst_dir = dst_dir,
     };
