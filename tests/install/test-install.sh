@@ -205,8 +205,8 @@ check "mctfs.8 documents every config key ($(wc -w <<<"$keys") keys)${missing[*]
     test ${#missing[@]} -eq 0
 
 # Every mctctl command (from the dispatch table) is in mctctl(1) and the completion.
-cmds=$(sed -nE 's/^[[:space:]]*\{"([a-z-]+)", cmd_.*/\1/p' "$src/tools/mctctl/main.c")
-check "mctctl commands found in tools/mctctl/main.c (${cmds//$'\n'/ })" test -n "$cmds"
+cmds=$(sed -nE 's/^[[:space:]]*\{"([a-z-]+)", cmd_.*/\1/p' "$src/tools/installed/mctctl/main.c")
+check "mctctl commands found in tools/installed/mctctl/main.c (${cmds//$'\n'/ })" test -n "$cmds"
 missing=()
 for c in $cmds; do
     grep -qF -- "\\fB$(roff "$c")\\fR" "$man/man1/mctctl.1" || missing+=("mctctl.1:$c")
