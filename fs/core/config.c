@@ -368,6 +368,14 @@ int mct_config_find(const char *explicit_path, char **ret, char *err, size_t err
     return -ENOENT;
 }
 
+int mct_config_find_load(const char *explicit_path, struct mct_config **ret, char *err,
+                         size_t errlen)
+{
+    _cleanup_free_ char *path = NULL;
+    int r = mct_config_find(explicit_path, &path, err, errlen);
+    return r < 0 ? r : mct_config_load(path, ret, err, errlen);
+}
+
 static void destination_clear(struct mct_destination *d)
 {
     free(d->name);

@@ -170,6 +170,12 @@ int mct_config_find(const char *explicit_path, char **ret, char *err, size_t err
  */
 int mct_config_load(const char *path, struct mct_config **ret, char *err, size_t errlen);
 
+/* mct_config_find() then mct_config_load(): what mctfs and mctctl do
+ * first. On failure err says why (the file's name and what is wrong in
+ * it, or what was tried). */
+int mct_config_find_load(const char *explicit_path, struct mct_config **ret, char *err,
+                         size_t errlen);
+
 /* Same, from a string (for tests and fuzzing); name is used in messages. */
 int mct_config_parse_string(const char *name, const char *yaml, struct mct_config **ret, char *err,
                             size_t errlen);
