@@ -352,14 +352,8 @@ static int collect_sessions(struct recdb *db, sqlite3_stmt *st, struct mct_sessi
 
         if (!name || !sqlite_date(sqlite3_column_text(st, 1), date))
             continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            struct mct_session_ref *nv = realloc(v, ncap * sizeof(*v));
-            if (!nv)
-                return -ENOMEM;
-            v = nv;
-            cap = ncap;
-        }
+        if (MCT_RESERVE(v, cap, n, 64) < 0)
+            return -ENOMEM;
         /* A name that cannot be a folder name cannot be a local session. */
         if (mct_session_ref_init(&v[n], name, date, err, sizeof(err)) == 0)
             n++;

@@ -114,6 +114,13 @@ char *mct_buf_steal(struct mct_buf *b);
 void mct_buf_free(struct mct_buf *b);
 #define _cleanup_buf_ _cleanup_(mct_buf_free)
 
+/* Room for element n of the array *array (elements of size bytes, *cap
+ * of them allocated): when it is full, its allocation doubles (first
+ * elements the first time). 0, or -ENOMEM with the array as it was. */
+int mct_array_reserve(void *array, size_t *cap, size_t n, size_t size, size_t first);
+#define MCT_RESERVE(arr, cap, n, first)                                                            \
+    mct_array_reserve(&(arr), &(cap), (n), sizeof(*(arr)), (first))
+
 /* A string vector: NULL-terminated, each element malloc'd. */
 void mct_strv_free(char **v);
 size_t mct_strv_length(char *const *v);
