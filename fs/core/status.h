@@ -72,7 +72,8 @@ enum {
 
 /* Sessions whose file lists are held at once: collection goes in chunks of
  * this many (a few set-based database queries each; the DataJoint batch is
- * 500 too), and so does anything holding many statuses (the mount's root). */
+ * 500 too), and so does whatever walks every session
+ * (mct_status_collect_chunks). */
 #define MCT_STATUS_CHUNK 500
 
 /*
@@ -116,8 +117,8 @@ unsigned mct_status_deadline_seconds(const struct mct_config *cfg);
 
 /* The status of a session nothing was computed for in time: every answer
  * unknown, each enabled destination unreachable, never safe to delete;
- * why is its reason and each destination's detail. st is filled even on
- * failure (-ENOMEM), for mct_session_status_free_array(). */
+ * why is its reason and each destination's detail. On failure (-ENOMEM)
+ * st holds what was filled, for mct_session_status_free_array(). */
 int mct_status_unknown(const struct mct_config *cfg, const struct mct_session_ref *ref,
                        const char *why, struct mct_session_status *st);
 
