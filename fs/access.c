@@ -210,29 +210,19 @@ int access_open_beneath(int base_fd, const char *rel, int flags, struct access_c
     if (dir < 0)
         return -errno;
     for (const char *p = rel;;) {
-        while (*p == '/')
-            p++;
-        size_t n = strcspn(p, "/");
-        const char *next = p + n;
-        while (*next == '/')
-            next++;
-        if (n == 0)
-            return -EINVAL;
-        if (n > NAME_MAX)
-            return -ENAMETOOLONG;
-        memcpy(comp, p, n);
-        comp[n] = '\0';
+        int last = mct_path_next_component(&p, comp);
+        if (last < 0)
+            return last;
 
         /* Search permission on the folder we are in, as it is now. */
         if ((r = check_fd(c, dir, X_OK, &st)) < 0)
             return r;
-        if (*next == '\0')
+        if (last)
             return open_checked(dir, comp, flags, c, mask, ret_st);
         int sub = mct_openat_beneath(dir, comp, O_PATH | O_DIRECTORY, 0, 0);
         if (sub < 0)
             return sub;
         close(dir);
         dir = sub;
-        p = next;
     }
 }

@@ -124,13 +124,8 @@ static int check_absolute(const struct mct_config *cfg)
 
 static int load_config(const char *explicit_path, struct mct_config **ret)
 {
-    _cleanup_free_ char *path = NULL;
     char err[2048] = "";
-
-    int r = mct_config_find(explicit_path, &path, err, sizeof(err));
-    if (r < 0)
-        return log_error_errno(r, "no configuration: %s", err);
-    r = mct_config_load(path, ret, err, sizeof(err));
+    int r = mct_config_find_load(explicit_path, ret, err, sizeof(err));
     if (r < 0)
         return log_error("%s", *err ? err : "cannot load the configuration"), r;
     return 0;

@@ -10,7 +10,6 @@
 #include "log.h"
 #include "model_fresh.h"
 #include "model_snap.h"
-#include "operations.h"
 #include "scan.h"
 
 #define N_BUCKETS 1024
@@ -60,7 +59,7 @@ struct model {
 
 unsigned model_wait_seconds(const struct model *m)
 {
-    return model_wait_bound_seconds(m->cfg);
+    return mct_status_deadline_seconds(m->cfg);
 }
 
 /* ---- entries, with the lock held ---- */
@@ -333,53 +332,67 @@ static void publish_chunk(struct model *m, const struct mct_session_ref *refs, s
             status_snap_unref(snaps[i]);
 }
 
+/* A sweep under way: the root's renderings so far, and the chunk's
+ * entries' generations from before its collection. */
+struct sweep {
+    struct model *m;
+    struct status_root_render rr;
+    uint64_t gens[MCT_STATUS_CHUNK];
+    int64_t chunk_started;
+    size_t n_safe;
+};
+
+static int sweep_before(const struct mct_status_chunk *c, void *ud)
+{
+    struct sweep *w = ud;
+    pthread_mutex_lock(&w->m->lock);
+    for (size_t i = 0; i < c->n; i++) {
+        struct entry *e = entry_get(w->m, &c->refs[i]);
+        w->gens[i] = e ? e->gen : UINT64_MAX;
+    }
+    pthread_mutex_unlock(&w->m->lock);
+    w->chunk_started = mct_now_ms();
+    return 0;
+}
+
+static int sweep_chunk(struct mct_status_chunk *c, void *ud)
+{
+    struct sweep *w = ud;
+    int r = w->m->hooks.root_render(c->st, c->n, c->last, &w->rr);
+    publish_chunk(w->m, c->refs, c->n, c->st, w->chunk_started, w->gens, &w->n_safe);
+    w->rr.done = c->off + c->n;
+    for (size_t i = 0; i < c->n; i++)
+        tell(w->m, &c->refs[i]);
+    return r;
+}
+
 static struct status_snap *sweep(struct model *m, int64_t started)
 {
     _cleanup_free_ struct mct_session_ref *refs = NULL;
-    size_t n = 0, n_safe = 0;
+    size_t n = 0;
     int r = mct_discover_sessions(m->cfg, NULL, NULL, &refs, &n);
     if (r < 0) {
         log_warning_errno(r, "cannot list the sessions under %s", m->cfg->source_base_path);
         return NULL;
     }
-    _cleanup_free_ uint64_t *gens = calloc(n ? n : 1, sizeof(*gens));
-    if (!gens)
+    _cleanup_free_ struct sweep *w = calloc(1, sizeof(*w));
+    if (!w)
         return NULL;
-
-    struct status_root_render rr = {.cfg = m->cfg, .ud = m->hooks.ud};
-    size_t off = 0;
-    do {
-        size_t k = n - off < MCT_STATUS_CHUNK ? n - off : MCT_STATUS_CHUNK;
-        pthread_mutex_lock(&m->lock);
-        for (size_t i = 0; i < k; i++) {
-            struct entry *e = entry_get(m, &refs[off + i]);
-            gens[off + i] = e ? e->gen : UINT64_MAX;
-        }
-        pthread_mutex_unlock(&m->lock);
-        struct mct_session_status *st = NULL;
-        int64_t chunk_started = mct_now_ms();
-        r = mct_status_collect(m->cfg, n ? refs + off : NULL, k, 0, &st);
-        if (r >= 0) {
-            r = m->hooks.root_render(st, k, off + k == n, &rr);
-            publish_chunk(m, refs + off, k, st, chunk_started, gens + off, &n_safe);
-            mct_session_status_free_array(st, k);
-        }
-        off += k;
-        rr.done = off;
-        for (size_t i = off - k; i < off; i++)
-            tell(m, &refs[i]);
-    } while (r >= 0 && off < n);
+    *w = (struct sweep){.m = m, .rr = {.cfg = m->cfg, .ud = m->hooks.ud}};
+    r = mct_status_collect_chunks(
+            m->cfg, refs, n, 0,
+            &(struct mct_status_stream){.before = sweep_before, .each = sweep_chunk, .ud = w});
     if (r < 0) {
         log_warning_errno(r, "status of all sessions failed");
         for (unsigned i = 0; i < MODEL_SLOTS; i++)
-            mct_buf_free(&rr.out[i]);
+            mct_buf_free(&w->rr.out[i]);
         return NULL;
     }
     pthread_mutex_lock(&m->lock);
     m->counters.sessions = n;
-    m->counters.safe = n_safe;
+    m->counters.safe = w->n_safe;
     pthread_mutex_unlock(&m->lock);
-    return model_snap_from_root(&rr, n, started);
+    return model_snap_from_root(&w->rr, n, started);
 }
 
 static void wait_for_sweep_time(struct model *m, int64_t next_ms)
@@ -543,7 +556,7 @@ static int get_once(struct model *m, const struct mct_session_ref *ref, unsigned
     int64_t asked_ms = mct_now_ms();
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += model_wait_seconds(m);
+    deadline.tv_sec += mct_status_deadline_seconds(m->cfg);
 
     pthread_mutex_lock(&m->lock);
     struct entry *e = entry_get(m, ref);
@@ -562,7 +575,7 @@ static int get_once(struct model *m, const struct mct_session_ref *ref, unsigned
             /* Made once per entry (a file browser stats the same files
              * over and over), and for the root without listing the
              * sessions: the sweep that will say is running. */
-            e->pending = model_snap_placeholder(m->cfg, ref, true, model_wait_seconds(m));
+            e->pending = model_snap_placeholder(m->cfg, ref, true);
         s = e->snap ? status_snap_ref(e->snap) : e->pending ? status_snap_ref(e->pending) : NULL;
     } else {
         while (!usable(m, e, asked_ms)) {
@@ -581,9 +594,9 @@ static int get_once(struct model *m, const struct mct_session_ref *ref, unsigned
 
     if (!s && !(flags & MODEL_NO_WAIT))
         log_warning("status of %s not computed within %u s, answering unknown",
-                    ref ? e->rel : "all sessions", model_wait_seconds(m));
+                    ref ? e->rel : "all sessions", mct_status_deadline_seconds(m->cfg));
     if (!s)
-        s = model_snap_placeholder(m->cfg, ref, flags & MODEL_NO_WAIT, model_wait_seconds(m));
+        s = model_snap_placeholder(m->cfg, ref, flags & MODEL_NO_WAIT);
     if (!s)
         return -ENOMEM;
     *ret = s;

@@ -135,8 +135,8 @@ enum {
 /*
  * The status of ref (NULL: every local session, for the root), never older
  * than cache_seconds: a fresh snapshot is returned at once; otherwise the
- * session is queued and this waits, at most share + database timeout +
- * 1 s, and returns an "unknown" placeholder when nothing answered in time.
+ * session is queued and this waits, at most mct_status_deadline_seconds(),
+ * and returns an "unknown" placeholder when nothing answered in time.
  * A "safe" status is also checked against the source folder as it is now
  * (a grown file does not change the folder's mtime). *activity (may be
  * NULL) gets a copy of the running command's progress ("syncing 42%").
@@ -151,7 +151,7 @@ void model_invalidate(struct model *m, const struct mct_session_ref *ref);
 /* Progress of a running command, overlaid on the renderings (NULL: idle). */
 void model_set_activity(struct model *m, const struct mct_session_ref *ref, const char *activity);
 
-/* The wait bound in seconds (share + database timeout + 1). */
+/* The wait bound in seconds: the engine's (mct_status_deadline_seconds). */
 unsigned model_wait_seconds(const struct model *m);
 
 void model_counters(struct model *m, struct model_counters *out);

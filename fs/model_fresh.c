@@ -1,11 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "model_fresh.h"
 
-unsigned model_wait_bound_seconds(const struct mct_config *cfg)
-{
-    return cfg->share_timeout_s + cfg->database_timeout_s + 1;
-}
-
 int64_t model_sweep_period_ms(unsigned cache_seconds)
 {
     if (cache_seconds == 0)

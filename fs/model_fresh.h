@@ -16,10 +16,6 @@
 
 #include "config.h"
 
-/* The longest a read waits for a status: share + database timeout + 1 s;
- * what is not known by then reads as unreachable or unknown. */
-unsigned model_wait_bound_seconds(const struct mct_config *cfg);
-
 /* Milliseconds between sweeps: half of cache_seconds, so a snapshot is
  * rarely older than cache_seconds when read, but at least a second; -1
  * (no sweep: every read computes) with cache_seconds 0. */

@@ -101,56 +101,15 @@ struct status_snap *model_snap_from_root(struct status_root_render *rr, size_t n
     return s;
 }
 
-static int placeholder_status(const struct mct_config *cfg, const struct mct_session_ref *ref,
-                              const char *why, struct mct_session_status *st)
-{
-    *st = (struct mct_session_status){.ref = *ref, .source_exists = true};
-    st->dj.state = MCT_UNKNOWN;
-    for (unsigned i = 0; i < MCT_DJ_N_CHECKS; i++)
-        st->dj.checks[i] = MCT_UNKNOWN;
-    snprintf(st->dj.reason, sizeof(st->dj.reason), "%s", why);
-    st->backup = MCT_UNKNOWN;
-    st->verified = MCT_UNKNOWN;
-    st->safe_to_delete = false;
-
-    int r = mct_session_source_path(cfg, ref, &st->source_path);
-    if (r < 0)
-        return r;
-    r = mct_strv_pushf(&st->reasons, "%s", why);
-    if (r < 0)
-        return r;
-
-    st->dests = calloc(cfg->n_destinations ? cfg->n_destinations : 1, sizeof(*st->dests));
-    if (!st->dests)
-        return -ENOMEM;
-    for (size_t i = 0; i < cfg->n_destinations; i++) {
-        const struct mct_destination *d = &cfg->destinations[i];
-        if (!d->enabled)
-            continue;
-        struct mct_dest_status *ds = &st->dests[st->n_dests++];
-        ds->dest = d;
-        ds->state = MCT_DEST_UNREACHABLE;
-        ds->verify.state = MCT_DEST_UNREACHABLE;
-        ds->detail = strdup(why);
-        if (!ds->detail)
-            return -ENOMEM;
-        r = mct_session_dest_path(d, ref, &ds->path);
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
-
 struct status_snap *model_snap_placeholder(const struct mct_config *cfg,
-                                           const struct mct_session_ref *ref, bool pending,
-                                           unsigned wait_s)
+                                           const struct mct_session_ref *ref, bool pending)
 {
     _cleanup_free_ struct mct_session_ref *refs = NULL;
     size_t n = 0;
     _cleanup_free_ char *why =
             pending ? mct_strdup_printf("pending: the status is being computed")
                     : mct_strdup_printf("status not computed within %u s (share or database slow)",
-                                        wait_s);
+                                        mct_status_deadline_seconds(cfg));
     if (!why)
         return NULL;
 
@@ -169,7 +128,7 @@ struct status_snap *model_snap_placeholder(const struct mct_config *cfg,
     if (!st)
         return NULL;
     for (size_t i = 0; i < n; i++)
-        if (placeholder_status(cfg, &refs[i], why, &st[i]) < 0) {
+        if (mct_status_unknown(cfg, &refs[i], why, &st[i]) < 0) {
             mct_session_status_free_array(st, i + 1);
             return NULL;
         }

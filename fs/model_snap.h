@@ -12,8 +12,8 @@ struct status_snap *model_snap_take(struct mct_session_status *st, size_t i, int
 struct status_snap *model_snap_from_root(struct status_root_render *rr, size_t n,
                                          int64_t started_ms);
 /* What a read is given when no status was computed in time: every answer
- * "unknown", never "safe" (pending: a stat's, for a session never yet
- * computed, which a read would wait for). ref NULL: the root. */
+ * "unknown" (mct_status_unknown()), never "safe" (pending: a stat's, for
+ * a session never yet computed, which a read would wait for). ref NULL:
+ * the root. */
 struct status_snap *model_snap_placeholder(const struct mct_config *cfg,
-                                           const struct mct_session_ref *ref, bool pending,
-                                           unsigned wait_s);
+                                           const struct mct_session_ref *ref, bool pending);

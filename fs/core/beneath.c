@@ -50,6 +50,24 @@ static bool is_symlink_at(int dirfd, const char *name)
     return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
 }
 
+int mct_path_next_component(const char **p, char comp[NAME_MAX + 1])
+{
+    const char *s = *p;
+    while (*s == '/')
+        s++;
+    size_t n = strcspn(s, "/");
+    if (n == 0) /* only slashes: nothing names an entry */
+        return -EINVAL;
+    if (n > NAME_MAX)
+        return -ENAMETOOLONG;
+    memcpy(comp, s, n);
+    comp[n] = '\0';
+    for (s += n; *s == '/'; s++)
+        ;
+    *p = s;
+    return *s == '\0';
+}
+
 static int walk_beneath(int dirfd, const char *rel, int flags, mode_t mode, unsigned how)
 {
     char comp[NAME_MAX + 1];
@@ -62,33 +80,18 @@ static int walk_beneath(int dirfd, const char *rel, int flags, mode_t mode, unsi
     int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
     if (fd < 0)
         return -errno;
-    const char *p = rel;
-    for (;;) {
-        while (*p == '/')
-            p++;
-        size_t n = strcspn(p, "/");
-        const char *next = p + n;
-        while (*next == '/')
-            next++;
-        bool last = *next == '\0';
-        if (n == 0) { /* only slashes: nothing names an entry */
+    for (const char *p = rel;;) {
+        int last = mct_path_next_component(&p, comp);
+        if (last < 0) {
             close(fd);
-            return -EINVAL;
+            return last;
         }
-        if (n > NAME_MAX) {
-            close(fd);
-            return -ENAMETOOLONG;
-        }
-        memcpy(comp, p, n);
-        comp[n] = '\0';
         if (streq(comp, "..")) {
             close(fd);
             return -EXDEV;
         }
-        if (streq(comp, ".") && !last) {
-            p = next;
+        if (streq(comp, ".") && !last)
             continue;
-        }
         int f = last ? flags | O_NOFOLLOW | O_CLOEXEC
                      : O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
         int nfd = openat(fd, comp, f, mode);
@@ -110,7 +113,6 @@ static int walk_beneath(int dirfd, const char *rel, int flags, mode_t mode, unsi
         }
         if (last)
             return fd;
-        p = next;
     }
 }
 
@@ -196,22 +198,17 @@ int mct_mkdir_beneath(int dirfd, const char *rel, mode_t mode, unsigned how)
     if (fd < 0)
         return fd;
     for (const char *p = rel;;) {
-        while (*p == '/')
-            p++;
-        size_t n = strcspn(p, "/");
-        if (n == 0)
+        int r = mct_path_next_component(&p, comp);
+        if (r == -EINVAL) /* no component left */
             return fd;
-        if (n > NAME_MAX) {
+        if (r < 0) {
             close(fd);
-            return -ENAMETOOLONG;
+            return r;
         }
-        memcpy(comp, p, n);
-        comp[n] = '\0';
-        p += n;
         if (streq(comp, "."))
             continue;
         if (mkdirat(fd, comp, mode) < 0 && errno != EEXIST) {
-            int r = -errno;
+            r = -errno;
             close(fd);
             return r;
         }

@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <limits.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -47,6 +48,12 @@ int mct_stat_beneath(int dirfd, const char *rel, struct stat *st, unsigned how);
  * the last folder (O_RDONLY|O_DIRECTORY) or -errno. Allocation-free.
  */
 int mct_mkdir_beneath(int dirfd, const char *rel, mode_t mode, unsigned how);
+
+/* The next component of the relative path at *p (the slashes before it
+ * skipped) into comp; *p moves past it and the slashes after it. 1 when
+ * it was the last, 0 when more follow, -EINVAL when none is left (only
+ * slashes), -ENAMETOOLONG. Allocation-free. */
+int mct_path_next_component(const char **p, char comp[NAME_MAX + 1]);
 
 /* Tests: use the component walk even where openat2 exists. */
 void mct_beneath_force_fallback(bool on);

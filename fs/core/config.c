@@ -162,6 +162,8 @@ const struct mct_key mct_config_schema[] = {
         {NULL},
 };
 
+const char mct_config_default_rsync_flags[] = "-avh";
+
 static int set_default(char **field, const char *value)
 {
     *field = strdup(value);
@@ -190,7 +192,7 @@ static int config_new(const char *name, struct mct_config **ret)
 
     if (set_default(&cfg->path, name) < 0 || set_default(&cfg->source_base_path, "/data") < 0 ||
         set_default(&cfg->source_path_structure, "{participant_id}/{session_date}") < 0 ||
-        set_default(&cfg->rsync_flags, "-avh") < 0 ||
+        set_default(&cfg->rsync_flags, mct_config_default_rsync_flags) < 0 ||
         set_default(&cfg->datajoint.host, "localhost") < 0 ||
         set_default(&cfg->datajoint.sessions_schema, "mocap_sessions") < 0 ||
         set_default(&cfg->datajoint.tracking_schema, "multicamera_tracking") < 0 ||
@@ -364,6 +366,14 @@ int mct_config_find(const char *explicit_path, char **ret, char *err, size_t err
     snprintf(err, errlen, "no config file found (tried %s and %s); use -c or set $MCTFS_CONFIG",
              local, MCT_DEFAULT_CONFIG);
     return -ENOENT;
+}
+
+int mct_config_find_load(const char *explicit_path, struct mct_config **ret, char *err,
+                         size_t errlen)
+{
+    _cleanup_free_ char *path = NULL;
+    int r = mct_config_find(explicit_path, &path, err, errlen);
+    return r < 0 ? r : mct_config_load(path, ret, err, errlen);
 }
 
 static void destination_clear(struct mct_destination *d)

@@ -40,6 +40,11 @@ enum mct_dj_tls {
 /* "off", "preferred", "required", "verify", then NULL. */
 extern const char *const mct_dj_tls_names[];
 
+/* backup.rsync.flags when the config leaves it out: "-avh". Every other
+ * default is set where the config is made (config.c); this one is also
+ * what rsync.c runs with for a config built by hand (a test's). */
+extern const char mct_config_default_rsync_flags[];
+
 /* Where a setting's value came from (mctctl config). No entry: the default. */
 enum mct_origin {
     MCT_ORIGIN_DEFAULT,
@@ -164,6 +169,12 @@ int mct_config_find(const char *explicit_path, char **ret, char *err, size_t err
  * saying what to chown or chmod.
  */
 int mct_config_load(const char *path, struct mct_config **ret, char *err, size_t errlen);
+
+/* mct_config_find() then mct_config_load(): what mctfs and mctctl do
+ * first. On failure err says why (the file's name and what is wrong in
+ * it, or what was tried). */
+int mct_config_find_load(const char *explicit_path, struct mct_config **ret, char *err,
+                         size_t errlen);
 
 /* Same, from a string (for tests and fuzzing); name is used in messages. */
 int mct_config_parse_string(const char *name, const char *yaml, struct mct_config **ret, char *err,

@@ -189,7 +189,7 @@ static int parse_path(const struct ctx *c, const yaml_node_t *v, const char *pat
 }
 
 /* The flags are split on whitespace and become rsync arguments run as
- * whoever reads the config: only what a backup needs is allowed (rsync.c). */
+ * whoever reads the config: only what a backup needs is allowed (rsync_argv.c). */
 static int check_rsync_flags(const struct ctx *c, const yaml_node_t *v, const char *path,
                              const char *s)
 {

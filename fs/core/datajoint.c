@@ -16,6 +16,7 @@
 
 #include "datajoint.h"
 #include "dj_deadline.h"
+#include "recdb.h"
 #include "session.h"
 #include "util.h"
 
@@ -88,15 +89,19 @@ static void mysql_free_resultp(MYSQL_RES **r)
         mysql_free_result(*r);
 }
 
+const char *mct_dj_host(const struct mct_config *cfg)
+{
+    return strempty(cfg->datajoint.host) ? "localhost" : cfg->datajoint.host;
+}
+
 static void describe_server(const struct mct_config *cfg, char *out, size_t len)
 {
-    const char *host = strempty(cfg->datajoint.host) ? "localhost" : cfg->datajoint.host;
+    const char *host = mct_dj_host(cfg);
 
     if (!strempty(cfg->datajoint.socket))
         snprintf(out, len, "DataJoint database %s (socket %s)", host, cfg->datajoint.socket);
     else
-        snprintf(out, len, "DataJoint database %s:%u", host,
-                 cfg->datajoint.port ? cfg->datajoint.port : 3306);
+        snprintf(out, len, "DataJoint database %s:%u", host, cfg->datajoint.port);
 }
 
 /* "DataJoint database HOST (socket S): MSG" into err. */
@@ -206,8 +211,8 @@ static void connect_error(const struct mct_config *cfg, MYSQL *m, char *err, siz
 /* One attempt; on -EIO *ret is the handle that says why (mysql_error). */
 static int connect_as(const struct mct_config *cfg, enum mct_dj_tls tls, MYSQL **ret)
 {
-    unsigned timeout = cfg->database_timeout_s ? cfg->database_timeout_s : 5;
-    const char *host = strempty(cfg->datajoint.host) ? "localhost" : cfg->datajoint.host;
+    unsigned timeout = cfg->database_timeout_s;
+    const char *host = mct_dj_host(cfg);
     const char *sock = strempty(cfg->datajoint.socket) ? NULL : cfg->datajoint.socket;
     MYSQL *m = *ret = mysql_init(NULL);
 
@@ -232,10 +237,8 @@ static int connect_as(const struct mct_config *cfg, enum mct_dj_tls tls, MYSQL *
 static int dj_connect(const struct mct_config *cfg, struct dj_conn *c, char *err, size_t errlen)
 {
     _cleanup_(mysql_closep) MYSQL *m = NULL;
-    const char *sessions =
-            cfg->datajoint.sessions_schema ? cfg->datajoint.sessions_schema : "mocap_sessions";
-    const char *tracking = cfg->datajoint.tracking_schema ? cfg->datajoint.tracking_schema
-                                                          : "multicamera_tracking";
+    const char *sessions = cfg->datajoint.sessions_schema;
+    const char *tracking = cfg->datajoint.tracking_schema;
     if (quote_ident(sessions, c->sessions, sizeof(c->sessions)) < 0 ||
         quote_ident(tracking, c->tracking, sizeof(c->tracking)) < 0) {
         server_error(cfg, "invalid schema name", err, errlen);
@@ -535,6 +538,6 @@ int mct_dj_check_sessions(const struct mct_config *cfg, const struct mct_session
 
     if (r_sqlite >= 0 && r_mysql >= 0)
         return 0;
-    unsigned timeout = cfg->database_timeout_s ? cfg->database_timeout_s : 5;
+    unsigned timeout = cfg->database_timeout_s;
     return mct_now_ms() - start >= (int64_t)timeout * 1000 ? -ETIMEDOUT : -EIO;
 }

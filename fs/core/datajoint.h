@@ -15,12 +15,7 @@
 
 #include "config.h"
 #include "session.h"
-
-enum mct_tristate {
-    MCT_UNKNOWN = -1,
-    MCT_NO = 0,
-    MCT_YES = 1,
-};
+#include "util.h"
 
 enum mct_dj_check {
     MCT_DJ_SQLITE_IMPORTED,
@@ -56,19 +51,9 @@ struct mct_dj_status {
 int mct_dj_check_sessions(const struct mct_config *cfg, const struct mct_session_ref *refs,
                           size_t n, struct mct_dj_status *out);
 
-/*
- * The recording database (SQLite, opened read-only with a busy timeout).
- * Imported flag per session: out[i] = YES/NO, or UNKNOWN when the file
- * cannot be read (why says so). Returns 0 or -errno.
- */
-int mct_recdb_imported(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
-                       enum mct_tristate *out, char *why, size_t whylen);
-
-/* Sessions the recording database knows in [start, end] (NULL = open),
- * participant = participants.name, sorted by date then participant. */
-int mct_recdb_sessions_in_range(const struct mct_config *cfg, const char *start_date,
-                                const char *end_date, struct mct_session_ref **ret, size_t *n_ret,
-                                char *why, size_t whylen);
+/* The host the client library is given: datajoint.host, localhost when
+ * it is empty (DJ_HOST=""). */
+const char *mct_dj_host(const struct mct_config *cfg);
 
 /* Is a DataJoint check (one given up on at its deadline included) still
  * running? It works on its own copy of the config, but inside the client

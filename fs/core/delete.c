@@ -18,8 +18,10 @@
 #include "hashcache.h"
 #include "log.h"
 #include "policy.h"
+#include "lock.h"
 #include "operations.h"
 #include "trash.h"
+#include "trash_pending.h"
 
 static void deletion_done(struct mct_deletion *d)
 {

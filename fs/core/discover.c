@@ -45,14 +45,8 @@ static int add_session(struct discovery *d, const struct mct_session_ref *ref)
         d->seen->n_out_of_range++;
         return 0;
     }
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 64;
-        struct mct_session_ref *p = realloc(d->refs, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        d->refs = p;
-        d->cap = cap;
-    }
+    if (MCT_RESERVE(d->refs, d->cap, d->n, 64) < 0)
+        return -ENOMEM;
     d->refs[d->n++] = *ref;
     return 0;
 }

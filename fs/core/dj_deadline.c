@@ -164,7 +164,7 @@ static bool wait_done(struct job *j, unsigned seconds)
 static int bounded(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
                    enum mct_tristate (*res)[MCT_DJ_N_CHECKS], char *err, size_t errlen)
 {
-    unsigned seconds = cfg->database_timeout_s ? cfg->database_timeout_s : 5;
+    unsigned seconds = cfg->database_timeout_s;
     struct job *j = job_new(cfg, refs, n);
     pthread_t t;
     __atomic_add_fetch(&running, 1, __ATOMIC_ACQ_REL);
@@ -195,7 +195,7 @@ static int bounded(const struct mct_config *cfg, const struct mct_session_ref *r
             (void)shutdown(sock, SHUT_RDWR);
         r = -ETIMEDOUT;
         char where[256];
-        const char *host = strempty(cfg->datajoint.host) ? "localhost" : cfg->datajoint.host;
+        const char *host = mct_dj_host(cfg);
         snprintf(where, sizeof(where), "%s%s%s", host, cfg->datajoint.socket ? " socket " : "",
                  cfg->datajoint.socket ? cfg->datajoint.socket : "");
         snprintf(err, errlen,
@@ -211,7 +211,7 @@ int mct_dj_check_mysql_bounded(const struct mct_config *cfg, const struct mct_se
                                size_t n, enum mct_tristate (*res)[MCT_DJ_N_CHECKS], char *err,
                                size_t errlen)
 {
-    unsigned seconds = cfg->database_timeout_s ? cfg->database_timeout_s : 5;
+    unsigned seconds = cfg->database_timeout_s;
     /* One attempt at a time; a server that timed out waits out its
      * backoff and is answered for meanwhile. */
     int r = mct_health_db_begin(cfg, (int)seconds * 1000 + 1000, err, errlen);

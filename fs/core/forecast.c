@@ -6,7 +6,7 @@
  */
 #include "forecast.h"
 
-#include "reclaim.h"
+#include "reclaim_plan.h"
 #include "session.h"
 
 /* Days from the civil date (proleptic Gregorian), as in Howard Hinnant's

@@ -69,14 +69,8 @@ static struct entry *find(struct mct_hashcache *c, const char *path)
 static int add(struct mct_hashcache *c, const char *path, const struct mct_file *st,
                const struct mct_hash *h, bool used)
 {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        struct entry *e = realloc(c->e, cap * sizeof(*e));
-        if (!e)
-            return -ENOMEM;
-        c->e = e;
-        c->cap = cap;
-    }
+    if (MCT_RESERVE(c->e, c->cap, c->n, 64) < 0)
+        return -ENOMEM;
     char *p = strdup(path);
     if (!p)
         return -ENOMEM;

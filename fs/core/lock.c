@@ -13,6 +13,8 @@
  * base's device and inode, so two source trees (or two test labs with the
  * same session names) sharing a lock folder never collide.
  */
+#include "lock.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -20,41 +22,14 @@
 #include "beneath.h"
 #include "checksum.h"
 #include "log.h"
-#include "operations.h"
 #include "util.h"
 
-#define LOCK_DIR_DEFAULT "/run/mctfs/locks"
 /* Escaped participant ids longer than this are named by their hash. */
 #define LOCK_ID_MAX 160
 
-int mct_session_open_dir(const struct mct_config *cfg, const struct mct_session_ref *ref,
-                         int *fd_out)
-{
-    _cleanup_free_ char *rel = NULL;
-    _cleanup_close_ int fd = -1;
-    int r;
-
-    *fd_out = -1;
-    if (strempty(cfg->source_base_path))
-        return -EINVAL;
-    r = mct_template_expand(cfg->source_path_structure, ref, &rel);
-    if (r < 0)
-        return r;
-    /* The base may be a symlink (/data -> /srv/data); below it, every
-     * component must be a real folder, checked at this very open. */
-    fd = open(cfg->source_base_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int sfd = mct_opendir_beneath(fd, rel, 0);
-    if (sfd < 0)
-        return sfd;
-    *fd_out = sfd;
-    return 0;
-}
-
 static const char *lock_dir_path(const struct mct_config *cfg)
 {
-    return strempty(cfg->service.lock_dir) ? LOCK_DIR_DEFAULT : cfg->service.lock_dir;
+    return cfg->service.lock_dir ? cfg->service.lock_dir : "";
 }
 
 /* A lock folder anyone else may write is no lock at all: they could

@@ -2,9 +2,10 @@
 /*
  * The commands that change things, as the CLI and the mount's .control
  * file run them: sync (rsync + verification), verify (file by file) and
- * the verified deletion. Each takes the session's lock, which every
- * process honours (flock on a file in service.lock_dir, lock.c), and fails
- * with -EBUSY when another command holds it.
+ * the verified deletion, and the trash's recovery. Each takes the
+ * session's lock (lock.h) and fails with -EBUSY when another command
+ * holds it; each tells its user what happened in a struct mct_op_result
+ * (op_result.h).
  */
 #pragma once
 
@@ -12,44 +13,11 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "op_result.h"
 #include "rsync.h"
 #include "session.h"
 #include "status.h"
 #include "util.h"
-
-/* Take the session's lock without waiting: *fd_out holds it until closed
- * (a lock file, not the session folder). -EBUSY when held elsewhere,
- * -ENOENT when the session folder is gone, -ELOOP when it is a symlink or
- * reached through one, -EPERM when service.lock_dir (or the lock file) is
- * not the service user's alone (the log says which and why). */
-int mct_session_lock(const struct mct_config *cfg, const struct mct_session_ref *ref, int *fd_out);
-
-/* The same lock whether or not the session folder exists: the trash's
- * recovery locks sessions whose folder sits in the trash. */
-int mct_session_lock_ref(const struct mct_config *cfg, const struct mct_session_ref *ref,
-                         int *fd_out);
-
-/* A lock on one job over the whole source tree ("reclaim"), in the same
- * folder and with the same checks as the session locks: -EBUSY when
- * another process holds it. */
-int mct_tree_lock(const struct mct_config *cfg, const char *job, int *fd_out);
-
-/* Open the session's folder from the source base one component at a time,
- * never following a symlink below the base: -ELOOP when the session folder
- * or a folder above it (a participant's) is a symlink, -ENOENT, -errno. */
-int mct_session_open_dir(const struct mct_config *cfg, const struct mct_session_ref *ref,
-                         int *fd_out);
-
-struct mct_op_result {
-    char **lines;   /* strv: what happened, for the user (per destination, per file) */
-    char **reasons; /* strv: why it failed or was refused */
-    struct mct_session_status *status; /* the status afterwards (1 element), may be NULL */
-};
-void mct_op_result_free(struct mct_op_result *res);
-/* Add a line for the user (and log it at info level). */
-void mct_op_say(struct mct_op_result *res, const char *fmt, ...) _printf_(2, 3);
-/* Add a reason (and log it as an error); returns err for `return mct_op_fail(...)`. */
-int mct_op_fail(struct mct_op_result *res, int err, const char *fmt, ...) _printf_(3, 4);
 
 /*
  * Sync every enabled destination: probe the share (never copy into an
@@ -135,14 +103,3 @@ int mct_delete_log_refusal(const struct mct_config *cfg, const struct mct_sessio
  * would do ("would restore ...", "would finish deleting ..."). A trash
  * that is not ours (trash.h) is never used: a warning, and -EPERM. */
 int mct_trash_recover(const struct mct_config *cfg, bool dry_run, struct mct_op_result *res);
-
-/* Is an interrupted deletion of ref in the trash (or is the trash not
- * ours, so nobody can tell)? 1 with *why the sentence for status, 0 no,
- * -errno. Such a session is never safe to delete. */
-int mct_trash_pending(const struct mct_config *cfg, const struct mct_session_ref *ref, char **why);
-
-/* The sessions with an entry in the trash, dated within [start, end]
- * (either may be NULL): status-range lists them even when their folder
- * is gone. *refs malloc'd, unsorted, may repeat a session. */
-int mct_trash_pending_list(const struct mct_config *cfg, const char *start, const char *end,
-                           struct mct_session_ref **refs, size_t *n);

@@ -21,15 +21,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "datajoint.h"
-#include "session.h"
-#include "util.h"
+#include "recdb.h"
 
 static char *recdb_path(const struct mct_config *cfg)
 {
     if (!strempty(cfg->recording_db_path))
         return strdup(cfg->recording_db_path);
-    return mct_path_join(cfg->source_base_path ? cfg->source_base_path : "/data", "recordings.db");
+    return mct_path_join(cfg->source_base_path, "recordings.db");
 }
 
 static int sqlite_errno(int rc)
@@ -141,7 +139,7 @@ static int recdb_open(const struct mct_config *cfg, struct recdb *r, char *why, 
     char uri[64];
     int rc;
 
-    r->timeout_s = cfg->database_timeout_s ? cfg->database_timeout_s : 5;
+    r->timeout_s = cfg->database_timeout_s;
     r->deadline_ms = mct_now_ms() + (int64_t)r->timeout_s * 1000;
     r->path = recdb_path(cfg);
     if (!r->path)
@@ -354,14 +352,8 @@ static int collect_sessions(struct recdb *db, sqlite3_stmt *st, struct mct_sessi
 
         if (!name || !sqlite_date(sqlite3_column_text(st, 1), date))
             continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            struct mct_session_ref *nv = realloc(v, ncap * sizeof(*v));
-            if (!nv)
-                return -ENOMEM;
-            v = nv;
-            cap = ncap;
-        }
+        if (MCT_RESERVE(v, cap, n, 64) < 0)
+            return -ENOMEM;
         /* A name that cannot be a folder name cannot be a local session. */
         if (mct_session_ref_init(&v[n], name, date, err, sizeof(err)) == 0)
             n++;

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "lock.h"
 #include "operations.h"
 #include "scan.h"
 

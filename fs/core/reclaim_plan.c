@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Reclaim's planning, without I/O: which sessions it may take (the
- * status's verdict, and old enough), in which order, and why the target
- * cannot be met when it cannot. The verdict is the status's own
+ * Reclaim's planning (reclaim_plan.h). The verdict is the status's own
  * safe_to_delete: one rule set (policy.h) for everything that deletes.
  */
-#include "reclaim.h"
+#include "reclaim_plan.h"
 
 #include "util.h"
 

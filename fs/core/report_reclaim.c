@@ -9,7 +9,7 @@
 
 #include "escape.h"
 #include "forecast.h"
-#include "reclaim.h"
+#include "reclaim_plan.h"
 
 static const char *const class_keys[_MCT_RECLAIM_CLASS_MAX] = {
         [MCT_RECLAIM_ELIGIBLE] = "eligible",

@@ -13,7 +13,7 @@
 
 typedef void (*mct_progress_fn)(void *ud, const char *phase, int percent, const char *detail);
 
-/* Is this rsync_flags string acceptable? Only the options on rsync.c's
+/* Is this rsync_flags string acceptable? Only the options on rsync_argv.c's
  * allowlist (how to copy, what to print; short clusters letter by letter,
  * values checked) pass: everything else, a bare "--" and words that are
  * not options are refused. 0, or -EINVAL with "'WORD' is not allowed

@@ -233,14 +233,8 @@ static void scan_shrink(struct mct_scan *s, size_t cap)
 
 int mct_scan_add(struct mct_scan *s, size_t *cap, const struct mct_file *f)
 {
-    if (s->n_files == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 64;
-        struct mct_file *nf = realloc(s->files, ncap * sizeof(*nf));
-        if (!nf)
-            return -ENOMEM;
-        s->files = nf;
-        *cap = ncap;
-    }
+    if (MCT_RESERVE(s->files, *cap, s->n_files, 64) < 0)
+        return -ENOMEM;
     char *p = strdup(f->relpath);
     if (!p)
         return -ENOMEM;

@@ -7,11 +7,13 @@
 #include "session.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "beneath.h"
 #include "util.h"
 
 bool mct_participant_id_valid(const char *id)
@@ -443,6 +445,31 @@ int mct_session_dest_path(const struct mct_destination *dest, const struct mct_s
                           char **ret)
 {
     return base_join(dest->base_path, dest->path_structure, ref, ret);
+}
+
+int mct_session_open_dir(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                         int *fd_out)
+{
+    _cleanup_free_ char *rel = NULL;
+    _cleanup_close_ int fd = -1;
+    int r;
+
+    *fd_out = -1;
+    if (strempty(cfg->source_base_path))
+        return -EINVAL;
+    r = mct_template_expand(cfg->source_path_structure, ref, &rel);
+    if (r < 0)
+        return r;
+    /* The base may be a symlink (/data -> /srv/data); below it, every
+     * component must be a real folder, checked at this very open. */
+    fd = open(cfg->source_base_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int sfd = mct_opendir_beneath(fd, rel, 0);
+    if (sfd < 0)
+        return sfd;
+    *fd_out = sfd;
+    return 0;
 }
 
 bool mct_participant_selected(const struct mct_config *cfg, const char *participant_id)

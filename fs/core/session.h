@@ -64,6 +64,12 @@ int mct_session_source_path(const struct mct_config *cfg, const struct mct_sessi
 int mct_session_dest_path(const struct mct_destination *dest, const struct mct_session_ref *ref,
                           char **ret);
 
+/* Open the session's folder from the source base one component at a time,
+ * never following a symlink below the base: -ELOOP when the session folder
+ * or a folder above it (a participant's) is a symlink, -ENOENT, -errno. */
+int mct_session_open_dir(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                         int *fd_out);
+
 /* Does the participant id start with one of backup.filters.participant_prefixes
  * (true when the list is empty)? */
 bool mct_participant_selected(const struct mct_config *cfg, const char *participant_id);

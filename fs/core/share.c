@@ -219,7 +219,7 @@ static unsigned test_delay_ms(void)
 
 int mct_share_timeout_ms(const struct mct_config *cfg)
 {
-    return (int)(cfg->share_timeout_s ? cfg->share_timeout_s : 5) * 1000;
+    return (int)cfg->share_timeout_s * 1000;
 }
 
 static void sleep_ms(unsigned ms)

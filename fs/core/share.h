@@ -125,7 +125,7 @@ typedef void (*mct_share_child_fn)(int wfd, void *ud);
 int mct_share_child_start(struct mct_share_child *c, mct_share_child_fn fn, void *ud);
 int mct_share_child_read(struct mct_share_child *c, void *buf, size_t n, int idle_ms);
 void mct_share_child_finish(struct mct_share_child *c);
-/* The deadline: cfg->share_timeout_s (5 s when unset) in milliseconds. */
+/* The deadline: timeouts.share_seconds in milliseconds. */
 int mct_share_timeout_ms(const struct mct_config *cfg);
 /* In the child: write all of buf to wfd. -errno. */
 int mct_share_child_write(int wfd, const void *buf, size_t n);

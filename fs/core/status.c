@@ -15,10 +15,10 @@
 
 #include "hashcache.h"
 #include "log.h"
-#include "operations.h"
 #include "marker.h"
 #include "policy.h"
 #include "share.h"
+#include "trash_pending.h"
 
 #include <strings.h>
 #include <time.h>
@@ -367,17 +367,48 @@ static int collect_chunk(const struct mct_config *cfg, const struct mct_session_
     return r;
 }
 
+int mct_status_collect_chunks(const struct mct_config *cfg, const struct mct_session_ref *refs,
+                              size_t n, unsigned flags, const struct mct_status_stream *s)
+{
+    /* do/while: a rig without sessions still has its one (empty) chunk. */
+    size_t off = 0;
+    int r;
+    do {
+        size_t k = n - off < MCT_STATUS_CHUNK ? n - off : MCT_STATUS_CHUNK;
+        struct mct_status_chunk c = {
+                .refs = n ? refs + off : NULL, .off = off, .n = k, .last = off + k == n};
+        r = s->before ? s->before(&c, s->ud) : 0;
+        if (r < 0)
+            return r;
+        c.st = calloc(k ? k : 1, sizeof(*c.st));
+        if (!c.st)
+            return -ENOMEM;
+        r = k ? collect_chunk(cfg, c.refs, k, flags, c.st) : 0;
+        if (r >= 0)
+            r = s->each(&c, s->ud);
+        mct_session_status_free_array(c.st, k);
+        off += k;
+    } while (r >= 0 && off < n);
+    return r < 0 ? r : 0;
+}
+
+/* mct_status_collect's chunk: moved into the whole array. */
+static int take_chunk(struct mct_status_chunk *c, void *ud)
+{
+    struct mct_session_status *all = ud;
+    memcpy(all + c->off, c->st, c->n * sizeof(*c->st));
+    free(TAKE_PTR(c->st));
+    return 0;
+}
+
 int mct_status_collect(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
                        unsigned flags, struct mct_session_status **ret)
 {
     struct mct_session_status *st = calloc(n ? n : 1, sizeof(*st));
     if (!st)
         return -ENOMEM;
-    int r = 0;
-    for (size_t off = 0; off < n && r == 0; off += MCT_STATUS_CHUNK) {
-        size_t k = n - off < MCT_STATUS_CHUNK ? n - off : MCT_STATUS_CHUNK;
-        r = collect_chunk(cfg, refs + off, k, flags, st + off);
-    }
+    int r = mct_status_collect_chunks(cfg, refs, n, flags,
+                                      &(struct mct_status_stream){.each = take_chunk, .ud = st});
     if (r < 0) {
         mct_session_status_free_array(st, n);
         return r;

@@ -72,7 +72,8 @@ enum {
 
 /* Sessions whose file lists are held at once: collection goes in chunks of
  * this many (a few set-based database queries each; the DataJoint batch is
- * 500 too), and so does anything holding many statuses (the mount's root). */
+ * 500 too), and so does whatever walks every session
+ * (mct_status_collect_chunks). */
 #define MCT_STATUS_CHUNK 500
 
 /*
@@ -83,6 +84,43 @@ enum {
  */
 int mct_status_collect(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,
                        unsigned flags, struct mct_session_status **ret);
+
+/* A collection a chunk at a time, for whatever walks every session (the
+ * mount's root, mctctl metrics): years of sessions are never held at
+ * once. For each chunk of at most MCT_STATUS_CHUNK sessions: before()
+ * (may be NULL; st is NULL then), the collection, then each() with the
+ * chunk's statuses, freed after it unless it takes them (sets c->st to
+ * NULL: they are its own then). A rig without sessions still gets one
+ * empty chunk (n 0, last), so a root is still rendered. The first
+ * negative return of either callback stops it and is returned; 0, or
+ * -ENOMEM. */
+struct mct_status_chunk {
+    const struct mct_session_ref *refs; /* the chunk's sessions */
+    struct mct_session_status *st;      /* their statuses, n of them */
+    size_t off;                         /* refs[0]'s index among all the sessions */
+    size_t n;
+    bool last;
+};
+struct mct_status_stream {
+    int (*before)(const struct mct_status_chunk *c, void *ud);
+    int (*each)(struct mct_status_chunk *c, void *ud);
+    void *ud;
+};
+int mct_status_collect_chunks(const struct mct_config *cfg, const struct mct_session_ref *refs,
+                              size_t n, unsigned flags, const struct mct_status_stream *s);
+
+/* How long a reader waits for a status before it is answered "unknown":
+ * a collection's share probes and database checks each give up at their
+ * timeouts (timeouts.share_seconds, timeouts.database_seconds); a second
+ * more for the rest of it. */
+unsigned mct_status_deadline_seconds(const struct mct_config *cfg);
+
+/* The status of a session nothing was computed for in time: every answer
+ * unknown, each enabled destination unreachable, never safe to delete;
+ * why is its reason and each destination's detail. On failure (-ENOMEM)
+ * st holds what was filled, for mct_session_status_free_array(). */
+int mct_status_unknown(const struct mct_config *cfg, const struct mct_session_ref *ref,
+                       const char *why, struct mct_session_status *st);
 
 /* Recompute backup/verified/safe_to_delete/reasons from the facts. */
 int mct_status_decide(struct mct_session_status *st);

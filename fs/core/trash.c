@@ -7,6 +7,7 @@
  */
 #include "trash.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <time.h>
@@ -293,4 +294,36 @@ int mct_trash_rmdir_parent(const struct mct_trash_entry *e)
     if (unlinkat(fd, name, AT_REMOVEDIR) == 0)
         return 1;
     return errno == ENOTEMPTY || errno == EEXIST || errno == ENOENT ? 0 : -errno;
+}
+
+int mct_trash_list_entries(const struct mct_trash *t, char ***names)
+{
+    int fd2 = fcntl(t->fd, F_DUPFD_CLOEXEC, 3);
+    if (fd2 < 0)
+        return -errno;
+    DIR *d = fdopendir(fd2);
+    if (!d) {
+        close(fd2);
+        return -errno;
+    }
+    static const char *const suffixes[] = {".json", ".snapshot", ".json.tmp", ".snapshot.tmp"};
+    int r = 0;
+    struct dirent *de;
+    while (r >= 0 && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        size_t len = strlen(de->d_name);
+        for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++)
+            if (endswith(de->d_name, suffixes[i])) {
+                len -= strlen(suffixes[i]);
+                break;
+            }
+        _cleanup_free_ char *name = strndup(de->d_name, len);
+        if (!name)
+            r = -ENOMEM;
+        else if (!mct_strv_contains(*names, name))
+            r = mct_strv_push(names, TAKE_PTR(name));
+    }
+    closedir(d);
+    return r;
 }

@@ -18,7 +18,8 @@
  * filesystem). Nothing is ever taken from a path in a file: the session's
  * place comes from the entry's name and the source template, and every
  * move is a rename between folders opened below the source base without
- * following a symlink. Private to the engine's deletion files.
+ * following a symlink. Private to the engine's deletion files and to
+ * trash_pending.c, which answers status's questions about it.
  */
 #pragma once
 
@@ -61,6 +62,10 @@ struct mct_trash_entry {
 
 void mct_trash_entry_done(struct mct_trash_entry *e);
 #define _cleanup_trash_entry_ __attribute__((cleanup(mct_trash_entry_done)))
+
+/* Every name in the trash that may be an entry: its folders and the
+ * names of its journals and snapshots, once each (strv). */
+int mct_trash_list_entries(const struct mct_trash *t, char ***names);
 
 /* A new entry for ref (named from the clock and our pid). */
 int mct_trash_entry_new(const struct mct_trash *t, const struct mct_session_ref *ref,

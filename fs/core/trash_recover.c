@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Finishing or undoing the deletions a crash interrupted, and telling
- * status about the ones still in the trash. Recovery trusts the trash
+ * Finishing or undoing the deletions a crash interrupted (what status
+ * says of them meanwhile is trash_pending.c). Recovery trusts the trash
  * only when it is ours (trash.c), and even then takes nothing from a
  * journal but its state: the session comes from the entry's name and the
  * source template, what is removed is what the snapshot lists, and the
  * deletion log line is one recovery writes from what it checked.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <time.h>
 
 #include "deletion_log.h"
 #include "log.h"
+#include "lock.h"
 #include "operations.h"
 #include "trash.h"
 #include "trash_journal.h"
@@ -33,48 +33,6 @@ static int report(struct mct_op_result *res, int err, const char *fmt, ...)
         log_warning("%s", s);
     int r = mct_strv_push(&res->lines, err ? mct_strdup_printf("WARNING: %s", s) : strdup(s));
     return err ? err : r;
-}
-
-static bool strv_has(char *const *v, const char *s)
-{
-    for (; v && *v; v++)
-        if (streq(*v, s))
-            return true;
-    return false;
-}
-
-/* Every name in the trash that may be an entry: its folders and the
- * names of its journals and snapshots, once each. */
-static int list_entries(const struct mct_trash *t, char ***names)
-{
-    int fd2 = fcntl(t->fd, F_DUPFD_CLOEXEC, 3);
-    if (fd2 < 0)
-        return -errno;
-    DIR *d = fdopendir(fd2);
-    if (!d) {
-        close(fd2);
-        return -errno;
-    }
-    static const char *const suffixes[] = {".json", ".snapshot", ".json.tmp", ".snapshot.tmp"};
-    int r = 0;
-    struct dirent *de;
-    while (r >= 0 && (de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        size_t len = strlen(de->d_name);
-        for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++)
-            if (endswith(de->d_name, suffixes[i])) {
-                len -= strlen(suffixes[i]);
-                break;
-            }
-        _cleanup_free_ char *name = strndup(de->d_name, len);
-        if (!name)
-            r = -ENOMEM;
-        else if (!strv_has(*names, name))
-            r = mct_strv_push(names, TAKE_PTR(name));
-    }
-    closedir(d);
-    return r;
 }
 
 /* Moved but never compared: put it back. */
@@ -173,11 +131,6 @@ static int recover_finish(const struct mct_config *cfg, const struct mct_trash_e
     return out.stuck ? -EEXIST : 0;
 }
 
-static bool same_ref(const struct mct_session_ref *a, const struct mct_session_ref *b)
-{
-    return streq(a->participant_id, b->participant_id) && streq(a->session_date, b->session_date);
-}
-
 /* One entry, under its session's lock. */
 static int recover_entry(const struct mct_config *cfg, const struct mct_trash_entry *e, bool dry,
                          struct mct_op_result *res)
@@ -198,7 +151,7 @@ static int recover_entry(const struct mct_config *cfg, const struct mct_trash_en
     if (r < 0 && r != -ENOENT)
         return report(res, r, "unreadable trash journal %s.json (%s); entry left alone", e->path,
                       strerror(-r));
-    if (r == 0 && !same_ref(&j.ref, &e->ref))
+    if (r == 0 && mct_session_ref_cmp(&j.ref, &e->ref) != 0)
         return report(res, -EUCLEAN,
                       "trash journal %s.json names %s/%s, not the session of its entry: left "
                       "alone",
@@ -251,71 +204,11 @@ int mct_trash_recover(const struct mct_config *cfg, bool dry_run, struct mct_op_
         return report(res, r, "%s; trash recovery skipped", why);
 
     _cleanup_strv_ char **names = NULL;
-    int ret = list_entries(&t, &names);
+    int ret = mct_trash_list_entries(&t, &names);
     for (size_t i = 0; names && names[i]; i++) {
         r = recover_one(cfg, &t, names[i], dry_run, res);
         if (r < 0 && ret == 0)
             ret = r;
     }
     return ret;
-}
-
-/* ---- what status shows ---- */
-
-int mct_trash_pending(const struct mct_config *cfg, const struct mct_session_ref *ref, char **why)
-{
-    *why = NULL;
-    _cleanup_trash_ struct mct_trash t = {.fd = -1, .base_fd = -1};
-    char text[1024];
-    int r = mct_trash_open(cfg, false, &t, text, sizeof(text));
-    if (r == -ENOENT)
-        return 0;
-    if (r < 0) {
-        *why = strdup(text[0] ? text : strerror(-r));
-        return *why ? 1 : -ENOMEM;
-    }
-    _cleanup_strv_ char **names = NULL;
-    r = list_entries(&t, &names);
-    for (size_t i = 0; r >= 0 && names && names[i]; i++) {
-        _cleanup_trash_entry_ struct mct_trash_entry e = {0};
-        struct stat st;
-        if (mct_trash_entry_parse(&t, names[i], &e) < 0 || !same_ref(&e.ref, ref) ||
-            fstatat(t.fd, e.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-            continue;
-        struct mct_journal j;
-        bool known = mct_journal_read(t.fd, e.name, &j) == 0;
-        *why = mct_strdup_printf("an interrupted deletion is in the trash: %s (journal: %s); "
-                                 "the next mctctl delete or mctfs start finishes or restores it",
-                                 e.path, known ? j.state : "none");
-        return *why ? 1 : -ENOMEM;
-    }
-    return r < 0 ? r : 0;
-}
-
-int mct_trash_pending_list(const struct mct_config *cfg, const char *start, const char *end,
-                           struct mct_session_ref **refs, size_t *n)
-{
-    *refs = NULL;
-    *n = 0;
-    _cleanup_trash_ struct mct_trash t = {.fd = -1, .base_fd = -1};
-    int r = mct_trash_open(cfg, false, &t, NULL, 0);
-    if (r < 0)
-        return r == -ENOENT ? 0 : r;
-    _cleanup_strv_ char **names = NULL;
-    r = list_entries(&t, &names);
-    for (size_t i = 0; r >= 0 && names && names[i]; i++) {
-        _cleanup_trash_entry_ struct mct_trash_entry e = {0};
-        struct stat st;
-        if (mct_trash_entry_parse(&t, names[i], &e) < 0 ||
-            fstatat(t.fd, e.name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-            (start && strcmp(e.ref.session_date, start) < 0) ||
-            (end && strcmp(e.ref.session_date, end) > 0))
-            continue;
-        struct mct_session_ref *grown = realloc(*refs, (*n + 1) * sizeof(**refs));
-        if (!grown)
-            return -ENOMEM;
-        *refs = grown;
-        (*refs)[(*n)++] = e.ref;
-    }
-    return r < 0 ? r : 0;
 }

@@ -26,14 +26,8 @@ char mct_tsnap_type(mode_t mode)
 
 static int add(struct mct_tsnap *s, const struct mct_tsnap_entry *e, const char *relpath)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        struct mct_tsnap_entry *p = realloc(s->e, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        s->e = p;
-        s->cap = cap;
-    }
+    if (MCT_RESERVE(s->e, s->cap, s->n, 64) < 0)
+        return -ENOMEM;
     s->e[s->n] = *e;
     s->e[s->n].relpath = strdup(relpath);
     return s->e[s->n++].relpath ? 0 : -ENOMEM;

@@ -63,14 +63,8 @@ static void trim(struct walk *w, size_t keep_from)
 
 static int push_name(struct level *l, const char *name)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        char **p = realloc(l->names, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        l->names = p;
-        l->cap = cap;
-    }
+    if (MCT_RESERVE(l->names, l->cap, l->n, 16) < 0)
+        return -ENOMEM;
     l->names[l->n] = strdup(name);
     return l->names[l->n++] ? 0 : -ENOMEM;
 }
@@ -144,14 +138,8 @@ static int set_path(struct walk *w, size_t k, const char *name)
  * or was replaced since it was met: nothing to enter. */
 static int enter(struct walk *w, const char *name, const struct stat *st)
 {
-    if (w->depth == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        struct level *p = realloc(w->lv, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        w->lv = p;
-        w->cap = cap;
-    }
+    if (MCT_RESERVE(w->lv, w->cap, w->depth, 64) < 0)
+        return -ENOMEM;
     struct level *parent = &w->lv[w->depth - 1];
     int fd = openat(parent->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)

@@ -115,12 +115,35 @@ void mct_strv_free(char **v)
     free(v);
 }
 
+int mct_array_reserve(void *array, size_t *cap, size_t n, size_t size, size_t first)
+{
+    if (n < *cap)
+        return 0;
+    void *p;
+    memcpy(&p, array, sizeof(p));
+    size_t c = *cap ? *cap * 2 : first;
+    void *grown = realloc(p, c * size);
+    if (!grown)
+        return -ENOMEM;
+    memcpy(array, &grown, sizeof(grown));
+    *cap = c;
+    return 0;
+}
+
 size_t mct_strv_length(char *const *v)
 {
     size_t n = 0;
     while (v && v[n])
         n++;
     return n;
+}
+
+bool mct_strv_contains(char *const *v, const char *s)
+{
+    for (; v && *v; v++)
+        if (streq(*v, s))
+            return true;
+    return false;
 }
 
 int mct_strv_push(char ***v, char *s)

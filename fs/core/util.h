@@ -41,6 +41,14 @@ static inline void fclosep(FILE **f)
         fclose(*f);
 }
 
+/* An answer that may not be known (a database that did not answer):
+ * UNKNOWN is never read as YES. */
+enum mct_tristate {
+    MCT_UNKNOWN = -1,
+    MCT_NO = 0,
+    MCT_YES = 1,
+};
+
 #define _cleanup_free_   _cleanup_(freep)
 #define _cleanup_close_  _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
@@ -106,9 +114,17 @@ char *mct_buf_steal(struct mct_buf *b);
 void mct_buf_free(struct mct_buf *b);
 #define _cleanup_buf_ _cleanup_(mct_buf_free)
 
+/* Room for element n of the array *array (elements of size bytes, *cap
+ * of them allocated): when it is full, its allocation doubles (first
+ * elements the first time). 0, or -ENOMEM with the array as it was. */
+int mct_array_reserve(void *array, size_t *cap, size_t n, size_t size, size_t first);
+#define MCT_RESERVE(arr, cap, n, first)                                                            \
+    mct_array_reserve(&(arr), &(cap), (n), sizeof(*(arr)), (first))
+
 /* A string vector: NULL-terminated, each element malloc'd. */
 void mct_strv_free(char **v);
 size_t mct_strv_length(char *const *v);
+bool mct_strv_contains(char *const *v, const char *s);
 /* Takes ownership of s (also on failure). */
 int mct_strv_push(char ***v, char *s);
 int mct_strv_pushf(char ***v, const char *fmt, ...) _printf_(2, 3);

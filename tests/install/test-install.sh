@@ -181,8 +181,8 @@ check "mctctl-batch.timer: OnCalendar=*-*-* 02:30, Persistent=true" \
 # ---------------------------------------------------------------- man pages
 if command -v man >/dev/null; then
     for page in "$man/man1/mctctl.1" "$man/man8/mctfs.8"; do
-        # As the issue asks (utf8 device), and as a terminal of 80 columns
-        # sees it with every groff warning on.
+        # On the utf8 device, as a UTF-8 terminal of 80 columns sees it,
+        # with every groff warning on.
         err=$(MANWIDTH=80 man -l --warnings -E UTF-8 -Tutf8 "$page" 2>&1 >/dev/null)
         check "man -l --warnings -Tutf8 ${page##*/}: no warnings${err:+ (got: $err)}" test -z "$err"
         err=$(MANWIDTH=80 LC_ALL=C.UTF-8 man -l --warnings=w "$page" 2>&1 >/dev/null)
@@ -205,8 +205,8 @@ check "mctfs.8 documents every config key ($(wc -w <<<"$keys") keys)${missing[*]
     test ${#missing[@]} -eq 0
 
 # Every mctctl command (from the dispatch table) is in mctctl(1) and the completion.
-cmds=$(sed -nE 's/^[[:space:]]*\{"([a-z-]+)", cmd_.*/\1/p' "$src/tools/mctctl/main.c")
-check "mctctl commands found in tools/mctctl/main.c (${cmds//$'\n'/ })" test -n "$cmds"
+cmds=$(sed -nE 's/^[[:space:]]*\{"([a-z-]+)", cmd_.*/\1/p' "$src/tools/installed/mctctl/main.c")
+check "mctctl commands found in tools/installed/mctctl/main.c (${cmds//$'\n'/ })" test -n "$cmds"
 missing=()
 for c in $cmds; do
     grep -qF -- "\\fB$(roff "$c")\\fR" "$man/man1/mctctl.1" || missing+=("mctctl.1:$c")
@@ -389,7 +389,8 @@ if $can_mount; then
     got=$(paste -sd'|' "$tmp/argv" 2>/dev/null)
     check "mount DIR with an fstab line of type mctfs runs the helper (got: ${got:-$out})" \
         test "$got" = "-c|$tmp/lab/a.yaml|$tmp/mnt|-o|rw,allow_other"
-    # The issue's form: "mctfs#CONFIG DIR fuse.mctfs ..." (mount.fuse.mctfs).
+    # The fuse form of an fstab line: "mctfs#CONFIG DIR fuse.mctfs ..."
+    # (mount.fuse.mctfs).
     printf '%s\n' "mctfs#$tmp/lab/a.yaml  $tmp/mnt  fuse.mctfs  defaults,allow_other,_netdev  0 0" >"$tmp/fstab"
     rm -f "$tmp/argv"
     out=$(MCTFS_BIN=$fake unshare -m bash -c '

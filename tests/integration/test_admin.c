@@ -160,7 +160,7 @@ START_TEST(nightly_batch_catches_up_an_old_session)
      * timer runs copies it, whatever its age. */
     kit_session("p807 20200107 --imported --dj");
     char wrapper[600];
-    snprintf(wrapper, sizeof(wrapper), "%s/tools/mctctl-batch-recent", getenv("MCT_SOURCE_ROOT"));
+    snprintf(wrapper, sizeof(wrapper), "%s", getenv("MCTCTL_BATCH_RECENT"));
     char *argv[] = {"env", "-u", "MCTCTL_BATCH_DAYS", wrapper, "-c", lab.config, NULL};
     struct kit_result r;
     int st = kit_run(argv, NULL, &r);

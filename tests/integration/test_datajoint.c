@@ -16,6 +16,7 @@
 #include "config.h"
 #include "datajoint.h"
 #include "kit.h"
+#include "recdb.h"
 #include "session.h"
 #include "util.h"
 

@@ -17,6 +17,7 @@
 
 #include "kit.h"
 #include "forecast.h"
+#include "lock.h"
 #include "operations.h"
 
 /* A session: one video of 512 KiB and its .json, 129 tmpfs pages. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "kit.h"
+#include "lock.h"
 #include "operations.h"
 
 struct kit_lab lab;

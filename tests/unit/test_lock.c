@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lock.h"
 #include "operations.h"
 #include "tmpdir.h"
 #include "unit.h"

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "model_fresh.h"
+#include "status.h"
 #include "unit.h"
 
 /* Monotonic milliseconds, far from 0 so no subtraction wraps. */
@@ -87,11 +88,11 @@ END_TEST
 START_TEST(a_read_waits_at_most_share_plus_database_timeout_plus_one_second)
 {
     struct mct_config cfg = {.share_timeout_s = 5, .database_timeout_s = 5};
-    ck_assert_uint_eq(model_wait_bound_seconds(&cfg), 11);
+    ck_assert_uint_eq(mct_status_deadline_seconds(&cfg), 11);
     cfg = (struct mct_config){.share_timeout_s = 3600, .database_timeout_s = 1};
-    ck_assert_uint_eq(model_wait_bound_seconds(&cfg), 3602);
+    ck_assert_uint_eq(mct_status_deadline_seconds(&cfg), 3602);
     cfg = (struct mct_config){0};
-    ck_assert_uint_eq(model_wait_bound_seconds(&cfg), 1);
+    ck_assert_uint_eq(mct_status_deadline_seconds(&cfg), 1);
 }
 END_TEST
 

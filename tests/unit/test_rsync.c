@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "operations.h"
+#include "lock.h"
 #include "rsync.h"
 #include "tmpdir.h"
 #include "unit.h"

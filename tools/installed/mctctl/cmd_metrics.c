@@ -60,6 +60,19 @@ static void probe_unasked(const struct mct_config *cfg)
     }
 }
 
+struct tally {
+    struct mct_metrics *m;
+    struct mct_forecast_acc acc;
+};
+
+static int tally_chunk(struct mct_status_chunk *c, void *ud)
+{
+    struct tally *t = ud;
+    mct_metrics_sessions_add(&t->m->sessions, c->st, c->n, false);
+    mct_forecast_add(&t->acc, c->st, c->n);
+    return 0;
+}
+
 static int collect(const struct mct_config *cfg, struct mct_metrics *m)
 {
     _cleanup_free_ struct mct_session_ref *refs = NULL;
@@ -67,24 +80,16 @@ static int collect(const struct mct_config *cfg, struct mct_metrics *m)
     int r = mct_discover_sessions(cfg, NULL, NULL, &refs, &n);
     if (r < 0)
         return log_error_errno(r, "cannot list sessions under %s", cfg->source_base_path);
-    struct mct_forecast_acc acc;
-    mct_forecast_start(&acc, cfg);
+    struct tally t = {.m = m};
+    mct_forecast_start(&t.acc, cfg);
     mct_metrics_sessions_begin(&m->sessions);
     /* A chunk at a time, as the mount's sweep: years of sessions are never
      * held at once. */
-    size_t off = 0;
-    do {
-        size_t k = n - off < MCT_STATUS_CHUNK ? n - off : MCT_STATUS_CHUNK;
-        struct mct_session_status *st = NULL;
-        r = mct_status_collect(cfg, n ? refs + off : NULL, k, 0, &st);
-        if (r < 0)
-            return log_error_errno(r, "cannot collect the status");
-        mct_metrics_sessions_add(&m->sessions, st, k, false);
-        mct_forecast_add(&acc, st, k);
-        mct_session_status_free_array(st, k);
-        off += k;
-    } while (off < n);
-    mct_forecast_end(cfg, &acc, &m->forecast);
+    r = mct_status_collect_chunks(cfg, refs, n, 0,
+                                  &(struct mct_status_stream){.each = tally_chunk, .ud = &t});
+    if (r < 0)
+        return log_error_errno(r, "cannot collect the status");
+    mct_forecast_end(cfg, &t.acc, &m->forecast);
     m->have_sessions = m->have_forecast = true;
     m->sessions_at = time(NULL);
     probe_unasked(cfg);

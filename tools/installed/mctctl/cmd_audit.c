@@ -24,19 +24,8 @@ int cmd_audit(int argc, char **argv, struct mctctl_ctx *ctx)
                ref.session_date, cli_reset(ctx));
     struct mct_op_result res = {0};
     int r = mct_audit_session(ctx->cfg, &ref, cli_progress, ctx, &res);
-    if (ctx->json) {
-        int ex = cli_print_op_json("audit", &ref, r, &res);
-        mct_op_result_free(&res);
-        return ex;
-    }
-    cli_print_op_result(ctx, &res);
-    mct_op_result_free(&res);
-    if (r < 0) {
-        fprintf(stderr, "%sAudit of %s %s failed.%s\n", cli_red(ctx), ref.participant_id,
-                ref.session_date, cli_reset(ctx));
-        return cli_op_exit(r);
-    }
-    printf("%s%s Every copy of %s %s matches its manifest.%s\n", cli_green(ctx), cli_ok(ctx),
-           ref.participant_id, ref.session_date, cli_reset(ctx));
-    return EXIT_OK;
+    char done[256];
+    snprintf(done, sizeof(done), "Every copy of %s %s matches its manifest.", ref.participant_id,
+             ref.session_date);
+    return cli_finish_op(ctx, "audit", "Audit", &ref, r, &res, done);
 }

@@ -6,6 +6,7 @@
 #include "datajoint.h"
 #include "log.h"
 #include "mctctl.h"
+#include "recdb.h"
 #include "report.h"
 #include "scan.h"
 #include "status.h"

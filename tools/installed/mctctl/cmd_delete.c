@@ -6,7 +6,6 @@
  * DELETE typed on standard input lets the engine run the protocol, which
  * re-checks everything at that moment.
  */
-#include <getopt.h>
 #include <unistd.h>
 
 #include "mctctl.h"
@@ -23,30 +22,13 @@ struct delete_args {
 
 static int parse_args(int argc, char **argv, struct delete_args *a)
 {
-    static const struct option options[] = {
-            {"dry-run", no_argument, NULL, 'n'},
-            {"force-unverified", no_argument, NULL, 'f'},
-            {"include-unmanaged", no_argument, NULL, 'u'},
+    const struct cli_flag flags[] = {
+            {"dry-run", &a->dry_run},
+            {"force-unverified", &a->force},
+            {"include-unmanaged", &a->include_unmanaged},
             {},
     };
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (c == 'n')
-            a->dry_run = true;
-        else if (c == 'f')
-            a->force = true;
-        else if (c == 'u')
-            a->include_unmanaged = true;
-        else
-            return cli_usage_error("delete", "unknown option '%s'", argv[optind - 1]);
-    }
-    if (argc - optind != 2)
-        return cli_usage_error("delete", "expected PARTICIPANT DATE");
-    if (cli_session_args("delete", argv[optind], argv[optind + 1], &a->ref) < 0)
-        return EXIT_USAGE;
-    return EXIT_OK;
+    return cli_parse_session(argc, argv, "delete", flags, &a->ref);
 }
 
 static void print_lines(char *const *lines)

@@ -8,9 +8,10 @@
 
 #include "escape.h"
 #include "mctctl.h"
-#include "operations.h"
+#include "op_result.h"
 #include "policy.h"
 #include "report.h"
+#include "trash_pending.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -227,18 +228,10 @@ void cli_print_op_result(const struct mctctl_ctx *ctx, const struct mct_op_resul
 
 /* Is every reason of the refusal one the status gave too (so nothing the
  * deletion found on its own, such as a changed snapshot, stands)? */
-static bool strv_has(char *const *v, const char *s)
-{
-    for (; v && *v; v++)
-        if (streq(*v, s))
-            return true;
-    return false;
-}
-
 static bool reasons_from_status(const struct mct_op_result *res)
 {
     for (char **r = res->reasons; r && *r; r++)
-        if (!strv_has(res->status->reasons, *r))
+        if (!mct_strv_contains(res->status->reasons, *r))
             return false;
     return true;
 }

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mctctl.h"
 #include "operations.h"
+#include "recdb.h"
 #include "report.h"
 #include "scan.h"
 #include "status.h"
@@ -203,18 +204,10 @@ static int print_json(struct batch *b)
 
 static int parse(int argc, char **argv, struct batch *b)
 {
-    static const struct option options[] = {
-            {"dry-run", no_argument, NULL, 'n'},
-            {},
-    };
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (c != 'n')
-            return cli_usage_error("batch", "unknown option '%s'", argv[optind - 1]);
-        b->dry_run = true;
-    }
+    int ex = cli_parse_flags(argc, argv, "batch",
+                             (const struct cli_flag[]){{"dry-run", &b->dry_run}, {}});
+    if (ex != EXIT_OK)
+        return ex;
     int npos = argc - optind;
     if (npos > 2)
         return cli_usage_error("batch", "expected [START_DATE [END_DATE]]");

@@ -9,10 +9,10 @@
 #include "forecast.h"
 #include "log.h"
 #include "mctctl.h"
-#include "operations.h"
 #include "report.h"
 #include "scan.h"
 #include "status.h"
+#include "trash_pending.h"
 
 /* The table has no room for reasons: say which rows are stuck in the trash. */
 static void trash_notes(const struct mct_config *cfg, const struct mct_session_ref *refs, size_t n,

@@ -205,14 +205,8 @@ static void config_error(const char *err, int r)
 static int load_config(const char *explicit_path, bool allow_root, struct mct_config **ret)
 {
     char err[2048] = "";
-    _cleanup_free_ char *path = NULL;
     _cleanup_config_ struct mct_config *cfg = NULL;
-    int r = mct_config_find(explicit_path, &path, err, sizeof(err));
-    if (r < 0) {
-        config_error(err, r);
-        return r;
-    }
-    r = mct_config_load(path, &cfg, err, sizeof(err));
+    int r = mct_config_find_load(explicit_path, &cfg, err, sizeof(err));
     if (r >= 0)
         r = mct_privilege_drop(cfg, allow_root, "mctctl", err, sizeof(err));
     if (r < 0) {

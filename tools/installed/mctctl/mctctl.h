@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * mctctl's commands share one context prepared by the dispatcher in
- * main.c, the way git's builtins do: the flags in the command table say
- * what a command needs (the config, a typed confirmation) and main.c
- * prepares it, so no command repeats the set-up.
+ * main.c, the way git's builtins do: main.c parses the global options,
+ * loads the configuration and drops root for every command before it
+ * runs, so no command repeats the set-up. Each command parses its own
+ * options and arguments (the helpers below) and asks for its own typed
+ * confirmation where it deletes.
  */
 #pragma once
 
@@ -26,7 +28,7 @@ enum {
 };
 
 struct mctctl_ctx {
-    struct mct_config *cfg; /* loaded before the command runs (NEED_CONFIG) */
+    struct mct_config *cfg; /* loaded by main.c before any command runs */
     bool json;              /* --json */
     bool color;             /* stdout is a tty, no NO_COLOR, no --no-color */
     bool ascii;             /* the locale is not UTF-8: ASCII marks, no ✓ ✗ */
@@ -60,6 +62,20 @@ int cmd_metrics(int argc, char **argv, struct mctctl_ctx *ctx);
  * value and returns -EINVAL. */
 int cli_session_args(const char *cmd, const char *participant, const char *date,
                      struct mct_session_ref *ref);
+/* A flag of a command: a long option without a value ("dry-run"), which
+ * sets *set when given. Arrays of them end with {NULL}. */
+struct cli_flag {
+    const char *name;
+    bool *set;
+};
+/* Parse flags (in any order among the positionals, which getopt moves
+ * after them: optind is the first positional then). EXIT_OK, or
+ * EXIT_USAGE for an unknown option (message printed). */
+int cli_parse_flags(int argc, char **argv, const char *cmd, const struct cli_flag *flags);
+/* The same, then exactly PARTICIPANT DATE into ref (the commands on one
+ * session). */
+int cli_parse_session(int argc, char **argv, const char *cmd, const struct cli_flag *flags,
+                      struct mct_session_ref *ref);
 /* Parse --start-date/--end-date values (validated YYYYMMDD); -EINVAL. */
 int cli_date_arg(const char *cmd, const char *option, const char *value);
 /* Parse the options of status-range and bulk-delete: --start-date D,
@@ -141,5 +157,10 @@ void cli_json_op_end(struct mct_buf *b, const struct mct_op_result *res);
 int cli_print_op_json(const char *cmd, const struct mct_session_ref *ref, int r,
                       const struct mct_op_result *res);
 /* Print an op's lines to stdout and reasons to stderr, escaped. */
-struct mct_op_result;
 void cli_print_op_result(const struct mctctl_ctx *ctx, const struct mct_op_result *res);
+/* How sync, verify and audit end: the --json object, or the op's lines
+ * and reasons then "WHAT of P D failed." on stderr or "✓ DONE" on
+ * stdout. Frees res; returns the exit code. */
+int cli_finish_op(const struct mctctl_ctx *ctx, const char *cmd, const char *what,
+                  const struct mct_session_ref *ref, int r, struct mct_op_result *res,
+                  const char *done);
