@@ -24,6 +24,7 @@ struct handle {
     struct vfile_content content; /* virtual files: rendered once at open */
     struct mct_session_ref ref;   /* .control */
     uint64_t pinned_ino;          /* a status file: the inode it pins (inode_pin), 0 none */
+    uint64_t writer_ino;          /* .control open for writing: its inode, else 0 */
     struct handle *prev, *next;
 };
 

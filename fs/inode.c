@@ -13,7 +13,8 @@
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct inode *buckets[N_BUCKETS];
 static struct inode root_inode;
-/* Inodes no name finds (.control's, renamed-over ones): kept on a list so
+/* Inodes no name finds (busy ones a lookup passed by, renamed-over ones):
+ * kept on a list so
  * the teardown frees them when the kernel did not FORGET them first. */
 static struct inode *loose;
 
@@ -98,21 +99,22 @@ static struct inode *table_find(const char *rel)
 
 struct inode *inode_ref(struct node *node)
 {
-    /* .control: one inode per lookup (see inode.h). */
-    bool shared = node->kind != NODE_CONTROL;
+    bool born_busy = false;
     pthread_mutex_lock(&table_lock);
-    struct inode *in = shared ? table_find(node->rel) : NULL;
-    if (in && (in->node.kind != node->kind || in->n_open > 0)) {
-        /* An open status file keeps its inode to itself (inode.h); or the
-         * same name is now another kind: the old inode stays for the
-         * kernel, unfindable; the new one takes the name. */
+    struct inode *in = table_find(node->rel);
+    if (in && (in->node.kind != node->kind || in->n_open > 0 || in->n_writers > 0)) {
+        /* A busy inode keeps to itself (inode.h); or the same name is now
+         * another kind: the old inode stays for the kernel, unfindable;
+         * the new one takes the name. */
         struct inode **p = &buckets[rel_hash(in->node.rel)];
         while (*p && *p != in)
             p = &(*p)->next;
         if (*p)
             *p = in->next;
+        bool busy = in->n_open > 0 || in->n_writers > 0;
         loose_add(in);
         in = NULL;
+        born_busy = busy;
     }
     if (in) {
         node_done(node);
@@ -125,14 +127,11 @@ struct inode *inode_ref(struct node *node)
         }
         in->node = *node;
         in->generation = next_generation++;
-        if (shared) {
-            unsigned h = rel_hash(in->node.rel);
-            in->next = buckets[h];
-            buckets[h] = in;
-            in->hashed = true;
-        } else {
-            loose_add(in);
-        }
+        in->born_busy = born_busy;
+        unsigned h = rel_hash(in->node.rel);
+        in->next = buckets[h];
+        buckets[h] = in;
+        in->hashed = true;
     }
     *node = (struct node){0};
     in->nlookup++;
@@ -183,12 +182,44 @@ void inode_pin(fuse_ino_t ino, size_t len, const struct timespec *mtime)
     pthread_mutex_unlock(&table_lock);
 }
 
+int inode_pin_text(fuse_ino_t ino, size_t len, const struct timespec *mtime, bool retrying)
+{
+    struct inode *in = inode_get(ino);
+    pthread_mutex_lock(&table_lock);
+    int r = 0;
+    if (in->n_open > 0 && (in->pinned_len != len || !timespec_eq(&in->pinned_mtime, mtime)))
+        r = in->born_busy || retrying ? 1 : -ESTALE;
+    if (r >= 0 && in->n_open++ == 0) {
+        in->pinned_len = len;
+        in->pinned_mtime = *mtime;
+    }
+    pthread_mutex_unlock(&table_lock);
+    return r;
+}
+
 void inode_unpin(fuse_ino_t ino)
 {
     struct inode *in = inode_get(ino);
     pthread_mutex_lock(&table_lock);
     if (in->n_open > 0)
         in->n_open--;
+    pthread_mutex_unlock(&table_lock);
+}
+
+void inode_writer_begin(fuse_ino_t ino)
+{
+    struct inode *in = inode_get(ino);
+    pthread_mutex_lock(&table_lock);
+    in->n_writers++;
+    pthread_mutex_unlock(&table_lock);
+}
+
+void inode_writer_end(fuse_ino_t ino)
+{
+    struct inode *in = inode_get(ino);
+    pthread_mutex_lock(&table_lock);
+    if (in->n_writers > 0)
+        in->n_writers--;
     pthread_mutex_unlock(&table_lock);
 }
 

@@ -5,10 +5,10 @@
  * kernel's lookup count; it is freed when the kernel FORGETs it, so a
  * number the kernel may still use always points at a live inode. Inodes
  * are found again by their path relative to the source base (to tell the
- * kernel to drop what it cached), except .control's: every lookup of a
- * .control gets an inode of its own, so a second writer is never queued
- * behind the first in the kernel's per-inode write lock and gets EBUSY
- * from us at once.
+ * kernel to drop what it cached). A lookup of a name whose inode is busy
+ * gets an inode of its own: a .control being written (so a second writer
+ * is never queued behind the first in the kernel's per-inode write lock,
+ * and gets EBUSY from us at once), a status file open with a text.
  *
  * What stat shows as st_ino is another number, the source's (ino.h): the
  * FUSE node id is ours, for the kernel only.
@@ -31,10 +31,12 @@ struct inode {
      * read (pinned at the first), so tail -f never sees it shrink; a new
      * lookup of the name gets an inode of its own. */
     unsigned n_open;
+    unsigned n_writers; /* .control: opens for writing */
+    bool born_busy;     /* made because the name's inode was busy (inode_pin_text) */
     size_t pinned_len;
     struct timespec pinned_mtime;
     struct inode *next;       /* in its bucket */
-    struct inode *loose_prev; /* not hashed (.control): in the loose list */
+    struct inode *loose_prev; /* not hashed (busy, renamed over): in the loose list */
     struct inode *loose_next;
 };
 
@@ -54,7 +56,20 @@ void inode_forget(fuse_ino_t ino, uint64_t n);
 /* A status file of ino was opened with a text of len bytes (mtime), and
  * closed again. inode_pinned: false when no open holds it. */
 void inode_pin(fuse_ino_t ino, size_t len, const struct timespec *mtime);
+/* A status file of ino whose name the kernel caches is opened with a text
+ * of len bytes (mtime): pins it as inode_pin does; 0. -ESTALE when
+ * another open holds the inode with another text: its size is that
+ * text's, so this open must find the name anew (the kernel retries the
+ * open once after a fresh lookup, which makes an inode of its own). A
+ * retry (retrying: this caller got -ESTALE a moment ago) never gets a
+ * second one, nor an open of an inode made that way: 1, the open is
+ * counted, its fstat the other text's size (a race of three opens of a
+ * changing text; reads are direct, so no byte is cut off). */
+int inode_pin_text(fuse_ino_t ino, size_t len, const struct timespec *mtime, bool retrying);
 void inode_unpin(fuse_ino_t ino);
+/* A .control of ino was opened for writing, and closed again. */
+void inode_writer_begin(fuse_ino_t ino);
+void inode_writer_end(fuse_ino_t ino);
 bool inode_pinned(fuse_ino_t ino, size_t *len, struct timespec *mtime);
 
 /* The node id the kernel knows the entry rel by, 0 when it never looked

@@ -11,7 +11,9 @@
  * Every change to the view is refused in one place, ll_refuse().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -56,11 +58,18 @@ static double attr_seconds(const struct node *n)
     return node_is_virtual(n->kind) ? 0 : mctfs_get()->cfg->mount.attr_seconds;
 }
 
-/* Nor virtual files' names: each open looks them up anew, and gets an
- * inode of its own when the last one is open (inode.h). */
+/* Status files' names are, as long: a listing, a stat and the xattr
+ * reads of ls -l then find them without a lookup each. An open that
+ * lands on an inode another open holds with an older text is sent to
+ * look the name up again (ll_open), and a new text makes the kernel drop
+ * the name of an open one (mctfs_kernel_forget). Not .control's: each
+ * open looks it up, so a second writer finds an inode of its own while
+ * the first is busy (inode.h); nor .metrics', rendered at every open. */
 static double entry_seconds(const struct node *n)
 {
-    return node_is_virtual(n->kind) ? 0 : mctfs_get()->cfg->mount.attr_seconds;
+    return !node_is_virtual(n->kind) || node_is_cached_vfile(n->kind)
+                   ? mctfs_get()->cfg->mount.attr_seconds
+                   : 0;
 }
 
 static struct mctfs *begin(fuse_req_t req, fuse_ino_t ino, const char *op, const char *name)
@@ -275,6 +284,30 @@ static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 /* ---- files ---- */
 
+/* Callers (thread ids) told -ESTALE in the last second: the kernel retries
+ * their open at once, and that retry must not get another (inode.h). */
+static struct {
+    pid_t tid;
+    int64_t ms;
+} estaled[64];
+static unsigned estaled_next;
+static pthread_mutex_t estaled_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool estaled_recently(pid_t tid, bool add)
+{
+    int64_t now = mct_now_ms();
+    bool found = false;
+    pthread_mutex_lock(&estaled_lock);
+    for (size_t i = 0; i < ARRAY_SIZE(estaled) && !found; i++)
+        found = estaled[i].tid == tid && now - estaled[i].ms < 1000;
+    if (add) {
+        estaled[estaled_next % ARRAY_SIZE(estaled)].tid = tid;
+        estaled[estaled_next++ % ARRAY_SIZE(estaled)].ms = now;
+    }
+    pthread_mutex_unlock(&estaled_lock);
+    return found;
+}
+
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct mctfs *fs = begin(req, ino, "OPEN", NULL);
@@ -288,14 +321,33 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fuse_reply_err(req, -r);
         return;
     }
-    fi->fh = (uint64_t)(uintptr_t)h;
-    if (h->content.data) {
+    if (h->content.data && node_is_cached_vfile(n->kind)) {
+        /* The kernel caches the name: this inode may be held open with
+         * another text (inode.h). */
+        pid_t tid = fuse_req_ctx(req)->pid;
+        r = inode_pin_text(ino, h->content.len, &h->content.mtime, estaled_recently(tid, false));
+        if (r == -ESTALE)
+            (void)estaled_recently(tid, true);
+        if (r < 0) {
+            handle_free(h);
+            fuse_reply_err(req, -r);
+            return;
+        }
+        h->pinned_ino = ino;
+    } else if (h->content.data) {
         inode_pin(ino, h->content.len, &h->content.mtime);
         h->pinned_ino = ino;
     }
+    if (n->kind == NODE_CONTROL && (fi->flags & O_ACCMODE) != O_RDONLY) {
+        inode_writer_begin(ino);
+        h->writer_ino = ino;
+    }
+    fi->fh = (uint64_t)(uintptr_t)h;
     if (fuse_reply_open(req, fi) == -ENOENT) { /* interrupted: never opened */
         if (h->pinned_ino)
             inode_unpin(ino);
+        if (h->writer_ino)
+            inode_writer_end(ino);
         handle_free(h);
     }
 }
@@ -335,6 +387,8 @@ static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     struct handle *h = handle_of(fi->fh);
     if (h->pinned_ino)
         inode_unpin(ino);
+    if (h->writer_ino)
+        inode_writer_end(ino);
     handle_free(h);
     fuse_reply_err(req, 0);
 }
@@ -501,8 +555,19 @@ void mctfs_kernel_forget(struct mctfs *fs, const char *dir, const char *name)
     fuse_ino_t ino = fs->se && rel ? inode_find(rel) : 0;
     /* Not known: the kernel never looked it up, nothing to forget. Errors
      * (unmounting) change nothing either. */
-    if (ino)
+    if (!ino)
+        return;
+    size_t len;
+    struct timespec mtime;
+    if (!inode_pinned(ino, &len, &mtime)) {
         (void)fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+        return;
+    }
+    /* An open holds it with the old text, its size and pages: those stay
+     * (tail -f), the name goes, so a new open finds an inode of its own. */
+    fuse_ino_t parent = inode_find(dir);
+    if (parent)
+        (void)fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
 }
 
 void mctfs_kernel_forget_entry(struct mctfs *fs, const char *rel)

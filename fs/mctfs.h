@@ -60,8 +60,9 @@ int mctfs_caller_groups(int size, gid_t list[]);
 
 /* Drop the kernel's cached attributes (and pages, or listing) of the entry
  * name in the folder dir (relative to the source base, "." for the root),
- * so a new status' size shows at once. Quiet when the kernel does not know
- * it. Safe from any thread, never from inside a callback on it. */
+ * so a new status' size and text show at once; an open status file keeps
+ * its own, and only the name is dropped. Quiet when the kernel does not
+ * know it. Safe from any thread, never from inside a callback on it. */
 void mctfs_kernel_forget(struct mctfs *fs, const char *dir, const char *name);
 /* rel is gone: drop its name from its folder and the folder's listing. */
 void mctfs_kernel_forget_entry(struct mctfs *fs, const char *rel);

@@ -142,11 +142,6 @@ static void entry_free(struct entry *e)
     free(e->rel);
 }
 
-static bool timespec_eq(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
-}
-
 /* Stat the session folder (a cheap local call; the root has none). */
 static bool dir_stat(const struct model *m, const char *rel, struct stat *st)
 {

@@ -47,6 +47,15 @@ static inline bool node_is_session_vfile(enum node_kind k)
     return k >= NODE_STATUS;
 }
 
+/* A status file whose name the kernel may cache: its text changes only
+ * when the model publishes a new one, and the mount then tells the kernel
+ * (node_forget_session). Not .control (each open looks it up, inode.h)
+ * nor .metrics (rendered at every open). */
+static inline bool node_is_cached_vfile(enum node_kind k)
+{
+    return k != NODE_REAL && k != NODE_CONTROL && k != NODE_ROOT_METRICS;
+}
+
 void node_done(struct node *n);
 
 /* The root of the mount. -ENOMEM. */

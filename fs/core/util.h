@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define _cleanup_(f)   __attribute__((cleanup(f)))
@@ -75,6 +76,11 @@ static inline bool streq(const char *a, const char *b)
 static inline bool strempty(const char *s)
 {
     return !s || !*s;
+}
+
+static inline bool timespec_eq(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
 }
 
 /* An environment variable, NULL when unset or empty: `DJ_HOST= mctctl ...`
