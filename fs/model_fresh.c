@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "model_fresh.h"
 
+#include "util.h"
+
 int64_t model_sweep_period_ms(unsigned cache_seconds)
 {
     if (cache_seconds == 0)
@@ -16,11 +18,6 @@ bool model_snap_young(int64_t computed_ms, int64_t now_ms, unsigned cache_second
 bool model_snap_fresh(int64_t computed_ms, int64_t asked_ms, int64_t now_ms, unsigned cache_seconds)
 {
     return model_snap_young(computed_ms, now_ms, cache_seconds) || computed_ms >= asked_ms;
-}
-
-static bool timespec_eq(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
 }
 
 bool model_folder_changed(const struct timespec *mtime_then, const struct timespec *ctime_then,

@@ -2,12 +2,15 @@
 /*
  * The inode table (fs/inode.c): what the kernel knows, by the number it
  * knows it by. A name looked up again is the same inode until the kernel
- * forgets it; every lookup of a .control is an inode of its own (a second
- * writer gets EBUSY from mctfs, not a place in the kernel's queue); an
- * open status file keeps its inode and size to itself; generations tell
- * a new inode from an old one at a reused number.
+ * forgets it; a .control being written is left to its writer, so the next
+ * lookup makes an inode of its own (a second writer gets EBUSY from mctfs,
+ * not a place in the kernel's queue); an open status file keeps its inode
+ * and size to itself, and an open of it with another text is sent to look
+ * the name up again; generations tell a new inode from an old one at a
+ * reused number.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,18 +101,54 @@ END_TEST
 
 /* A second writer of .control must not wait behind the first in the
  * kernel's per-inode lock: it gets EBUSY from mctfs at once. */
-START_TEST(every_lookup_of_control_is_an_inode_of_its_own)
+START_TEST(a_control_being_written_is_left_to_its_writer)
 {
     struct inode *a = lookup("p001/20250104/.control", NODE_CONTROL);
     struct inode *b = lookup("p001/20250104/.control", NODE_CONTROL);
-    ck_assert_ptr_ne(a, b);
-    ck_assert_uint_eq(a->nlookup, 1);
-    ck_assert_uint_eq(b->nlookup, 1);
-    /* No name finds them: nothing tells the kernel to drop .control. */
-    ck_assert_uint_eq(inode_find("p001/20250104/.control"), 0);
-    inode_forget(inode_ino(a), 1);
-    ck_assert_uint_eq(b->nlookup, 1);
-    inode_forget(inode_ino(b), 1);
+    /* Nobody writes: one inode, as for any name (ls -l pays no churn). */
+    ck_assert_ptr_eq(a, b);
+    ck_assert_uint_eq(a->nlookup, 2);
+    inode_writer_begin(inode_ino(a));
+    struct inode *c = lookup("p001/20250104/.control", NODE_CONTROL);
+    ck_assert_ptr_ne(a, c);
+    ck_assert(c->born_busy);
+    ck_assert_uint_eq(inode_find("p001/20250104/.control"), inode_ino(c));
+    inode_writer_end(inode_ino(a));
+    inode_forget(inode_ino(a), 2);
+    ck_assert_uint_eq(c->nlookup, 1);
+    inode_forget(inode_ino(c), 1);
+}
+END_TEST
+
+/* An open of a status file whose inode another open holds with an older
+ * text: ESTALE, so the kernel looks the name up again; never twice. */
+START_TEST(an_open_of_a_held_status_file_with_another_text_is_estale_once)
+{
+    struct timespec t1 = {.tv_sec = 1}, t2 = {.tv_sec = 2};
+    struct inode *in = lookup("p001/20250104/.status", NODE_STATUS);
+    fuse_ino_t ino = inode_ino(in);
+    ck_assert_int_eq(inode_pin_text(ino, 10, &t1, false), 0);
+    /* The same text shares it. */
+    ck_assert_int_eq(inode_pin_text(ino, 10, &t1, false), 0);
+    ck_assert_int_eq(inode_pin_text(ino, 12, &t2, false), -ESTALE);
+    /* The kernel's retry: counted, never a second ESTALE. */
+    ck_assert_int_eq(inode_pin_text(ino, 12, &t2, true), 1);
+    size_t len;
+    struct timespec mtime;
+    ck_assert(inode_pinned(ino, &len, &mtime));
+    ck_assert_uint_eq(len, 10);
+    /* The retry's lookup makes an inode of its own, which never says ESTALE. */
+    struct inode *fresh = lookup("p001/20250104/.status", NODE_STATUS);
+    ck_assert_ptr_ne(fresh, in);
+    ck_assert_int_eq(inode_pin_text(inode_ino(fresh), 12, &t2, false), 0);
+    ck_assert_int_eq(inode_pin_text(inode_ino(fresh), 14, &t1, false), 1);
+    for (int i = 0; i < 3; i++)
+        inode_unpin(ino);
+    ck_assert(!inode_pinned(ino, &len, &mtime));
+    inode_unpin(inode_ino(fresh));
+    inode_unpin(inode_ino(fresh));
+    inode_forget(ino, 1);
+    inode_forget(inode_ino(fresh), 1);
 }
 END_TEST
 
@@ -205,7 +244,8 @@ static Suite *inode_suite(void)
     tcase_add_test(tc, a_name_never_looked_up_is_not_found);
     tcase_add_test(tc, forgetting_more_lookups_than_counted_frees_the_inode);
     tcase_add_test(tc, the_top_is_fuse_root_id_and_is_never_forgotten);
-    tcase_add_test(tc, every_lookup_of_control_is_an_inode_of_its_own);
+    tcase_add_test(tc, a_control_being_written_is_left_to_its_writer);
+    tcase_add_test(tc, an_open_of_a_held_status_file_with_another_text_is_estale_once);
     tcase_add_test(tc, a_new_inode_has_a_newer_generation_than_every_one_before);
     tcase_add_test(tc, an_open_status_file_keeps_its_inode_and_size_to_itself);
     tcase_add_test(tc, a_name_that_resolves_to_another_kind_gets_a_new_inode);

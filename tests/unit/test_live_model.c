@@ -116,11 +116,6 @@ static struct status_snap *get(unsigned flags)
     return s;
 }
 
-static bool timespec_eq(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
-}
-
 /* A TCP port on 127.0.0.1 that takes connections and never says a word. */
 static int silent_server(int *port)
 {
