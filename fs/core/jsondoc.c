@@ -59,8 +59,7 @@ static int lines_object(struct json_object *o, struct printbuf *pb, int level, i
         return put(pb, "{}", 2);
     int r = put(pb, "{\n", 2);
     bool first = true;
-    json_object_object_foreach(o, key, value)
-    {
+    json_object_object_foreach (o, key, value) {
         if (r == 0 && !first)
             r = put(pb, ",\n", 2);
         if (r == 0)
