@@ -19,12 +19,6 @@ int mct_json_string(struct mct_buf *out, const char *s)
     return mct_json_write(v, out);
 }
 
-int mct_json_strv(struct mct_buf *out, char *const *v, size_t max)
-{
-    _cleanup_json_ struct json_object *a = mct_json_str_array(v, max);
-    return mct_json_write(a, out);
-}
-
 /* true, false or null. */
 static struct json_object *tristate(enum mct_tristate t)
 {
