@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * One small hash table for the tables of the mount (the inodes by path,
- * the model's sessions, the open-file cache). Intrusive: an entry embeds
- * a struct mct_hash_link, so adding and removing never allocate and an
- * entry knows its own place; the caller gives the hash when adding
- * (mct_fnv1a for strings) and says which entry is the one when finding.
- * The number of buckets is fixed at init: the tables hold thousands of
- * entries, not millions. No lock: each user keeps the one it has, and
- * the entries are the user's to free (mct_hashtab_clear hands each over).
+ * the model's sessions, the open-file cache, the numbers given to other
+ * filesystems' inodes). Intrusive: an entry embeds a struct
+ * mct_hash_link, so adding and removing never allocate and an entry knows
+ * its own place; the caller gives the hash when adding (mct_fnv1a for
+ * strings) and says which entry is the one when finding. The number of
+ * buckets is fixed at init: the tables hold thousands of entries, not
+ * millions. No lock: each user keeps the one it has, and the entries are
+ * the user's to free (mct_hashtab_clear hands each over).
  */
 #pragma once
 
