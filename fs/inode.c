@@ -11,7 +11,7 @@
 #define N_BUCKETS 8192
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct inode *buckets[N_BUCKETS];
+static struct mct_hashtab table; /* by rel */
 static struct inode root_inode;
 /* Inodes no name finds (busy ones a lookup passed by, renamed-over ones):
  * kept on a list so
@@ -41,36 +41,44 @@ static void loose_remove(struct inode *in)
  * tells a new inode from an old one at the same number. */
 static uint64_t next_generation = 1;
 
-static unsigned rel_hash(const char *rel)
+static uint64_t rel_hash(const char *rel)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const char *p = rel; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h % N_BUCKETS;
+    return mct_fnv1a(MCT_FNV1A_INIT, rel);
+}
+
+static bool is_rel(const struct mct_hash_link *link, const void *rel)
+{
+    return streq(mct_hash_entry(link, struct inode, by_rel)->node.rel, rel);
+}
+
+static void inode_free(struct inode *in)
+{
+    node_done(&in->node);
+    free(in);
+}
+
+static void drop_hashed(struct mct_hash_link *link)
+{
+    inode_free(mct_hash_entry(link, struct inode, by_rel));
 }
 
 int inode_table_init(void)
 {
     root_inode.nlookup = 1;
     root_inode.hashed = false;
-    return node_root(&root_inode.node);
+    int r = mct_hashtab_init(&table, N_BUCKETS);
+    return r < 0 ? r : node_root(&root_inode.node);
 }
 
 void inode_table_free(void)
 {
     pthread_mutex_lock(&table_lock);
-    for (size_t h = 0; h < N_BUCKETS; h++)
-        while (buckets[h]) {
-            struct inode *in = buckets[h];
-            buckets[h] = in->next;
-            node_done(&in->node);
-            free(in);
-        }
+    mct_hashtab_clear(&table, drop_hashed);
+    mct_hashtab_done(&table);
     while (loose) {
         struct inode *in = loose;
         loose = in->loose_next;
-        node_done(&in->node);
-        free(in);
+        inode_free(in);
     }
     pthread_mutex_unlock(&table_lock);
     node_done(&root_inode.node);
@@ -91,10 +99,8 @@ static struct inode *table_find(const char *rel)
 {
     if (streq(rel, "."))
         return &root_inode;
-    for (struct inode *in = buckets[rel_hash(rel)]; in; in = in->next)
-        if (streq(in->node.rel, rel))
-            return in;
-    return NULL;
+    struct mct_hash_link *link = mct_hashtab_find(&table, rel_hash(rel), is_rel, rel);
+    return link ? mct_hash_entry(link, struct inode, by_rel) : NULL;
 }
 
 struct inode *inode_ref(struct node *node)
@@ -106,11 +112,7 @@ struct inode *inode_ref(struct node *node)
         /* A busy inode keeps to itself (inode.h); or the same name is now
          * another kind: the old inode stays for the kernel, unfindable;
          * the new one takes the name. */
-        struct inode **p = &buckets[rel_hash(in->node.rel)];
-        while (*p && *p != in)
-            p = &(*p)->next;
-        if (*p)
-            *p = in->next;
+        mct_hashtab_remove(&table, &in->by_rel);
         bool busy = in->n_open > 0 || in->n_writers > 0;
         loose_add(in);
         in = NULL;
@@ -128,9 +130,7 @@ struct inode *inode_ref(struct node *node)
         in->node = *node;
         in->generation = next_generation++;
         in->born_busy = born_busy;
-        unsigned h = rel_hash(in->node.rel);
-        in->next = buckets[h];
-        buckets[h] = in;
+        mct_hashtab_add(&table, &in->by_rel, rel_hash(in->node.rel));
         in->hashed = true;
     }
     *node = (struct node){0};
@@ -147,17 +147,11 @@ void inode_forget(fuse_ino_t ino, uint64_t n)
     pthread_mutex_lock(&table_lock);
     in->nlookup = n < in->nlookup ? in->nlookup - n : 0;
     if (in->nlookup == 0) {
-        if (in->hashed) {
-            struct inode **p = &buckets[rel_hash(in->node.rel)];
-            while (*p && *p != in)
-                p = &(*p)->next;
-            if (*p)
-                *p = in->next;
-        } else {
+        if (in->hashed)
+            mct_hashtab_remove(&table, &in->by_rel);
+        else
             loose_remove(in);
-        }
-        node_done(&in->node);
-        free(in);
+        inode_free(in);
     }
     pthread_mutex_unlock(&table_lock);
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "hashtab.h"
 #include "mctfs.h"
 #include "node.h"
 
@@ -35,8 +36,8 @@ struct inode {
     bool born_busy;     /* made because the name's inode was busy (inode_pin_text) */
     size_t pinned_len;
     struct timespec pinned_mtime;
-    struct inode *next;       /* in its bucket */
-    struct inode *loose_prev; /* not hashed (busy, renamed over): in the loose list */
+    struct mct_hash_link by_rel; /* in the table, when hashed */
+    struct inode *loose_prev;    /* not hashed (busy, renamed over): in the loose list */
     struct inode *loose_next;
 };
 

@@ -7,6 +7,7 @@
 #include <xxhash.h>
 
 #include "beneath.h"
+#include "hashtab.h"
 #include "log.h"
 #include "model_fresh.h"
 #include "model_snap.h"
@@ -34,7 +35,8 @@ struct entry {
     struct model_text_clock slot_clock[MODEL_SLOTS];
 
     char *activity;
-    struct entry *bucket_next, *queue_next;
+    struct mct_hash_link by_ref; /* in sessions (not the root) */
+    struct entry *queue_next;
 };
 
 struct model {
@@ -43,9 +45,9 @@ struct model {
     struct model_hooks hooks;
 
     pthread_mutex_t lock;
-    pthread_cond_t work; /* queue not empty, a sweep asked for, or stopping */
-    pthread_cond_t done; /* some status was published */
-    struct entry *buckets[N_BUCKETS];
+    pthread_cond_t work;         /* queue not empty, a sweep asked for, or stopping */
+    pthread_cond_t done;         /* some status was published */
+    struct mct_hashtab sessions; /* by ref */
     struct entry root;
     struct entry *queue_head, *queue_tail;
     bool sweep_asked, stopping;
@@ -64,18 +66,19 @@ unsigned model_wait_seconds(const struct model *m)
 
 /* ---- entries, with the lock held ---- */
 
-static unsigned ref_hash(const struct mct_session_ref *ref)
+static uint64_t ref_hash(const struct mct_session_ref *ref)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const char *p = ref->participant_id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    for (const char *p = ref->session_date; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h % N_BUCKETS;
+    return mct_fnv1a(mct_fnv1a(MCT_FNV1A_INIT, ref->participant_id), ref->session_date);
 }
 
-static bool ref_eq(const struct mct_session_ref *a, const struct mct_session_ref *b)
+static struct entry *entry_of(const struct mct_hash_link *link)
 {
+    return mct_hash_entry(link, struct entry, by_ref);
+}
+
+static bool is_ref(const struct mct_hash_link *link, const void *key)
+{
+    const struct mct_session_ref *a = &entry_of(link)->ref, *b = key;
     return streq(a->participant_id, b->participant_id) && streq(a->session_date, b->session_date);
 }
 
@@ -84,10 +87,10 @@ static struct entry *entry_get(struct model *m, const struct mct_session_ref *re
 {
     if (!ref)
         return &m->root;
-    unsigned h = ref_hash(ref);
-    for (struct entry *e = m->buckets[h]; e; e = e->bucket_next)
-        if (ref_eq(&e->ref, ref))
-            return e;
+    uint64_t h = ref_hash(ref);
+    struct mct_hash_link *link = mct_hashtab_find(&m->sessions, h, is_ref, ref);
+    if (link)
+        return entry_of(link);
     struct entry *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
@@ -96,8 +99,7 @@ static struct entry *entry_get(struct model *m, const struct mct_session_ref *re
         free(e);
         return NULL;
     }
-    e->bucket_next = m->buckets[h];
-    m->buckets[h] = e;
+    mct_hashtab_add(&m->sessions, &e->by_ref, h);
     return e;
 }
 
@@ -140,6 +142,13 @@ static void entry_free(struct entry *e)
         status_snap_unref(e->pending);
     free(e->activity);
     free(e->rel);
+}
+
+static void drop_session(struct mct_hash_link *link)
+{
+    struct entry *e = entry_of(link);
+    entry_free(e);
+    free(e);
 }
 
 /* Stat the session folder (a cheap local call; the root has none). */
@@ -436,9 +445,8 @@ static void *sweeper(void *arg)
 
         pthread_mutex_lock(&m->lock);
         m->root.running = false;
-        for (unsigned h = 0; h < N_BUCKETS; h++)
-            for (struct entry *e = m->buckets[h]; e; e = e->bucket_next)
-                e->swept = false;
+        mct_hashtab_foreach (link, &m->sessions)
+            entry_of(link)->swept = false;
         m->counters.sweeps++;
         m->counters.last_sweep_ms = mct_now_ms() - started;
         m->counters.last_sweep_at = time(NULL);
@@ -470,6 +478,10 @@ int model_new(const struct mct_config *cfg, int base_fd, unsigned n_workers,
     m->base_fd = base_fd;
     m->hooks = *hooks;
     m->root.root = true;
+    if (mct_hashtab_init(&m->sessions, N_BUCKETS) < 0) {
+        free(m);
+        return -ENOMEM;
+    }
     pthread_mutex_init(&m->lock, NULL);
 
     /* Deadlines are monotonic: a wall clock step must not stretch a wait. */
@@ -514,13 +526,8 @@ void model_free(struct model *m)
         pthread_join(m->workers[i], NULL);
     free(m->workers);
 
-    for (unsigned h = 0; h < N_BUCKETS; h++)
-        while (m->buckets[h]) {
-            struct entry *e = m->buckets[h];
-            m->buckets[h] = e->bucket_next;
-            entry_free(e);
-            free(e);
-        }
+    mct_hashtab_clear(&m->sessions, drop_session);
+    mct_hashtab_done(&m->sessions);
     entry_free(&m->root);
     pthread_cond_destroy(&m->work);
     pthread_cond_destroy(&m->done);
@@ -675,9 +682,8 @@ void model_counters(struct model *m, struct model_counters *out)
     pthread_mutex_lock(&m->lock);
     *out = m->counters;
     size_t pending = 0;
-    for (unsigned h = 0; h < N_BUCKETS; h++)
-        for (struct entry *e = m->buckets[h]; e; e = e->bucket_next)
-            pending += !e->snap;
+    mct_hashtab_foreach (link, &m->sessions)
+        pending += !entry_of(link)->snap;
     out->pending = pending;
     pthread_mutex_unlock(&m->lock);
 }
@@ -688,15 +694,15 @@ void model_summary(struct model *m, const char *rel, struct model_summary *out)
     bool all = streq(rel, ".");
     size_t len = strlen(rel);
     pthread_mutex_lock(&m->lock);
-    for (unsigned h = 0; h < N_BUCKETS; h++)
-        for (struct entry *e = m->buckets[h]; e; e = e->bucket_next) {
-            if (!all && !(strncmp(e->rel, rel, len) == 0 && e->rel[len] == '/'))
-                continue;
-            out->sessions++;
-            if (!e->snap)
-                out->pending++;
-            else if (e->snap->st && e->snap->st[0].safe_to_delete)
-                out->safe++;
-        }
+    mct_hashtab_foreach (link, &m->sessions) {
+        const struct entry *e = entry_of(link);
+        if (!all && !(strncmp(e->rel, rel, len) == 0 && e->rel[len] == '/'))
+            continue;
+        out->sessions++;
+        if (!e->snap)
+            out->pending++;
+        else if (e->snap->st && e->snap->st[0].safe_to_delete)
+            out->safe++;
+    }
     pthread_mutex_unlock(&m->lock);
 }

@@ -7,24 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashtab.h"
+
 #define N_BUCKETS 1024
 /* A rig holds thousands of files, not millions; past this the map starts
  * over, which costs each file one uncached open. */
 #define MAX_ENTRIES 16384
 
 struct oc_entry {
+    struct mct_hash_link by_path;
     char *path;
-    uint64_t hash;
     ino_t ino;
     off_t size;
     struct timespec mtime;
-    struct oc_entry *next;
 };
 
 struct opencache {
     pthread_mutex_t lock;
-    struct oc_entry *buckets[N_BUCKETS];
-    size_t n;
+    struct mct_hashtab table; /* by path */
 };
 
 int opencache_new(struct opencache **ret)
@@ -32,71 +32,66 @@ int opencache_new(struct opencache **ret)
     struct opencache *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
+    if (mct_hashtab_init(&c->table, N_BUCKETS) < 0) {
+        free(c);
+        return -ENOMEM;
+    }
     pthread_mutex_init(&c->lock, NULL);
     *ret = c;
     return 0;
 }
 
-static void clear(struct opencache *c)
+static void drop(struct mct_hash_link *link)
 {
-    for (size_t i = 0; i < N_BUCKETS; i++)
-        while (c->buckets[i]) {
-            struct oc_entry *e = c->buckets[i];
-            c->buckets[i] = e->next;
-            free(e->path);
-            free(e);
-        }
-    c->n = 0;
+    struct oc_entry *e = mct_hash_entry(link, struct oc_entry, by_path);
+    free(e->path);
+    free(e);
 }
 
 void opencache_free(struct opencache *c)
 {
     if (!c)
         return;
-    clear(c);
+    mct_hashtab_clear(&c->table, drop);
+    mct_hashtab_done(&c->table);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
-static uint64_t hash_path(const char *s)
+static bool is_path(const struct mct_hash_link *link, const void *path)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    return strcmp(mct_hash_entry(link, struct oc_entry, by_path)->path, path) == 0;
+}
+
+/* The entry of path, a new one when there is none; NULL on ENOMEM. */
+static struct oc_entry *entry_get(struct opencache *c, const char *path, bool *found)
+{
+    uint64_t h = mct_fnv1a(MCT_FNV1A_INIT, path);
+    struct mct_hash_link *link = mct_hashtab_find(&c->table, h, is_path, path);
+    *found = link != NULL;
+    if (link)
+        return mct_hash_entry(link, struct oc_entry, by_path);
+    if (c->table.n >= MAX_ENTRIES)
+        mct_hashtab_clear(&c->table, drop);
+    struct oc_entry *e = calloc(1, sizeof(*e));
+    if (e && !(e->path = strdup(path))) {
+        free(e);
+        return NULL;
+    }
+    if (e)
+        mct_hashtab_add(&c->table, &e->by_path, h);
+    return e;
 }
 
 bool opencache_unchanged(struct opencache *c, const char *path, const struct stat *st)
 {
-    uint64_t h = hash_path(path);
-    bool same = false;
+    bool same = false, found;
 
     pthread_mutex_lock(&c->lock);
-    struct oc_entry **head = &c->buckets[h % N_BUCKETS], *e;
-    for (e = *head; e; e = e->next)
-        if (e->hash == h && strcmp(e->path, path) == 0)
-            break;
-
-    if (e) {
+    struct oc_entry *e = entry_get(c, path, &found);
+    if (e && found)
         same = e->ino == st->st_ino && e->size == st->st_size &&
                e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec;
-    } else {
-        if (c->n >= MAX_ENTRIES) {
-            clear(c);
-            head = &c->buckets[h % N_BUCKETS];
-        }
-        e = calloc(1, sizeof(*e));
-        if (e && !(e->path = strdup(path))) {
-            free(e);
-            e = NULL;
-        }
-        if (e) {
-            e->hash = h;
-            e->next = *head;
-            *head = e;
-            c->n++;
-        }
-    }
     if (e) {
         e->ino = st->st_ino;
         e->size = st->st_size;

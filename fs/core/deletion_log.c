@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "report.h"
+#include "jsondoc.h"
 
 static int dlog_open(const char *path)
 {
@@ -71,64 +71,45 @@ static const char *tristate_name(enum mct_tristate t)
     return t == MCT_YES ? "yes" : t == MCT_NO ? "no" : "unknown";
 }
 
-static int json_kv_str(struct mct_buf *out, const char *key, const char *value)
+static struct json_object *destination_json(const struct mct_dest_status *d)
 {
-    int r = mct_buf_printf(out, ",\"%s\":", key);
-    if (r < 0)
-        return r;
-    return mct_json_string(out, value ? value : "");
+    _cleanup_json_ struct json_object *o = json_object_new_object();
+    if (mct_json_add_str(o, "name", d->dest ? d->dest->name : "") < 0 ||
+        mct_json_add_str(o, "path", d->path ? d->path : "") < 0 ||
+        mct_json_add_str(o, "state", mct_dest_state_name(d->state)) < 0 ||
+        mct_json_add_u64(o, "files", d->files) < 0 || mct_json_add_u64(o, "bytes", d->bytes) < 0)
+        return NULL;
+    return TAKE_PTR(o);
 }
 
-static int format_destinations(const struct mct_session_status *st, struct mct_buf *out)
+static struct json_object *destinations_json(const struct mct_session_status *st)
 {
-    int r = mct_buf_puts(out, ",\"destinations\":[");
-    for (size_t i = 0; r >= 0 && st && i < st->n_dests; i++) {
-        const struct mct_dest_status *d = &st->dests[i];
-        r = mct_buf_printf(out, "%s{\"name\":", i ? "," : "");
-        if (r >= 0)
-            r = mct_json_string(out, d->dest ? d->dest->name : "");
-        if (r >= 0)
-            r = json_kv_str(out, "path", d->path);
-        if (r >= 0)
-            r = json_kv_str(out, "state", mct_dest_state_name(d->state));
-        if (r >= 0)
-            r = mct_buf_printf(out, ",\"files\":%zu,\"bytes\":%llu}", d->files,
-                               (unsigned long long)d->bytes);
-    }
-    return r < 0 ? r : mct_buf_puts(out, "]");
+    _cleanup_json_ struct json_object *a = json_object_new_array();
+    for (size_t i = 0; st && i < st->n_dests; i++)
+        if (mct_json_push(a, destination_json(&st->dests[i])) < 0)
+            return NULL;
+    return TAKE_PTR(a);
 }
 
-static int format_datajoint(const struct mct_session_status *st, struct mct_buf *out)
+/* The evidence DataJoint gave: true/false/null per check, as in
+ * .status.json; no checks when the deletion was refused before any ran. */
+static struct json_object *datajoint_json(const struct mct_session_status *st)
 {
-    if (!st)
-        return mct_buf_puts(out, ",\"datajoint\":{\"state\":\"unknown\",\"checks\":{}}");
-    int r = mct_buf_printf(out, ",\"datajoint\":{\"state\":\"%s\",\"checks\":{",
-                           tristate_name(st->dj.state));
-    /* true/false/null, as in .status.json */
-    for (int i = 0; r >= 0 && i < MCT_DJ_N_CHECKS; i++) {
+    _cleanup_json_ struct json_object *o = json_object_new_object();
+    _cleanup_json_ struct json_object *checks = json_object_new_object();
+    for (int i = 0; st && i < MCT_DJ_N_CHECKS; i++) {
         enum mct_tristate c = st->dj.checks[i];
-        r = mct_buf_printf(out, "%s\"%s\":%s", i ? "," : "", mct_dj_check_names[i],
-                           c == MCT_YES  ? "true"
-                           : c == MCT_NO ? "false"
-                                         : "null");
+        int r = c == MCT_UNKNOWN ? mct_json_add_null(checks, mct_dj_check_names[i])
+                                 : mct_json_add_bool(checks, mct_dj_check_names[i], c == MCT_YES);
+        if (r < 0)
+            return NULL;
     }
-    if (r >= 0)
-        r = mct_buf_puts(out, "}");
-    if (r >= 0 && st->dj.state != MCT_YES)
-        r = json_kv_str(out, "reason", st->dj.reason);
-    return r < 0 ? r : mct_buf_puts(out, "}");
-}
-
-static int format_reasons(char *const *reasons, struct mct_buf *out)
-{
-    int r = mct_buf_puts(out, ",\"reasons\":[");
-    for (size_t i = 0; r >= 0 && reasons && reasons[i]; i++) {
-        if (i)
-            r = mct_buf_puts(out, ",");
-        if (r >= 0)
-            r = mct_json_string(out, reasons[i]);
-    }
-    return r < 0 ? r : mct_buf_puts(out, "]");
+    if (mct_json_add_str(o, "state", tristate_name(st ? st->dj.state : MCT_UNKNOWN)) < 0 ||
+        mct_json_add(o, "checks", TAKE_PTR(checks)) < 0)
+        return NULL;
+    if (st && st->dj.state != MCT_YES && mct_json_add_str(o, "reason", st->dj.reason) < 0)
+        return NULL;
+    return TAKE_PTR(o);
 }
 
 void mct_describe_user(uid_t uid, char *out, size_t len)
@@ -149,7 +130,7 @@ static void user_name(const char *who, char *out, size_t len)
         mct_describe_user(getuid(), out, len);
 }
 
-int mct_dlog_format(const struct mct_dlog_info *info, struct mct_buf *out)
+struct json_object *mct_dlog_record(const struct mct_dlog_info *info)
 {
     char when[32], user[MCT_USER_MAX], host[256] = "";
     mct_dlog_iso_time(time(NULL), when, sizeof(when));
@@ -157,34 +138,30 @@ int mct_dlog_format(const struct mct_dlog_info *info, struct mct_buf *out)
     if (gethostname(host, sizeof(host) - 1) < 0)
         snprintf(host, sizeof(host), "unknown");
 
-    int r = mct_buf_printf(out, "{\"time\":\"%s\"", when);
-    if (r >= 0)
-        r = json_kv_str(out, "user", user);
-    if (r >= 0)
-        r = mct_buf_printf(out, ",\"uid\":%u", (unsigned)getuid());
-    if (r >= 0)
-        r = json_kv_str(out, "host", host);
-    if (r >= 0)
-        r = json_kv_str(out, "via", info->via ? info->via : "unknown");
-    if (r >= 0)
-        r = json_kv_str(out, "participant", info->ref->participant_id);
-    if (r >= 0)
-        r = json_kv_str(out, "date", info->ref->session_date);
-    if (r >= 0)
-        r = json_kv_str(out, "path", info->path);
-    if (r >= 0)
-        r = mct_buf_printf(out, ",\"files\":%zu,\"bytes\":%llu,\"mode\":\"%s\"", info->files,
-                           (unsigned long long)info->bytes,
-                           info->mode == MCT_DELETE_NORMAL ? "normal" : "force-unverified");
-    if (r >= 0)
-        r = format_destinations(info->status, out);
-    if (r >= 0)
-        r = format_datajoint(info->status, out);
-    if (r >= 0)
-        r = json_kv_str(out, "result", info->result);
-    if (r >= 0 && info->reasons)
-        r = format_reasons(info->reasons, out);
-    return r < 0 ? r : mct_buf_puts(out, "}");
+    _cleanup_json_ struct json_object *o = json_object_new_object();
+    if (mct_json_add_str(o, "time", when) < 0 || mct_json_add_str(o, "user", user) < 0 ||
+        mct_json_add_u64(o, "uid", getuid()) < 0 || mct_json_add_str(o, "host", host) < 0 ||
+        mct_json_add_str(o, "via", info->via ? info->via : "unknown") < 0 ||
+        mct_json_add_str(o, "participant", info->ref->participant_id) < 0 ||
+        mct_json_add_str(o, "date", info->ref->session_date) < 0 ||
+        mct_json_add_str(o, "path", info->path ? info->path : "") < 0 ||
+        mct_json_add_u64(o, "files", info->files) < 0 ||
+        mct_json_add_u64(o, "bytes", info->bytes) < 0 ||
+        mct_json_add_str(o, "mode",
+                         info->mode == MCT_DELETE_NORMAL ? "normal" : "force-unverified") < 0 ||
+        mct_json_add(o, "destinations", destinations_json(info->status)) < 0 ||
+        mct_json_add(o, "datajoint", datajoint_json(info->status)) < 0 ||
+        mct_json_add_str(o, "result", info->result ? info->result : "") < 0)
+        return NULL;
+    if (info->reasons && mct_json_add_strv(o, "reasons", info->reasons) < 0)
+        return NULL;
+    return TAKE_PTR(o);
+}
+
+int mct_dlog_format(const struct mct_dlog_info *info, struct mct_buf *out)
+{
+    _cleanup_json_ struct json_object *o = mct_dlog_record(info);
+    return mct_json_write(o, out);
 }
 
 int mct_delete_log_refusal(const struct mct_config *cfg, const struct mct_session_ref *ref,

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "jsondoc.h"
 #include "operations.h"
 #include "status.h"
 #include "util.h"
@@ -35,7 +36,9 @@ struct mct_dlog_info {
  * -errno with why naming the path. Appends nothing. */
 int mct_dlog_check_writable(const char *path, char *why, size_t whylen);
 
-/* One JSON object (no newline) describing the deletion into out. */
+/* The JSON object describing the deletion (NULL on ENOMEM), for a caller
+ * that adds to it, and its text (no newline) into out. */
+struct json_object *mct_dlog_record(const struct mct_dlog_info *info);
 int mct_dlog_format(const struct mct_dlog_info *info, struct mct_buf *out);
 
 /* The record of files written into a session while it was deleted and

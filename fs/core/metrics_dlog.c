@@ -4,10 +4,10 @@
  * bytes freed are counters kept across restarts because the log is; a
  * refusal is classed by the evidence its line holds (DataJoint's state,
  * each destination's), in the order mct_status_state() judges a session.
- * Each line is one JSON object the engine wrote (deletion_log.c); only
- * the few keys needed are read, with a scanner that skips everything else
- * and gives up on a line that is not an object (a line is never trusted
- * to be well formed: the log may be edited by hand or cut by a full disk).
+ * Each line is one JSON object the engine wrote (deletion_log.c), parsed
+ * whole (jsondoc.h); only the few keys needed are looked at, and a line
+ * that is not an object is skipped (a line is never trusted to be well
+ * formed: the log may be edited by hand or cut by a full disk).
  */
 #include "metrics.h"
 
@@ -15,201 +15,70 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jsondoc.h"
+
 #define MAX_LINE (4u << 20) /* a refusal quoting many names; longer lines are skipped */
 
+/* What a line says that the metrics need. */
 struct line {
-    char time[40], result[16], via[24], mode[24], dj_state[16];
+    const char *time, *result, *mode, *dj_state;
     uint64_t bytes;
     bool dj_evidence; /* datajoint.checks not empty */
     bool dest_missing, dest_unreachable, dest_unsafe, dest_unverified;
     bool busy, recording; /* from the reasons' words */
 };
 
-struct scan {
-    const char *p, *end;
-};
-
-static void ws(struct scan *s)
+static const char *str_or_empty(struct json_object *o, const char *key)
 {
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' || *s->p == '\n'))
-        s->p++;
+    const char *s = mct_json_get_str(o, key);
+    return s ? s : "";
 }
 
-static bool eat(struct scan *s, char c)
+static void read_datajoint(struct json_object *dj, struct line *l)
 {
-    ws(s);
-    if (s->p < s->end && *s->p == c) {
-        s->p++;
-        return true;
+    l->dj_state = str_or_empty(dj, "state");
+    /* {} when the deletion was refused before any check ran. */
+    struct json_object *checks = mct_json_get(dj, "checks", json_type_object);
+    l->dj_evidence = checks && json_object_object_length(checks) > 0;
+}
+
+static void read_destinations(struct json_object *dests, struct line *l)
+{
+    size_t n = dests ? json_object_array_length(dests) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *state = str_or_empty(json_object_array_get_idx(dests, i), "state");
+        l->dest_missing |= streq(state, "missing");
+        l->dest_unreachable |= streq(state, "unreachable");
+        l->dest_unsafe |= streq(state, "unsafe");
+        l->dest_unverified |= streq(state, "unverified");
     }
-    return false;
 }
 
-/* A string's raw text (escapes kept but for \" and \\), cut to len - 1. */
-static int string(struct scan *s, char *out, size_t len)
+static void read_reasons(struct json_object *reasons, struct line *l)
 {
-    size_t n = 0;
-    if (!eat(s, '"'))
-        return -EBADMSG;
-    while (s->p < s->end && *s->p != '"') {
-        char c = *s->p++;
-        if (c == '\\') {
-            if (s->p >= s->end)
-                return -EBADMSG;
-            c = *s->p++;
-            if (c != '"' && c != '\\' && out && n + 1 < len)
-                out[n++] = '\\';
-        }
-        if (out && n + 1 < len)
-            out[n++] = c;
-    }
-    if (out && len)
-        out[n] = '\0';
-    return eat(s, '"') ? 0 : -EBADMSG;
-}
-
-static int skip_value(struct scan *s, unsigned depth);
-
-static int skip_container(struct scan *s, char close, bool keys, unsigned depth)
-{
-    if (depth > 64)
-        return -EBADMSG;
-    if (eat(s, close))
-        return 0;
-    do {
-        if (keys && (string(s, NULL, 0) < 0 || !eat(s, ':')))
-            return -EBADMSG;
-        if (skip_value(s, depth + 1) < 0)
-            return -EBADMSG;
-    } while (eat(s, ','));
-    return eat(s, close) ? 0 : -EBADMSG;
-}
-
-static int skip_value(struct scan *s, unsigned depth)
-{
-    ws(s);
-    if (s->p >= s->end)
-        return -EBADMSG;
-    if (*s->p == '"')
-        return string(s, NULL, 0);
-    if (eat(s, '{'))
-        return skip_container(s, '}', true, depth);
-    if (eat(s, '['))
-        return skip_container(s, ']', false, depth);
-    /* A number, true, false or null. */
-    const char *start = s->p;
-    while (s->p < s->end && strchr("+-.0123456789eEtruefalsn", *s->p))
-        s->p++;
-    return s->p > start ? 0 : -EBADMSG;
-}
-
-static int number(struct scan *s, uint64_t *ret)
-{
-    ws(s);
-    uint64_t v = 0;
-    const char *start = s->p;
-    while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
-        v = v * 10 + (uint64_t)(*s->p - '0');
-        s->p++;
-    }
-    if (s->p == start)
-        return skip_value(s, 0);
-    *ret = v;
-    return 0;
-}
-
-/* Calls fn for each key of an object, positioned at its value; fn must
- * consume it. */
-static int object(struct scan *s, int (*fn)(struct scan *s, const char *key, struct line *l),
-                  struct line *l)
-{
-    if (!eat(s, '{'))
-        return -EBADMSG;
-    if (eat(s, '}'))
-        return 0;
-    do {
-        char key[32];
-        if (string(s, key, sizeof(key)) < 0 || !eat(s, ':') || fn(s, key, l) < 0)
-            return -EBADMSG;
-    } while (eat(s, ','));
-    return eat(s, '}') ? 0 : -EBADMSG;
-}
-
-static int datajoint_key(struct scan *s, const char *key, struct line *l)
-{
-    if (streq(key, "state"))
-        return string(s, l->dj_state, sizeof(l->dj_state));
-    if (streq(key, "checks")) {
-        /* {} when the deletion was refused before any check ran. */
-        if (!eat(s, '{'))
-            return skip_value(s, 1);
-        if (eat(s, '}'))
-            return 0;
-        l->dj_evidence = true;
-        return skip_container(s, '}', true, 1);
-    }
-    return skip_value(s, 1);
-}
-
-static int destination_key(struct scan *s, const char *key, struct line *l)
-{
-    if (!streq(key, "state"))
-        return skip_value(s, 2);
-    char state[16];
-    int r = string(s, state, sizeof(state));
-    l->dest_missing |= streq(state, "missing");
-    l->dest_unreachable |= streq(state, "unreachable");
-    l->dest_unsafe |= streq(state, "unsafe");
-    l->dest_unverified |= streq(state, "unverified");
-    return r;
-}
-
-static int reasons(struct scan *s, struct line *l)
-{
-    if (!eat(s, '['))
-        return -EBADMSG;
-    if (eat(s, ']'))
-        return 0;
-    do {
-        char text[512];
-        if (string(s, text, sizeof(text)) < 0)
-            return -EBADMSG;
+    size_t n = reasons ? json_object_array_length(reasons) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *v = json_object_array_get_idx(reasons, i);
+        const char *text =
+                json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
         /* The words of delete.c and policy.c. */
         l->busy |= strstr(text, "another command is running") != NULL;
         l->recording |= startswith(text, "file younger than ") ||
                         startswith(text, "lock or temporary file present");
-    } while (eat(s, ','));
-    return eat(s, ']') ? 0 : -EBADMSG;
+    }
 }
 
-static int top_key(struct scan *s, const char *key, struct line *l)
+/* Fill l from the object o of a line; its strings live as long as o. */
+static void read_line(struct json_object *o, struct line *l)
 {
-    if (streq(key, "time"))
-        return string(s, l->time, sizeof(l->time));
-    if (streq(key, "result"))
-        return string(s, l->result, sizeof(l->result));
-    if (streq(key, "via"))
-        return string(s, l->via, sizeof(l->via));
-    if (streq(key, "mode"))
-        return string(s, l->mode, sizeof(l->mode));
-    if (streq(key, "bytes"))
-        return number(s, &l->bytes);
-    if (streq(key, "datajoint"))
-        return object(s, datajoint_key, l);
-    if (streq(key, "destinations")) {
-        if (!eat(s, '['))
-            return -EBADMSG;
-        if (eat(s, ']'))
-            return 0;
-        do
-            if (object(s, destination_key, l) < 0)
-                return -EBADMSG;
-        while (eat(s, ','));
-        return eat(s, ']') ? 0 : -EBADMSG;
-    }
-    if (streq(key, "reasons"))
-        return reasons(s, l);
-    return skip_value(s, 1);
+    l->time = str_or_empty(o, "time");
+    l->result = str_or_empty(o, "result");
+    l->mode = str_or_empty(o, "mode");
+    struct json_object *bytes = mct_json_get(o, "bytes", json_type_int);
+    l->bytes = bytes ? json_object_get_uint64(bytes) : 0;
+    read_datajoint(mct_json_get(o, "datajoint", json_type_object), l);
+    read_destinations(mct_json_get(o, "destinations", json_type_array), l);
+    read_reasons(mct_json_get(o, "reasons", json_type_array), l);
 }
 
 /* "2025-02-01T09:12:44Z" as a Unix time; 0 when it is not one. */
@@ -250,10 +119,11 @@ static enum mct_refusal_class classify(const struct line *l)
 
 int mct_dlog_tally_line(struct mct_dlog_tally *t, const char *text, size_t len)
 {
-    struct line l = {0};
-    struct scan s = {text, text + len};
-    if (object(&s, top_key, &l) < 0)
+    _cleanup_json_ struct json_object *o = NULL;
+    if (mct_json_parse(text, len, &o, NULL, 0) < 0 || !json_object_is_type(o, json_type_object))
         return -EBADMSG;
+    struct line l = {0};
+    read_line(o, &l);
     time_t when = iso_time(l.time);
     bool deleted = streq(l.result, "deleted"), refused = streq(l.result, "refused");
     if (!when || (!deleted && !refused))

@@ -75,7 +75,6 @@ int mct_report_reclaim_json(const struct mct_reclaim_result *res, const char *pa
                             struct mct_buf *out);
 
 /* JSON string literal, quotes included, escaped as escape.h says: any
- * bytes (a name that is not UTF-8 too) make valid JSON. */
+ * bytes (a name that is not UTF-8 too) make valid JSON. Documents are
+ * built with jsondoc.h. */
 int mct_json_string(struct mct_buf *out, const char *s);
-/* JSON array of the first max strings of v (NULL: []). */
-int mct_json_strv(struct mct_buf *out, char *const *v, size_t max);

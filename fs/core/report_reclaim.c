@@ -9,6 +9,7 @@
 
 #include "escape.h"
 #include "forecast.h"
+#include "jsondoc.h"
 #include "reclaim_plan.h"
 
 static const char *const class_keys[_MCT_RECLAIM_CLASS_MAX] = {
@@ -73,31 +74,40 @@ int mct_report_forecast_text(const struct mct_forecast *f, struct mct_buf *out)
                           f->reclaimable_sessions, f->reclaimable_sessions == 1 ? "" : "s");
 }
 
-static void json_days(struct mct_buf *out, const char *key, double days)
+/* Days with one decimal, as the text says them; null when never. */
+static int add_days(struct json_object *o, const char *key, double days)
 {
     if (days < 0)
-        mct_buf_printf(out, ",\"%s\":null", key);
-    else
-        mct_buf_printf(out, ",\"%s\":%.1f", key, days);
+        return mct_json_add_null(o, key);
+    char text[32];
+    snprintf(text, sizeof(text), "%.1f", days);
+    return mct_json_add(o, key, json_object_new_double_s(days, text));
+}
+
+static struct json_object *forecast_json(const struct mct_forecast *f)
+{
+    _cleanup_json_ struct json_object *o = json_object_new_object();
+    if (mct_json_add_u64(o, "window_days", f->window_days) < 0 ||
+        mct_json_add_u64(o, "window_bytes", f->window_bytes) < 0 ||
+        mct_json_add_u64(o, "window_sessions", f->window_sessions) < 0 ||
+        mct_json_add_u64(o, "bytes_per_day", f->rate) < 0)
+        return NULL;
+    if (f->fs_known ? mct_json_add_u64(o, "size", f->fs.size) < 0 ||
+                              mct_json_add_u64(o, "free", f->fs.avail) < 0
+                    : mct_json_add_null(o, "size") < 0 || mct_json_add_null(o, "free") < 0)
+        return NULL;
+    if (mct_json_add_u64(o, "reclaimable_bytes", f->reclaimable_bytes) < 0 ||
+        mct_json_add_u64(o, "reclaimable_sessions", f->reclaimable_sessions) < 0 ||
+        add_days(o, "days_until_full", f->days_full) < 0 ||
+        add_days(o, "days_until_full_counting_reclaimable", f->days_full_reclaimed) < 0)
+        return NULL;
+    return TAKE_PTR(o);
 }
 
 int mct_report_forecast_json(const struct mct_forecast *f, struct mct_buf *out)
 {
-    mct_buf_printf(out,
-                   "{\"window_days\":%u,\"window_bytes\":%llu,\"window_sessions\":%zu,"
-                   "\"bytes_per_day\":%llu,",
-                   f->window_days, (unsigned long long)f->window_bytes, f->window_sessions,
-                   (unsigned long long)f->rate);
-    if (f->fs_known)
-        mct_buf_printf(out, "\"size\":%llu,\"free\":%llu,", (unsigned long long)f->fs.size,
-                       (unsigned long long)f->fs.avail);
-    else
-        mct_buf_puts(out, "\"size\":null,\"free\":null,");
-    mct_buf_printf(out, "\"reclaimable_bytes\":%llu,\"reclaimable_sessions\":%zu",
-                   (unsigned long long)f->reclaimable_bytes, f->reclaimable_sessions);
-    json_days(out, "days_until_full", f->days_full);
-    json_days(out, "days_until_full_counting_reclaimable", f->days_full_reclaimed);
-    return mct_buf_puts(out, "}");
+    _cleanup_json_ struct json_object *o = forecast_json(f);
+    return mct_json_write(o, out);
 }
 
 int mct_report_reclaim_item_text(const struct mct_reclaim_item *it, struct mct_buf *out)
@@ -170,75 +180,79 @@ int mct_report_reclaim_text(const struct mct_reclaim_result *res, const char *pa
     return mct_report_forecast_text(&res->forecast, out);
 }
 
-static void json_str_or_null(struct mct_buf *out, const char *s)
+static struct json_object *item_json(const struct mct_reclaim_item *it)
 {
-    if (s)
-        mct_json_string(out, s);
-    else
-        mct_buf_puts(out, "null");
+    _cleanup_json_ struct json_object *o = json_object_new_object();
+    if (mct_json_add_str(o, "participant", it->ref.participant_id) < 0 ||
+        mct_json_add_str(o, "date", it->ref.session_date) < 0 ||
+        mct_json_add_str(o, "path", it->path) < 0 || mct_json_add_u64(o, "files", it->files) < 0 ||
+        mct_json_add_u64(o, "bytes", it->bytes) < 0 ||
+        mct_json_add_str(o, "class", class_keys[it->cls]) < 0 ||
+        mct_json_add_str(o, "result", outcome_key(it)) < 0 ||
+        mct_json_add_strv(o, "reasons", it->reasons) < 0)
+        return NULL;
+    return TAKE_PTR(o);
 }
 
-static void json_item(const struct mct_reclaim_item *it, struct mct_buf *out)
-{
-    mct_buf_puts(out, "{\"participant\":");
-    mct_json_string(out, it->ref.participant_id);
-    mct_buf_printf(out, ",\"date\":\"%s\",\"path\":", it->ref.session_date);
-    json_str_or_null(out, it->path);
-    mct_buf_printf(out,
-                   ",\"files\":%zu,\"bytes\":%llu,\"class\":\"%s\",\"result\":\"%s\","
-                   "\"reasons\":",
-                   it->files, (unsigned long long)it->bytes, class_keys[it->cls], outcome_key(it));
-    mct_json_strv(out, it->reasons, SIZE_MAX);
-    mct_buf_puts(out, "}");
-}
-
-static void json_blocked(const struct mct_reclaim_result *res, struct mct_buf *out)
+/* What stands between reclaim and its target, class by class; recent
+ * sessions always, as the one class that is never a problem. */
+static struct json_object *blocked_json(const struct mct_reclaim_result *res)
 {
     size_t count[_MCT_RECLAIM_CLASS_MAX];
     uint64_t bytes[_MCT_RECLAIM_CLASS_MAX];
     mct_reclaim_tally(res, count, bytes);
-    mct_buf_puts(out, ",\"blocked\":[");
-    const char *sep = "";
+    _cleanup_json_ struct json_object *a = json_object_new_array();
     for (enum mct_reclaim_class c = 0; c < _MCT_RECLAIM_CLASS_MAX; c++) {
         if (c != MCT_RECLAIM_RECENT && (!mct_reclaim_class_blocks(c) || !count[c]))
             continue;
-        mct_buf_printf(
-                out, "%s{\"class\":\"%s\",\"reason\":\"%s\",\"sessions\":%zu,\"bytes\":%llu}", sep,
-                class_keys[c], mct_reclaim_class_name(c), count[c], (unsigned long long)bytes[c]);
-        sep = ",";
+        _cleanup_json_ struct json_object *o = json_object_new_object();
+        if (mct_json_add_str(o, "class", class_keys[c]) < 0 ||
+            mct_json_add_str(o, "reason", mct_reclaim_class_name(c)) < 0 ||
+            mct_json_add_u64(o, "sessions", count[c]) < 0 ||
+            mct_json_add_u64(o, "bytes", bytes[c]) < 0 || mct_json_push(a, TAKE_PTR(o)) < 0)
+            return NULL;
     }
-    mct_buf_puts(out, "]");
+    return TAKE_PTR(a);
+}
+
+/* What was looked at and done: the keys after "lines", when it was. */
+static int add_outcome(struct json_object *o, const struct mct_reclaim_result *res)
+{
+    _cleanup_json_ struct json_object *items = mct_json_lines_array();
+    for (size_t i = 0; i < res->n; i++)
+        if (mct_json_push(items, item_json(&res->items[i])) < 0)
+            return -ENOMEM;
+    _cleanup_free_ char *why = res->met ? NULL : mct_reclaim_why_not(res);
+    if (!res->met && !why)
+        return -ENOMEM;
+    if (mct_json_add_u64(o, "target_bytes", res->target) < 0 ||
+        mct_json_add_u64(o, "size", res->before.size) < 0 ||
+        mct_json_add_u64(o, "free_before", res->before.avail) < 0 ||
+        mct_json_add_u64(o, "free_after", res->after.avail) < 0 ||
+        mct_json_add_u64(o, "freed", res->freed) < 0 ||
+        mct_json_add_u64(o, "deleted", res->n_deleted) < 0 ||
+        mct_json_add_bool(o, "met", res->met) < 0 || mct_json_add_str(o, "reason", why) < 0 ||
+        mct_json_add(o, "blocked", blocked_json(res)) < 0 ||
+        mct_json_add(o, "sessions", TAKE_PTR(items)) < 0 ||
+        mct_json_add(o, "forecast", forecast_json(&res->forecast)) < 0)
+        return -ENOMEM;
+    return 0;
 }
 
 int mct_report_reclaim_json(const struct mct_reclaim_result *res, const char *path,
                             struct mct_buf *out)
 {
     char t[32];
-    mct_buf_printf(out, "{\"dry_run\":%s,\"enabled\":%s,\"path\":", res->dry_run ? "true" : "false",
-                   res->enabled ? "true" : "false");
-    mct_json_string(out, path);
-    mct_buf_printf(out, ",\"keep_free\":\"%s\",\"keep_recent_days\":%u,\"error\":",
-                   mct_space_format(&res->keep_free, t, sizeof(t)), res->keep_recent_days);
-    json_str_or_null(out, res->checked ? NULL : res->error ? res->error : "reclaim failed");
-    mct_buf_puts(out, ",\"lines\":");
-    mct_json_strv(out, res->lines, SIZE_MAX);
-    if (!res->checked)
-        return mct_buf_puts(out, "}\n");
-    mct_buf_printf(out,
-                   ",\"target_bytes\":%llu,\"size\":%llu,\"free_before\":%llu,\"free_after\":%llu,"
-                   "\"freed\":%llu,\"deleted\":%zu,\"met\":%s,\"reason\":",
-                   (unsigned long long)res->target, (unsigned long long)res->before.size,
-                   (unsigned long long)res->before.avail, (unsigned long long)res->after.avail,
-                   (unsigned long long)res->freed, res->n_deleted, res->met ? "true" : "false");
-    _cleanup_free_ char *why = res->met ? NULL : mct_reclaim_why_not(res);
-    json_str_or_null(out, why);
-    json_blocked(res, out);
-    mct_buf_puts(out, ",\"sessions\":[");
-    for (size_t i = 0; i < res->n; i++) {
-        mct_buf_puts(out, i ? ",\n" : "\n");
-        json_item(&res->items[i], out);
-    }
-    mct_buf_puts(out, res->n ? "\n],\"forecast\":" : "],\"forecast\":");
-    mct_report_forecast_json(&res->forecast, out);
-    return mct_buf_puts(out, "}\n");
+    _cleanup_json_ struct json_object *o = json_object_new_object();
+    const char *error = res->checked ? NULL : res->error ? res->error : "reclaim failed";
+    if (mct_json_add_bool(o, "dry_run", res->dry_run) < 0 ||
+        mct_json_add_bool(o, "enabled", res->enabled) < 0 ||
+        mct_json_add_str(o, "path", path ? path : "") < 0 ||
+        mct_json_add_str(o, "keep_free", mct_space_format(&res->keep_free, t, sizeof(t))) < 0 ||
+        mct_json_add_u64(o, "keep_recent_days", res->keep_recent_days) < 0 ||
+        mct_json_add_str(o, "error", error) < 0 || mct_json_add_strv(o, "lines", res->lines) < 0 ||
+        (res->checked && add_outcome(o, res) < 0))
+        return out->error = -ENOMEM;
+    int r = mct_json_write(o, out);
+    return r < 0 ? r : mct_buf_puts(out, "\n");
 }

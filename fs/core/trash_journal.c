@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "report.h"
+#include "jsondoc.h"
 #include "util.h"
 
 #define JOURNAL_MAX (64 * 1024)
@@ -77,23 +77,17 @@ int mct_trash_file_remove(int trash_fd, const char *name)
     return fsync(trash_fd) < 0 ? -errno : 0;
 }
 
+/* One key per line, as every version wrote it. */
 static int journal_format(const struct mct_session_ref *ref, const char *state, struct mct_buf *b)
 {
-    int r = mct_buf_puts(b, "{\n\"participant\": ");
-    if (r >= 0)
-        r = mct_json_string(b, ref->participant_id);
-    if (r >= 0)
-        r = mct_buf_puts(b, ",\n\"date\": ");
-    if (r >= 0)
-        r = mct_json_string(b, ref->session_date);
-    if (r >= 0)
-        r = mct_buf_puts(b, ",\n\"state\": ");
-    if (r >= 0)
-        r = mct_json_string(b, state);
-    if (r >= 0)
-        r = mct_buf_printf(b, ",\n\"pid\": %d,\n\"time\": %lld", (int)getpid(),
-                           (long long)time(NULL));
-    return r < 0 ? r : mct_buf_puts(b, "\n}\n");
+    _cleanup_json_ struct json_object *o = mct_json_lines_object();
+    if (mct_json_add_str(o, "participant", ref->participant_id) < 0 ||
+        mct_json_add_str(o, "date", ref->session_date) < 0 ||
+        mct_json_add_str(o, "state", state) < 0 || mct_json_add_i64(o, "pid", getpid()) < 0 ||
+        mct_json_add_i64(o, "time", time(NULL)) < 0)
+        return -ENOMEM;
+    int r = mct_json_write(o, b);
+    return r < 0 ? r : mct_buf_puts(b, "\n");
 }
 
 int mct_journal_write(int trash_fd, const char *entry, const struct mct_session_ref *ref,
@@ -117,100 +111,39 @@ int mct_journal_remove(int trash_fd, const char *entry)
     return mct_trash_file_remove(trash_fd, name);
 }
 
-static void put_utf8(struct mct_buf *b, unsigned cp)
+/* The string member key of the journal into field (size bytes). */
+static int journal_field(struct json_object *o, const char *key, char *field, size_t size)
 {
-    char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    }
-    mct_buf_append(b, u, n);
+    const char *v = mct_json_get_str(o, key);
+    if (!v || strlen(v) >= size)
+        return -EBADMSG;
+    strcpy(field, v);
+    return 0;
 }
 
-/* A JSON string literal starting at s (at the opening quote). */
-static int json_unquote(const char *s, char **ret)
+int mct_journal_parse(const char *text, size_t len, struct mct_journal *j, char *why, size_t whylen)
 {
-    if (*s++ != '"')
+    _cleanup_json_ struct json_object *o = NULL;
+    int r = mct_json_parse(text, len, &o, why, whylen);
+    if (r < 0)
+        return r;
+    /* pid and time are for a person reading it; what older versions
+     * wrote besides (a path, a record) is ignored. */
+    *j = (struct mct_journal){0};
+    if (journal_field(o, "participant", j->ref.participant_id, sizeof(j->ref.participant_id)) < 0 ||
+        journal_field(o, "date", j->ref.session_date, sizeof(j->ref.session_date)) < 0 ||
+        journal_field(o, "state", j->state, sizeof(j->state)) < 0) {
+        snprintf(why, whylen, "participant, date or state missing or not a short string");
         return -EBADMSG;
-    _cleanup_buf_ struct mct_buf b = {0};
-    for (; *s && *s != '"'; s++) {
-        if (*s != '\\') {
-            mct_buf_append(&b, s, 1);
-            continue;
-        }
-        s++;
-        switch (*s) {
-        case '"':
-        case '\\':
-        case '/':
-            mct_buf_append(&b, s, 1);
-            break;
-        case 'b':
-            mct_buf_puts(&b, "\b");
-            break;
-        case 'f':
-            mct_buf_puts(&b, "\f");
-            break;
-        case 'n':
-            mct_buf_puts(&b, "\n");
-            break;
-        case 'r':
-            mct_buf_puts(&b, "\r");
-            break;
-        case 't':
-            mct_buf_puts(&b, "\t");
-            break;
-        case 'u': {
-            unsigned cp;
-            if (sscanf(s + 1, "%4x", &cp) != 1 || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0)
-                return -EBADMSG;
-            put_utf8(&b, cp);
-            s += 4;
-            break;
-        }
-        default:
-            return -EBADMSG;
-        }
     }
-    if (*s != '"')
+    bool known_state =
+            streq(j->state, "moved") || streq(j->state, "verified") || streq(j->state, "logged");
+    if (!known_state || !mct_participant_id_valid(j->ref.participant_id) ||
+        !mct_session_date_valid(j->ref.session_date)) {
+        snprintf(why, whylen, "not a participant, date and state of a deletion");
         return -EBADMSG;
-    *ret = mct_buf_steal(&b);
-    return *ret ? 0 : -ENOMEM;
-}
-
-static int journal_line(char *line, struct mct_journal *j)
-{
-    size_t n = strlen(line);
-    while (n > 0 && (line[n - 1] == ',' || line[n - 1] == ' ' || line[n - 1] == '\r'))
-        line[--n] = '\0';
-    static const char *const keys[] = {"\"participant\": ", "\"date\": ", "\"state\": "};
-    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-        if (!startswith(line, keys[i]))
-            continue;
-        _cleanup_free_ char *v = NULL;
-        int r = json_unquote(line + strlen(keys[i]), &v);
-        if (r < 0)
-            return r;
-        char *field = i == 0 ? j->ref.participant_id : i == 1 ? j->ref.session_date : j->state;
-        size_t size = i == 0   ? sizeof(j->ref.participant_id)
-                      : i == 1 ? sizeof(j->ref.session_date)
-                               : sizeof(j->state);
-        if (strlen(v) >= size)
-            return -EBADMSG;
-        strcpy(field, v);
-        return 0;
     }
-    return 0; /* pid, time, braces; what older versions wrote (path, record) is ignored */
+    return 0;
 }
 
 int mct_journal_read(int trash_fd, const char *entry, struct mct_journal *j)
@@ -219,23 +152,13 @@ int mct_journal_read(int trash_fd, const char *entry, struct mct_journal *j)
     if (!name)
         return -ENOMEM;
     _cleanup_free_ char *text = NULL;
-    int r = mct_trash_file_read(trash_fd, name, JOURNAL_MAX, &text, NULL);
+    size_t len = 0;
+    int r = mct_trash_file_read(trash_fd, name, JOURNAL_MAX, &text, &len);
     if (r == -EFBIG)
         return -EBADMSG;
     if (r < 0)
         return r;
 
-    *j = (struct mct_journal){0};
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        r = journal_line(line, j);
-        if (r < 0)
-            return r;
-    }
-    bool known_state =
-            streq(j->state, "moved") || streq(j->state, "verified") || streq(j->state, "logged");
-    if (!known_state || !mct_participant_id_valid(j->ref.participant_id) ||
-        !mct_session_date_valid(j->ref.session_date))
-        return -EBADMSG;
-    return 0;
+    char why[128];
+    return mct_journal_parse(text, len, j, why, sizeof(why));
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The files of the trash: the journal of an entry, <entry>.json next to
- * it, one key per line so that reading it back needs no JSON library:
+ * it, one key per line (jsondoc.h), read back as any JSON:
  *   {"participant": "p001", "date": "20250104", "state": "moved|verified|logged",
  *    "pid": N, "time": N}
  * It names no path and carries no deletion log line: recovery takes the
@@ -31,6 +31,10 @@ int mct_journal_write(int trash_fd, const char *entry, const struct mct_session_
  * is not a regular file of ours. */
 int mct_journal_read(int trash_fd, const char *entry, struct mct_journal *j);
 int mct_journal_remove(int trash_fd, const char *entry);
+/* The journal in the len bytes at text: -EBADMSG, with why, for anything
+ * but one JSON object naming a valid session and a known state. */
+int mct_journal_parse(const char *text, size_t len, struct mct_journal *j, char *why,
+                      size_t whylen);
 
 /* Write name in the trash atomically (see above); -EEXIST when its
  * temporary name is taken. */

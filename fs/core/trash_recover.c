@@ -69,11 +69,11 @@ static int recover_log(const struct mct_config *cfg, const struct mct_trash_entr
                                  .files = sv->files,
                                  .bytes = sv->bytes,
                                  .result = "deleted"};
-    int r = mct_dlog_format(&info, &b);
-    if (r < 0)
-        return r;
-    b.data[--b.len] = '\0'; /* reopen the object */
-    r = mct_buf_printf(&b, ",\"finished_by\":\"recovery\",\"finished_at\":\"%s\"}", when);
+    _cleanup_json_ struct json_object *record = mct_dlog_record(&info);
+    if (mct_json_add_str(record, "finished_by", "recovery") < 0 ||
+        mct_json_add_str(record, "finished_at", when) < 0)
+        return -ENOMEM;
+    int r = mct_json_write(record, &b);
     return r < 0 ? r : mct_dlog_append(cfg->deletion_log_path, b.data);
 }
 

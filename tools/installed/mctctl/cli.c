@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "escape.h"
+#include "jsondoc.h"
 #include "mctctl.h"
 #include "op_result.h"
 #include "policy.h"
@@ -271,45 +272,41 @@ static const char *op_result_word(int ex)
                                    : "failed";
 }
 
-void cli_json_op_end(struct mct_buf *b, const struct mct_op_result *res)
+int cli_json_add_op_result(struct json_object *o, const struct mct_op_result *res)
 {
-    mct_buf_puts(b, ",\"lines\":");
-    mct_json_strv(b, res->lines, SIZE_MAX);
-    mct_buf_puts(b, ",\"reasons\":");
-    mct_json_strv(b, res->reasons, SIZE_MAX);
     _cleanup_strv_ char **errors = NULL;
-    if (res->status && mct_policy_unknowns(res->status, &errors) < 0 && !b->error)
-        b->error = -ENOMEM;
-    mct_buf_puts(b, ",\"errors\":");
-    mct_json_strv(b, errors, SIZE_MAX);
-    mct_buf_puts(b, "}\n");
+    if (res->status && mct_policy_unknowns(res->status, &errors) < 0)
+        return -ENOMEM;
+    if (mct_json_add_strv(o, "lines", res->lines) < 0 ||
+        mct_json_add_strv(o, "reasons", res->reasons) < 0 ||
+        mct_json_add_strv(o, "errors", errors) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+int cli_json_print(struct json_object *o)
+{
+    _cleanup_buf_ struct mct_buf b = {0};
+    mct_json_write(o, &b);
+    if (mct_buf_puts(&b, "\n") < 0)
+        return -ENOMEM;
+    fwrite(b.data, 1, b.len, stdout);
+    return 0;
 }
 
 int cli_print_op_json(const char *cmd, const struct mct_session_ref *ref, int r,
                       const struct mct_op_result *res)
 {
     int ex = cli_op_exit(r);
-    _cleanup_buf_ struct mct_buf b = {0};
-    mct_buf_printf(&b, "{\"command\":\"%s\",\"participant\":", cmd);
-    mct_json_string(&b, ref->participant_id);
-    mct_buf_puts(&b, ",\"date\":");
-    mct_json_string(&b, ref->session_date);
-    mct_buf_printf(&b, ",\"result\":\"%s\",\"error\":", op_result_word(ex));
-    mct_json_string(&b, r < 0 ? strerror(-r) : "");
-    cli_json_op_end(&b, res);
-    if (b.error) {
+    _cleanup_json_ struct json_object *o = json_object_new_object();
+    if (mct_json_add_str(o, "command", cmd) < 0 ||
+        mct_json_add_str(o, "participant", ref->participant_id) < 0 ||
+        mct_json_add_str(o, "date", ref->session_date) < 0 ||
+        mct_json_add_str(o, "result", op_result_word(ex)) < 0 ||
+        mct_json_add_str(o, "error", r < 0 ? strerror(-r) : "") < 0 ||
+        cli_json_add_op_result(o, res) < 0 || cli_json_print(o) < 0) {
         fprintf(stderr, "mctctl %s: out of memory\n", cmd);
         return EXIT_FAILED;
     }
-    fwrite(b.data, 1, b.len, stdout);
     return ex;
-}
-
-void cli_json_date(struct mct_buf *j, const char *key, const char *date)
-{
-    mct_buf_printf(j, ",\"%s\":", key);
-    if (date)
-        mct_json_string(j, date);
-    else
-        mct_buf_puts(j, "null");
 }

@@ -12,6 +12,7 @@
 #include <getopt.h>
 
 #include "datajoint.h"
+#include "jsondoc.h"
 #include "log.h"
 #include "mctctl.h"
 #include "operations.h"
@@ -32,7 +33,8 @@ struct batch {
     size_t n;
     size_t ok, failed, skipped, rowless;
     int ex;
-    struct mct_buf json; /* the sessions array under --json */
+    struct json_object *sessions; /* the sessions array under --json */
+    bool json_failed;             /* out of memory building it */
 };
 
 static int append(struct batch *b, const struct mct_session_ref *ref, int row)
@@ -103,18 +105,14 @@ static int list_sessions(struct batch *b)
 static void json_session(struct batch *b, const struct mct_session_ref *ref, int row,
                          const char *result, char *const *reasons)
 {
-    struct mct_buf *j = &b->json;
-    mct_buf_puts(j, j->len ? ",\n{\"participant\":" : "\n{\"participant\":");
-    mct_json_string(j, ref->participant_id);
-    mct_buf_puts(j, ",\"date\":");
-    mct_json_string(j, ref->session_date);
-    mct_buf_printf(j, ",\"in_recordings_db\":%s,\"result\":\"%s\",\"reasons\":",
-                   row == ROW_YES  ? "true"
-                   : row == ROW_NO ? "false"
-                                   : "null",
-                   result);
-    mct_json_strv(j, reasons, SIZE_MAX);
-    mct_buf_puts(j, "}");
+    _cleanup_json_ struct json_object *o = json_object_new_object();
+    if (mct_json_add_str(o, "participant", ref->participant_id) < 0 ||
+        mct_json_add_str(o, "date", ref->session_date) < 0 ||
+        (row == ROW_UNKNOWN ? mct_json_add_null(o, "in_recordings_db")
+                            : mct_json_add_bool(o, "in_recordings_db", row == ROW_YES)) < 0 ||
+        mct_json_add_str(o, "result", result) < 0 || mct_json_add_strv(o, "reasons", reasons) < 0 ||
+        mct_json_push(b->sessions, TAKE_PTR(o)) < 0)
+        b->json_failed = true;
 }
 
 static void sync_one(struct batch *b, size_t i, const char *note)
@@ -184,21 +182,21 @@ static void batch_run(struct batch *b, const struct mct_session_status *st)
 
 static int print_json(struct batch *b)
 {
-    _cleanup_buf_ struct mct_buf j = {0};
-    mct_buf_printf(&j, "{\"dry_run\":%s", b->dry_run ? "true" : "false");
-    cli_json_date(&j, "start_date", b->start);
-    cli_json_date(&j, "end_date", b->end);
-    mct_buf_printf(&j, ",\"sessions\":[%s%s]", b->json.data ? b->json.data : "",
-                   b->json.len ? "\n" : "");
-    mct_buf_printf(&j,
-                   ",\"summary\":{\"sessions\":%zu,\"succeeded\":%zu,\"failed\":%zu,"
-                   "\"skipped\":%zu,\"not_in_recordings_db\":%zu}}\n",
-                   b->n, b->ok, b->failed, b->skipped, b->rowless);
-    if (j.error || b->json.error) {
+    _cleanup_json_ struct json_object *o = json_object_new_object();
+    _cleanup_json_ struct json_object *summary = json_object_new_object();
+    if (b->json_failed || mct_json_add_bool(o, "dry_run", b->dry_run) < 0 ||
+        mct_json_add_str(o, "start_date", b->start) < 0 ||
+        mct_json_add_str(o, "end_date", b->end) < 0 ||
+        mct_json_add(o, "sessions", json_object_get(b->sessions)) < 0 ||
+        mct_json_add_u64(summary, "sessions", b->n) < 0 ||
+        mct_json_add_u64(summary, "succeeded", b->ok) < 0 ||
+        mct_json_add_u64(summary, "failed", b->failed) < 0 ||
+        mct_json_add_u64(summary, "skipped", b->skipped) < 0 ||
+        mct_json_add_u64(summary, "not_in_recordings_db", b->rowless) < 0 ||
+        mct_json_add(o, "summary", TAKE_PTR(summary)) < 0 || cli_json_print(o) < 0) {
         fprintf(stderr, "mctctl batch: out of memory writing the JSON report\n");
         return EXIT_FAILED;
     }
-    fwrite(j.data, 1, j.len, stdout);
     return EXIT_OK;
 }
 
@@ -227,12 +225,13 @@ static void batch_done(struct batch *b)
 {
     free(b->refs);
     free(b->in_recdb);
-    mct_buf_free(&b->json);
+    json_object_put(b->sessions);
 }
 
 int cmd_batch(int argc, char **argv, struct mctctl_ctx *ctx)
 {
-    _cleanup_(batch_done) struct batch b = {.ctx = ctx, .human = ctx->json ? stderr : stdout};
+    _cleanup_(batch_done) struct batch b = {
+            .ctx = ctx, .human = ctx->json ? stderr : stdout, .sessions = mct_json_lines_array()};
     int ex = parse(argc, argv, &b);
     if (ex != EXIT_OK)
         return ex;

@@ -10,6 +10,7 @@
  */
 #include <unistd.h>
 
+#include "jsondoc.h"
 #include "mctctl.h"
 #include "operations.h"
 #include "policy.h"
@@ -146,54 +147,65 @@ static size_t delete_each(struct bulk *b, size_t n_safe, uint64_t *freed, int *e
     return failed;
 }
 
-/* One document for the whole run: each session of the range with its
- * outcome and reasons, and the counts. */
-static int print_json(const struct bulk *b, uint64_t freed)
+static struct json_object *session_json(const struct bulk *b, size_t i)
 {
-    _cleanup_buf_ struct mct_buf j = {0};
+    const struct mct_session_status *st = &b->st[i];
+    enum outcome o = b->out[i];
+    _cleanup_strv_ char **errors = NULL;
+    if (mct_policy_unknowns(st, &errors) < 0)
+        return NULL;
+    _cleanup_json_ struct json_object *s = json_object_new_object();
+    if (mct_json_add_str(s, "participant", st->ref.participant_id) < 0 ||
+        mct_json_add_str(s, "date", st->ref.session_date) < 0 ||
+        mct_json_add_str(s, "path", st->source_path ? st->source_path : "") < 0 ||
+        mct_json_add_u64(s, "files", st->source.n_files) < 0 ||
+        mct_json_add_u64(s, "bytes", st->source.bytes) < 0 ||
+        mct_json_add_str(s, "result", outcome_name(b, o)) < 0 ||
+        mct_json_add_str(s, "error", b->err[i] < 0 ? strerror(-b->err[i]) : "") < 0 ||
+        mct_json_add_strv(s, "reasons", o == OUT_SKIPPED ? st->reasons : b->res[i].reasons) < 0 ||
+        mct_json_add_strv(s, "errors", errors) < 0)
+        return NULL;
+    return TAKE_PTR(s);
+}
+
+/* The counts, keyed by result with '_' for '-', and the bytes. */
+static struct json_object *summary_json(const struct bulk *b, uint64_t freed)
+{
     size_t count[_OUT_MAX] = {0};
-    mct_buf_printf(&j, "{\"dry_run\":%s", b->dry_run ? "true" : "false");
-    cli_json_date(&j, "start_date", b->start);
-    cli_json_date(&j, "end_date", b->end);
-    mct_buf_puts(&j, ",\"sessions\":[");
-    for (size_t i = 0; i < b->n; i++) {
-        const struct mct_session_status *st = &b->st[i];
-        enum outcome o = b->out[i];
-        count[o]++;
-        mct_buf_puts(&j, i ? ",\n{\"participant\":" : "\n{\"participant\":");
-        mct_json_string(&j, st->ref.participant_id);
-        mct_buf_puts(&j, ",\"date\":");
-        mct_json_string(&j, st->ref.session_date);
-        mct_buf_puts(&j, ",\"path\":");
-        mct_json_string(&j, st->source_path);
-        mct_buf_printf(&j, ",\"files\":%zu,\"bytes\":%llu,\"result\":\"%s\",\"error\":",
-                       st->source.n_files, (unsigned long long)st->source.bytes,
-                       outcome_name(b, o));
-        mct_json_string(&j, b->err[i] < 0 ? strerror(-b->err[i]) : "");
-        mct_buf_puts(&j, ",\"reasons\":");
-        mct_json_strv(&j, o == OUT_SKIPPED ? st->reasons : b->res[i].reasons, SIZE_MAX);
-        _cleanup_strv_ char **errors = NULL;
-        if (mct_policy_unknowns(st, &errors) < 0)
-            return -ENOMEM;
-        mct_buf_puts(&j, ",\"errors\":");
-        mct_json_strv(&j, errors, SIZE_MAX);
-        mct_buf_puts(&j, "}");
-    }
-    mct_buf_printf(&j, "%s],\"summary\":{\"sessions\":%zu", b->n ? "\n" : "", b->n);
-    /* The counts are keyed by result, with '_' for '-'. */
+    for (size_t i = 0; i < b->n; i++)
+        count[b->out[i]]++;
+    _cleanup_json_ struct json_object *s = json_object_new_object();
+    if (mct_json_add_u64(s, "sessions", b->n) < 0)
+        return NULL;
     for (enum outcome o = 0; o < _OUT_MAX; o++) {
         char key[32];
         snprintf(key, sizeof(key), "%s", outcome_name(b, o));
         for (char *dash; (dash = strchr(key, '-'));)
             *dash = '_';
-        mct_buf_printf(&j, ",\"%s\":%zu", key, count[o]);
+        if (mct_json_add_u64(s, key, count[o]) < 0)
+            return NULL;
     }
-    mct_buf_printf(&j, ",\"bytes_%s\":%llu}}\n", b->dry_run ? "to_free" : "freed",
-                   (unsigned long long)freed);
-    if (j.error)
+    if (mct_json_add_u64(s, b->dry_run ? "bytes_to_free" : "bytes_freed", freed) < 0)
+        return NULL;
+    return TAKE_PTR(s);
+}
+
+/* One document for the whole run: each session of the range with its
+ * outcome and reasons, one a line, and the counts. */
+static int print_json(const struct bulk *b, uint64_t freed)
+{
+    _cleanup_json_ struct json_object *sessions = mct_json_lines_array();
+    for (size_t i = 0; i < b->n; i++)
+        if (mct_json_push(sessions, session_json(b, i)) < 0)
+            return -ENOMEM;
+    _cleanup_json_ struct json_object *o = json_object_new_object();
+    if (mct_json_add_bool(o, "dry_run", b->dry_run) < 0 ||
+        mct_json_add_str(o, "start_date", b->start) < 0 ||
+        mct_json_add_str(o, "end_date", b->end) < 0 ||
+        mct_json_add(o, "sessions", TAKE_PTR(sessions)) < 0 ||
+        mct_json_add(o, "summary", summary_json(b, freed)) < 0)
         return -ENOMEM;
-    fwrite(j.data, 1, j.len, stdout);
-    return 0;
+    return cli_json_print(o);
 }
 
 /* The JSON document (under --json) and the exit status. */

@@ -5,6 +5,7 @@
  * where it came from. The password is shown as ******** whatever its
  * source: this output goes into tickets and chat.
  */
+#include "jsondoc.h"
 #include "mctctl.h"
 #include "report.h"
 
@@ -50,28 +51,30 @@ static int pad(size_t have, size_t want)
     return have < want ? (int)(want - have) : 0;
 }
 
+/* One setting a line. */
+static struct json_object *settings_json(const struct rows *rows)
+{
+    _cleanup_json_ struct json_object *a = mct_json_lines_array();
+    for (size_t i = 0; i < rows->n; i++) {
+        _cleanup_json_ struct json_object *row = json_object_new_object();
+        if (mct_json_add_str(row, "key", rows->v[i].key) < 0 ||
+            mct_json_add_str(row, "value", rows->v[i].value) < 0 ||
+            mct_json_add_str(row, "origin", rows->v[i].origin) < 0 ||
+            mct_json_push(a, TAKE_PTR(row)) < 0)
+            return NULL;
+    }
+    return TAKE_PTR(a);
+}
+
 /* {"path": FILE, "settings": [{"key", "value", "origin"}, ...]} */
 static int print_json(const struct mctctl_ctx *ctx, const struct rows *rows)
 {
-    _cleanup_buf_ struct mct_buf b = {0};
-    mct_buf_puts(&b, "{\"path\":");
-    mct_json_string(&b, ctx->cfg->path);
-    mct_buf_puts(&b, ",\"settings\":[");
-    for (size_t i = 0; i < rows->n; i++) {
-        mct_buf_puts(&b, i ? ",\n{\"key\":" : "\n{\"key\":");
-        mct_json_string(&b, rows->v[i].key);
-        mct_buf_puts(&b, ",\"value\":");
-        mct_json_string(&b, rows->v[i].value);
-        mct_buf_puts(&b, ",\"origin\":");
-        mct_json_string(&b, rows->v[i].origin);
-        mct_buf_puts(&b, "}");
-    }
-    mct_buf_puts(&b, rows->n ? "\n]}\n" : "]}\n");
-    if (b.error) {
+    _cleanup_json_ struct json_object *o = json_object_new_object();
+    if (mct_json_add_str(o, "path", ctx->cfg->path ? ctx->cfg->path : "") < 0 ||
+        mct_json_add(o, "settings", settings_json(rows)) < 0 || cli_json_print(o) < 0) {
         fprintf(stderr, "mctctl config: out of memory\n");
         return EXIT_FAILED;
     }
-    fwrite(b.data, 1, b.len, stdout);
     return EXIT_OK;
 }
 

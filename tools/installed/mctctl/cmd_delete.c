@@ -8,6 +8,7 @@
  */
 #include <unistd.h>
 
+#include "jsondoc.h"
 #include "mctctl.h"
 #include "operations.h"
 #include "policy.h"
@@ -72,16 +73,15 @@ static void warn_force(const struct mctctl_ctx *ctx)
 static int print_json(const struct delete_args *a, const char *result, int r,
                       const struct mct_op_result *res)
 {
-    _cleanup_buf_ struct mct_buf b = {0};
-    mct_buf_puts(&b, "{\"participant\":");
-    mct_json_string(&b, a->ref.participant_id);
-    mct_buf_puts(&b, ",\"date\":");
-    mct_json_string(&b, a->ref.session_date);
-    mct_buf_printf(&b, ",\"dry_run\":%s,\"mode\":\"%s\",\"result\":\"%s\",\"error\":",
-                   a->dry_run ? "true" : "false", a->force ? "force-unverified" : "normal", result);
-    mct_json_string(&b, r < 0 ? strerror(-r) : "");
-    cli_json_op_end(&b, res);
-    fputs(b.data ? b.data : "", stdout);
+    _cleanup_json_ struct json_object *o = json_object_new_object();
+    if (mct_json_add_str(o, "participant", a->ref.participant_id) < 0 ||
+        mct_json_add_str(o, "date", a->ref.session_date) < 0 ||
+        mct_json_add_bool(o, "dry_run", a->dry_run) < 0 ||
+        mct_json_add_str(o, "mode", a->force ? "force-unverified" : "normal") < 0 ||
+        mct_json_add_str(o, "result", result) < 0 ||
+        mct_json_add_str(o, "error", r < 0 ? strerror(-r) : "") < 0 ||
+        cli_json_add_op_result(o, res) < 0 || cli_json_print(o) < 0)
+        fprintf(stderr, "mctctl delete: out of memory writing the JSON report\n");
     return cli_delete_exit(r, res);
 }
 

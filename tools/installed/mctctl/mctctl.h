@@ -145,11 +145,13 @@ int cli_delete_exit(int r, const struct mct_op_result *res);
  * a share that did not answer is EXIT_INCOMPLETE, an unsafe copy
  * EXIT_REFUSED, anything else that failed EXIT_FAILED. */
 int cli_op_exit(int r);
-/* ,"KEY":"DATE" or ,"KEY":null. */
-void cli_json_date(struct mct_buf *j, const char *key, const char *date);
-/* The end of an op's JSON object: "lines", "reasons", "errors" (what
- * could not be checked, from res->status), "}\n". */
-void cli_json_op_end(struct mct_buf *b, const struct mct_op_result *res);
+/* The last keys of an op's JSON object: "lines", "reasons", "errors"
+ * (what could not be checked, from res->status). 0 or -ENOMEM. */
+struct json_object;
+int cli_json_add_op_result(struct json_object *o, const struct mct_op_result *res);
+/* o as a document on stdout, newline-terminated; 0, or -ENOMEM and
+ * nothing printed. */
+int cli_json_print(struct json_object *o);
 /* --json of sync, verify and audit: one object on stdout with the
  * command, the session, "result" (ok, failed, refused, incomplete), the
  * lines, the reasons and what could not be checked ("errors"). Returns
