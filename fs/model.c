@@ -9,55 +9,8 @@
 #include "beneath.h"
 #include "hashtab.h"
 #include "log.h"
-#include "model_fresh.h"
-#include "model_snap.h"
+#include "model_int.h"
 #include "scan.h"
-
-#define N_BUCKETS 1024
-
-struct entry {
-    bool root;
-    struct mct_session_ref ref;
-    char *rel; /* the session folder relative to the source base */
-
-    struct status_snap *snap;    /* the newest computed status, NULL when none or invalid */
-    struct status_snap *pending; /* what a stat shows until there is one, made once */
-    uint64_t gen;                /* bumped by invalidate: a running computation is void */
-    bool queued, running;
-    bool swept; /* the running sweep has been here: it will not bring a status */
-
-    /* The session folder as the computation behind snap saw it: a file
-     * added or removed changes its mtime/ctime, which is a cheap test. */
-    bool dir_known;
-    struct timespec dir_mtime, dir_ctime;
-
-    /* Each rendering's hash and when it last changed. */
-    struct model_text_clock slot_clock[MODEL_SLOTS];
-
-    char *activity;
-    struct mct_hash_link by_ref; /* in sessions (not the root) */
-    struct entry *queue_next;
-};
-
-struct model {
-    const struct mct_config *cfg;
-    int base_fd;
-    struct model_hooks hooks;
-
-    pthread_mutex_t lock;
-    pthread_cond_t work;         /* queue not empty, a sweep asked for, or stopping */
-    pthread_cond_t done;         /* some status was published */
-    struct mct_hashtab sessions; /* by ref */
-    struct entry root;
-    struct entry *queue_head, *queue_tail;
-    bool sweep_asked, stopping;
-    struct model_counters counters;
-
-    pthread_t sweeper;
-    bool have_sweeper;
-    pthread_t *workers;
-    unsigned n_workers;
-};
 
 unsigned model_wait_seconds(const struct model *m)
 {
@@ -71,26 +24,26 @@ static uint64_t ref_hash(const struct mct_session_ref *ref)
     return mct_fnv1a(mct_fnv1a(MCT_FNV1A_INIT, ref->participant_id), ref->session_date);
 }
 
-static struct entry *entry_of(const struct mct_hash_link *link)
+struct entry *model_entry_of(const struct mct_hash_link *link)
 {
     return mct_hash_entry(link, struct entry, by_ref);
 }
 
 static bool is_ref(const struct mct_hash_link *link, const void *key)
 {
-    const struct mct_session_ref *a = &entry_of(link)->ref, *b = key;
+    const struct mct_session_ref *a = &model_entry_of(link)->ref, *b = key;
     return streq(a->participant_id, b->participant_id) && streq(a->session_date, b->session_date);
 }
 
 /* NULL only on ENOMEM. */
-static struct entry *entry_get(struct model *m, const struct mct_session_ref *ref)
+struct entry *model_entry_get(struct model *m, const struct mct_session_ref *ref)
 {
     if (!ref)
         return &m->root;
     uint64_t h = ref_hash(ref);
     struct mct_hash_link *link = mct_hashtab_find(&m->sessions, h, is_ref, ref);
     if (link)
-        return entry_of(link);
+        return model_entry_of(link);
     struct entry *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
@@ -146,13 +99,13 @@ static void entry_free(struct entry *e)
 
 static void drop_session(struct mct_hash_link *link)
 {
-    struct entry *e = entry_of(link);
+    struct entry *e = model_entry_of(link);
     entry_free(e);
     free(e);
 }
 
 /* Stat the session folder (a cheap local call; the root has none). */
-static bool dir_stat(const struct model *m, const char *rel, struct stat *st)
+bool model_dir_stat(const struct model *m, const char *rel, struct stat *st)
 {
     return rel && mct_stat_beneath(m->base_fd, rel, st, 0) == 0;
 }
@@ -166,7 +119,7 @@ static uint64_t text_hash(const struct mct_buf *b)
 
 /* Without the lock (rendering takes time): each slot's length, for stat,
  * and hash, to tell whether its text changed. */
-static void measure(struct model *m, struct status_snap *s, uint64_t hashes[MODEL_SLOTS])
+void model_measure(struct model *m, struct status_snap *s, uint64_t hashes[MODEL_SLOTS])
 {
     for (unsigned slot = 0; slot < MODEL_SLOTS; slot++) {
         _cleanup_buf_ struct mct_buf b = {};
@@ -184,8 +137,8 @@ static void measure(struct model *m, struct status_snap *s, uint64_t hashes[MODE
 /* With the lock held: the new snapshot of e takes over from the old one;
  * each slot keeps its old mtime when its text (hashes, from measure) did
  * not change. */
-static void publish(struct model *m, struct entry *e, struct status_snap *s,
-                    const uint64_t hashes[MODEL_SLOTS], bool have_dir, const struct stat *dst)
+void model_publish(struct model *m, struct entry *e, struct status_snap *s,
+                   const uint64_t hashes[MODEL_SLOTS], bool have_dir, const struct stat *dst)
 {
     for (unsigned slot = 0; slot < MODEL_SLOTS; slot++)
         s->changed_at[slot] =
@@ -201,7 +154,7 @@ static void publish(struct model *m, struct entry *e, struct status_snap *s,
 }
 
 /* Tell the mount (no lock held): the kernel forgets the old sizes. */
-static void tell(struct model *m, const struct mct_session_ref *ref)
+void model_tell(struct model *m, const struct mct_session_ref *ref)
 {
     if (m->hooks.on_update)
         m->hooks.on_update(m->hooks.ud, ref);
@@ -229,7 +182,7 @@ static void compute_batch(struct model *m, struct entry **batch, size_t n)
     /* Stat before collecting: a change during the collection then shows
      * as a difference at the next read and triggers another one. */
     for (size_t i = 0; i < n; i++)
-        have_dir[i] = dir_stat(m, batch[i]->rel, &dst[i]);
+        have_dir[i] = model_dir_stat(m, batch[i]->rel, &dst[i]);
     int64_t started = mct_now_ms();
     struct mct_session_status *st = NULL;
     int r = mct_status_collect(m->cfg, refs, n, 0, &st);
@@ -240,7 +193,7 @@ static void compute_batch(struct model *m, struct entry **batch, size_t n)
     _cleanup_free_ uint64_t(*hashes)[MODEL_SLOTS] = calloc(n, sizeof(*hashes));
     for (size_t i = 0; r >= 0 && snaps && hashes && i < n; i++)
         if ((snaps[i] = model_snap_take(st, i, started)))
-            measure(m, snaps[i], hashes[i]);
+            model_measure(m, snaps[i], hashes[i]);
 
     pthread_mutex_lock(&m->lock);
     m->counters.batches++;
@@ -255,7 +208,7 @@ static void compute_batch(struct model *m, struct entry **batch, size_t n)
                 status_snap_unref(s);
             entry_enqueue(m, e);
         } else if (s) {
-            publish(m, e, s, hashes[i], have_dir[i], &dst[i]);
+            model_publish(m, e, s, hashes[i], have_dir[i], &dst[i]);
         }
     }
     pthread_cond_broadcast(&m->done);
@@ -263,7 +216,7 @@ static void compute_batch(struct model *m, struct entry **batch, size_t n)
     if (st)
         mct_session_status_free_array(st, n);
     for (size_t i = 0; i < n; i++)
-        tell(m, &refs[i]);
+        model_tell(m, &refs[i]);
 }
 
 static void *worker(void *arg)
@@ -298,174 +251,6 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* ---- the sweep: every session and the root ---- */
-
-/* Publish the chunk's sessions whose entries did not change since the
- * chunk started (their statuses move into the snapshots), and count them. */
-static void publish_chunk(struct model *m, const struct mct_session_ref *refs, size_t k,
-                          struct mct_session_status *st, int64_t started, const uint64_t *gens,
-                          size_t *n_safe)
-{
-    /* Snapshots, their renderings measured and their folders stat'ed,
-     * before the lock: readers wait on it. */
-    _cleanup_free_ struct status_snap **snaps = calloc(k ? k : 1, sizeof(*snaps));
-    _cleanup_free_ uint64_t(*hashes)[MODEL_SLOTS] = calloc(k ? k : 1, sizeof(*hashes));
-    _cleanup_free_ struct stat *dst = calloc(k ? k : 1, sizeof(*dst));
-    _cleanup_free_ bool *have_dir = calloc(k ? k : 1, sizeof(*have_dir));
-    if (!snaps || !hashes || !dst || !have_dir)
-        return;
-    for (size_t i = 0; i < k; i++) {
-        *n_safe += st[i].safe_to_delete;
-        _cleanup_free_ char *rel = NULL;
-        have_dir[i] = mct_template_expand(m->cfg->source_path_structure, &refs[i], &rel) == 0 &&
-                      dir_stat(m, rel, &dst[i]);
-        if ((snaps[i] = model_snap_take(st, i, started)))
-            measure(m, snaps[i], hashes[i]);
-    }
-    pthread_mutex_lock(&m->lock);
-    for (size_t i = 0; i < k; i++) {
-        struct entry *e = entry_get(m, &refs[i]);
-        if (e)
-            e->swept = true;
-        if (e && snaps[i] && e->gen == gens[i] && !e->running)
-            publish(m, e, TAKE_PTR(snaps[i]), hashes[i], have_dir[i], &dst[i]);
-    }
-    pthread_mutex_unlock(&m->lock);
-    for (size_t i = 0; i < k; i++)
-        if (snaps[i])
-            status_snap_unref(snaps[i]);
-}
-
-/* A sweep under way: the root's renderings so far, and the chunk's
- * entries' generations from before its collection. */
-struct sweep {
-    struct model *m;
-    struct status_root_render rr;
-    uint64_t gens[MCT_STATUS_CHUNK];
-    int64_t chunk_started;
-    size_t n_safe;
-};
-
-static int sweep_before(const struct mct_status_chunk *c, void *ud)
-{
-    struct sweep *w = ud;
-    pthread_mutex_lock(&w->m->lock);
-    for (size_t i = 0; i < c->n; i++) {
-        struct entry *e = entry_get(w->m, &c->refs[i]);
-        w->gens[i] = e ? e->gen : UINT64_MAX;
-    }
-    pthread_mutex_unlock(&w->m->lock);
-    w->chunk_started = mct_now_ms();
-    return 0;
-}
-
-static int sweep_chunk(struct mct_status_chunk *c, void *ud)
-{
-    struct sweep *w = ud;
-    int r = w->m->hooks.root_render(c->st, c->n, c->last, &w->rr);
-    publish_chunk(w->m, c->refs, c->n, c->st, w->chunk_started, w->gens, &w->n_safe);
-    w->rr.done = c->off + c->n;
-    for (size_t i = 0; i < c->n; i++)
-        tell(w->m, &c->refs[i]);
-    return r;
-}
-
-static struct status_snap *sweep(struct model *m, int64_t started)
-{
-    _cleanup_free_ struct mct_session_ref *refs = NULL;
-    size_t n = 0;
-    int r = mct_discover_sessions(m->cfg, NULL, NULL, &refs, &n);
-    if (r < 0) {
-        log_warning_errno(r, "cannot list the sessions under %s", m->cfg->source_base_path);
-        return NULL;
-    }
-    _cleanup_free_ struct sweep *w = calloc(1, sizeof(*w));
-    if (!w)
-        return NULL;
-    *w = (struct sweep){.m = m, .rr = {.cfg = m->cfg, .ud = m->hooks.ud}};
-    r = mct_status_collect_chunks(
-            m->cfg, refs, n, 0,
-            &(struct mct_status_stream){.before = sweep_before, .each = sweep_chunk, .ud = w});
-    if (r < 0) {
-        log_warning_errno(r, "status of all sessions failed");
-        for (unsigned i = 0; i < MODEL_SLOTS; i++)
-            mct_buf_free(&w->rr.out[i]);
-        return NULL;
-    }
-    pthread_mutex_lock(&m->lock);
-    m->counters.sessions = n;
-    m->counters.safe = w->n_safe;
-    pthread_mutex_unlock(&m->lock);
-    return model_snap_from_root(&w->rr, n, started);
-}
-
-static void wait_for_sweep_time(struct model *m, int64_t next_ms)
-{
-    while (!m->stopping && !m->sweep_asked) {
-        if (next_ms < 0) {
-            pthread_cond_wait(&m->work, &m->lock);
-            continue;
-        }
-        int64_t left = next_ms - mct_now_ms();
-        if (left <= 0)
-            return;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&m->work, &m->lock, &ts);
-    }
-}
-
-static void *sweeper(void *arg)
-{
-    struct model *m = arg;
-    int64_t period = model_sweep_period_ms(m->cfg->mount.cache_seconds);
-    /* The first sweep at mount, so the first reads find a model. */
-    int64_t next = period < 0 ? -1 : mct_now_ms();
-    pthread_mutex_lock(&m->lock);
-    for (;;) {
-        wait_for_sweep_time(m, next);
-        if (m->stopping)
-            break;
-        m->sweep_asked = false;
-        uint64_t gen = m->root.gen;
-        m->root.running = true;
-        pthread_mutex_unlock(&m->lock);
-
-        int64_t started = mct_now_ms();
-        struct status_snap *s = sweep(m, started);
-        uint64_t hashes[MODEL_SLOTS] = {0};
-        if (s)
-            measure(m, s, hashes);
-
-        pthread_mutex_lock(&m->lock);
-        m->root.running = false;
-        mct_hashtab_foreach (link, &m->sessions)
-            entry_of(link)->swept = false;
-        m->counters.sweeps++;
-        m->counters.last_sweep_ms = mct_now_ms() - started;
-        m->counters.last_sweep_at = time(NULL);
-        if (s && m->root.gen == gen)
-            publish(m, &m->root, s, hashes, false, NULL);
-        else if (s)
-            status_snap_unref(s); /* something changed meanwhile: the root again */
-        if (m->root.gen != gen)
-            m->sweep_asked = true;
-        pthread_cond_broadcast(&m->done);
-        pthread_mutex_unlock(&m->lock);
-        tell(m, NULL);
-        pthread_mutex_lock(&m->lock);
-        next = period < 0 ? -1 : started + period;
-    }
-    pthread_mutex_unlock(&m->lock);
-    return NULL;
-}
-
 /* ---- the API ---- */
 
 int model_new(const struct mct_config *cfg, int base_fd, unsigned n_workers,
@@ -497,7 +282,7 @@ int model_new(const struct mct_config *cfg, int base_fd, unsigned n_workers,
         model_free(m);
         return -ENOMEM;
     }
-    int r = -pthread_create(&m->sweeper, NULL, sweeper, m);
+    int r = -pthread_create(&m->sweeper, NULL, model_sweeper, m);
     m->have_sweeper = r == 0;
     for (unsigned i = 0; r == 0 && i < n_workers; i++) {
         r = -pthread_create(&m->workers[i], NULL, worker, m);
@@ -542,7 +327,7 @@ static bool usable(struct model *m, struct entry *e, int64_t asked_ms)
     if (!e->snap)
         return false;
     struct stat dst;
-    if (e->dir_known && !e->root && dir_stat(m, e->rel, &dst) &&
+    if (e->dir_known && !e->root && model_dir_stat(m, e->rel, &dst) &&
         model_folder_changed(&e->dir_mtime, &e->dir_ctime, &dst)) {
         entry_drop_snap(e);
         e->gen++;
@@ -561,7 +346,7 @@ static int get_once(struct model *m, const struct mct_session_ref *ref, unsigned
     deadline.tv_sec += mct_status_deadline_seconds(m->cfg);
 
     pthread_mutex_lock(&m->lock);
-    struct entry *e = entry_get(m, ref);
+    struct entry *e = model_entry_get(m, ref);
     if (!e) {
         pthread_mutex_unlock(&m->lock);
         return -ENOMEM;
@@ -645,7 +430,7 @@ int model_get(struct model *m, const struct mct_session_ref *ref, unsigned flags
 void model_invalidate(struct model *m, const struct mct_session_ref *ref)
 {
     pthread_mutex_lock(&m->lock);
-    struct entry *e = ref ? entry_get(m, ref) : NULL;
+    struct entry *e = ref ? model_entry_get(m, ref) : NULL;
     if (e) {
         e->gen++;
         entry_drop_snap(e);
@@ -662,7 +447,7 @@ void model_set_activity(struct model *m, const struct mct_session_ref *ref, cons
     bool changed = false;
 
     pthread_mutex_lock(&m->lock);
-    struct entry *e = entry_get(m, ref);
+    struct entry *e = model_entry_get(m, ref);
     if (e && !(activity && e->activity && streq(activity, e->activity))) {
         char *copy = activity ? strdup(activity) : NULL;
         if (!activity || copy) {
@@ -674,7 +459,7 @@ void model_set_activity(struct model *m, const struct mct_session_ref *ref, cons
     pthread_mutex_unlock(&m->lock);
 
     if (changed)
-        tell(m, ref);
+        model_tell(m, ref);
 }
 
 void model_counters(struct model *m, struct model_counters *out)
@@ -683,7 +468,7 @@ void model_counters(struct model *m, struct model_counters *out)
     *out = m->counters;
     size_t pending = 0;
     mct_hashtab_foreach (link, &m->sessions)
-        pending += !entry_of(link)->snap;
+        pending += !model_entry_of(link)->snap;
     out->pending = pending;
     pthread_mutex_unlock(&m->lock);
 }
@@ -695,7 +480,7 @@ void model_summary(struct model *m, const char *rel, struct model_summary *out)
     size_t len = strlen(rel);
     pthread_mutex_lock(&m->lock);
     mct_hashtab_foreach (link, &m->sessions) {
-        const struct entry *e = entry_of(link);
+        const struct entry *e = model_entry_of(link);
         if (!all && !(strncmp(e->rel, rel, len) == 0 && e->rel[len] == '/'))
             continue;
         out->sessions++;
