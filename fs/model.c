@@ -145,6 +145,7 @@ void model_publish(struct model *m, struct entry *e, struct status_snap *s,
                 model_text_clock_tick(&e->slot_clock[slot], hashes[slot], &s->computed_at);
     entry_drop_snap(e);
     e->snap = s;
+    e->published++;
     e->dir_known = have_dir;
     if (have_dir) {
         e->dir_mtime = dst->st_mtim;
@@ -268,6 +269,8 @@ int model_new(const struct mct_config *cfg, int base_fd, unsigned n_workers,
         return -ENOMEM;
     }
     pthread_mutex_init(&m->lock, NULL);
+    pthread_mutex_init(&m->prove_lock, NULL);
+    model_watch_init(m);
 
     /* Deadlines are monotonic: a wall clock step must not stretch a wait. */
     pthread_condattr_t ca;
@@ -311,11 +314,13 @@ void model_free(struct model *m)
         pthread_join(m->workers[i], NULL);
     free(m->workers);
 
+    model_watch_done(m);
     mct_hashtab_clear(&m->sessions, drop_session);
     mct_hashtab_done(&m->sessions);
     entry_free(&m->root);
     pthread_cond_destroy(&m->work);
     pthread_cond_destroy(&m->done);
+    pthread_mutex_destroy(&m->prove_lock);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -390,29 +395,16 @@ static int get_once(struct model *m, const struct mct_session_ref *ref, unsigned
     return 0;
 }
 
-/* A "yes" is only as good as the source it was computed from. A file that
- * grew (the rig still recording) leaves the folder's mtime alone, so the
- * folder is walked again and compared; it is local disk, the walk the
- * collection did, and it is done only for a "yes". */
-static bool source_unchanged(const struct model *m, const struct mct_session_status *st)
-{
-    struct mct_scan now = {};
-    _cleanup_close_ int fd = -1;
-    if (mct_session_open_dir(m->cfg, &st->ref, &fd) < 0 ||
-        mct_scan_tree_fd(TAKE_FD(fd), m->cfg->exclude_patterns, &now) < 0)
-        return false;
-    bool same = now.n_files == st->source.n_files && now.bytes == st->source.bytes &&
-                timespec_eq(&now.newest_mtime, &st->source.newest_mtime);
-    mct_scan_free(&now);
-    return same;
-}
-
+/* A "yes" is given only with the proof that the source is still what it
+ * was computed from (model_watch.c): a file that grew since is computed
+ * again first. */
 int model_get(struct model *m, const struct mct_session_ref *ref, unsigned flags,
               struct status_snap **ret, char **activity)
 {
     int r = get_once(m, ref, flags, ret, activity);
     if (r < 0 || !ref || (flags & MODEL_NO_WAIT) || (*ret)->placeholder ||
-        !(*ret)->st[0].safe_to_delete || source_unchanged(m, &(*ret)->st[0]))
+        !(*ret)->st[0].safe_to_delete || model_watch_proven(m, ref, *ret) ||
+        model_watch_prove(m, ref, *ret))
         return r;
 
     log_info("%s/%s changed since its status was computed, computing it again", ref->participant_id,

@@ -115,6 +115,7 @@ struct model_counters {
     time_t last_sweep_at;  /* when it ended, 0 never */
     size_t sessions;       /* in the last sweep */
     size_t safe, pending;  /* of them: safe; never computed */
+    uint64_t source_walks; /* walks proving a "yes" still stands (model_watch.c) */
 };
 
 struct model;

@@ -34,6 +34,14 @@ struct entry {
     /* Each rendering's hash and when it last changed. */
     struct model_text_clock slot_clock[MODEL_SLOTS];
 
+    /* The walk that proved the source unchanged since snap, and the
+     * inotify watches that keep the proof (model_watch.c). */
+    uint64_t published; /* snapshots published so far */
+    uint64_t proven_published;
+    bool proven, watch_event;
+    struct model_watch_rec *watches;
+    size_t n_watches;
+
     char *activity;
     struct mct_hash_link by_ref; /* in sessions (not the root) */
     struct entry *queue_next;
@@ -53,6 +61,12 @@ struct model {
     bool sweep_asked, stopping;
     struct model_counters counters;
 
+    int inotify_fd;
+    pthread_mutex_t prove_lock;       /* one proof walk at a time */
+    struct mct_hashtab watches_by_wd; /* struct model_watch_rec */
+    size_t n_watches;
+    uint64_t unknown_events; /* events of no registered watch: no proof during them */
+
     pthread_t sweeper;
     bool have_sweeper;
     pthread_t *workers;
@@ -71,6 +85,20 @@ void model_publish(struct model *m, struct entry *e, struct status_snap *s,
                    const uint64_t hashes[MODEL_SLOTS], bool have_dir, const struct stat *dst);
 /* Without the lock: tell the mount ref's status changed (NULL: a sweep ended). */
 void model_tell(struct model *m, const struct mct_session_ref *ref);
+
+/* The proof that a safe session's source is what its status saw
+ * (model_watch.c). */
+void model_watch_init(struct model *m);
+void model_watch_done(struct model *m);
+/* With m->lock held. */
+void model_watch_forget(struct model *m, struct entry *e);
+/* Without the lock: does the proof for s (ref's snapshot) still stand? */
+bool model_watch_proven(struct model *m, const struct mct_session_ref *ref,
+                        const struct status_snap *s);
+/* Without the lock: walk the source and compare with what s saw; when the
+ * same, the proof stands until one of its folders changes. */
+bool model_watch_prove(struct model *m, const struct mct_session_ref *ref,
+                       const struct status_snap *s);
 
 /* The sweeper thread (model_sweep.c). */
 void *model_sweeper(void *arg);

@@ -80,6 +80,7 @@ int vmetrics_render(struct mctfs *fs, struct mct_buf *out, struct timespec *mtim
         model_counters(fs->model, &mc);
     struct mct_metrics_mount mount = {
             .sweeps = mc.sweeps,
+            .source_walks = mc.source_walks,
             .last_sweep_seconds = (double)mc.last_sweep_ms / 1000.0,
             .last_sweep_at = mc.last_sweep_at,
     };

@@ -331,6 +331,9 @@ static void render_mount(struct emit *e)
         return;
     put_u(e, "mctfs_mount_sweeps_total", "counter",
           "Collections of every session's status by the mount.", NULL, NULL, mt->sweeps);
+    put_u(e, "mctfs_mount_source_walks_total", "counter",
+          "Walks of a safe session's folder by the mount, proving the source is unchanged.", NULL,
+          NULL, mt->source_walks);
     if (mt->last_sweep_at) {
         put_d(e, "mctfs_mount_last_sweep_duration_seconds", "gauge",
               "How long the mount's last collection took.", NULL, NULL, mt->last_sweep_seconds);

@@ -121,6 +121,7 @@ struct mct_metrics_dest {
 /* What only the mount can say of itself. */
 struct mct_metrics_mount {
     uint64_t sweeps;
+    uint64_t source_walks;
     double last_sweep_seconds;
     time_t last_sweep_at;
 };

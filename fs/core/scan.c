@@ -300,6 +300,7 @@ struct walker {
     char *const *excludes;
     char (*dents)[MCT_SCAN_DENTS_BUF]; /* NULL: one malloc'd buffer per folder */
     mct_scan_file_fn fn;
+    mct_scan_dir_fn dir_fn; /* NULL: folders are only walked */
     void *ud;
     char path[MCT_SCAN_PATH_MAX]; /* relpath of the folder being walked, "" at the root */
 };
@@ -354,6 +355,13 @@ static int walk_dir(struct walker *w, int dfd, size_t depth)
     char *buf = w->dents ? w->dents[depth] : (heap = malloc(MCT_SCAN_DENTS_BUF));
     if (!buf)
         return -ENOMEM;
+    /* Before its entries are read: whatever changes after the call is
+     * either seen by this walk or happens after dir_fn looked. */
+    if (w->dir_fn) {
+        int r = w->dir_fn(w->ud, fd, w->path);
+        if (r < 0)
+            return r;
+    }
     size_t base_len = strlen(w->path);
     for (;;) {
         ssize_t n = getdents64(fd, buf, MCT_SCAN_DENTS_BUF);
@@ -379,7 +387,13 @@ static int walk_dir(struct walker *w, int dfd, size_t depth)
 int mct_scan_walk_fd(int fd, char *const *excludes, char (*dents)[MCT_SCAN_DENTS_BUF],
                      mct_scan_file_fn fn, void *ud)
 {
-    struct walker w = {.excludes = excludes, .dents = dents, .fn = fn, .ud = ud};
+    return mct_scan_walk_dirs_fd(fd, excludes, fn, NULL, ud, dents);
+}
+
+int mct_scan_walk_dirs_fd(int fd, char *const *excludes, mct_scan_file_fn fn,
+                          mct_scan_dir_fn dir_fn, void *ud, char (*dents)[MCT_SCAN_DENTS_BUF])
+{
+    struct walker w = {.excludes = excludes, .dents = dents, .fn = fn, .dir_fn = dir_fn, .ud = ud};
     return walk_dir(&w, fd, 0);
 }
 

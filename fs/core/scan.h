@@ -80,6 +80,14 @@ int mct_scan_walk(const char *root, char *const *excludes, char (*dents)[MCT_SCA
 int mct_scan_walk_fd(int fd, char *const *excludes, char (*dents)[MCT_SCAN_DENTS_BUF],
                      mct_scan_file_fn fn, void *ud);
 
+/* Called for every folder the walk enters (the root first, relpath ""),
+ * with its descriptor, before its entries are read. A negative return
+ * ends the walk with it. */
+typedef int (*mct_scan_dir_fn)(void *ud, int dfd, const char *relpath);
+/* mct_scan_walk_fd telling dir_fn of each folder too. */
+int mct_scan_walk_dirs_fd(int fd, char *const *excludes, mct_scan_file_fn fn,
+                          mct_scan_dir_fn dir_fn, void *ud, char (*dents)[MCT_SCAN_DENTS_BUF]);
+
 /* Append a copy of f (relpath duplicated) to s, counting bytes, videos and
  * the newest mtime as mct_scan_tree does; *cap is the allocated length
  * (start at 0). -ENOMEM. */

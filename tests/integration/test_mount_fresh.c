@@ -2,7 +2,9 @@
 /*
  * How fresh the mount's view is, for real (mctfs over the private lab):
  * sessions recorded while mounted are listed, a local change shows in
- * the status at once, and a database that is down is never "safe".
+ * the status at once (a file grown in a safe session's subfolder too,
+ * without walking the session at every read), and a database that is
+ * down is never "safe".
  *
  * One lab for the whole program, one mount per test on its own mount
  * point (unmounted by the teardown), and every test uses its own
@@ -86,6 +88,60 @@ START_TEST(local_changes_refresh_the_status)
 }
 END_TEST
 
+/* The mount's count of walks proving a "yes" (its .metrics). */
+static unsigned long source_walks(void)
+{
+    char path[600];
+    kit_mpath(&m, path, sizeof(path), ".metrics");
+    _cleanup_free_ char *text = kit_slurp_ok(path, NULL);
+    const char *line = strstr(text, "\nmctfs_mount_source_walks_total");
+    ck_assert_ptr_nonnull(line);
+    const char *value = strchr(line + 1, ' ');
+    ck_assert_ptr_nonnull(value);
+    return strtoul(value + 1, NULL, 10);
+}
+
+/* A "yes" is proven against the source once per status, with every folder
+ * of the session watched: reads after that do not walk it again, and a
+ * change in any folder of it, a subfolder too, is seen at the next read. */
+START_TEST(a_safe_session_is_walked_once_until_a_folder_of_it_changes)
+{
+    kit_session("p243 20241103 --imported --dj --copy");
+    char src[600], dst[600], sub[700];
+    kit_source_path("p243", "20241103", src, sizeof(src));
+    kit_dest_path("p243", "20241103", dst, sizeof(dst));
+    snprintf(sub, sizeof(sub), "%s/calib", src);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    kit_append_old(sub, "cameras.yaml", "cameras: 6\n");
+    snprintf(sub, sizeof(sub), "%s/calib", dst);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    kit_append_old(sub, "cameras.yaml", "cameras: 6\n");
+    /* No sweep during the test: each would bring a new status to prove. */
+    kit_mount(&m, kit_config_variant("cache600", NULL, NULL, "mount:\n  cache_seconds: 600\n"),
+              NULL);
+
+    _cleanup_free_ char *first = kit_vfile(&m, "p243", "20241103", ".safe_to_delete");
+    ck_assert_str_eq(first, "yes\n");
+    unsigned long walks = source_walks();
+    ck_assert_uint_ge(walks, 1);
+    for (int i = 0; i < 50; i++) {
+        _cleanup_free_ char *again = kit_vfile(&m, "p243", "20241103", ".safe_to_delete");
+        ck_assert_str_eq(again, "yes\n");
+    }
+    ck_assert_uint_eq(source_walks(), walks);
+
+    /* Grown in the subfolder: the subfolder's watch says so. */
+    snprintf(sub, sizeof(sub), "%s/calib/cameras.yaml", src);
+    FILE *f = fopen(sub, "ae");
+    ck_assert_ptr_nonnull(f);
+    fputs("cameras: 7\n", f);
+    fclose(f);
+    _cleanup_free_ char *grown = kit_vfile(&m, "p243", "20241103", ".safe_to_delete");
+    kit_assert_starts(grown, "no: ");
+    ck_assert_uint_gt(source_walks(), walks);
+}
+END_TEST
+
 START_TEST(database_down_is_never_safe)
 {
     kit_session("p251 20241201 --imported --dj --copy");
@@ -121,6 +177,7 @@ static Suite *fresh_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, new_sessions_are_listed);
     tcase_add_test(tc, local_changes_refresh_the_status);
+    tcase_add_test(tc, a_safe_session_is_walked_once_until_a_folder_of_it_changes);
     tcase_add_test(tc, database_down_is_never_safe);
     suite_add_tcase(s, tc);
     return s;

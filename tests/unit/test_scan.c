@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -97,6 +98,71 @@ START_TEST(a_scan_leaves_out_what_the_exclude_patterns_match)
     ck_assert_uint_eq(s.n_files, ARRAY_SIZE(session_files) + 1 - ARRAY_SIZE(gone));
     ck_assert_uint_eq(s.videos, 2);
     mct_scan_free(&s);
+}
+END_TEST
+
+/* What the walk tells dir_fn and file_fn, in order. */
+struct walk_log {
+    char seen[64][64];
+    size_t n;
+};
+
+static int log_dir(void *ud, int dfd, const char *relpath)
+{
+    struct walk_log *l = ud;
+    struct stat st;
+    ck_assert_int_eq(fstat(dfd, &st), 0);
+    ck_assert(S_ISDIR(st.st_mode));
+    ck_assert_uint_lt(l->n, ARRAY_SIZE(l->seen));
+    snprintf(l->seen[l->n++], sizeof(l->seen[0]), "dir:%s", relpath);
+    return 0;
+}
+
+static int log_file(void *ud, const struct mct_file *f)
+{
+    struct walk_log *l = ud;
+    ck_assert_uint_lt(l->n, ARRAY_SIZE(l->seen));
+    snprintf(l->seen[l->n++], sizeof(l->seen[0]), "file:%s", f->relpath);
+    return 0;
+}
+
+static ssize_t walk_log_find(const struct walk_log *l, const char *what)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (streq(l->seen[i], what))
+            return (ssize_t)i;
+    return -1;
+}
+
+/* The mount watches every folder a walk enters before reading it (a
+ * safe session's proof, fs/model_watch.c): dir_fn hears of the root and of
+ * each folder the patterns keep, before any file in it, and never of an
+ * excluded one. */
+START_TEST(a_walk_tells_of_each_kept_folder_before_its_files)
+{
+    make_session();
+    char *ex[] = {(char *)"cache/", NULL};
+    struct walk_log l = {};
+    int fd = open(tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(mct_scan_walk_dirs_fd(fd, ex, log_file, log_dir, &l, NULL), 0);
+    ck_assert_int_eq(walk_log_find(&l, "dir:"), 0);
+    static const char *const pairs[][2] = {
+            {"dir:photos", "file:photos/a.jpg"},
+            {"dir:photos/deep/er", "file:photos/deep/er/b.txt"},
+            {"dir:sub", "file:sub/top_only.txt"},
+            {"dir:sub/x", "file:sub/x/inside"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(pairs); i++) {
+        ssize_t dir = walk_log_find(&l, pairs[i][0]), file = walk_log_find(&l, pairs[i][1]);
+        ck_assert_msg(dir >= 0 && file > dir, "%s not told before %s", pairs[i][0], pairs[i][1]);
+    }
+    ck_assert_int_ge(walk_log_find(&l, "dir:photos/deep"), 0);
+    ck_assert_int_lt(walk_log_find(&l, "dir:cache"), 0);
+    ck_assert_int_lt(walk_log_find(&l, "dir:sub/cache"), 0);
+    /* Symlinked folders are files to the walk, never entered. */
+    ck_assert_int_lt(walk_log_find(&l, "dir:link_to_photos"), 0);
+    ck_assert_int_ge(walk_log_find(&l, "file:link_to_photos"), 0);
 }
 END_TEST
 
@@ -222,6 +288,7 @@ static Suite *scan_suite(void)
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_add_test(tc, a_scan_lists_files_and_symlinks_sorted_and_no_folder_fifo_or_link_target);
     tcase_add_test(tc, a_scan_leaves_out_what_the_exclude_patterns_match);
+    tcase_add_test(tc, a_walk_tells_of_each_kept_folder_before_its_files);
     tcase_add_test(tc, exclude_patterns_match_as_rsync_exclude_does);
     tcase_add_test(tc,
                    a_scan_of_a_missing_path_or_a_file_fails_and_of_an_empty_folder_finds_nothing);
