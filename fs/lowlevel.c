@@ -50,12 +50,17 @@ int mctfs_caller_groups(int size, gid_t list[])
  * every stat is a round trip and a tree walk pays one per entry. What it
  * costs: a size or time seen through the mount may lag the disk by that
  * long (real_open reads files changed within it direct, so no byte is
- * ever cut off), and no status reads the mount. Virtual files' attributes
- * are never cached: an open file's fstat must be the size of what that
- * open reads (tail -f), so the kernel asks every time. */
+ * ever cut off), and no status reads the mount. Status files' attributes
+ * are cached as long, because they cannot lag: every new text the model
+ * publishes drops them from the kernel (node_forget_session), and an
+ * inode an open holds keeps the text, and so the size, that open reads
+ * (a new text gets a new inode: tail -f's fstat stays true). .control's
+ * and .metrics' are never cached. */
 static double attr_seconds(const struct node *n)
 {
-    return node_is_virtual(n->kind) ? 0 : mctfs_get()->cfg->mount.attr_seconds;
+    return !node_is_virtual(n->kind) || node_is_cached_vfile(n->kind)
+                   ? mctfs_get()->cfg->mount.attr_seconds
+                   : 0;
 }
 
 /* Status files' names are, as long: a listing, a stat and the xattr

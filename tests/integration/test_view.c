@@ -294,6 +294,42 @@ START_TEST(an_open_status_file_is_one_snapshot)
 }
 END_TEST
 
+/* Status files' attributes are cached by the kernel (attr_seconds, 10 s
+ * here), yet a stat never says an old length: each new text drops them. */
+START_TEST(a_stat_after_a_new_status_text_is_its_length)
+{
+    kit_session("p909 " DATE " --imported --dj --copy");
+    const char *cfg = kit_config_variant("fresh", "timeouts:\n",
+                                         "mount:\n  cache_seconds: 0\ntimeouts:\n", NULL);
+    struct kit_mount m;
+    kit_mount(&m, cfg, NULL);
+    char path[800];
+    kit_mpath(&m, path, sizeof(path), "p909/%s/.backup_status", DATE);
+    size_t before;
+    free(kit_slurp_ok(path, &before));
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_size, (off_t)before);
+
+    char dst[512], victim[700];
+    kit_dest_path("p909", DATE, dst, sizeof(dst));
+    snprintf(victim, sizeof(victim), "%s/trial_%s_093000.22001.mp4", dst, DATE);
+    ck_assert_int_eq(unlink(victim), 0);
+    /* Another file's read computes the session anew (cache_seconds 0);
+     * one of this file would make the kernel ask anyway (its atime). */
+    char other[800];
+    kit_mpath(&m, other, sizeof(other), "p909/%s/.status", DATE);
+    free(kit_slurp_ok(other, NULL));
+    ck_assert_int_eq(stat(path, &st), 0);
+    size_t after;
+    free(kit_slurp_ok(path, &after));
+    ck_assert_uint_ne(before, after);
+    ck_assert_msg(st.st_size == (off_t)after, "stat says %lld, the new text is %zu",
+                  (long long)st.st_size, after);
+    kit_unmount(&m);
+}
+END_TEST
+
 Suite *suite(void);
 Suite *suite(void)
 {
@@ -308,6 +344,7 @@ Suite *suite(void)
     tcase_add_test(tc, a_second_command_is_ebusy_at_once);
     tcase_add_test(tc, verify_without_a_copy_is_eio);
     tcase_add_test(tc, an_open_status_file_is_one_snapshot);
+    tcase_add_test(tc, a_stat_after_a_new_status_text_is_its_length);
     suite_add_tcase(s, tc);
     return s;
 }
