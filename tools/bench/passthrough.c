@@ -8,7 +8,13 @@
  * of mctfs. Not installed, not part of the product; it never frees an
  * inode (a bench run looks up a few tens of thousands).
  *
- *   passthrough SOURCE MOUNTPOINT TIMEOUT
+ * With "xattr" it also passes extended attributes through and lets the
+ * kernel enforce ACLs (default_permissions, FUSE_CAP_POSIX_ACL), as mctfs
+ * does: ls -l then asks for security.selinux of every entry, a round trip
+ * each, which no FUSE filesystem with xattrs avoids (the kernel does not
+ * cache them); without, the first getxattr's ENOSYS stops them all.
+ *
+ *   passthrough SOURCE MOUNTPOINT TIMEOUT [xattr]
  */
 #define _GNU_SOURCE      /* O_PATH */
 #define FUSE_USE_VERSION 314
@@ -19,10 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static int base_fd = -1;
 static double timeout;
+static int with_xattr;
 
 /* An inode number is the address of its relative path ("." the root). */
 static const char *path_of(fuse_ino_t ino)
@@ -130,8 +138,54 @@ static void pt_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     fuse_reply_err(req, 0);
 }
 
+/* The source's path for the *xattr calls, which take no directory fd. */
+static void xattr_path(fuse_ino_t ino, char *out, size_t len)
+{
+    snprintf(out, len, "/proc/self/fd/%d/%s", base_fd, path_of(ino));
+}
+
+/* size 0 asks for the length; else the value (or list), as the kernel
+ * expects either. */
+static void reply_xattr(fuse_req_t req, size_t size, ssize_t n, const char *buf)
+{
+    if (n < 0)
+        fuse_reply_err(req, errno);
+    else if (size == 0)
+        fuse_reply_xattr(req, (size_t)n);
+    else
+        fuse_reply_buf(req, buf, (size_t)n);
+}
+
+static void pt_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+    if (!with_xattr) {
+        fuse_reply_err(req, ENOSYS);
+        return;
+    }
+    char path[4200], *buf = size ? malloc(size) : NULL;
+    xattr_path(ino, path, sizeof(path));
+    ssize_t n = size && !buf ? (errno = ENOMEM, -1) : lgetxattr(path, name, buf, size);
+    reply_xattr(req, size, n, buf);
+    free(buf);
+}
+
+static void pt_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+    if (!with_xattr) {
+        fuse_reply_err(req, ENOSYS);
+        return;
+    }
+    char path[4200], *buf = size ? malloc(size) : NULL;
+    xattr_path(ino, path, sizeof(path));
+    ssize_t n = size && !buf ? (errno = ENOMEM, -1) : llistxattr(path, buf, size);
+    reply_xattr(req, size, n, buf);
+    free(buf);
+}
+
 static void pt_init(void *userdata, struct fuse_conn_info *conn)
 {
+    if (with_xattr && (conn->capable & FUSE_CAP_POSIX_ACL))
+        conn->want |= FUSE_CAP_POSIX_ACL;
     conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
     if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT)
         conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
@@ -146,12 +200,15 @@ static const struct fuse_lowlevel_ops pt_ops = {
         .open = pt_open,
         .read = pt_read,
         .release = pt_release,
+        .getxattr = pt_getxattr,
+        .listxattr = pt_listxattr,
 };
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: passthrough SOURCE MOUNTPOINT TIMEOUT\n");
+    with_xattr = argc == 5 && strcmp(argv[4], "xattr") == 0;
+    if (argc != 4 && !with_xattr) {
+        fprintf(stderr, "usage: passthrough SOURCE MOUNTPOINT TIMEOUT [xattr]\n");
         return 2;
     }
     base_fd = open(argv[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -160,7 +217,10 @@ int main(int argc, char **argv)
         return 1;
     }
     timeout = atof(argv[3]);
-    char *fuse_argv[] = {argv[0], "-o", "ro,fsname=passthrough", NULL};
+    char *fuse_argv[] = {argv[0], "-o",
+                         with_xattr ? "ro,fsname=passthrough,default_permissions"
+                                    : "ro,fsname=passthrough",
+                         NULL};
     struct fuse_args args = FUSE_ARGS_INIT(3, fuse_argv);
     struct fuse_session *se = fuse_session_new(&args, &pt_ops, sizeof(pt_ops), NULL);
     if (!se || fuse_session_mount(se, argv[2]) != 0)
