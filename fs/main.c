@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -364,6 +365,13 @@ int main(int argc, char *argv[])
     struct options options = {};
     struct fuse_cmdline_opts opts = {};
     int ret = 1;
+
+    /* The sweep builds the root's texts (12 MB of JSON with 10,000
+     * sessions) in buffers that grow and are freed every cache_seconds / 2.
+     * glibc's moving mmap threshold would soon put them on the heap, where
+     * growing copies them and freeing keeps the memory: 70 -> 63 MB peak
+     * RSS with 10,000 sessions. A fixed threshold keeps them mapped. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
     if (fuse_opt_parse(&args, &options, option_spec, option_proc) != 0 ||
         fuse_parse_cmdline(&args, &opts) != 0) {

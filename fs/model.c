@@ -146,6 +146,13 @@ void model_publish(struct model *m, struct entry *e, struct status_snap *s,
     entry_drop_snap(e);
     e->snap = s;
     e->published++;
+    /* A stat shows snap from now on: the "pending" one (a status with its
+     * renderings, some kilobytes) would only sit there with every session
+     * ever stat'ed before it was computed. */
+    if (e->pending) {
+        status_snap_unref(e->pending);
+        e->pending = NULL;
+    }
     e->dir_known = have_dir;
     if (have_dir) {
         e->dir_mtime = dst->st_mtim;
