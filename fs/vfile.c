@@ -172,7 +172,12 @@ int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
     ret->mtime = snap->changed_at[renderers[node->kind].slot];
 
     status_render_fn fn = renderers[node->kind].fn;
-    if (!activity || root) {
+    /* The root's renderings are megabytes, made by the sweep: every open
+     * shares them. A session's are a few hundred bytes, made again at each
+     * open (microseconds) rather than kept in the snapshot: kept, 10,000
+     * sessions read once held 6 MB more for good. A stat renders nothing
+     * (the length was measured at publishing). */
+    if (root || !snap->st || (!activity && !want_data)) {
         r = status_snap_render(snap, renderers[node->kind].slot, fn, want_data ? &ret->data : NULL,
                                &ret->len);
         if (r >= 0 && want_data)
@@ -180,12 +185,12 @@ int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
         return r;
     }
 
-    /* A command is running: the progress is part of the text, so this
-     * rendering is not the snapshot's to keep. The snapshot is shared and
-     * immutable, hence the shallow copy. */
+    /* A command running puts its progress in the text. The snapshot is
+     * shared and immutable, hence the shallow copy. */
     struct mct_session_status overlay = snap->st[0];
     overlay.activity = activity;
-    clock_gettime(CLOCK_REALTIME, &ret->mtime); /* progress changes it */
+    if (activity)
+        clock_gettime(CLOCK_REALTIME, &ret->mtime); /* progress changes it */
 
     _cleanup_buf_ struct mct_buf b = {};
     r = fn(&overlay, 1, snap->placeholder_reason, &b);
