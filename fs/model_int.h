@@ -64,7 +64,7 @@ struct model {
     int inotify_fd;
     pthread_mutex_t prove_lock;       /* one proof walk at a time */
     struct mct_hashtab watches_by_wd; /* struct model_watch_rec */
-    size_t n_watches;
+    size_t n_watches, watch_budget;
     uint64_t unknown_events; /* events of no registered watch: no proof during them */
 
     pthread_t sweeper;

@@ -27,9 +27,21 @@
 #include "model_int.h"
 #include "scan.h"
 
-/* Each watch pins a folder's inode in the kernel (~1 KiB); the watches of
- * a user are shared with their file browsers (fs.inotify.max_user_watches). */
+/* Each watch pins a folder's inode in the kernel (~1 KiB), and a user's
+ * watches are shared with their file browsers and editors
+ * (fs.inotify.max_user_watches, 8192 on small machines): a quarter of
+ * that limit at most, and never more than this. */
 #define MAX_WATCHES 8192
+
+static size_t watch_budget(void)
+{
+    size_t limit = MAX_WATCHES * 4;
+    _cleanup_fclose_ FILE *f = fopen("/proc/sys/fs/inotify/max_user_watches", "re");
+    unsigned long v;
+    if (f && fscanf(f, "%lu", &v) == 1 && v > 0)
+        limit = v;
+    return limit / 4 < MAX_WATCHES ? limit / 4 : MAX_WATCHES;
+}
 
 #define CHANGE_MASK                                                                                \
     (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM |              \
@@ -56,6 +68,7 @@ void model_watch_init(struct model *m)
     m->inotify_fd = -1;
     if (mct_hashtab_init(&m->watches_by_wd, N_BUCKETS) < 0)
         return;
+    m->watch_budget = watch_budget();
     m->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (m->inotify_fd < 0)
         log_warning_errno(-errno, "no inotify instance: every read of a safe session walks it");
@@ -159,7 +172,7 @@ static int count_file(void *ud, const struct mct_file *f)
 static int watch_dir(void *ud, int dfd, _unused_ const char *relpath)
 {
     struct proof_walk *p = ud;
-    if (p->unwatched || p->m->inotify_fd < 0 || p->m->n_watches + p->n_wds >= MAX_WATCHES) {
+    if (p->unwatched || p->m->inotify_fd < 0 || p->m->n_watches + p->n_wds >= p->m->watch_budget) {
         p->unwatched = true;
         return 0;
     }
