@@ -149,9 +149,7 @@ bool model_watch_proven(struct model *m, const struct mct_session_ref *ref,
  * watch on each folder before it is read. */
 struct proof_walk {
     struct model *m;
-    size_t n_files;
-    uint64_t bytes;
-    struct timespec newest;
+    struct mct_scan counts; /* no file list: n_files, bytes, newest_mtime */
     int *wds;
     size_t n_wds, cap;
     bool unwatched; /* some folder could not be watched: no proof */
@@ -160,12 +158,8 @@ struct proof_walk {
 static int count_file(void *ud, const struct mct_file *f)
 {
     struct proof_walk *p = ud;
-    p->n_files++;
-    if (f->mode == S_IFREG)
-        p->bytes += f->size;
-    if (f->mtime.tv_sec > p->newest.tv_sec ||
-        (f->mtime.tv_sec == p->newest.tv_sec && f->mtime.tv_nsec > p->newest.tv_nsec))
-        p->newest = f->mtime;
+    p->counts.n_files++;
+    mct_scan_tally(&p->counts, f);
     return 0;
 }
 
@@ -231,8 +225,8 @@ bool model_watch_prove(struct model *m, const struct mct_session_ref *ref,
     bool same = mct_session_open_dir(m->cfg, ref, &fd) >= 0 &&
                 mct_scan_walk_dirs_fd(TAKE_FD(fd), m->cfg->exclude_patterns, count_file, watch_dir,
                                       &p, NULL) >= 0 &&
-                p.n_files == st->source.n_files && p.bytes == st->source.bytes &&
-                timespec_eq(&p.newest, &st->source.newest_mtime);
+                p.counts.n_files == st->source.n_files && p.counts.bytes == st->source.bytes &&
+                timespec_eq(&p.counts.newest_mtime, &st->source.newest_mtime);
 
     pthread_mutex_lock(&m->lock);
     if (e && same && !p.unwatched && e->snap == s && e->published == published) {

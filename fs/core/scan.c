@@ -231,6 +231,19 @@ static void scan_shrink(struct mct_scan *s, size_t cap)
         s->files = nf;
 }
 
+void mct_scan_tally(struct mct_scan *s, const struct mct_file *f)
+{
+    if (f->mode == S_IFREG) {
+        s->bytes += f->size;
+        size_t len = strlen(f->relpath);
+        if (len >= 4 && strcasecmp(f->relpath + len - 4, ".mp4") == 0)
+            s->videos++;
+    }
+    if (f->mtime.tv_sec > s->newest_mtime.tv_sec ||
+        (f->mtime.tv_sec == s->newest_mtime.tv_sec && f->mtime.tv_nsec > s->newest_mtime.tv_nsec))
+        s->newest_mtime = f->mtime;
+}
+
 int mct_scan_add(struct mct_scan *s, size_t *cap, const struct mct_file *f)
 {
     if (MCT_RESERVE(s->files, *cap, s->n_files, 64) < 0)
@@ -240,15 +253,7 @@ int mct_scan_add(struct mct_scan *s, size_t *cap, const struct mct_file *f)
         return -ENOMEM;
     s->files[s->n_files] = *f;
     s->files[s->n_files++].relpath = p;
-    if (f->mode == S_IFREG) {
-        s->bytes += f->size;
-        size_t len = strlen(p);
-        if (len >= 4 && strcasecmp(p + len - 4, ".mp4") == 0)
-            s->videos++;
-    }
-    if (f->mtime.tv_sec > s->newest_mtime.tv_sec ||
-        (f->mtime.tv_sec == s->newest_mtime.tv_sec && f->mtime.tv_nsec > s->newest_mtime.tv_nsec))
-        s->newest_mtime = f->mtime;
+    mct_scan_tally(s, f);
     return 0;
 }
 

@@ -92,6 +92,9 @@ int mct_scan_walk_dirs_fd(int fd, char *const *excludes, mct_scan_file_fn fn,
  * the newest mtime as mct_scan_tree does; *cap is the allocated length
  * (start at 0). -ENOMEM. */
 int mct_scan_add(struct mct_scan *s, size_t *cap, const struct mct_file *f);
+/* The counting half of mct_scan_add: bytes, videos and the newest mtime of
+ * f added to s, f not kept (n_files is the caller's). */
+void mct_scan_tally(struct mct_scan *s, const struct mct_file *f);
 /* After the last mct_scan_add: sort by relpath and give back the slack. */
 void mct_scan_done(struct mct_scan *s, size_t cap);
 
