@@ -17,6 +17,7 @@ static struct inode root_inode;
  * kept on a list so
  * the teardown frees them when the kernel did not FORGET them first. */
 static struct inode *loose;
+static size_t n_inodes; /* but the root */
 
 static void loose_add(struct inode *in)
 {
@@ -129,6 +130,7 @@ struct inode *inode_ref(struct node *node)
         }
         in->node = *node;
         in->generation = next_generation++;
+        n_inodes++;
         in->born_busy = born_busy;
         mct_hashtab_add(&table, &in->by_rel, rel_hash(in->node.rel));
         in->hashed = true;
@@ -152,8 +154,17 @@ void inode_forget(fuse_ino_t ino, uint64_t n)
         else
             loose_remove(in);
         inode_free(in);
+        n_inodes--;
     }
     pthread_mutex_unlock(&table_lock);
+}
+
+size_t inode_count(void)
+{
+    pthread_mutex_lock(&table_lock);
+    size_t n = n_inodes;
+    pthread_mutex_unlock(&table_lock);
+    return n;
 }
 
 fuse_ino_t inode_find(const char *rel)

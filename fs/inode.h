@@ -73,6 +73,9 @@ void inode_writer_begin(fuse_ino_t ino);
 void inode_writer_end(fuse_ino_t ino);
 bool inode_pinned(fuse_ino_t ino, size_t *len, struct timespec *mtime);
 
+/* How many inodes the kernel holds (the root aside). */
+size_t inode_count(void);
+
 /* The node id the kernel knows the entry rel by, 0 when it never looked
  * it up. */
 fuse_ino_t inode_find(const char *rel);

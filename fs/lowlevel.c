@@ -14,14 +14,16 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include "control.h"
+#include "entry.h"
 #include "handle.h"
 #include "inode.h"
-#include "listing.h"
+#include "readdir.h"
 #include "log.h"
 #include "mctfs.h"
 #include "real.h"
@@ -34,6 +36,12 @@ struct mctfs *mctfs_instance;
  * rule, access.c's checks), valid until the reply. */
 static __thread fuse_req_t current_req;
 static bool kernel_skips_opendir;
+static atomic_uint_fast64_t lookups;
+
+uint64_t mctfs_lookups(void)
+{
+    return atomic_load(&lookups);
+}
 
 const struct fuse_ctx *mctfs_caller(void)
 {
@@ -43,38 +51,6 @@ const struct fuse_ctx *mctfs_caller(void)
 int mctfs_caller_groups(int size, gid_t list[])
 {
     return fuse_req_getgroups(current_req, size, list);
-}
-
-/* Names and attributes of real files are cached by the kernel for
- * mount.attr_seconds (default 10), folders' listings as well: without,
- * every stat is a round trip and a tree walk pays one per entry. What it
- * costs: a size or time seen through the mount may lag the disk by that
- * long (real_open reads files changed within it direct, so no byte is
- * ever cut off), and no status reads the mount. Status files' attributes
- * are cached as long, because they cannot lag: every new text the model
- * publishes drops them from the kernel (node_forget_session), and an
- * inode an open holds keeps the text, and so the size, that open reads
- * (a new text gets a new inode: tail -f's fstat stays true). .control's
- * and .metrics' are never cached. */
-static double attr_seconds(const struct node *n)
-{
-    return !node_is_virtual(n->kind) || node_is_cached_vfile(n->kind)
-                   ? mctfs_get()->cfg->mount.attr_seconds
-                   : 0;
-}
-
-/* Status files' names are, as long: a listing, a stat and the xattr
- * reads of ls -l then find them without a lookup each. An open that
- * lands on an inode another open holds with an older text is sent to
- * look the name up again (ll_open), and a new text makes the kernel drop
- * the name of an open one (mctfs_kernel_forget). Not .control's: each
- * open looks it up, so a second writer finds an inode of its own while
- * the first is busy (inode.h); nor .metrics', rendered at every open. */
-static double entry_seconds(const struct node *n)
-{
-    return !node_is_virtual(n->kind) || node_is_cached_vfile(n->kind)
-                   ? mctfs_get()->cfg->mount.attr_seconds
-                   : 0;
 }
 
 static struct mctfs *begin(fuse_req_t req, fuse_ino_t ino, const char *op, const char *name)
@@ -87,35 +63,22 @@ static struct mctfs *begin(fuse_req_t req, fuse_ino_t ino, const char *op, const
     return mctfs_get();
 }
 
-static int node_stat(struct mctfs *fs, const struct node *n, struct stat *st)
-{
-    return n->kind == NODE_REAL ? real_stat(fs, n, st) : vfile_stat(fs, n, st);
-}
-
 /* ---- names and attributes ---- */
 
 static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct mctfs *fs = begin(req, parent, "LOOKUP", name);
+    atomic_fetch_add(&lookups, 1);
     struct node n;
+    struct fuse_entry_param e;
     int r = node_child(fs, &inode_get(parent)->node, name, &n);
-    struct fuse_entry_param e = {};
-    if (r == 0 && (r = node_stat(fs, &n, &e.attr)) < 0)
-        node_done(&n);
+    if (r == 0)
+        r = entry_make(fs, &n, &e);
     if (r < 0) {
         /* No negative entry: a new session must be seen at once. */
         fuse_reply_err(req, -r);
         return;
     }
-    e.attr_timeout = attr_seconds(&n);
-    e.entry_timeout = entry_seconds(&n);
-    struct inode *in = inode_ref(&n);
-    if (!in) {
-        fuse_reply_err(req, ENOMEM);
-        return;
-    }
-    e.ino = inode_ino(in);
-    e.generation = in->generation;
     /* -ENOENT: the lookup was interrupted, the kernel holds no count. */
     if (fuse_reply_entry(req, &e) == -ENOENT)
         inode_forget(e.ino, 1);
@@ -157,7 +120,7 @@ static int stat_of(struct mctfs *fs, fuse_ino_t ino, const struct node *n,
         vfile_fill_stat(fs, n, h->content.len, &h->content.mtime, st);
         return 0;
     }
-    return node_stat(fs, n, st);
+    return entry_stat(fs, n, st);
 }
 
 static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -169,7 +132,7 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     if (r < 0)
         fuse_reply_err(req, -r);
     else
-        fuse_reply_attr(req, &st, attr_seconds(n));
+        fuse_reply_attr(req, &st, entry_attr_seconds(n));
 }
 
 /* Everything that would change the view. `echo CMD > .control` truncates
@@ -191,7 +154,7 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     if (r < 0)
         fuse_reply_err(req, -r);
     else
-        fuse_reply_attr(req, &st, attr_seconds(n));
+        fuse_reply_attr(req, &st, entry_attr_seconds(n));
 }
 
 static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -252,39 +215,18 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     fuse_reply_open(req, fi);
 }
 
-struct reply {
-    fuse_req_t req;
-    char *buf;
-    size_t size, len;
-};
-
-static bool list_one(void *ud, const char *name, mode_t type, uint64_t ino, off_t next)
-{
-    struct reply *l = ud;
-    struct stat entry = {.st_ino = (ino_t)ino, .st_mode = type};
-    size_t n = fuse_add_direntry(l->req, l->buf + l->len, l->size - l->len, name, &entry, next);
-    if (n > l->size - l->len)
-        return false; /* full: the kernel asks again from the last next */
-    l->len += n;
-    return true;
-}
-
-/* The folder is read once, at offset 0, and the rest of the sequence
- * served from that (listing.c). */
 static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi)
 {
     struct mctfs *fs = begin(req, ino, "READDIR", NULL);
-    const struct node *n = &inode_get(ino)->node;
-    _cleanup_free_ char *buf = malloc(size);
-    struct reply l = {.req = req, .buf = buf, .size = size};
-    int r = !buf                   ? -ENOMEM
-            : n->kind != NODE_REAL ? -ENOTDIR
-                                   : listings_serve(fs->listings, fs, n, off, list_one, &l);
-    if (r < 0)
-        fuse_reply_err(req, -r);
-    else
-        fuse_reply_buf(req, buf, l.len);
+    readdir_reply(req, fs, &inode_get(ino)->node, size, off, false);
+}
+
+static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                           struct fuse_file_info *fi)
+{
+    struct mctfs *fs = begin(req, ino, "READDIRPLUS", NULL);
+    readdir_reply(req, fs, &inode_get(ino)->node, size, off, true);
 }
 
 /* ---- files ---- */
@@ -493,8 +435,12 @@ static void ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
-    /* readdirplus makes `find` and `ls` pay for stats they do not use. */
-    conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+    /* Names with their attributes on the first reply of each listing,
+     * and on the rest when they were looked at (readdir.c). */
+    if (conn->capable & FUSE_CAP_READDIRPLUS)
+        conn->want |= FUSE_CAP_READDIRPLUS;
+    if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
+        conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
     if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) {
         conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
         kernel_skips_opendir = true;
@@ -532,6 +478,7 @@ const struct fuse_lowlevel_ops mctfs_ll_ops = {
         .statfs = ll_statfs,
         .opendir = ll_opendir,
         .readdir = ll_readdir,
+        .readdirplus = ll_readdirplus,
         .open = ll_open,
         .read = ll_read,
         .write = ll_write,

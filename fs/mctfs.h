@@ -11,6 +11,7 @@
 
 #include <fuse_lowlevel.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -54,6 +55,9 @@ static inline struct mctfs *mctfs_get(void)
 extern const struct fuse_lowlevel_ops mctfs_ll_ops;
 
 /* Who made the request being served (valid inside an operation only). */
+/* LOOKUP requests answered since the mount (.metrics). */
+uint64_t mctfs_lookups(void);
+
 const struct fuse_ctx *mctfs_caller(void);
 /* Their supplementary groups, as fuse_req_getgroups(). */
 int mctfs_caller_groups(int size, gid_t list[]);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 
+#include "inode.h"
 #include "log.h"
 #include "model.h"
 
@@ -81,6 +82,8 @@ int vmetrics_render(struct mctfs *fs, struct mct_buf *out, struct timespec *mtim
     struct mct_metrics_mount mount = {
             .sweeps = mc.sweeps,
             .source_walks = mc.source_walks,
+            .lookups = mctfs_lookups(),
+            .inodes = inode_count(),
             .last_sweep_seconds = (double)mc.last_sweep_ms / 1000.0,
             .last_sweep_at = mc.last_sweep_at,
     };

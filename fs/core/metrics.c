@@ -334,6 +334,11 @@ static void render_mount(struct emit *e)
     put_u(e, "mctfs_mount_source_walks_total", "counter",
           "Walks of a safe session's folder by the mount, proving the source is unchanged.", NULL,
           NULL, mt->source_walks);
+    put_u(e, "mctfs_mount_lookups_total", "counter",
+          "Names the kernel asked the mount to look up (a listing gives most with its entries).",
+          NULL, NULL, mt->lookups);
+    put_u(e, "mctfs_mount_inodes", "gauge", "Files and folders the kernel holds in its caches.",
+          NULL, NULL, mt->inodes);
     if (mt->last_sweep_at) {
         put_d(e, "mctfs_mount_last_sweep_duration_seconds", "gauge",
               "How long the mount's last collection took.", NULL, NULL, mt->last_sweep_seconds);

@@ -122,6 +122,8 @@ struct mct_metrics_dest {
 struct mct_metrics_mount {
     uint64_t sweeps;
     uint64_t source_walks;
+    uint64_t lookups; /* LOOKUP requests */
+    uint64_t inodes;  /* inodes the kernel holds */
     double last_sweep_seconds;
     time_t last_sweep_at;
 };

@@ -88,17 +88,24 @@ START_TEST(local_changes_refresh_the_status)
 }
 END_TEST
 
-/* The mount's count of walks proving a "yes" (its .metrics). */
-static unsigned long source_walks(void)
+/* A value of the mount's .metrics (a metric with no label but rig). */
+static unsigned long mount_metric(const char *name)
 {
-    char path[600];
+    char path[600], want[128];
     kit_mpath(&m, path, sizeof(path), ".metrics");
     _cleanup_free_ char *text = kit_slurp_ok(path, NULL);
-    const char *line = strstr(text, "\nmctfs_mount_source_walks_total");
-    ck_assert_ptr_nonnull(line);
-    const char *value = strchr(line + 1, ' ');
+    snprintf(want, sizeof(want), "\n%s{", name);
+    const char *line = strstr(text, want);
+    ck_assert_msg(line, "%s not in .metrics", name);
+    const char *value = strstr(line, "} ");
     ck_assert_ptr_nonnull(value);
-    return strtoul(value + 1, NULL, 10);
+    return strtoul(value + 2, NULL, 10);
+}
+
+/* The mount's count of walks proving a "yes". */
+static unsigned long source_walks(void)
+{
+    return mount_metric("mctfs_mount_source_walks_total");
 }
 
 /* A "yes" is proven against the source once per status, with every folder
@@ -142,6 +149,68 @@ START_TEST(a_safe_session_is_walked_once_until_a_folder_of_it_changes)
 }
 END_TEST
 
+/* A fresh listing gives every entry's attributes with its name: ls -l of
+ * a session folder never seen before asks the mount to look up none of its
+ * files but .control, which is looked up at every use (inode.h), and shows
+ * each status file at the size a read of it returns. */
+START_TEST(a_fresh_listing_looks_up_no_entry_of_it)
+{
+    kit_session("p244 20241104 --imported --dj --copy");
+    kit_mount(&m, NULL, NULL);
+    char dir[600];
+    kit_mpath(&m, dir, sizeof(dir), "p244/20241104");
+    unsigned long before = mount_metric("mctfs_mount_lookups_total");
+    char *argv[] = {"ls", "-la", dir, NULL};
+    struct kit_result r;
+    ck_assert_int_eq(kit_run(argv, NULL, &r), 0);
+    ck_assert_ptr_nonnull(strstr(r.out, ".safe_to_delete"));
+    ck_assert_ptr_nonnull(strstr(r.out, "trial_20241104_093000.22001.mp4"));
+    kit_result_free(&r);
+    /* p244, 20241104, .metrics, and .control for ls's stat and two xattr
+     * reads: seven. One per entry would be 20 (the folder holds 15). */
+    unsigned long after = mount_metric("mctfs_mount_lookups_total");
+    ck_assert_msg(after - before <= 7, "ls -la looked up %lu names", after - before);
+
+    struct stat st;
+    char path[700];
+    for (const char *const *v = (const char *const[]){".status", ".safe_to_delete", NULL}; *v;
+         v++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, *v);
+        ck_assert_int_eq(stat(path, &st), 0);
+        size_t len;
+        _cleanup_free_ char *text = kit_slurp_ok(path, &len);
+        ck_assert_msg((size_t)st.st_size == len, "%s: stat %lld, read %zu", *v,
+                      (long long)st.st_size, len);
+    }
+}
+END_TEST
+
+/* Every entry a listing gave counts as looked up, and the kernel's FORGET
+ * gives it back: after a walk of the tree and the kernel dropping its
+ * caches, the mount holds (almost) no inode. A miscount either way would
+ * keep them for good or free one the kernel still uses. */
+START_TEST(what_a_walk_held_is_given_back)
+{
+    kit_session("p245 20241105 --imported --dj --copy");
+    kit_session("p245 20241106 --imported");
+    kit_mount(&m, NULL, NULL);
+    char *argv[] = {"ls", "-laR", m.dir, NULL};
+    struct kit_result r;
+    ck_assert_int_eq(kit_run(argv, NULL, &r), 0);
+    kit_result_free(&r);
+    unsigned long held = mount_metric("mctfs_mount_inodes");
+    ck_assert_msg(held >= 30, "the walk left %lu inodes", held);
+    unsigned long now = held;
+    for (int i = 0; i < 50 && now > 3; i++) {
+        ck_assert_int_eq(kit_shell("echo 2 > /proc/sys/vm/drop_caches"), 0);
+        usleep(100 * 1000);
+        now = mount_metric("mctfs_mount_inodes");
+    }
+    /* .metrics itself, looked up to read this. */
+    ck_assert_msg(now <= 3, "%lu of %lu inodes still held", now, held);
+}
+END_TEST
+
 START_TEST(database_down_is_never_safe)
 {
     kit_session("p251 20241201 --imported --dj --copy");
@@ -178,6 +247,8 @@ static Suite *fresh_suite(void)
     tcase_add_test(tc, new_sessions_are_listed);
     tcase_add_test(tc, local_changes_refresh_the_status);
     tcase_add_test(tc, a_safe_session_is_walked_once_until_a_folder_of_it_changes);
+    tcase_add_test(tc, a_fresh_listing_looks_up_no_entry_of_it);
+    tcase_add_test(tc, what_a_walk_held_is_given_back);
     tcase_add_test(tc, database_down_is_never_safe);
     suite_add_tcase(s, tc);
     return s;
