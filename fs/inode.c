@@ -11,6 +11,7 @@
 #define N_BUCKETS 8192
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pages_dropped = PTHREAD_COND_INITIALIZER;
 static struct mct_hashtab table; /* by rel */
 static struct inode root_inode;
 /* Inodes no name finds (busy ones a lookup passed by, renamed-over ones):
@@ -176,28 +177,34 @@ fuse_ino_t inode_find(const char *rel)
     return ino;
 }
 
-void inode_pin(fuse_ino_t ino, size_t len, const struct timespec *mtime)
+static bool text_eq(const struct inode_text *a, const struct inode_text *b)
+{
+    return a->len == b->len && timespec_eq(&a->mtime, &b->mtime) &&
+           memcmp(a->hash, b->hash, sizeof(a->hash)) == 0;
+}
+
+void inode_pin(fuse_ino_t ino, const struct inode_text *text)
 {
     struct inode *in = inode_get(ino);
     pthread_mutex_lock(&table_lock);
-    if (in->n_open++ == 0) {
-        in->pinned_len = len;
-        in->pinned_mtime = *mtime;
-    }
+    if (in->n_open++ == 0)
+        in->pinned = *text;
     pthread_mutex_unlock(&table_lock);
 }
 
-int inode_pin_text(fuse_ino_t ino, size_t len, const struct timespec *mtime, bool retrying)
+int inode_pin_text(fuse_ino_t ino, const struct inode_text *text, bool retrying)
 {
     struct inode *in = inode_get(ino);
     pthread_mutex_lock(&table_lock);
     int r = 0;
-    if (in->n_open > 0 && (in->pinned_len != len || !timespec_eq(&in->pinned_mtime, mtime)))
+    if (in->n_open > 0 && !text_eq(&in->pinned, text))
         r = in->born_busy || retrying ? 1 : -ESTALE;
-    if (r >= 0 && in->n_open++ == 0) {
-        in->pinned_len = len;
-        in->pinned_mtime = *mtime;
+    if (r == 1) {
+        in->pages_known = false;
+        in->pages_spoiled = true;
     }
+    if (r >= 0 && in->n_open++ == 0)
+        in->pinned = *text;
     pthread_mutex_unlock(&table_lock);
     return r;
 }
@@ -208,6 +215,32 @@ void inode_unpin(fuse_ino_t ino)
     pthread_mutex_lock(&table_lock);
     if (in->n_open > 0)
         in->n_open--;
+    pthread_mutex_unlock(&table_lock);
+}
+
+bool inode_pages_claim(fuse_ino_t ino, const struct inode_text *text)
+{
+    struct inode *in = inode_get(ino);
+    pthread_mutex_lock(&table_lock);
+    while (in->pages_dropping)
+        pthread_cond_wait(&pages_dropped, &table_lock);
+    bool keep = in->pages_known && text_eq(&in->pages_text, text);
+    if (!keep) {
+        in->pages_dropping = true;
+        in->pages_spoiled = false;
+        in->pages_text = *text;
+    }
+    pthread_mutex_unlock(&table_lock);
+    return keep;
+}
+
+void inode_pages_dropped(fuse_ino_t ino, bool ok)
+{
+    struct inode *in = inode_get(ino);
+    pthread_mutex_lock(&table_lock);
+    in->pages_dropping = false;
+    in->pages_known = ok && !in->pages_spoiled;
+    pthread_cond_broadcast(&pages_dropped);
     pthread_mutex_unlock(&table_lock);
 }
 
@@ -234,8 +267,8 @@ bool inode_pinned(fuse_ino_t ino, size_t *len, struct timespec *mtime)
     pthread_mutex_lock(&table_lock);
     bool pinned = in->n_open > 0;
     if (pinned) {
-        *len = in->pinned_len;
-        *mtime = in->pinned_mtime;
+        *len = in->pinned.len;
+        *mtime = in->pinned.mtime;
     }
     pthread_mutex_unlock(&table_lock);
     return pinned;

@@ -23,6 +23,14 @@
 #include "mctfs.h"
 #include "node.h"
 
+/* A status file's text, told from any other by its content, length and
+ * modification time. */
+struct inode_text {
+    unsigned char hash[16]; /* XXH3-128 of the content */
+    size_t len;
+    struct timespec mtime;
+};
+
 struct inode {
     struct node node;
     uint64_t nlookup;
@@ -34,8 +42,13 @@ struct inode {
     unsigned n_open;
     unsigned n_writers; /* .control: opens for writing */
     bool born_busy;     /* made because the name's inode was busy (inode_pin_text) */
-    size_t pinned_len;
-    struct timespec pinned_mtime;
+    struct inode_text pinned;
+    /* A session's status file: which text the kernel's cached pages of it
+     * may hold (inode_pages_claim); pages_known false: any, or none. */
+    bool pages_known;
+    bool pages_dropping; /* an open is making the kernel drop them */
+    bool pages_spoiled;  /* an open with another text came since (inode_pin_text 1) */
+    struct inode_text pages_text;
     struct mct_hash_link by_rel; /* in the table, when hashed */
     struct inode *loose_prev;    /* not hashed (busy, renamed over): in the loose list */
     struct inode *loose_next;
@@ -56,7 +69,7 @@ void inode_forget(fuse_ino_t ino, uint64_t n);
 
 /* A status file of ino was opened with a text of len bytes (mtime), and
  * closed again. inode_pinned: false when no open holds it. */
-void inode_pin(fuse_ino_t ino, size_t len, const struct timespec *mtime);
+void inode_pin(fuse_ino_t ino, const struct inode_text *text);
 /* A status file of ino whose name the kernel caches is opened with a text
  * of len bytes (mtime): pins it as inode_pin does; 0. -ESTALE when
  * another open holds the inode with another text: its size is that
@@ -66,8 +79,28 @@ void inode_pin(fuse_ino_t ino, size_t len, const struct timespec *mtime);
  * second one, nor an open of an inode made that way: 1, the open is
  * counted, its fstat the other text's size (a race of three opens of a
  * changing text; reads are direct, so no byte is cut off). */
-int inode_pin_text(fuse_ino_t ino, size_t len, const struct timespec *mtime, bool retrying);
+int inode_pin_text(fuse_ino_t ino, const struct inode_text *text, bool retrying);
 void inode_unpin(fuse_ino_t ino);
+
+/* Page cache for a session's status file, which is read through it (not
+ * direct) only while every page the kernel holds of the inode is of the
+ * text the open reads. An open that pinned its text (inode_pin_text 0)
+ * claims the pages for it: true, they hold that text or nothing, the open
+ * may keep them (keep_cache); false, they may hold another, and the
+ * caller makes the kernel drop them and their size (an inval_inode
+ * notification), then calls inode_pages_dropped(ino, ok): ok false (the
+ * kernel could not be told) leaves them unknown, and the open reads
+ * direct. Waits while another open of the inode is dropping them.
+ *
+ * Why this is enough: pages are filled only by reads of opens that keep
+ * them, and those all read the claimed text (an inode an open holds
+ * takes no other, inode.h); a dropping claim happens only when no open
+ * keeps pages, so no read holds a page lock the notification waits for.
+ * An open pinned with another text (inode_pin_text 1) reads direct, but a
+ * MAP_PRIVATE mmap of it fills pages even so: after one, the pages are
+ * unknown again. */
+bool inode_pages_claim(fuse_ino_t ino, const struct inode_text *text);
+void inode_pages_dropped(fuse_ino_t ino, bool ok);
 /* A .control of ino was opened for writing, and closed again. */
 void inode_writer_begin(fuse_ino_t ino);
 void inode_writer_end(fuse_ino_t ino);

@@ -26,6 +26,7 @@
 #include "readdir.h"
 #include "log.h"
 #include "mctfs.h"
+#include "open_text.h"
 #include "real.h"
 #include "vfile.h"
 #include "xattr.h"
@@ -231,30 +232,6 @@ static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 /* ---- files ---- */
 
-/* Callers (thread ids) told -ESTALE in the last second: the kernel retries
- * their open at once, and that retry must not get another (inode.h). */
-static struct {
-    pid_t tid;
-    int64_t ms;
-} estaled[64];
-static unsigned estaled_next;
-static pthread_mutex_t estaled_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static bool estaled_recently(pid_t tid, bool add)
-{
-    int64_t now = mct_now_ms();
-    bool found = false;
-    pthread_mutex_lock(&estaled_lock);
-    for (size_t i = 0; i < ARRAY_SIZE(estaled) && !found; i++)
-        found = estaled[i].tid == tid && now - estaled[i].ms < 1000;
-    if (add) {
-        estaled[estaled_next % ARRAY_SIZE(estaled)].tid = tid;
-        estaled[estaled_next++ % ARRAY_SIZE(estaled)].ms = now;
-    }
-    pthread_mutex_unlock(&estaled_lock);
-    return found;
-}
-
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct mctfs *fs = begin(req, ino, "OPEN", NULL);
@@ -268,22 +245,11 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fuse_reply_err(req, -r);
         return;
     }
-    if (h->content.data && node_is_cached_vfile(n->kind)) {
-        /* The kernel caches the name: this inode may be held open with
-         * another text (inode.h). */
-        pid_t tid = fuse_req_ctx(req)->pid;
-        r = inode_pin_text(ino, h->content.len, &h->content.mtime, estaled_recently(tid, false));
-        if (r == -ESTALE)
-            (void)estaled_recently(tid, true);
-        if (r < 0) {
-            handle_free(h);
-            fuse_reply_err(req, -r);
-            return;
-        }
-        h->pinned_ino = ino;
-    } else if (h->content.data) {
-        inode_pin(ino, h->content.len, &h->content.mtime);
-        h->pinned_ino = ino;
+    r = h->content.data ? open_text_pin(fs, req, ino, n, h, fi) : 0;
+    if (r < 0) {
+        handle_free(h);
+        fuse_reply_err(req, -r);
+        return;
     }
     if (n->kind == NODE_CONTROL && (fi->flags & O_ACCMODE) != O_RDONLY) {
         inode_writer_begin(ino);

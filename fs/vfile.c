@@ -163,8 +163,8 @@ int vfile_render(struct mctfs *fs, const struct node *node, bool want_data,
     _cleanup_free_ char *activity = NULL;
     /* A read is never older than cache_seconds (it may wait, bounded). A
      * stat (ls -la, a file browser) never waits: it takes the newest size,
-     * or a pending one; reads are direct, and a new status makes the kernel
-     * forget the old size. */
+     * or a pending one; an open finds the size of what it reads (the kernel
+     * is made to forget an old one, open_text.h). */
     int r = model_get(fs->model, root ? NULL : &node->ref, want_data ? 0 : MODEL_NO_WAIT, &snap,
                       &activity);
     if (r < 0)
@@ -257,7 +257,8 @@ int vfile_open(struct mctfs *fs, const struct node *n, struct fuse_file_info *fi
     /* Direct I/O: every read comes here, so no stale page of an older status
      * is ever shown, and reads are not cut at a size the kernel cached before
      * the status changed. The content is fixed for this open, so partial
-     * reads of it are consistent. */
+     * reads of it are consistent. A session's status file may be read
+     * through pages that are known to hold this very text (open_text.h). */
     fi->direct_io = 1;
     fi->keep_cache = 0;
 

@@ -12,6 +12,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "kit.h"
@@ -22,6 +23,15 @@ static struct kit_mount m;
 static void unmount_current(void)
 {
     kit_unmount(&m);
+}
+
+/* A source file grows (its folder's mtime stays). */
+static void append_to(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "ae");
+    ck_assert_msg(f, "%s: %s", path, strerror(errno));
+    fputs(text, f);
+    fclose(f);
 }
 
 /* Listings are cached by the kernel for mount.attr_seconds: a session
@@ -79,10 +89,7 @@ START_TEST(local_changes_refresh_the_status)
 
     /* A file that grew (the folder's mtime does not change). */
     snprintf(src, sizeof(src), "%s/p242/20241102/trial_20241102_093000.22003.mp4", lab.data);
-    f = fopen(src, "ae");
-    ck_assert_ptr_nonnull(f);
-    fputs("more frames", f);
-    fclose(f);
+    append_to(src, "more frames");
     _cleanup_free_ char *grown = kit_vfile(&m, "p242", "20241102", ".safe_to_delete");
     kit_assert_starts(grown, "no: ");
 }
@@ -139,10 +146,7 @@ START_TEST(a_safe_session_is_walked_once_until_a_folder_of_it_changes)
 
     /* Grown in the subfolder: the subfolder's watch says so. */
     snprintf(sub, sizeof(sub), "%s/calib/cameras.yaml", src);
-    FILE *f = fopen(sub, "ae");
-    ck_assert_ptr_nonnull(f);
-    fputs("cameras: 7\n", f);
-    fclose(f);
+    append_to(sub, "cameras: 7\n");
     _cleanup_free_ char *grown = kit_vfile(&m, "p243", "20241103", ".safe_to_delete");
     kit_assert_starts(grown, "no: ");
     ck_assert_uint_gt(source_walks(), walks);
@@ -211,6 +215,74 @@ START_TEST(what_a_walk_held_is_given_back)
 }
 END_TEST
 
+/* A session's status file is read through the kernel's page cache while
+ * its pages hold the text an open gets (inode.h): however warm, no read
+ * that starts after the mount saw a change returns the old text, two
+ * readers at once included, and every read is a whole text the size stat
+ * gives. */
+struct warm_reader {
+    char path[700];
+    volatile bool changed, stop;
+    int stale; /* "yes" read by an open made after the change was seen */
+    int reads, cut;
+};
+
+static void *read_warm(void *arg)
+{
+    struct warm_reader *w = arg;
+    while (!w->stop) {
+        bool after = w->changed;
+        size_t len;
+        char *text = kit_slurp(w->path, &len);
+        if (!text)
+            continue;
+        if (after && streq(text, "yes\n"))
+            w->stale++;
+        if (!streq(text, "yes\n") && strncmp(text, "no: ", 4) != 0)
+            w->cut++;
+        w->reads++;
+        free(text);
+    }
+    return NULL;
+}
+
+START_TEST(a_warm_status_file_never_reads_an_old_text)
+{
+    kit_session("p246 20241107 --imported --dj --copy");
+    kit_mount(&m, NULL, NULL);
+    struct warm_reader w = {};
+    kit_mpath(&m, w.path, sizeof(w.path), "p246/20241107/.safe_to_delete");
+    for (int i = 0; i < 20; i++) {
+        _cleanup_free_ char *yes = kit_vfile(&m, "p246", "20241107", ".safe_to_delete");
+        ck_assert_str_eq(yes, "yes\n");
+    }
+    pthread_t readers[2];
+    for (size_t i = 0; i < ARRAY_SIZE(readers); i++)
+        ck_assert_int_eq(pthread_create(&readers[i], NULL, read_warm, &w), 0);
+    kit_sleep_ms(200);
+
+    char src[600];
+    snprintf(src, sizeof(src), "%s/p246/20241107/trial_20241107_093000.22002.mp4", lab.data);
+    append_to(src, "more frames");
+    _cleanup_free_ char *no = kit_vfile(&m, "p246", "20241107", ".safe_to_delete");
+    kit_assert_starts(no, "no: ");
+    w.changed = true;
+    kit_sleep_ms(500);
+    w.stop = true;
+    for (size_t i = 0; i < ARRAY_SIZE(readers); i++)
+        ck_assert_int_eq(pthread_join(readers[i], NULL), 0);
+    ck_assert_int_gt(w.reads, 20);
+    ck_assert_msg(w.stale == 0, "%d reads after the change said yes", w.stale);
+    ck_assert_msg(w.cut == 0, "%d reads were no whole text", w.cut);
+
+    struct stat st;
+    ck_assert_int_eq(stat(w.path, &st), 0);
+    ck_assert_int_eq(st.st_size, (off_t)strlen(no));
+    _cleanup_free_ char *again = kit_vfile(&m, "p246", "20241107", ".safe_to_delete");
+    ck_assert_str_eq(again, no);
+}
+END_TEST
+
 START_TEST(database_down_is_never_safe)
 {
     kit_session("p251 20241201 --imported --dj --copy");
@@ -249,6 +321,7 @@ static Suite *fresh_suite(void)
     tcase_add_test(tc, a_safe_session_is_walked_once_until_a_folder_of_it_changes);
     tcase_add_test(tc, a_fresh_listing_looks_up_no_entry_of_it);
     tcase_add_test(tc, what_a_walk_held_is_given_back);
+    tcase_add_test(tc, a_warm_status_file_never_reads_an_old_text);
     tcase_add_test(tc, database_down_is_never_safe);
     suite_add_tcase(s, tc);
     return s;

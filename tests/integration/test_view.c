@@ -10,6 +10,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -294,6 +295,37 @@ START_TEST(an_open_status_file_is_one_snapshot)
 }
 END_TEST
 
+/* A session's status file is read through the page cache once its pages
+ * are known to hold the text (mctfs(8)): a shared mapping of it gives the
+ * text. The root's files are read direct: a shared mapping is ENODEV. */
+START_TEST(a_session_status_file_maps_and_the_roots_do_not)
+{
+    kit_session("p909 " DATE " --imported --dj --copy");
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
+    char path[800];
+    kit_mpath(&m, path, sizeof(path), "p909/%s/.safe_to_delete", DATE);
+    _cleanup_free_ char *text = kit_slurp_ok(path, NULL);
+    ck_assert_str_eq(text, "yes\n");
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    void *map = mmap(NULL, 4, PROT_READ, MAP_SHARED, fd, 0);
+    ck_assert_msg(map != MAP_FAILED, "mmap of %s: %s", path, strerror(errno));
+    ck_assert_int_eq(memcmp(map, "yes\n", 4), 0);
+    munmap(map, 4);
+    close(fd);
+
+    kit_mpath(&m, path, sizeof(path), ".status");
+    fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    errno = 0;
+    ck_assert(mmap(NULL, 4, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED);
+    ck_assert_int_eq(errno, ENODEV);
+    close(fd);
+    kit_unmount(&m);
+}
+END_TEST
+
 /* Status files' attributes are cached by the kernel (attr_seconds, 10 s
  * here), yet a stat never says an old length: each new text drops them. */
 START_TEST(a_stat_after_a_new_status_text_is_its_length)
@@ -345,6 +377,7 @@ Suite *suite(void)
     tcase_add_test(tc, verify_without_a_copy_is_eio);
     tcase_add_test(tc, an_open_status_file_is_one_snapshot);
     tcase_add_test(tc, a_stat_after_a_new_status_text_is_its_length);
+    tcase_add_test(tc, a_session_status_file_maps_and_the_roots_do_not);
     suite_add_tcase(s, tc);
     return s;
 }

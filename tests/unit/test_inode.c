@@ -11,12 +11,17 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "inode.h"
 #include "unit.h"
 #include "util.h"
+
+/* A text of len bytes changed at mtime (its content hash all zeros). */
+#define TEXT(l, t) (&(struct inode_text){.len = (l), .mtime = (t)})
 
 /* node.c tells the kernel to forget; nothing here does. */
 void mctfs_kernel_forget(struct mctfs *fs, const char *dir, const char *name)
@@ -127,12 +132,12 @@ START_TEST(an_open_of_a_held_status_file_with_another_text_is_estale_once)
     struct timespec t1 = {.tv_sec = 1}, t2 = {.tv_sec = 2};
     struct inode *in = lookup("p001/20250104/.status", NODE_STATUS);
     fuse_ino_t ino = inode_ino(in);
-    ck_assert_int_eq(inode_pin_text(ino, 10, &t1, false), 0);
+    ck_assert_int_eq(inode_pin_text(ino, TEXT(10, t1), false), 0);
     /* The same text shares it. */
-    ck_assert_int_eq(inode_pin_text(ino, 10, &t1, false), 0);
-    ck_assert_int_eq(inode_pin_text(ino, 12, &t2, false), -ESTALE);
+    ck_assert_int_eq(inode_pin_text(ino, TEXT(10, t1), false), 0);
+    ck_assert_int_eq(inode_pin_text(ino, TEXT(12, t2), false), -ESTALE);
     /* The kernel's retry: counted, never a second ESTALE. */
-    ck_assert_int_eq(inode_pin_text(ino, 12, &t2, true), 1);
+    ck_assert_int_eq(inode_pin_text(ino, TEXT(12, t2), true), 1);
     size_t len;
     struct timespec mtime;
     ck_assert(inode_pinned(ino, &len, &mtime));
@@ -140,8 +145,8 @@ START_TEST(an_open_of_a_held_status_file_with_another_text_is_estale_once)
     /* The retry's lookup makes an inode of its own, which never says ESTALE. */
     struct inode *fresh = lookup("p001/20250104/.status", NODE_STATUS);
     ck_assert_ptr_ne(fresh, in);
-    ck_assert_int_eq(inode_pin_text(inode_ino(fresh), 12, &t2, false), 0);
-    ck_assert_int_eq(inode_pin_text(inode_ino(fresh), 14, &t1, false), 1);
+    ck_assert_int_eq(inode_pin_text(inode_ino(fresh), TEXT(12, t2), false), 0);
+    ck_assert_int_eq(inode_pin_text(inode_ino(fresh), TEXT(14, t1), false), 1);
     for (int i = 0; i < 3; i++)
         inode_unpin(ino);
     ck_assert(!inode_pinned(ino, &len, &mtime));
@@ -149,6 +154,97 @@ START_TEST(an_open_of_a_held_status_file_with_another_text_is_estale_once)
     inode_unpin(inode_ino(fresh));
     inode_forget(ino, 1);
     inode_forget(inode_ino(fresh), 1);
+}
+END_TEST
+
+/* Two texts of one length and time are still two texts: the content
+ * tells them apart. */
+START_TEST(texts_of_one_length_and_time_differ_by_content)
+{
+    struct timespec t1 = {.tv_sec = 1};
+    struct inode_text a = {.len = 4, .mtime = t1}, b = a;
+    b.hash[15] = 1;
+    struct inode *in = lookup("p001/20250104/.safe_to_delete", NODE_SAFE_TO_DELETE);
+    fuse_ino_t ino = inode_ino(in);
+    ck_assert_int_eq(inode_pin_text(ino, &a, false), 0);
+    ck_assert_int_eq(inode_pin_text(ino, &b, false), -ESTALE);
+    inode_unpin(ino);
+    inode_forget(ino, 1);
+}
+END_TEST
+
+/* The kernel's pages of a status file are kept for an open only when they
+ * are known to hold its very text: never at first (they may hold a size
+ * from a listing), never after another text, never when the kernel could
+ * not be told to drop them. */
+START_TEST(pages_are_kept_only_for_the_text_they_hold)
+{
+    struct timespec t1 = {.tv_sec = 1}, t2 = {.tv_sec = 2};
+    struct inode_text a = {.len = 4, .mtime = t1}, b = {.len = 4, .mtime = t2}, c = a;
+    c.hash[0] = 7;
+    struct inode *in = lookup("p001/20250104/.safe_to_delete", NODE_SAFE_TO_DELETE);
+    fuse_ino_t ino = inode_ino(in);
+    ck_assert(!inode_pages_claim(ino, &a));
+    inode_pages_dropped(ino, true);
+    ck_assert(inode_pages_claim(ino, &a));
+    ck_assert(inode_pages_claim(ino, &a));
+    ck_assert(!inode_pages_claim(ino, &b)); /* another time */
+    inode_pages_dropped(ino, true);
+    ck_assert(!inode_pages_claim(ino, &c)); /* another content */
+    inode_pages_dropped(ino, false);
+    ck_assert(!inode_pages_claim(ino, &c)); /* not told: unknown */
+    inode_pages_dropped(ino, true);
+    ck_assert(inode_pages_claim(ino, &c));
+
+    /* An open with another text (a retry) may fill them by mmap, even
+     * while a drop is under way. */
+    ck_assert_int_eq(inode_pin_text(ino, &c, false), 0);
+    ck_assert_int_eq(inode_pin_text(ino, &b, true), 1);
+    ck_assert(!inode_pages_claim(ino, &c));
+    ck_assert_int_eq(inode_pin_text(ino, &a, true), 1);
+    inode_pages_dropped(ino, true);
+    ck_assert(!inode_pages_claim(ino, &c));
+    inode_pages_dropped(ino, true);
+    ck_assert(inode_pages_claim(ino, &c));
+    for (int i = 0; i < 3; i++)
+        inode_unpin(ino);
+    inode_forget(ino, 1);
+}
+END_TEST
+
+struct claimer {
+    fuse_ino_t ino;
+    const struct inode_text *text;
+    bool kept, done;
+};
+
+static void *claim_in_thread(void *arg)
+{
+    struct claimer *c = arg;
+    c->kept = inode_pages_claim(c->ino, c->text);
+    __atomic_store_n(&c->done, true, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* An open of the same text while another is making the kernel drop the
+ * pages waits for that, and then keeps them: it never reads pages the
+ * drop has not reached yet. */
+START_TEST(a_claim_waits_while_the_pages_are_dropped)
+{
+    struct inode_text a = {.len = 4, .mtime = {.tv_sec = 1}};
+    struct inode *in = lookup("p001/20250104/.status", NODE_STATUS);
+    fuse_ino_t ino = inode_ino(in);
+    ck_assert(!inode_pages_claim(ino, &a)); /* dropping, by "us" */
+    struct claimer c = {.ino = ino, .text = &a};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, claim_in_thread, &c), 0);
+    usleep(100 * 1000);
+    ck_assert(!__atomic_load_n(&c.done, __ATOMIC_SEQ_CST));
+    inode_pages_dropped(ino, true);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert(c.done);
+    ck_assert(c.kept);
+    inode_forget(ino, 1);
 }
 END_TEST
 
@@ -182,8 +278,8 @@ START_TEST(an_open_status_file_keeps_its_inode_and_size_to_itself)
     size_t len;
 
     ck_assert(!inode_pinned(ino, &len, &mtime));
-    inode_pin(ino, 100, &t1);
-    inode_pin(ino, 200, &t2); /* a second open: the first one's size stays */
+    inode_pin(ino, TEXT(100, t1));
+    inode_pin(ino, TEXT(200, t2)); /* a second open: the first one's size stays */
     ck_assert(inode_pinned(ino, &len, &mtime));
     ck_assert_uint_eq(len, 100);
     ck_assert_int_eq(mtime.tv_sec, t1.tv_sec);
@@ -230,7 +326,7 @@ START_TEST(the_table_frees_what_the_kernel_never_forgot)
     lookup("p001", NODE_REAL);
     lookup("p001/20250104/.control", NODE_CONTROL);
     struct inode *pinned = lookup("p001/20250104/.status", NODE_STATUS);
-    inode_pin(inode_ino(pinned), 1, &(struct timespec){0});
+    inode_pin(inode_ino(pinned), TEXT(1, (struct timespec){0}));
     lookup("p001/20250104/.status", NODE_STATUS);
 }
 END_TEST
@@ -245,6 +341,9 @@ static Suite *inode_suite(void)
     tcase_add_test(tc, forgetting_more_lookups_than_counted_frees_the_inode);
     tcase_add_test(tc, the_top_is_fuse_root_id_and_is_never_forgotten);
     tcase_add_test(tc, a_control_being_written_is_left_to_its_writer);
+    tcase_add_test(tc, texts_of_one_length_and_time_differ_by_content);
+    tcase_add_test(tc, pages_are_kept_only_for_the_text_they_hold);
+    tcase_add_test(tc, a_claim_waits_while_the_pages_are_dropped);
     tcase_add_test(tc, an_open_of_a_held_status_file_with_another_text_is_estale_once);
     tcase_add_test(tc, a_new_inode_has_a_newer_generation_than_every_one_before);
     tcase_add_test(tc, an_open_status_file_keeps_its_inode_and_size_to_itself);
