@@ -276,6 +276,43 @@ START_TEST(a_trickling_database_answers_unknown_in_time)
 }
 END_TEST
 
+/* A listing of the mount during the first sweep (ls -l stats the root's
+ * status files) is answered from the sweep under way: it does not ask for
+ * a second one, which would build another root beside the first. The
+ * trickling database makes the first sweep last database_seconds. */
+START_TEST(a_stat_during_a_sweep_asks_for_no_other)
+{
+    kit_session("p341 " DATE " --imported --dj --copy");
+    char sock[400];
+    snprintf(sock, sizeof(sock), "%s/trickle.sock", lab.dir);
+    struct trickle t;
+    trickle_start(&t, sock);
+    struct kit_mount m;
+    kit_mount(&m, kit_config_variant("trickle", lab.socket, sock, NULL), NULL);
+    char path[600];
+    kit_mpath(&m, path, sizeof(path), ".status");
+    struct stat st;
+    ck_assert_uint_eq(kit_mount_metric(&m, "mctfs_mount_sweeps_total"), 0);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(stat(path, &st), 0);
+        kit_sleep_ms(100);
+    }
+    ck_assert_msg(kit_mount_metric(&m, "mctfs_mount_sweeps_total") == 0,
+                  "the first sweep ended before the stats (the database did not trickle?)");
+    int64_t t0 = mct_now_ms();
+    while (kit_mount_metric(&m, "mctfs_mount_sweeps_total") == 0 && mct_now_ms() - t0 < 10000)
+        kit_sleep_ms(100);
+    ck_assert_uint_eq(kit_mount_metric(&m, "mctfs_mount_sweeps_total"), 1);
+    /* A second sweep would end about database_seconds (2) after the first. */
+    kit_sleep_ms(3500);
+    ck_assert_uint_eq(kit_mount_metric(&m, "mctfs_mount_sweeps_total"), 1);
+    kit_unmount(&m);
+    shutdown(t.listen_fd, SHUT_RDWR);
+    close(t.listen_fd);
+    pthread_join(t.thread, NULL);
+}
+END_TEST
+
 Suite *suite(void);
 Suite *suite(void)
 {
@@ -288,6 +325,7 @@ Suite *suite(void)
     tcase_add_test(tc, no_status_file_is_older_than_cache_seconds);
     tcase_add_test(tc, an_mtime_moves_only_with_the_text);
     tcase_add_test(tc, a_trickling_database_answers_unknown_in_time);
+    tcase_add_test(tc, a_stat_during_a_sweep_asks_for_no_other);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -95,24 +95,10 @@ START_TEST(local_changes_refresh_the_status)
 }
 END_TEST
 
-/* A value of the mount's .metrics (a metric with no label but rig). */
-static unsigned long mount_metric(const char *name)
-{
-    char path[600], want[128];
-    kit_mpath(&m, path, sizeof(path), ".metrics");
-    _cleanup_free_ char *text = kit_slurp_ok(path, NULL);
-    snprintf(want, sizeof(want), "\n%s{", name);
-    const char *line = strstr(text, want);
-    ck_assert_msg(line, "%s not in .metrics", name);
-    const char *value = strstr(line, "} ");
-    ck_assert_ptr_nonnull(value);
-    return strtoul(value + 2, NULL, 10);
-}
-
 /* The mount's count of walks proving a "yes". */
 static unsigned long source_walks(void)
 {
-    return mount_metric("mctfs_mount_source_walks_total");
+    return kit_mount_metric(&m, "mctfs_mount_source_walks_total");
 }
 
 /* A "yes" is proven against the source once per status, with every folder
@@ -163,7 +149,7 @@ START_TEST(a_fresh_listing_looks_up_no_entry_of_it)
     kit_mount(&m, NULL, NULL);
     char dir[600];
     kit_mpath(&m, dir, sizeof(dir), "p244/20241104");
-    unsigned long before = mount_metric("mctfs_mount_lookups_total");
+    unsigned long before = kit_mount_metric(&m, "mctfs_mount_lookups_total");
     char *argv[] = {"ls", "-la", dir, NULL};
     struct kit_result r;
     ck_assert_int_eq(kit_run(argv, NULL, &r), 0);
@@ -172,7 +158,7 @@ START_TEST(a_fresh_listing_looks_up_no_entry_of_it)
     kit_result_free(&r);
     /* p244, 20241104, .metrics, and .control for ls's stat and two xattr
      * reads: seven. One per entry would be 20 (the folder holds 15). */
-    unsigned long after = mount_metric("mctfs_mount_lookups_total");
+    unsigned long after = kit_mount_metric(&m, "mctfs_mount_lookups_total");
     ck_assert_msg(after - before <= 7, "ls -la looked up %lu names", after - before);
 
     struct stat st;
@@ -202,13 +188,13 @@ START_TEST(what_a_walk_held_is_given_back)
     struct kit_result r;
     ck_assert_int_eq(kit_run(argv, NULL, &r), 0);
     kit_result_free(&r);
-    unsigned long held = mount_metric("mctfs_mount_inodes");
+    unsigned long held = kit_mount_metric(&m, "mctfs_mount_inodes");
     ck_assert_msg(held >= 30, "the walk left %lu inodes", held);
     unsigned long now = held;
     for (int i = 0; i < 50 && now > 3; i++) {
         ck_assert_int_eq(kit_shell("echo 2 > /proc/sys/vm/drop_caches"), 0);
         usleep(100 * 1000);
-        now = mount_metric("mctfs_mount_inodes");
+        now = kit_mount_metric(&m, "mctfs_mount_inodes");
     }
     /* .metrics itself, looked up to read this. */
     ck_assert_msg(now <= 3, "%lu of %lu inodes still held", now, held);

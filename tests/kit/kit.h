@@ -227,6 +227,8 @@ void kit_mpath(const struct kit_mount *m, char *out, size_t len, const char *fmt
         _printf_(4, 5);
 /* A virtual file of P/D, read whole (asserts success). */
 char *kit_vfile(const struct kit_mount *m, const char *p, const char *d, const char *name);
+/* A value of the mount's .metrics: a metric with no label but rig. */
+unsigned long kit_mount_metric(const struct kit_mount *m, const char *name);
 /* Open P/D/.control O_WRONLY|O_TRUNC, as `echo TEXT > .control` does, and
  * write len bytes: the result, errno in *err (-1 with open's errno when
  * the open fails). */

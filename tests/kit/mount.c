@@ -121,6 +121,19 @@ char *kit_vfile(const struct kit_mount *m, const char *p, const char *d, const c
     return kit_slurp_ok(path, NULL);
 }
 
+unsigned long kit_mount_metric(const struct kit_mount *m, const char *name)
+{
+    char path[600], want[128];
+    kit_mpath(m, path, sizeof(path), ".metrics");
+    _cleanup_free_ char *text = kit_slurp_ok(path, NULL);
+    snprintf(want, sizeof(want), "\n%s{", name);
+    const char *line = strstr(text, want);
+    ck_assert_msg(line, "%s not in .metrics", name);
+    const char *value = strstr(line, "} ");
+    ck_assert_ptr_nonnull(value);
+    return strtoul(value + 2, NULL, 10);
+}
+
 ssize_t kit_control_write(const struct kit_mount *m, const char *p, const char *d, const void *text,
                           size_t len, int *err)
 {
