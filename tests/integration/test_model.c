@@ -239,14 +239,27 @@ static void trickle_start(struct trickle *t, const char *path)
     ck_assert_int_eq(pthread_create(&t->thread, NULL, trickle_serve, t), 0);
 }
 
+/* A config whose database is a trickle served from the lab. */
+static const char *trickle_config(struct trickle *t)
+{
+    char sock[400];
+    snprintf(sock, sizeof(sock), "%s/trickle.sock", lab.dir);
+    trickle_start(t, sock);
+    return kit_config_variant("trickle", lab.socket, sock, NULL);
+}
+
+static void trickle_stop(struct trickle *t)
+{
+    shutdown(t->listen_fd, SHUT_RDWR);
+    close(t->listen_fd);
+    pthread_join(t->thread, NULL);
+}
+
 START_TEST(a_trickling_database_answers_unknown_in_time)
 {
     kit_session("p340 " DATE " --imported --dj --copy");
-    char sock[400];
-    snprintf(sock, sizeof(sock), "%s/trickle.sock", lab.dir);
     struct trickle t;
-    trickle_start(&t, sock);
-    const char *cfg = kit_config_variant("trickle", lab.socket, sock, NULL);
+    const char *cfg = trickle_config(&t);
 
     /* database_seconds is 2: unknown within 2 + 1 s (and a process start). */
     struct kit_result r;
@@ -270,9 +283,7 @@ START_TEST(a_trickling_database_answers_unknown_in_time)
     free(text);
     ck_assert_msg(ms < 5000 + 1000, ".safe_to_delete took %lld ms", (long long)ms);
     kit_unmount(&m);
-    shutdown(t.listen_fd, SHUT_RDWR);
-    close(t.listen_fd);
-    pthread_join(t.thread, NULL);
+    trickle_stop(&t);
 }
 END_TEST
 
@@ -283,12 +294,10 @@ END_TEST
 START_TEST(a_stat_during_a_sweep_asks_for_no_other)
 {
     kit_session("p341 " DATE " --imported --dj --copy");
-    char sock[400];
-    snprintf(sock, sizeof(sock), "%s/trickle.sock", lab.dir);
     struct trickle t;
-    trickle_start(&t, sock);
+    const char *cfg = trickle_config(&t);
     struct kit_mount m;
-    kit_mount(&m, kit_config_variant("trickle", lab.socket, sock, NULL), NULL);
+    kit_mount(&m, cfg, NULL);
     char path[600];
     kit_mpath(&m, path, sizeof(path), ".status");
     struct stat st;
@@ -307,9 +316,7 @@ START_TEST(a_stat_during_a_sweep_asks_for_no_other)
     kit_sleep_ms(3500);
     ck_assert_uint_eq(kit_mount_metric(&m, "mctfs_mount_sweeps_total"), 1);
     kit_unmount(&m);
-    shutdown(t.listen_fd, SHUT_RDWR);
-    close(t.listen_fd);
-    pthread_join(t.thread, NULL);
+    trickle_stop(&t);
 }
 END_TEST
 
