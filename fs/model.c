@@ -382,15 +382,17 @@ static int get_once(struct model *m, const struct mct_session_ref *ref, unsigned
             e->pending = model_snap_placeholder(m->cfg, ref, true);
         s = e->snap ? status_snap_ref(e->snap) : e->pending ? status_snap_ref(e->pending) : NULL;
     } else {
-        while (!usable(m, e, asked_ms)) {
+        /* usable() stats the session folder: once per look. */
+        bool ok;
+        while (!(ok = usable(m, e, asked_ms))) {
             entry_enqueue(m, e);
             if (pthread_cond_timedwait(&m->done, &m->lock, &deadline) == ETIMEDOUT) {
                 /* One last look: it may have landed with the timeout. */
-                if (!usable(m, e, asked_ms))
-                    break;
+                ok = usable(m, e, asked_ms);
+                break;
             }
         }
-        s = usable(m, e, asked_ms) ? status_snap_ref(e->snap) : NULL;
+        s = ok ? status_snap_ref(e->snap) : NULL;
     }
     if (activity)
         *activity = e->activity && s ? strdup(e->activity) : NULL;
