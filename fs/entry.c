@@ -52,7 +52,7 @@ int entry_make(struct mctfs *fs, struct node *n, struct fuse_entry_param *e)
     }
     e->attr_timeout = entry_attr_seconds(n);
     e->entry_timeout = entry_name_seconds(n);
-    struct inode *in = inode_ref(n);
+    struct inode *in = inode_ref(n, &e->attr);
     if (!in)
         return -ENOMEM;
     e->ino = inode_ino(in);

@@ -105,7 +105,7 @@ static struct inode *table_find(const char *rel)
     return link ? mct_hash_entry(link, struct inode, by_rel) : NULL;
 }
 
-struct inode *inode_ref(struct node *node)
+struct inode *inode_ref(struct node *node, const struct stat *told)
 {
     bool born_busy = false;
     pthread_mutex_lock(&table_lock);
@@ -138,6 +138,10 @@ struct inode *inode_ref(struct node *node)
     }
     *node = (struct node){0};
     in->nlookup++;
+    if (told) {
+        in->attr_len = (size_t)told->st_size;
+        in->attr_len_known = true;
+    }
     pthread_mutex_unlock(&table_lock);
     return in;
 }
@@ -224,11 +228,16 @@ bool inode_pages_claim(fuse_ino_t ino, const struct inode_text *text)
     pthread_mutex_lock(&table_lock);
     while (in->pages_dropping)
         pthread_cond_wait(&pages_dropped, &table_lock);
-    bool keep = in->pages_known && text_eq(&in->pages_text, text);
+    bool keep = in->pages_known && text_eq(&in->pages_text, text) && in->attr_len_known &&
+                in->attr_len == text->len;
     if (!keep) {
         in->pages_dropping = true;
         in->pages_spoiled = false;
         in->pages_text = *text;
+        /* The drop voids the kernel's size too: the next one it is told
+         * is this open's (inode_attr_now), or it is told later. */
+        in->attr_len = text->len;
+        in->attr_len_known = true;
     }
     pthread_mutex_unlock(&table_lock);
     return keep;
@@ -241,6 +250,30 @@ void inode_pages_dropped(fuse_ino_t ino, bool ok)
     in->pages_dropping = false;
     in->pages_known = ok && !in->pages_spoiled;
     pthread_cond_broadcast(&pages_dropped);
+    pthread_mutex_unlock(&table_lock);
+}
+
+bool inode_attr_now(fuse_ino_t ino, size_t *len, struct timespec *mtime)
+{
+    struct inode *in = inode_get(ino);
+    pthread_mutex_lock(&table_lock);
+    bool pinned = in->n_open > 0;
+    if (pinned) {
+        *len = in->pinned.len;
+        *mtime = in->pinned.mtime;
+    }
+    in->attr_len = *len;
+    in->attr_len_known = true;
+    pthread_mutex_unlock(&table_lock);
+    return pinned;
+}
+
+void inode_attr_sent(fuse_ino_t ino, size_t len)
+{
+    struct inode *in = inode_get(ino);
+    pthread_mutex_lock(&table_lock);
+    in->attr_len = len;
+    in->attr_len_known = true;
     pthread_mutex_unlock(&table_lock);
 }
 

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "hashtab.h"
@@ -49,6 +50,10 @@ struct inode {
     bool pages_dropping; /* an open is making the kernel drop them */
     bool pages_spoiled;  /* an open with another text came since (inode_pin_text 1) */
     struct inode_text pages_text;
+    /* The size the kernel was last told (inode_attr_*), which is its
+     * i_size: a read through the pages stops there. */
+    bool attr_len_known;
+    size_t attr_len;
     struct mct_hash_link by_rel; /* in the table, when hashed */
     struct inode *loose_prev;    /* not hashed (busy, renamed over): in the loose list */
     struct inode *loose_next;
@@ -62,8 +67,9 @@ struct inode *inode_get(fuse_ino_t ino);
 fuse_ino_t inode_ino(const struct inode *in);
 
 /* The inode of node with one more lookup counted; node is taken over
- * (also on failure). NULL only on ENOMEM. */
-struct inode *inode_ref(struct node *node);
+ * (also on failure). NULL only on ENOMEM. told: the attributes the reply
+ * gives the kernel (NULL: none). */
+struct inode *inode_ref(struct node *node, const struct stat *told);
 /* The kernel dropped n lookups of ino. */
 void inode_forget(fuse_ino_t ino, uint64_t n);
 
@@ -100,6 +106,14 @@ void inode_unpin(fuse_ino_t ino);
  * MAP_PRIVATE mmap of it fills pages even so: after one, the pages are
  * unknown again. */
 bool inode_pages_claim(fuse_ino_t ino, const struct inode_text *text);
+/* The kernel is told a status file's size by an attribute reply: len and
+ * mtime, as it is now. inode_attr_now: when an open holds the inode, its
+ * text's instead (true; the caller says that). inode_attr_sent: as is
+ * (an open's fstat). A claim keeps the pages only when the last size told
+ * is its text's: a size told before, from a newer status, would cut the
+ * reads short. */
+bool inode_attr_now(fuse_ino_t ino, size_t *len, struct timespec *mtime);
+void inode_attr_sent(fuse_ino_t ino, size_t len);
 void inode_pages_dropped(fuse_ino_t ino, bool ok);
 /* A .control of ino was opened for writing, and closed again. */
 void inode_writer_begin(fuse_ino_t ino);

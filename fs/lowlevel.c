@@ -105,9 +105,14 @@ static int stat_of(struct mctfs *fs, fuse_ino_t ino, const struct node *n,
                    struct fuse_file_info *fi, struct stat *st)
 {
     struct handle *h = fi && fi->fh ? handle_of(fi->fh) : NULL;
-    size_t len;
-    struct timespec mtime;
-    if (!h && node_is_virtual(n->kind) && inode_pinned(ino, &len, &mtime)) {
+    if (!h && node_is_virtual(n->kind)) {
+        int r = entry_stat(fs, n, st);
+        size_t len = r == 0 ? (size_t)st->st_size : 0;
+        struct timespec mtime = r == 0 ? st->st_mtim : (struct timespec){0};
+        /* An open's text if one holds it; what the kernel is told is
+         * recorded (inode.h). */
+        if (!inode_attr_now(ino, &len, &mtime))
+            return r;
         vfile_fill_stat(fs, n, len, &mtime, st);
         return 0;
     }
@@ -119,6 +124,7 @@ static int stat_of(struct mctfs *fs, fuse_ino_t ino, const struct node *n,
     }
     if (h && (h->kind != NODE_CONTROL || h->content.data)) {
         vfile_fill_stat(fs, n, h->content.len, &h->content.mtime, st);
+        inode_attr_sent(ino, h->content.len);
         return 0;
     }
     return entry_stat(fs, n, st);

@@ -49,7 +49,7 @@ static struct inode *lookup(const char *rel, enum node_kind kind)
 {
     struct node n = {.kind = kind, .rel = strdup(rel)};
     ck_assert_ptr_nonnull(n.rel);
-    struct inode *in = inode_ref(&n);
+    struct inode *in = inode_ref(&n, NULL);
     ck_assert_ptr_nonnull(in);
     ck_assert_ptr_null(n.rel); /* taken over */
     return in;
@@ -212,6 +212,50 @@ START_TEST(pages_are_kept_only_for_the_text_they_hold)
 }
 END_TEST
 
+/* The kernel reads through pages only up to the size it was last told: a
+ * size told since, of a newer status (an ls -l between two opens), makes
+ * the next open drop them with the size; an inode an open holds is told
+ * its open's size, whatever the status is now. */
+START_TEST(a_size_told_since_the_drop_drops_the_pages_again)
+{
+    struct timespec t1 = {.tv_sec = 1}, t2 = {.tv_sec = 2};
+    struct inode_text a = {.len = 4, .mtime = t1};
+    struct inode *in = lookup("p001/20250104/.status", NODE_STATUS);
+    fuse_ino_t ino = inode_ino(in);
+    ck_assert(!inode_pages_claim(ino, &a));
+    inode_pages_dropped(ino, true);
+    ck_assert(inode_pages_claim(ino, &a));
+
+    size_t len = 90;
+    struct timespec mtime = t2;
+    ck_assert(!inode_attr_now(ino, &len, &mtime)); /* not held: as it is */
+    ck_assert_uint_eq(len, 90);
+    ck_assert(!inode_pages_claim(ino, &a));
+    inode_pages_dropped(ino, true);
+    ck_assert(inode_pages_claim(ino, &a));
+
+    ck_assert_int_eq(inode_pin_text(ino, &a, false), 0);
+    len = 90;
+    ck_assert(inode_attr_now(ino, &len, &mtime)); /* held: the open's */
+    ck_assert_uint_eq(len, 4);
+    ck_assert_int_eq(mtime.tv_sec, 1);
+    ck_assert(inode_pages_claim(ino, &a));
+    inode_attr_sent(ino, 7); /* an open's fstat of another text */
+    ck_assert(!inode_pages_claim(ino, &a));
+    inode_pages_dropped(ino, true);
+    inode_unpin(ino);
+
+    /* A lookup that gives the kernel a size tells it too. */
+    struct node n = {.kind = NODE_STATUS, .rel = strdup("p001/20250104/.status")};
+    ck_assert_ptr_nonnull(n.rel);
+    struct stat told = {.st_size = 5};
+    ck_assert_ptr_eq(inode_ref(&n, &told), in);
+    ck_assert(!inode_pages_claim(ino, &a));
+    inode_pages_dropped(ino, true);
+    inode_forget(ino, 2);
+}
+END_TEST
+
 struct claimer {
     fuse_ino_t ino;
     const struct inode_text *text;
@@ -344,6 +388,7 @@ static Suite *inode_suite(void)
     tcase_add_test(tc, texts_of_one_length_and_time_differ_by_content);
     tcase_add_test(tc, pages_are_kept_only_for_the_text_they_hold);
     tcase_add_test(tc, a_claim_waits_while_the_pages_are_dropped);
+    tcase_add_test(tc, a_size_told_since_the_drop_drops_the_pages_again);
     tcase_add_test(tc, an_open_of_a_held_status_file_with_another_text_is_estale_once);
     tcase_add_test(tc, a_new_inode_has_a_newer_generation_than_every_one_before);
     tcase_add_test(tc, an_open_status_file_keeps_its_inode_and_size_to_itself);
