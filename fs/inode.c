@@ -55,6 +55,7 @@ static bool is_rel(const struct mct_hash_link *link, const void *rel)
 
 static void inode_free(struct inode *in)
 {
+    free(in->texts);
     node_done(&in->node);
     free(in);
 }
@@ -138,9 +139,10 @@ struct inode *inode_ref(struct node *node, const struct stat *told)
     }
     *node = (struct node){0};
     in->nlookup++;
-    if (told) {
-        in->attr_len = (size_t)told->st_size;
-        in->attr_len_known = true;
+    /* Without texts, no pages are known to keep: nothing to guard. */
+    if (told && in->texts) {
+        in->texts->attr_len = (size_t)told->st_size;
+        in->texts->attr_len_known = true;
     }
     pthread_mutex_unlock(&table_lock);
     return in;
@@ -187,28 +189,39 @@ static bool text_eq(const struct inode_text *a, const struct inode_text *b)
            memcmp(a->hash, b->hash, sizeof(a->hash)) == 0;
 }
 
-void inode_pin(fuse_ino_t ino, const struct inode_text *text)
+/* With table_lock held. */
+static struct inode_texts *texts_of(struct inode *in)
+{
+    if (!in->texts)
+        in->texts = calloc(1, sizeof(*in->texts));
+    return in->texts;
+}
+
+int inode_pin(fuse_ino_t ino, const struct inode_text *text)
 {
     struct inode *in = inode_get(ino);
     pthread_mutex_lock(&table_lock);
-    if (in->n_open++ == 0)
-        in->pinned = *text;
+    struct inode_texts *t = texts_of(in);
+    if (t && in->n_open++ == 0)
+        t->pinned = *text;
     pthread_mutex_unlock(&table_lock);
+    return t ? 0 : -ENOMEM;
 }
 
 int inode_pin_text(fuse_ino_t ino, const struct inode_text *text, bool retrying)
 {
     struct inode *in = inode_get(ino);
     pthread_mutex_lock(&table_lock);
-    int r = 0;
-    if (in->n_open > 0 && !text_eq(&in->pinned, text))
+    struct inode_texts *t = texts_of(in);
+    int r = t ? 0 : -ENOMEM;
+    if (t && in->n_open > 0 && !text_eq(&t->pinned, text))
         r = in->born_busy || retrying ? 1 : -ESTALE;
     if (r == 1) {
-        in->pages_known = false;
-        in->pages_spoiled = true;
+        t->pages_known = false;
+        t->pages_spoiled = true;
     }
     if (r >= 0 && in->n_open++ == 0)
-        in->pinned = *text;
+        t->pinned = *text;
     pthread_mutex_unlock(&table_lock);
     return r;
 }
@@ -222,22 +235,24 @@ void inode_unpin(fuse_ino_t ino)
     pthread_mutex_unlock(&table_lock);
 }
 
+/* Only after inode_pin_text, which made in->texts. */
 bool inode_pages_claim(fuse_ino_t ino, const struct inode_text *text)
 {
     struct inode *in = inode_get(ino);
     pthread_mutex_lock(&table_lock);
-    while (in->pages_dropping)
+    struct inode_texts *t = in->texts;
+    while (t && t->pages_dropping)
         pthread_cond_wait(&pages_dropped, &table_lock);
-    bool keep = in->pages_known && text_eq(&in->pages_text, text) && in->attr_len_known &&
-                in->attr_len == text->len;
-    if (!keep) {
-        in->pages_dropping = true;
-        in->pages_spoiled = false;
-        in->pages_text = *text;
+    bool keep = t && t->pages_known && text_eq(&t->pages_text, text) && t->attr_len_known &&
+                t->attr_len == text->len;
+    if (t && !keep) {
+        t->pages_dropping = true;
+        t->pages_spoiled = false;
+        t->pages_text = *text;
         /* The drop voids the kernel's size too: the next one it is told
          * is this open's (inode_attr_now), or it is told later. */
-        in->attr_len = text->len;
-        in->attr_len_known = true;
+        t->attr_len = text->len;
+        t->attr_len_known = true;
     }
     pthread_mutex_unlock(&table_lock);
     return keep;
@@ -247,8 +262,11 @@ void inode_pages_dropped(fuse_ino_t ino, bool ok)
 {
     struct inode *in = inode_get(ino);
     pthread_mutex_lock(&table_lock);
-    in->pages_dropping = false;
-    in->pages_known = ok && !in->pages_spoiled;
+    struct inode_texts *t = in->texts;
+    if (t) {
+        t->pages_dropping = false;
+        t->pages_known = ok && !t->pages_spoiled;
+    }
     pthread_cond_broadcast(&pages_dropped);
     pthread_mutex_unlock(&table_lock);
 }
@@ -257,13 +275,16 @@ bool inode_attr_now(fuse_ino_t ino, size_t *len, struct timespec *mtime)
 {
     struct inode *in = inode_get(ino);
     pthread_mutex_lock(&table_lock);
-    bool pinned = in->n_open > 0;
+    struct inode_texts *t = in->texts;
+    bool pinned = t && in->n_open > 0;
     if (pinned) {
-        *len = in->pinned.len;
-        *mtime = in->pinned.mtime;
+        *len = t->pinned.len;
+        *mtime = t->pinned.mtime;
     }
-    in->attr_len = *len;
-    in->attr_len_known = true;
+    if (t) {
+        t->attr_len = *len;
+        t->attr_len_known = true;
+    }
     pthread_mutex_unlock(&table_lock);
     return pinned;
 }
@@ -272,8 +293,10 @@ void inode_attr_sent(fuse_ino_t ino, size_t len)
 {
     struct inode *in = inode_get(ino);
     pthread_mutex_lock(&table_lock);
-    in->attr_len = len;
-    in->attr_len_known = true;
+    if (in->texts) {
+        in->texts->attr_len = len;
+        in->texts->attr_len_known = true;
+    }
     pthread_mutex_unlock(&table_lock);
 }
 
@@ -298,10 +321,10 @@ bool inode_pinned(fuse_ino_t ino, size_t *len, struct timespec *mtime)
 {
     struct inode *in = inode_get(ino);
     pthread_mutex_lock(&table_lock);
-    bool pinned = in->n_open > 0;
+    bool pinned = in->texts && in->n_open > 0;
     if (pinned) {
-        *len = in->pinned.len;
-        *mtime = in->pinned.mtime;
+        *len = in->texts->pinned.len;
+        *mtime = in->texts->pinned.mtime;
     }
     pthread_mutex_unlock(&table_lock);
     return pinned;

@@ -32,6 +32,23 @@ struct inode_text {
     struct timespec mtime;
 };
 
+/* What a status file's inode knows of the texts of its opens and the
+ * kernel's caches of it. Made at its first open: most inodes are the
+ * source's files and never need it (75 bytes each). */
+struct inode_texts {
+    struct inode_text pinned; /* while n_open > 0 */
+    /* Which text the kernel's cached pages may hold (inode_pages_claim);
+     * pages_known false: any, or none. */
+    bool pages_known;
+    bool pages_dropping; /* an open is making the kernel drop them */
+    bool pages_spoiled;  /* an open with another text came since (inode_pin_text 1) */
+    bool attr_len_known;
+    struct inode_text pages_text;
+    /* The size the kernel was last told (inode_attr_*), which is its
+     * i_size: a read through the pages stops there. */
+    size_t attr_len;
+};
+
 struct inode {
     struct node node;
     uint64_t nlookup;
@@ -41,19 +58,9 @@ struct inode {
      * read (pinned at the first), so tail -f never sees it shrink; a new
      * lookup of the name gets an inode of its own. */
     unsigned n_open;
-    unsigned n_writers; /* .control: opens for writing */
-    bool born_busy;     /* made because the name's inode was busy (inode_pin_text) */
-    struct inode_text pinned;
-    /* A session's status file: which text the kernel's cached pages of it
-     * may hold (inode_pages_claim); pages_known false: any, or none. */
-    bool pages_known;
-    bool pages_dropping; /* an open is making the kernel drop them */
-    bool pages_spoiled;  /* an open with another text came since (inode_pin_text 1) */
-    struct inode_text pages_text;
-    /* The size the kernel was last told (inode_attr_*), which is its
-     * i_size: a read through the pages stops there. */
-    bool attr_len_known;
-    size_t attr_len;
+    unsigned n_writers;          /* .control: opens for writing */
+    bool born_busy;              /* made because the name's inode was busy (inode_pin_text) */
+    struct inode_texts *texts;   /* NULL until its first open */
     struct mct_hash_link by_rel; /* in the table, when hashed */
     struct inode *loose_prev;    /* not hashed (busy, renamed over): in the loose list */
     struct inode *loose_next;
@@ -75,7 +82,7 @@ void inode_forget(fuse_ino_t ino, uint64_t n);
 
 /* A status file of ino was opened with a text of len bytes (mtime), and
  * closed again. inode_pinned: false when no open holds it. */
-void inode_pin(fuse_ino_t ino, const struct inode_text *text);
+int inode_pin(fuse_ino_t ino, const struct inode_text *text);
 /* A status file of ino whose name the kernel caches is opened with a text
  * of len bytes (mtime): pins it as inode_pin does; 0. -ESTALE when
  * another open holds the inode with another text: its size is that

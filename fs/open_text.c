@@ -54,7 +54,9 @@ int open_text_pin(struct mctfs *fs, fuse_req_t req, fuse_ino_t ino, const struct
 {
     struct inode_text text = {.len = h->content.len, .mtime = h->content.mtime};
     if (!node_is_cached_vfile(n->kind)) {
-        inode_pin(ino, &text);
+        int r = inode_pin(ino, &text);
+        if (r < 0)
+            return r;
         h->pinned_ino = ino;
         return 0;
     }

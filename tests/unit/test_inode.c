@@ -173,6 +173,14 @@ START_TEST(texts_of_one_length_and_time_differ_by_content)
 }
 END_TEST
 
+/* A status file's inode after an open and its close: claims come after
+ * pins (inode.h). */
+static void opened_once(fuse_ino_t ino)
+{
+    ck_assert_int_eq(inode_pin_text(ino, TEXT(1, (struct timespec){0}), false), 0);
+    inode_unpin(ino);
+}
+
 /* The kernel's pages of a status file are kept for an open only when they
  * are known to hold its very text: never at first (they may hold a size
  * from a listing), never after another text, never when the kernel could
@@ -184,6 +192,7 @@ START_TEST(pages_are_kept_only_for_the_text_they_hold)
     c.hash[0] = 7;
     struct inode *in = lookup("p001/20250104/.safe_to_delete", NODE_SAFE_TO_DELETE);
     fuse_ino_t ino = inode_ino(in);
+    opened_once(ino);
     ck_assert(!inode_pages_claim(ino, &a));
     inode_pages_dropped(ino, true);
     ck_assert(inode_pages_claim(ino, &a));
@@ -222,6 +231,7 @@ START_TEST(a_size_told_since_the_drop_drops_the_pages_again)
     struct inode_text a = {.len = 4, .mtime = t1};
     struct inode *in = lookup("p001/20250104/.status", NODE_STATUS);
     fuse_ino_t ino = inode_ino(in);
+    opened_once(ino);
     ck_assert(!inode_pages_claim(ino, &a));
     inode_pages_dropped(ino, true);
     ck_assert(inode_pages_claim(ino, &a));
@@ -278,6 +288,7 @@ START_TEST(a_claim_waits_while_the_pages_are_dropped)
     struct inode_text a = {.len = 4, .mtime = {.tv_sec = 1}};
     struct inode *in = lookup("p001/20250104/.status", NODE_STATUS);
     fuse_ino_t ino = inode_ino(in);
+    opened_once(ino);
     ck_assert(!inode_pages_claim(ino, &a)); /* dropping, by "us" */
     struct claimer c = {.ino = ino, .text = &a};
     pthread_t t;
@@ -322,8 +333,9 @@ START_TEST(an_open_status_file_keeps_its_inode_and_size_to_itself)
     size_t len;
 
     ck_assert(!inode_pinned(ino, &len, &mtime));
-    inode_pin(ino, TEXT(100, t1));
-    inode_pin(ino, TEXT(200, t2)); /* a second open: the first one's size stays */
+    ck_assert_int_eq(inode_pin(ino, TEXT(100, t1)), 0);
+    ck_assert_int_eq(inode_pin(ino, TEXT(200, t2)),
+                     0); /* a second open: the first one's size stays */
     ck_assert(inode_pinned(ino, &len, &mtime));
     ck_assert_uint_eq(len, 100);
     ck_assert_int_eq(mtime.tv_sec, t1.tv_sec);
@@ -370,7 +382,7 @@ START_TEST(the_table_frees_what_the_kernel_never_forgot)
     lookup("p001", NODE_REAL);
     lookup("p001/20250104/.control", NODE_CONTROL);
     struct inode *pinned = lookup("p001/20250104/.status", NODE_STATUS);
-    inode_pin(inode_ino(pinned), TEXT(1, (struct timespec){0}));
+    ck_assert_int_eq(inode_pin(inode_ino(pinned), TEXT(1, (struct timespec){0})), 0);
     lookup("p001/20250104/.status", NODE_STATUS);
 }
 END_TEST
