@@ -19,6 +19,7 @@ struct record {
     struct mct_session_ref ref;
     bool busy;
     enum control_command running;
+    struct timespec changed; /* when what .control says last changed */
 
     uid_t denied_uid; /* the last refused writer, logged at denied_at */
     time_t denied_at;
@@ -37,6 +38,7 @@ struct record {
 struct control {
     pthread_mutex_t lock;
     struct record *records;
+    struct timespec born; /* .control's time before any command */
 };
 
 int control_new(struct control **ret)
@@ -45,6 +47,7 @@ int control_new(struct control **ret)
     if (!c)
         return -ENOMEM;
     pthread_mutex_init(&c->lock, NULL);
+    clock_gettime(CLOCK_REALTIME, &c->born);
     *ret = c;
     return 0;
 }
@@ -286,6 +289,7 @@ static void record_result(struct record *rec, enum control_command cmd, uid_t ui
     localtime_r(&now, &tm);
     strftime(rec->when, sizeof(rec->when), "%Y-%m-%dT%H:%M:%S%z", &tm);
     rec->have_last = true;
+    clock_gettime(CLOCK_REALTIME, &rec->changed);
     rec->uid = uid;
     mct_describe_user(uid, rec->user, sizeof(rec->user));
     rec->command = cmd;
@@ -340,6 +344,7 @@ int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const cha
     }
     rec->busy = true;
     rec->running = cmd;
+    clock_gettime(CLOCK_REALTIME, &rec->changed);
     pthread_mutex_unlock(&fs->control->lock);
 
     log_notice("%s %s/%s by uid %u: started", control_command_names[cmd], ref->participant_id,
@@ -381,13 +386,15 @@ static int render_last(const struct record *rec, struct mct_buf *out)
     return out->error ? out->error : e.error;
 }
 
-int control_render(struct mctfs *fs, const struct mct_session_ref *ref, struct mct_buf *out)
+int control_render(struct mctfs *fs, const struct mct_session_ref *ref, struct mct_buf *out,
+                   struct timespec *mtime)
 {
     struct control *c = fs->control;
     int r = 0;
 
     pthread_mutex_lock(&c->lock);
     struct record *rec = record_find(c, ref);
+    *mtime = rec && (rec->busy || rec->have_last) ? rec->changed : c->born;
     if (!rec) {
         r = mct_buf_puts(out, "no command yet: write SYNC, VERIFY or DELETE\n");
     } else {

@@ -37,5 +37,8 @@ int control_check_access(struct mctfs *fs, const struct mct_session_ref *ref);
 int control_write(struct mctfs *fs, const struct mct_session_ref *ref, const char *buf, size_t size,
                   off_t off);
 
-/* What reading .control gives: the last command on this session. */
-int control_render(struct mctfs *fs, const struct mct_session_ref *ref, struct mct_buf *out);
+/* What reading .control gives: the last command on this session, and when
+ * that text last changed (a command started or ended; the mount's start
+ * before any), so tar and rsync see it unchanged while it is. */
+int control_render(struct mctfs *fs, const struct mct_session_ref *ref, struct mct_buf *out,
+                   struct timespec *mtime);

@@ -117,12 +117,11 @@ static int render_control(struct mctfs *fs, const struct node *node, bool want_d
                           struct vfile_content *ret)
 {
     _cleanup_buf_ struct mct_buf b = {};
-    int r = control_render(fs, &node->ref, &b);
+    int r = control_render(fs, &node->ref, &b, &ret->mtime);
     if (r < 0)
         return r;
     ret->len = b.len;
     ret->data = ret->owned = want_data ? mct_buf_steal(&b) : NULL;
-    clock_gettime(CLOCK_REALTIME, &ret->mtime);
     return 0;
 }
 

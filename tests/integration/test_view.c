@@ -295,6 +295,37 @@ START_TEST(an_open_status_file_is_one_snapshot)
 }
 END_TEST
 
+/* tar of the whole mount, virtual files included, finds nothing that
+ * changed while it read it: every file's time moves only with its text
+ * (.control's with its commands), and its size is what a read gives. */
+START_TEST(tar_of_the_mount_sees_no_file_change)
+{
+    kit_session("p910 " DATE " --imported --dj --copy");
+    kit_session("p911 " DATE " --imported");
+    struct kit_mount m;
+    kit_mount(&m, NULL, NULL);
+    char *argv[] = {"tar", "-cf", "/dev/null", "-C", m.dir, ".", NULL};
+    struct kit_result r;
+    int st = kit_run(argv, NULL, &r);
+    ck_assert_msg(st == 0 && r.err[0] == '\0', "tar: exit %d: %s", st, r.err);
+    kit_result_free(&r);
+
+    struct stat a, b;
+    char path[800];
+    kit_mpath(&m, path, sizeof(path), "p910/%s/.control", DATE);
+    ck_assert_int_eq(stat(path, &a), 0);
+    kit_sleep_ms(20);
+    ck_assert_int_eq(stat(path, &b), 0);
+    ck_assert(a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec);
+    int err = 0;
+    ck_assert_int_eq(kit_control_write(&m, "p910", DATE, "VERIFY\n", 7, &err), 7);
+    ck_assert_int_eq(stat(path, &b), 0);
+    ck_assert_msg(b.st_mtim.tv_sec != a.st_mtim.tv_sec || b.st_mtim.tv_nsec != a.st_mtim.tv_nsec,
+                  ".control's time did not move with a command");
+    kit_unmount(&m);
+}
+END_TEST
+
 /* A session's status file is read through the page cache once its pages
  * are known to hold the text (mctfs(8)): a shared mapping of it gives the
  * text. The root's files are read direct: a shared mapping is ENODEV. */
@@ -378,6 +409,7 @@ Suite *suite(void)
     tcase_add_test(tc, an_open_status_file_is_one_snapshot);
     tcase_add_test(tc, a_stat_after_a_new_status_text_is_its_length);
     tcase_add_test(tc, a_session_status_file_maps_and_the_roots_do_not);
+    tcase_add_test(tc, tar_of_the_mount_sees_no_file_change);
     suite_add_tcase(s, tc);
     return s;
 }
