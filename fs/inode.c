@@ -142,7 +142,6 @@ struct inode *inode_ref(struct node *node, const struct stat *told)
     /* Without texts, no pages are known to keep: nothing to guard. */
     if (told && in->texts) {
         in->texts->attr_len = (size_t)told->st_size;
-        in->texts->attr_len_known = true;
     }
     pthread_mutex_unlock(&table_lock);
     return in;
@@ -243,16 +242,14 @@ bool inode_pages_claim(fuse_ino_t ino, const struct inode_text *text)
     struct inode_texts *t = in->texts;
     while (t && t->pages_dropping)
         pthread_cond_wait(&pages_dropped, &table_lock);
-    bool keep = t && t->pages_known && text_eq(&t->pages_text, text) && t->attr_len_known &&
-                t->attr_len == text->len;
+    bool keep = t && t->pages_known && text_eq(&t->pages_text, text) && t->attr_len == text->len;
     if (t && !keep) {
         t->pages_dropping = true;
         t->pages_spoiled = false;
         t->pages_text = *text;
         /* The drop voids the kernel's size too: the next one it is told
-         * is this open's (inode_attr_now), or it is told later. */
+         * is this open's (inode_attr_told), or it is told later. */
         t->attr_len = text->len;
-        t->attr_len_known = true;
     }
     pthread_mutex_unlock(&table_lock);
     return keep;
@@ -271,33 +268,20 @@ void inode_pages_dropped(fuse_ino_t ino, bool ok)
     pthread_mutex_unlock(&table_lock);
 }
 
-bool inode_attr_now(fuse_ino_t ino, size_t *len, struct timespec *mtime)
+bool inode_attr_told(fuse_ino_t ino, size_t *len, struct timespec *mtime, bool held_wins)
 {
     struct inode *in = inode_get(ino);
     pthread_mutex_lock(&table_lock);
     struct inode_texts *t = in->texts;
-    bool pinned = t && in->n_open > 0;
-    if (pinned) {
+    bool held = held_wins && t && in->n_open > 0;
+    if (held) {
         *len = t->pinned.len;
         *mtime = t->pinned.mtime;
     }
-    if (t) {
+    if (t)
         t->attr_len = *len;
-        t->attr_len_known = true;
-    }
     pthread_mutex_unlock(&table_lock);
-    return pinned;
-}
-
-void inode_attr_sent(fuse_ino_t ino, size_t len)
-{
-    struct inode *in = inode_get(ino);
-    pthread_mutex_lock(&table_lock);
-    if (in->texts) {
-        in->texts->attr_len = len;
-        in->texts->attr_len_known = true;
-    }
-    pthread_mutex_unlock(&table_lock);
+    return held;
 }
 
 void inode_writer_begin(fuse_ino_t ino)

@@ -42,10 +42,10 @@ struct inode_texts {
     bool pages_known;
     bool pages_dropping; /* an open is making the kernel drop them */
     bool pages_spoiled;  /* an open with another text came since (inode_pin_text 1) */
-    bool attr_len_known;
     struct inode_text pages_text;
-    /* The size the kernel was last told (inode_attr_*), which is its
-     * i_size: a read through the pages stops there. */
+    /* The size the kernel was last told (inode_attr_told), which is its
+     * i_size: a read through the pages stops there. Set by every drop,
+     * so known whenever pages_known is. */
     size_t attr_len;
 };
 
@@ -113,14 +113,13 @@ void inode_unpin(fuse_ino_t ino);
  * MAP_PRIVATE mmap of it fills pages even so: after one, the pages are
  * unknown again. */
 bool inode_pages_claim(fuse_ino_t ino, const struct inode_text *text);
-/* The kernel is told a status file's size by an attribute reply: len and
- * mtime, as it is now. inode_attr_now: when an open holds the inode, its
- * text's instead (true; the caller says that). inode_attr_sent: as is
- * (an open's fstat). A claim keeps the pages only when the last size told
- * is its text's: a size told before, from a newer status, would cut the
- * reads short. */
-bool inode_attr_now(fuse_ino_t ino, size_t *len, struct timespec *mtime);
-void inode_attr_sent(fuse_ino_t ino, size_t len);
+/* The kernel is told a status file's size (len, mtime) by an attribute
+ * reply. held_wins (a stat by name): when an open holds the inode, its
+ * text's instead (true; the caller says that); else as given (an open's
+ * fstat). A claim keeps the pages only when the last size told is its
+ * text's: a size told before, from a newer status, would cut the reads
+ * short. */
+bool inode_attr_told(fuse_ino_t ino, size_t *len, struct timespec *mtime, bool held_wins);
 void inode_pages_dropped(fuse_ino_t ino, bool ok);
 /* A .control of ino was opened for writing, and closed again. */
 void inode_writer_begin(fuse_ino_t ino);

@@ -111,7 +111,7 @@ static int stat_of(struct mctfs *fs, fuse_ino_t ino, const struct node *n,
         struct timespec mtime = r == 0 ? st->st_mtim : (struct timespec){0};
         /* An open's text if one holds it; what the kernel is told is
          * recorded (inode.h). */
-        if (!inode_attr_now(ino, &len, &mtime))
+        if (!inode_attr_told(ino, &len, &mtime, true))
             return r;
         vfile_fill_stat(fs, n, len, &mtime, st);
         return 0;
@@ -124,7 +124,9 @@ static int stat_of(struct mctfs *fs, fuse_ino_t ino, const struct node *n,
     }
     if (h && (h->kind != NODE_CONTROL || h->content.data)) {
         vfile_fill_stat(fs, n, h->content.len, &h->content.mtime, st);
-        inode_attr_sent(ino, h->content.len);
+        size_t len = h->content.len;
+        struct timespec mtime = h->content.mtime;
+        (void)inode_attr_told(ino, &len, &mtime, false);
         return 0;
     }
     return entry_stat(fs, n, st);

@@ -173,12 +173,14 @@ START_TEST(texts_of_one_length_and_time_differ_by_content)
 }
 END_TEST
 
-/* A status file's inode after an open and its close: claims come after
- * pins (inode.h). */
-static void opened_once(fuse_ino_t ino)
+/* The inode of a status file looked up, opened and closed once: claims
+ * come after pins (inode.h). */
+static fuse_ino_t opened_once(const char *rel, enum node_kind kind)
 {
+    fuse_ino_t ino = inode_ino(lookup(rel, kind));
     ck_assert_int_eq(inode_pin_text(ino, TEXT(1, (struct timespec){0}), false), 0);
     inode_unpin(ino);
+    return ino;
 }
 
 /* The kernel's pages of a status file are kept for an open only when they
@@ -190,9 +192,7 @@ START_TEST(pages_are_kept_only_for_the_text_they_hold)
     struct timespec t1 = {.tv_sec = 1}, t2 = {.tv_sec = 2};
     struct inode_text a = {.len = 4, .mtime = t1}, b = {.len = 4, .mtime = t2}, c = a;
     c.hash[0] = 7;
-    struct inode *in = lookup("p001/20250104/.safe_to_delete", NODE_SAFE_TO_DELETE);
-    fuse_ino_t ino = inode_ino(in);
-    opened_once(ino);
+    fuse_ino_t ino = opened_once("p001/20250104/.safe_to_delete", NODE_SAFE_TO_DELETE);
     ck_assert(!inode_pages_claim(ino, &a));
     inode_pages_dropped(ino, true);
     ck_assert(inode_pages_claim(ino, &a));
@@ -229,16 +229,14 @@ START_TEST(a_size_told_since_the_drop_drops_the_pages_again)
 {
     struct timespec t1 = {.tv_sec = 1}, t2 = {.tv_sec = 2};
     struct inode_text a = {.len = 4, .mtime = t1};
-    struct inode *in = lookup("p001/20250104/.status", NODE_STATUS);
-    fuse_ino_t ino = inode_ino(in);
-    opened_once(ino);
+    fuse_ino_t ino = opened_once("p001/20250104/.status", NODE_STATUS);
     ck_assert(!inode_pages_claim(ino, &a));
     inode_pages_dropped(ino, true);
     ck_assert(inode_pages_claim(ino, &a));
 
     size_t len = 90;
     struct timespec mtime = t2;
-    ck_assert(!inode_attr_now(ino, &len, &mtime)); /* not held: as it is */
+    ck_assert(!inode_attr_told(ino, &len, &mtime, true)); /* not held: as it is */
     ck_assert_uint_eq(len, 90);
     ck_assert(!inode_pages_claim(ino, &a));
     inode_pages_dropped(ino, true);
@@ -246,11 +244,12 @@ START_TEST(a_size_told_since_the_drop_drops_the_pages_again)
 
     ck_assert_int_eq(inode_pin_text(ino, &a, false), 0);
     len = 90;
-    ck_assert(inode_attr_now(ino, &len, &mtime)); /* held: the open's */
+    ck_assert(inode_attr_told(ino, &len, &mtime, true)); /* held: the open's */
     ck_assert_uint_eq(len, 4);
     ck_assert_int_eq(mtime.tv_sec, 1);
     ck_assert(inode_pages_claim(ino, &a));
-    inode_attr_sent(ino, 7); /* an open's fstat of another text */
+    len = 7; /* an open's fstat of another text */
+    ck_assert(!inode_attr_told(ino, &len, &mtime, false));
     ck_assert(!inode_pages_claim(ino, &a));
     inode_pages_dropped(ino, true);
     inode_unpin(ino);
@@ -259,7 +258,7 @@ START_TEST(a_size_told_since_the_drop_drops_the_pages_again)
     struct node n = {.kind = NODE_STATUS, .rel = strdup("p001/20250104/.status")};
     ck_assert_ptr_nonnull(n.rel);
     struct stat told = {.st_size = 5};
-    ck_assert_ptr_eq(inode_ref(&n, &told), in);
+    ck_assert_ptr_eq(inode_ref(&n, &told), inode_get(ino));
     ck_assert(!inode_pages_claim(ino, &a));
     inode_pages_dropped(ino, true);
     inode_forget(ino, 2);
@@ -286,9 +285,7 @@ static void *claim_in_thread(void *arg)
 START_TEST(a_claim_waits_while_the_pages_are_dropped)
 {
     struct inode_text a = {.len = 4, .mtime = {.tv_sec = 1}};
-    struct inode *in = lookup("p001/20250104/.status", NODE_STATUS);
-    fuse_ino_t ino = inode_ino(in);
-    opened_once(ino);
+    fuse_ino_t ino = opened_once("p001/20250104/.status", NODE_STATUS);
     ck_assert(!inode_pages_claim(ino, &a)); /* dropping, by "us" */
     struct claimer c = {.ino = ino, .text = &a};
     pthread_t t;
